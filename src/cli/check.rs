@@ -1,0 +1,40 @@
+//! `mentord check`: validate the program file and print a one-line summary.
+
+use std::path::Path;
+
+use clap::Args;
+
+use super::exit;
+use crate::program::Status;
+
+#[derive(Debug, Args)]
+pub struct Check {}
+
+impl Check {
+    pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
+        let program = super::load(config)?;
+        let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
+        let (active, paused, ended) = (count(Status::Active), count(Status::Paused), count(Status::Ended));
+        let mut states = vec![format!("{active} active")];
+        if paused > 0 {
+            states.push(format!("{paused} paused"));
+        }
+        if ended > 0 {
+            states.push(format!("{ended} ended"));
+        }
+        let dates = match program.end {
+            Some(end) => format!("{} to {end}", program.start),
+            None => format!("from {}", program.start),
+        };
+        println!(
+            "{}: ok: \"{}\", {} people, {} pairs ({}), {} time zones, {dates}",
+            config.display(),
+            program.name,
+            program.people.len(),
+            program.pairs.len(),
+            states.join(", "),
+            program.zone_names().len(),
+        );
+        Ok(exit::OK)
+    }
+}

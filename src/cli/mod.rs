@@ -1,0 +1,92 @@
+//! The command line: one module per command, each a small type with `execute`.
+//! Commands are thin: they load the program, call the library, and print.
+
+mod check;
+mod plan;
+mod time;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::program::{self, LoadError, Program};
+
+#[derive(Debug, Parser)]
+#[command(name = "mentord", version, about = "Runs a mentoring program on autopilot.")]
+struct Cli {
+    /// The program file.
+    #[arg(short, long, env = "MENTORD_CONFIG", default_value = "mentord.toml", global = true)]
+    config: PathBuf,
+
+    /// How log lines on stderr look.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the program file, its zones and cadences; print a one-line summary.
+    Check(check::Check),
+    /// Show the upcoming actions in time order.
+    Plan(plan::Plan),
+}
+
+/// Exit codes shared by every command.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// The program file is invalid, or the command failed.
+    pub const FAILED: u8 = 1;
+    /// The command line itself is wrong (clap uses 2 as well).
+    pub const USAGE: u8 = 2;
+}
+
+/// Parses arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let outcome = match &cli.command {
+        Command::Check(cmd) => cmd.execute(&cli.config),
+        Command::Plan(cmd) => cmd.execute(&cli.config),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("{}", render_error(&error));
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+fn render_error(error: &anyhow::Error) -> String {
+    match error.downcast_ref::<LoadError>() {
+        Some(load) => load.to_string(),
+        None => format!("error: {error:#}"),
+    }
+}
+
+/// Loads the program file or returns the error that lists every problem in it.
+fn load(path: &std::path::Path) -> anyhow::Result<Program> {
+    Ok(program::load(path)?)
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

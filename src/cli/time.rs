@@ -1,0 +1,45 @@
+//! The command line's one read of the clock, and its date and time arguments.
+//!
+//! `MENTORD_NOW` (RFC 3339) replaces the clock, so scripts and tests can ask what the
+//! program looks like on a given day.
+
+use anyhow::{Context, bail};
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::TimeZone;
+
+/// Now, from `MENTORD_NOW` if set, else the system clock.
+pub fn now() -> anyhow::Result<Timestamp> {
+    match std::env::var("MENTORD_NOW") {
+        Ok(text) => parse_instant(&text, &TimeZone::UTC).context("while reading MENTORD_NOW"),
+        Err(_) => Ok(Timestamp::now()),
+    }
+}
+
+/// `YYYY-MM-DD` as the start of that day in `zone`.
+pub fn parse_date_start(text: &str, zone: &TimeZone) -> anyhow::Result<Timestamp> {
+    let date: Date = text
+        .parse()
+        .with_context(|| format!("\"{text}\" is not a date; write YYYY-MM-DD"))?;
+    start_of(date, zone)
+}
+
+pub fn start_of(date: Date, zone: &TimeZone) -> anyhow::Result<Timestamp> {
+    Ok(zone
+        .to_ambiguous_timestamp(date.to_datetime(Time::midnight()))
+        .compatible()?)
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS]` in `zone`, a date (its start), or RFC 3339 with an offset.
+pub fn parse_instant(text: &str, zone: &TimeZone) -> anyhow::Result<Timestamp> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if let Ok(dt) = text.parse::<DateTime>() {
+        return Ok(zone.to_ambiguous_timestamp(dt).compatible()?);
+    }
+    if text.len() == 10 {
+        return parse_date_start(text, zone);
+    }
+    bail!("\"{text}\" is not a time; write YYYY-MM-DDTHH:MM, a date, or RFC 3339 with an offset")
+}

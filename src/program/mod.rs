@@ -1,0 +1,183 @@
+//! The program: what a coordinator wrote in `mentord.toml`, validated.
+//!
+//! [`load`] reads the file through a spanned TOML tree (never serde's first-error-wins
+//! path), so it can report every problem with its location. The types here are the
+//! validated result: ids resolved to indexes, defaults merged into each pair, zones
+//! loaded, cadences turned into recurrence rules. Nothing downstream sees raw TOML.
+
+mod load;
+mod reader;
+mod settings;
+pub mod values;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::cron::Cron;
+use crate::recurrence::Rule;
+pub use load::{LoadError, first_meeting, load, parse};
+use values::QuietHours;
+
+/// An IANA time zone with the name the coordinator wrote.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub name: String,
+    pub tz: TimeZone,
+}
+
+/// Index of a person in [`Program::people`].
+pub type PersonIndex = usize;
+
+#[derive(Debug)]
+pub struct Program {
+    pub name: String,
+    pub zone: Zone,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub coordinator: PersonIndex,
+    pub organizer: Mailbox,
+    /// Sorted, without repeats.
+    pub skip: Vec<Date>,
+    pub templates: Option<PathBuf>,
+    pub digest: Option<Cron>,
+    /// Quiet hours of the coordinator (for digests' neighbours: escalations).
+    pub coordinator_quiet_hours: Option<QuietHours>,
+    pub people: Vec<Person>,
+    pub pairs: Vec<Pair>,
+    pub store: StoreConfig,
+    pub mail: MailConfig,
+    pub http: Option<HttpConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub zone: Zone,
+    /// `None` when the person set no quiet hours of their own.
+    pub quiet_hours: Option<Option<QuietHours>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Paused,
+    Ended,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Paused => "paused",
+            Status::Ended => "ended",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Pair {
+    pub id: String,
+    pub mentor: PersonIndex,
+    pub mentee: PersonIndex,
+    /// The first date a meeting may fall on: the later of the pair's and the program's start.
+    pub start: Date,
+    /// The last date a meeting may fall on: the earlier of the pair's and the program's end.
+    pub end: Option<Date>,
+    pub goals: Vec<String>,
+    pub status: Status,
+    /// Developmental, sponsorship, career, peer, reverse, …: free text the prompts may use.
+    pub kind: Option<String>,
+    pub meeting: Meeting,
+    pub timing: Timing,
+}
+
+/// When and where a pair meets.
+#[derive(Debug)]
+pub struct Meeting {
+    pub rule: Rule,
+    pub at: Time,
+    pub zone: Zone,
+    pub duration: SignedDuration,
+    pub location: Option<String>,
+    /// The last instant a meeting may start (from the end dates and the rule's UNTIL).
+    pub until: Option<Timestamp>,
+    /// The date of the first meeting (after skip dates); `None` only for a pair that is
+    /// not active and would never meet.
+    pub first: Option<Date>,
+}
+
+/// The messages around meetings, each `None` when switched off.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub agenda_before: Option<SignedDuration>,
+    pub reminder_before: Option<SignedDuration>,
+    pub followup_after: Option<SignedDuration>,
+    /// Whole days between relationship reviews.
+    pub review_every: Option<i32>,
+    pub review_grace: i32,
+    pub mentor_quiet_hours: Option<QuietHours>,
+    pub mentee_quiet_hours: Option<QuietHours>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MailConfig {
+    File {
+        dir: PathBuf,
+    },
+    Smtp {
+        url: String,
+        /// Only `tls = "none"` for a loopback test server turns TLS off.
+        tls: bool,
+        password_env: Option<String>,
+        password_file: Option<PathBuf>,
+        /// Messages per second.
+        rate: Option<f64>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    pub listen: Option<SocketAddr>,
+}
+
+impl Program {
+    pub fn person(&self, index: PersonIndex) -> &Person {
+        &self.people[index]
+    }
+
+    pub fn pair_by_id(&self, id: &str) -> Option<&Pair> {
+        self.pairs.iter().find(|p| p.id == id)
+    }
+
+    pub fn is_skipped(&self, date: Date) -> bool {
+        self.skip.binary_search(&date).is_ok()
+    }
+
+    /// Every distinct zone name in use, sorted.
+    pub fn zone_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = std::iter::once(self.zone.name.as_str())
+            .chain(self.people.iter().map(|p| p.zone.name.as_str()))
+            .chain(self.pairs.iter().map(|p| p.meeting.zone.name.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}

@@ -1,0 +1,247 @@
+//! Walking the spanned TOML tree: tables that remember which keys were read so the rest
+//! can be reported as unknown, and typed reads that report a wrong type where it is.
+
+use jiff::civil::Date;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::values::{ValueError, closest};
+use crate::diagnostic::{Diagnostics, Span};
+
+pub type Value<'i> = Spanned<DeValue<'i>>;
+
+/// One TOML table being read: which keys exist, which were used.
+pub struct Table<'a, 'i> {
+    /// How the table is named in messages, e.g. `[program]` or `pairs[3]`.
+    pub name: String,
+    pub span: Span,
+    entries: Vec<(&'a str, Span, &'a Value<'i>)>,
+    used: Vec<bool>,
+}
+
+impl<'a, 'i> Table<'a, 'i> {
+    pub fn from_table(name: impl Into<String>, span: Span, table: &'a DeTable<'i>) -> Self {
+        let entries: Vec<_> = table
+            .iter()
+            .map(|(k, v)| (k.get_ref().as_ref(), k.span(), v))
+            .collect();
+        let used = vec![false; entries.len()];
+        Table {
+            name: name.into(),
+            span,
+            entries,
+            used,
+        }
+    }
+
+    /// Reads `value` as a table, or reports that it is not one.
+    pub fn from_value(
+        name: impl Into<String>,
+        value: &'a Value<'i>,
+        diags: &mut Diagnostics,
+    ) -> Option<Self> {
+        let name = name.into();
+        match value.get_ref() {
+            DeValue::Table(table) => Some(Table::from_table(name, value.span(), table)),
+            other => {
+                diags
+                    .error(
+                        value.span(),
+                        format!("{name} must be a table, found {}", type_name(other)),
+                    )
+                    .help(format!("write it as a [section] or an inline table {{ ... }}"));
+                None
+            }
+        }
+    }
+
+    pub fn get(&mut self, key: &str) -> Option<&'a Value<'i>> {
+        let index = self.entries.iter().position(|(k, _, _)| *k == key)?;
+        self.used[index] = true;
+        Some(self.entries[index].2)
+    }
+
+    /// Span of a key's name, for messages about the key rather than its value.
+    pub fn key_span(&self, key: &str) -> Option<Span> {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, span, _)| span.clone())
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, Span, &'a Value<'i>)> + '_ {
+        self.entries.iter().map(|(k, s, v)| (*k, s.clone(), *v))
+    }
+
+    pub fn require(&mut self, key: &str, diags: &mut Diagnostics, example: &str) -> Option<&'a Value<'i>> {
+        let value = self.get(key);
+        if value.is_none() {
+            diags
+                .error(self.span.clone(), format!("{} is missing `{key}`", self.name))
+                .help(format!("add `{key} = {example}`"));
+        }
+        value
+    }
+
+    /// Reports every key that was never read, suggesting the closest known one.
+    pub fn finish(self, known: &[&str], diags: &mut Diagnostics) {
+        for ((key, span, _), used) in self.entries.iter().zip(&self.used) {
+            if *used {
+                continue;
+            }
+            let help = match closest(key, known.iter().copied()) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!("known keys here: {}", known.join(", ")),
+            };
+            diags
+                .error(span.clone(), format!("unknown key `{key}` in {}", self.name))
+                .help(help);
+        }
+    }
+}
+
+pub fn type_name(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date/time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn wrong_type(diags: &mut Diagnostics, value: &Value<'_>, key: &str, wanted: &str, example: &str) {
+    diags
+        .error(
+            value.span(),
+            format!("`{key}` must be {wanted}, found {}", type_name(value.get_ref())),
+        )
+        .help(format!("write it like `{key} = {example}`"));
+}
+
+/// A string value, with its span.
+pub fn string<'a>(
+    value: &'a Value<'_>,
+    key: &str,
+    example: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'a str> {
+    match value.get_ref() {
+        DeValue::String(s) => Some(s.as_ref()),
+        _ => {
+            wrong_type(diags, value, key, "a string", example);
+            None
+        }
+    }
+}
+
+/// A string run through a value parser; the parser's error lands on the value.
+pub fn parsed<T>(
+    value: &Value<'_>,
+    key: &str,
+    example: &str,
+    diags: &mut Diagnostics,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Option<T> {
+    let text = string(value, key, example, diags)?;
+    match parse(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            report(diags, value.span(), key, e);
+            None
+        }
+    }
+}
+
+pub fn report(diags: &mut Diagnostics, span: Span, key: &str, error: ValueError) {
+    diags
+        .error(span, format!("`{key}`: {}", error.message))
+        .help(error.help);
+}
+
+/// A plain date: a TOML local date `2027-01-11` or the string `"2027-01-11"`.
+pub fn date(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Date> {
+    let help = format!("write a date without quotes or time, like `{key} = 2027-01-11`");
+    match value.get_ref() {
+        DeValue::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => {
+            let d = dt.date?;
+            match Date::new(d.year as i16, d.month as i8, d.day as i8) {
+                Ok(date) => Some(date),
+                Err(_) => {
+                    diags
+                        .error(value.span(), format!("`{key}` is not a real date"))
+                        .help(help);
+                    None
+                }
+            }
+        }
+        DeValue::Datetime(_) => {
+            diags
+                .error(value.span(), format!("`{key}` must be a date, not a date and time"))
+                .help(help);
+            None
+        }
+        DeValue::String(s) => match s.parse::<Date>() {
+            Ok(date) if s.len() == 10 => Some(date),
+            _ => {
+                diags
+                    .error(value.span(), format!("`{key}`: \"{s}\" is not a date"))
+                    .help(help);
+                None
+            }
+        },
+        _ => {
+            wrong_type(diags, value, key, "a date", "2027-01-11");
+            None
+        }
+    }
+}
+
+/// An array whose items each go through `item`; a lone item is accepted as a list of one
+/// when `allow_single` is set.
+pub fn list<'a, 'i, T>(
+    value: &'a Value<'i>,
+    key: &str,
+    example: &str,
+    allow_single: bool,
+    diags: &mut Diagnostics,
+    mut item: impl FnMut(&'a Value<'i>, &mut Diagnostics) -> Option<T>,
+) -> Option<Vec<T>> {
+    match value.get_ref() {
+        DeValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for v in items.iter() {
+                match item(v, diags) {
+                    Some(x) => out.push(x),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(out)
+        }
+        _ if allow_single => item(value, diags).map(|x| vec![x]),
+        _ => {
+            wrong_type(diags, value, key, "an array", example);
+            None
+        }
+    }
+}
+
+/// Whether a string value is the word `off`, which switches a setting off.
+pub fn is_off(value: &Value<'_>) -> bool {
+    matches!(value.get_ref(), DeValue::String(s) if s.trim().eq_ignore_ascii_case("off"))
+}
+
+/// The span from byte `offset` of a string value's text to its end, or the whole value
+/// when the string was written with escapes (then source bytes and text bytes differ).
+pub fn span_within(value: &Value<'_>, text: &str, offset: usize) -> Span {
+    let span = value.span();
+    if span.len() == text.len() + 2 {
+        let start = span.start + 1 + offset;
+        start..(span.end - 1).max(start + 1)
+    } else {
+        span
+    }
+}

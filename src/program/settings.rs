@@ -1,0 +1,330 @@
+//! The settings a pair inherits from `[defaults]` and may override: cadence, time,
+//! duration, lead times, review rhythm, quiet hours. Read once per level, merged per pair,
+//! with built-in defaults that follow the practice in MENTORING.md.
+
+use jiff::SignedDuration;
+use jiff::civil::Time;
+
+use super::Zone;
+use super::load::Zones;
+use super::reader::{self, Table, Value};
+use super::values::{
+    Every, OnDay, QuietHours, ValueError, invalid, parse_duration, parse_every, parse_on_item,
+    parse_positive_duration, parse_quiet_hours, parse_time_of_day,
+};
+use crate::cron::Cron;
+use crate::diagnostic::{Diagnostics, Span};
+use crate::recurrence::{ByDay, Freq, Rule, check_combination, parse_rrule};
+
+/// A value with the span it came from, so a later check can point at it.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// Keys that `[defaults]` and a pair share.
+pub const SHARED_KEYS: &[&str] = &[
+    "every",
+    "on",
+    "at",
+    "rrule",
+    "timezone",
+    "duration",
+    "location",
+    "agenda_before",
+    "reminder_before",
+    "followup_after",
+    "review_every",
+    "review_grace",
+    "quiet_hours",
+];
+
+/// One level of settings as written; `None` means not given at this level.
+/// `Some(None)` on a switchable setting means `"off"`.
+#[derive(Debug, Default, Clone)]
+pub struct Settings {
+    pub every: Option<Located<Every>>,
+    pub on: Option<Located<Vec<OnDay>>>,
+    pub rrule: Option<Located<Rule>>,
+    pub at: Option<Time>,
+    pub timezone: Option<Zone>,
+    pub duration: Option<SignedDuration>,
+    pub location: Option<String>,
+    pub agenda_before: Option<Option<SignedDuration>>,
+    pub reminder_before: Option<Option<SignedDuration>>,
+    pub followup_after: Option<Option<SignedDuration>>,
+    pub review_every: Option<Option<i32>>,
+    pub review_grace: Option<i32>,
+    pub quiet_hours: Option<Option<QuietHours>>,
+}
+
+/// Built-in defaults: a fortnightly 45-minute meeting at 10:00, the agenda prompt two
+/// days ahead, the mentor's reminder one day ahead, a follow-up two hours after, a review
+/// every quarter with two weeks' grace, and no mail between 21:00 and 07:00.
+pub mod builtin {
+    use super::*;
+    pub const EVERY: Every = Every::Weeks(2);
+    pub const AT: Time = Time::constant(10, 0, 0, 0);
+    pub const DURATION: SignedDuration = SignedDuration::from_mins(45);
+    pub const AGENDA_BEFORE: SignedDuration = SignedDuration::from_hours(48);
+    pub const REMINDER_BEFORE: SignedDuration = SignedDuration::from_hours(24);
+    pub const FOLLOWUP_AFTER: SignedDuration = SignedDuration::from_hours(2);
+    pub const REVIEW_EVERY_DAYS: i32 = 90;
+    pub const REVIEW_GRACE_DAYS: i32 = 14;
+    pub const QUIET_HOURS: QuietHours = QuietHours {
+        begin: Time::constant(21, 0, 0, 0),
+        end: Time::constant(7, 0, 0, 0),
+    };
+    pub const DIGEST: &str = "0 8 * * MON";
+}
+
+impl Settings {
+    /// Reads the shared keys from `table`, reporting bad values.
+    pub fn read(table: &mut Table<'_, '_>, zones: &mut Zones, diags: &mut Diagnostics) -> Settings {
+        let mut s = Settings::default();
+        if let Some(v) = table.get("every") {
+            s.every = located(v, "every", "\"2 weeks\"", diags, parse_every);
+        }
+        if let Some(v) = table.get("on") {
+            s.on = read_on(v, diags);
+        }
+        if let Some(v) = table.get("rrule") {
+            s.rrule = read_rrule(v, diags);
+        }
+        if let Some(v) = table.get("at") {
+            s.at = reader::parsed(v, "at", "\"10:00\"", diags, parse_time_of_day);
+        }
+        if let Some(v) = table.get("timezone") {
+            s.timezone = zones.read(v, "timezone", diags);
+        }
+        if let Some(v) = table.get("duration") {
+            s.duration = reader::parsed(v, "duration", "\"45m\"", diags, |t| {
+                let d = parse_positive_duration(t)?;
+                if d > SignedDuration::from_hours(24) {
+                    return Err(invalid(
+                        format!("a meeting of \"{t}\" is longer than a day"),
+                        "meetings here last at most 24h; write e.g. \"45m\" or \"1h30m\"",
+                    ));
+                }
+                Ok(d)
+            });
+        }
+        if let Some(v) = table.get("location") {
+            s.location = reader::parsed(v, "location", "\"Video call\"", diags, |t| {
+                super::values::check_text(t).map(|()| t.to_string())
+            });
+        }
+        s.agenda_before = switchable(table.get("agenda_before"), "agenda_before", diags, parse_positive_duration);
+        s.reminder_before =
+            switchable(table.get("reminder_before"), "reminder_before", diags, parse_positive_duration);
+        s.followup_after = switchable(table.get("followup_after"), "followup_after", diags, parse_duration);
+        s.review_every = switchable(table.get("review_every"), "review_every", diags, parse_days);
+        if let Some(v) = table.get("review_grace") {
+            s.review_grace = reader::parsed(v, "review_grace", "\"14d\"", diags, parse_days);
+        }
+        s.quiet_hours = switchable(table.get("quiet_hours"), "quiet_hours", diags, parse_quiet_hours);
+        s
+    }
+
+    /// This level's value where given, else `fallback`'s.
+    pub fn over(&self, fallback: &Settings) -> Settings {
+        Settings {
+            every: self.every.clone().or_else(|| fallback.every.clone()),
+            on: self.on.clone().or_else(|| fallback.on.clone()),
+            rrule: self.rrule.clone().or_else(|| fallback.rrule.clone()),
+            at: self.at.or(fallback.at),
+            timezone: self.timezone.clone().or_else(|| fallback.timezone.clone()),
+            duration: self.duration.or(fallback.duration),
+            location: self.location.clone().or_else(|| fallback.location.clone()),
+            agenda_before: self.agenda_before.or(fallback.agenda_before),
+            reminder_before: self.reminder_before.or(fallback.reminder_before),
+            followup_after: self.followup_after.or(fallback.followup_after),
+            review_every: self.review_every.or(fallback.review_every),
+            review_grace: self.review_grace.or(fallback.review_grace),
+            quiet_hours: self.quiet_hours.or(fallback.quiet_hours),
+        }
+    }
+
+    pub fn sets_cadence(&self) -> bool {
+        self.every.is_some() || self.on.is_some() || self.rrule.is_some()
+    }
+
+    /// The recurrence rule this level describes. `defaults` supplies what a pair that
+    /// overrides only part of a friendly cadence (say `on`) leaves out.
+    pub fn cadence(&self, defaults: Option<&Settings>) -> Result<Rule, (Span, ValueError)> {
+        if let Some(rrule) = &self.rrule {
+            if let Some(conflict) = self.every.as_ref().map(|e| &e.span).or(self.on.as_ref().map(|o| &o.span)) {
+                return Err((
+                    conflict.clone(),
+                    invalid(
+                        "both `rrule` and `every`/`on` are set",
+                        "describe the cadence one way: either `rrule`, or `every` with `on`",
+                    ),
+                ));
+            }
+            return Ok(rrule.value.clone());
+        }
+        let inherited = defaults.filter(|d| d.rrule.is_none());
+        let every = self
+            .every
+            .clone()
+            .or_else(|| inherited.and_then(|d| d.every.clone()));
+        let on = self.on.clone().or_else(|| inherited.and_then(|d| d.on.clone()));
+        friendly_rule(every.as_ref(), on.as_ref())
+    }
+}
+
+/// Turns `every` + `on` into a rule; an absent `on` means the weekday (or day of the
+/// month) of the pair's first possible date, as RFC 5545 does with `DTSTART`.
+fn friendly_rule(
+    every: Option<&Located<Every>>,
+    on: Option<&Located<Vec<OnDay>>>,
+) -> Result<Rule, (Span, ValueError)> {
+    let cadence = every.map_or(builtin::EVERY, |e| e.value);
+    let (freq, interval) = match cadence {
+        Every::Days(n) => (Freq::Daily, n),
+        Every::Weeks(n) => (Freq::Weekly, n),
+        Every::Months(n) => (Freq::Monthly, n),
+    };
+    let mut rule = Rule::new(freq, interval);
+    let Some(on) = on else {
+        return Ok(rule);
+    };
+    let every_text = match cadence {
+        Every::Days(_) => "day",
+        Every::Weeks(_) => "week",
+        Every::Months(_) => "month",
+    };
+    for item in &on.value {
+        let conflict = |what: &str, help: &str| {
+            Err((
+                on.span.clone(),
+                invalid(format!("`on` = {what} does not fit `every` = \"{every_text}\""), help),
+            ))
+        };
+        match (*item, freq) {
+            (OnDay::Weekday(d), Freq::Daily | Freq::Weekly) => rule.by_day.push(ByDay { nth: 0, weekday: d }),
+            (OnDay::Weekday(_), _) => {
+                return conflict(
+                    "a plain weekday",
+                    "with a monthly cadence say which one, e.g. \"2nd tue\" or \"last fri\"",
+                );
+            }
+            (OnDay::NthWeekday(nth, d), Freq::Monthly) => rule.by_day.push(ByDay { nth, weekday: d }),
+            (OnDay::NthWeekday(..), _) => {
+                return conflict(
+                    "an nth weekday",
+                    "\"2nd tue\" needs `every = \"month\"`; for weekly meetings write just \"tue\"",
+                );
+            }
+            (OnDay::MonthDay(d), Freq::Monthly) => rule.by_month_day.push(d),
+            (OnDay::MonthDay(_), _) => {
+                return conflict(
+                    "a day of the month",
+                    "a day of the month needs `every = \"month\"`; for weekly meetings name a weekday",
+                );
+            }
+        }
+    }
+    if !rule.by_day.is_empty() && !rule.by_month_day.is_empty() {
+        return Err((
+            on.span.clone(),
+            invalid(
+                "`on` mixes weekdays and days of the month",
+                "use either \"2nd tue\"-style days or day numbers, not both",
+            ),
+        ));
+    }
+    check_combination(&rule).map_err(|e| (on.span.clone(), e))?;
+    Ok(rule)
+}
+
+fn located<T>(
+    value: &Value<'_>,
+    key: &str,
+    example: &str,
+    diags: &mut Diagnostics,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Option<Located<T>> {
+    reader::parsed(value, key, example, diags, parse).map(|v| Located {
+        value: v,
+        span: value.span(),
+    })
+}
+
+/// `on = "tue"`, `on = "tue, thu"` or `on = ["tue", "thu"]`.
+fn read_on(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Vec<OnDay>>> {
+    let items = reader::list(value, "on", "\"tue\"", true, diags, |v, diags| {
+        reader::parsed(v, "on", "\"tue\"", diags, |text| {
+            text.split(',').map(parse_on_item).collect::<Result<Vec<_>, _>>()
+        })
+    })?;
+    let days: Vec<OnDay> = items.into_iter().flatten().collect();
+    if days.is_empty() {
+        diags
+            .error(value.span(), "`on` names no day")
+            .help("write e.g. `on = \"tue\"`, or leave `on` out to use the start date's weekday");
+        return None;
+    }
+    Some(Located {
+        value: days,
+        span: value.span(),
+    })
+}
+
+fn read_rrule(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Rule>> {
+    let text = reader::string(value, "rrule", "\"FREQ=WEEKLY;INTERVAL=2;BYDAY=TU\"", diags)?;
+    match parse_rrule(text) {
+        Ok(rule) => Some(Located {
+            value: rule,
+            span: value.span(),
+        }),
+        Err((offset, error)) => {
+            reader::report(diags, reader::span_within(value, text, offset), "rrule", error);
+            None
+        }
+    }
+}
+
+/// A setting that is a value or `"off"`: `Some(None)` is off.
+fn switchable<T>(
+    value: Option<&Value<'_>>,
+    key: &str,
+    diags: &mut Diagnostics,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Option<Option<T>> {
+    let value = value?;
+    if reader::is_off(value) {
+        return Some(None);
+    }
+    reader::parsed(value, key, "\"...\" or \"off\"", diags, parse).map(Some)
+}
+
+/// Whole days, written as a duration: `"90d"`, `"12w"`.
+fn parse_days(text: &str) -> Result<i32, ValueError> {
+    let duration = parse_positive_duration(text)?;
+    let seconds = duration.as_secs();
+    if seconds % 86_400 != 0 {
+        return Err(invalid(
+            format!("\"{text}\" is not a whole number of days"),
+            "reviews are counted in days: write e.g. \"90d\" or \"12w\"",
+        ));
+    }
+    Ok((seconds / 86_400) as i32)
+}
+
+/// The coordinator digest schedule: a cron expression or `"off"`.
+pub fn read_digest(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Option<Cron>> {
+    if reader::is_off(value) {
+        return Some(None);
+    }
+    let text = reader::string(value, "digest", "\"0 8 * * MON\"", diags)?;
+    match Cron::parse(text) {
+        Ok(cron) => Some(Some(cron)),
+        Err((offset, error)) => {
+            reader::report(diags, reader::span_within(value, text, offset), "digest", error);
+            None
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Parsers for the friendly values a coordinator writes: durations (`"45m"`), times of
+//! day (`"10:00"`), cadences (`"2 weeks"`, `"2nd tue"`), quiet hours, email addresses,
+//! send rates. Each returns a [`ValueError`] that says what is wrong and how to fix it;
+//! the loader adds the location.
+
+use jiff::SignedDuration;
+use jiff::civil::{Time, Weekday};
+
+/// What is wrong with a value and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    pub message: String,
+    pub help: String,
+}
+
+pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> ValueError {
+    ValueError {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// The longest lead or lag we accept; keeps every later arithmetic far from overflow.
+const MAX_DURATION_SECS: i64 = 3650 * 86_400;
+
+/// `"45m"`, `"1h30m"`, `"48h"`, `"90d"`, `"2w"`: a positive length of time.
+pub fn parse_duration(text: &str) -> Result<SignedDuration, ValueError> {
+    let help = "write a number and a unit, e.g. \"45m\", \"1h30m\", \"48h\", \"14d\" or \"2w\"";
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("empty duration", help));
+    }
+    if trimmed.starts_with('-') {
+        return Err(invalid(
+            format!("negative duration \"{text}\""),
+            "durations count forward: leave out the minus sign",
+        ));
+    }
+    let mut total: i64 = 0;
+    let mut rest = trimmed;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(invalid(format!("cannot read \"{text}\" as a duration"), help));
+        }
+        let number: i64 = rest[..digits]
+            .parse()
+            .map_err(|_| invalid(format!("\"{text}\" is too long"), help))?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let unit = &rest[..unit_len];
+        let seconds = match unit.to_ascii_lowercase().as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 7 * 86_400,
+            "" => {
+                return Err(invalid(
+                    format!("\"{text}\" has a number without a unit"),
+                    help,
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    format!("unknown unit \"{other}\" in \"{text}\""),
+                    "units are s, m (minutes), h, d and w; months vary in length, so write days",
+                ));
+            }
+        };
+        total = number
+            .checked_mul(seconds)
+            .and_then(|s| total.checked_add(s))
+            .filter(|&t| t <= MAX_DURATION_SECS)
+            .ok_or_else(|| invalid(format!("\"{text}\" is too long"), "keep it under 10 years"))?;
+        rest = &rest[unit_len..];
+    }
+    Ok(SignedDuration::from_secs(total))
+}
+
+/// A duration that must be longer than zero.
+pub fn parse_positive_duration(text: &str) -> Result<SignedDuration, ValueError> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(invalid(
+            format!("\"{text}\" is zero"),
+            "give a length longer than zero, or \"off\" where the setting can be switched off",
+        ));
+    }
+    Ok(duration)
+}
+
+/// `"10:00"` or `"9:30"`, 24-hour clock.
+pub fn parse_time_of_day(text: &str) -> Result<Time, ValueError> {
+    let help = "write a 24-hour time as HH:MM, e.g. \"09:30\" or \"16:00\"";
+    let (h, m) = text
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| invalid(format!("\"{text}\" is not a time of day"), help))?;
+    let parse = |s: &str| -> Option<i8> {
+        (!s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (Some(hour), Some(minute)) = (parse(h), parse(m)) else {
+        return Err(invalid(format!("\"{text}\" is not a time of day"), help));
+    };
+    if hour > 23 || minute > 59 {
+        return Err(invalid(
+            format!("\"{text}\" is not a time on the clock"),
+            "hours run 00-23 and minutes 00-59",
+        ));
+    }
+    Time::new(hour, minute, 0, 0).map_err(|_| invalid(format!("\"{text}\" is not a time"), help))
+}
+
+/// `"mon"`, `"Tuesday"`, `"thu"`.
+pub fn parse_weekday(text: &str) -> Option<Weekday> {
+    let lower = text.trim().to_ascii_lowercase();
+    let day = match lower.as_str() {
+        "mo" | "mon" | "monday" => Weekday::Monday,
+        "tu" | "tue" | "tues" | "tuesday" => Weekday::Tuesday,
+        "we" | "wed" | "wednesday" => Weekday::Wednesday,
+        "th" | "thu" | "thur" | "thurs" | "thursday" => Weekday::Thursday,
+        "fr" | "fri" | "friday" => Weekday::Friday,
+        "sa" | "sat" | "saturday" => Weekday::Saturday,
+        "su" | "sun" | "sunday" => Weekday::Sunday,
+        _ => return None,
+    };
+    Some(day)
+}
+
+/// The unit of a friendly cadence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Every {
+    Days(u32),
+    Weeks(u32),
+    Months(u32),
+}
+
+/// `"week"`, `"2 weeks"`, `"month"`, `"3 months"`, `"day"`, `"fortnight"`.
+pub fn parse_every(text: &str) -> Result<Every, ValueError> {
+    let help = "write e.g. \"week\", \"2 weeks\", \"month\" or \"3 months\"";
+    let lower = text.trim().to_ascii_lowercase();
+    let lower = lower.strip_prefix("every ").unwrap_or(&lower).trim();
+    if lower == "fortnight" || lower == "other week" {
+        return Ok(Every::Weeks(2));
+    }
+    let (count, unit) = match lower.split_once(char::is_whitespace) {
+        Some((n, unit)) => {
+            let n: u32 = n
+                .parse()
+                .map_err(|_| invalid(format!("cannot read \"{text}\" as a cadence"), help))?;
+            (n, unit.trim())
+        }
+        None => (1, lower),
+    };
+    if count == 0 {
+        return Err(invalid(format!("\"{text}\" never repeats"), help));
+    }
+    if count > 52 {
+        return Err(invalid(
+            format!("\"{text}\" is too far apart for a mentoring cadence"),
+            help,
+        ));
+    }
+    match unit {
+        "day" | "days" => Ok(Every::Days(count)),
+        "week" | "weeks" => Ok(Every::Weeks(count)),
+        "month" | "months" => Ok(Every::Months(count)),
+        _ => Err(invalid(format!("unknown cadence unit in \"{text}\""), help)),
+    }
+}
+
+/// One item of `on`: a weekday, an nth weekday of the month, or a day of the month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDay {
+    Weekday(Weekday),
+    /// 1..=5 counts from the start of the month, -1 is the last.
+    NthWeekday(i8, Weekday),
+    MonthDay(i8),
+}
+
+/// `"tue"`, `"2nd tue"`, `"last fri"`, `"15"`, `"15th"`, `"last day"`.
+pub fn parse_on_item(text: &str) -> Result<OnDay, ValueError> {
+    let help = "write a weekday (\"tue\"), or for a monthly cadence \"2nd tue\", \"last fri\" or a day of the month like \"15\"";
+    let lower = text.trim().to_ascii_lowercase();
+    if let Some(day) = parse_weekday(&lower) {
+        return Ok(OnDay::Weekday(day));
+    }
+    if lower == "last day" {
+        return Ok(OnDay::MonthDay(-1));
+    }
+    let unsuffixed = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| lower.strip_suffix(s))
+        .unwrap_or(&lower);
+    if let Ok(day) = unsuffixed.parse::<i8>() {
+        if !(1..=31).contains(&day) {
+            return Err(invalid(
+                format!("\"{text}\" is not a day of the month"),
+                "days of the month run 1-31",
+            ));
+        }
+        return Ok(OnDay::MonthDay(day));
+    }
+    let Some((nth, day)) = lower.split_once(char::is_whitespace) else {
+        return Err(invalid(format!("cannot read \"{text}\" as a day"), help));
+    };
+    let weekday = parse_weekday(day)
+        .ok_or_else(|| invalid(format!("\"{day}\" is not a weekday"), help))?;
+    let nth = match nth {
+        "1st" | "first" => 1,
+        "2nd" | "second" => 2,
+        "3rd" | "third" => 3,
+        "4th" | "fourth" => 4,
+        "5th" | "fifth" => 5,
+        "last" => -1,
+        "2nd-last" | "second-last" => -2,
+        _ => return Err(invalid(format!("cannot read \"{nth}\" as 1st..5th or last"), help)),
+    };
+    Ok(OnDay::NthWeekday(nth, weekday))
+}
+
+/// `"21:00-07:00"`: no prompt or reminder lands between these local times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub begin: Time,
+    pub end: Time,
+}
+
+pub fn parse_quiet_hours(text: &str) -> Result<QuietHours, ValueError> {
+    let (begin, end) = text.split_once('-').ok_or_else(|| {
+        invalid(
+            format!("\"{text}\" is not a range of hours"),
+            "write \"HH:MM-HH:MM\", e.g. \"21:00-07:00\", or \"off\"",
+        )
+    })?;
+    let begin = parse_time_of_day(begin)?;
+    let end = parse_time_of_day(end)?;
+    if begin == end {
+        return Err(invalid(
+            format!("quiet hours \"{text}\" begin and end at the same time"),
+            "give a real range such as \"21:00-07:00\", or \"off\"",
+        ));
+    }
+    Ok(QuietHours { begin, end })
+}
+
+/// A deliberately plain check of an email address: what reaches a `To:` header and a
+/// calendar `mailto:` must be one address, no display name, no spaces, no controls.
+pub fn check_email(text: &str) -> Result<(), ValueError> {
+    let help = "write a plain address like \"name@example.org\" (no display name, no spaces)";
+    let bad = |what: &str| Err(invalid(format!("\"{text}\" is not an email address: {what}"), help));
+    if text.chars().any(|c| c.is_control()) {
+        return bad("it contains a control character");
+    }
+    if text.chars().any(char::is_whitespace) {
+        return bad("it contains a space");
+    }
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return bad("it has no @");
+    };
+    if local.is_empty() || domain.is_empty() {
+        return bad("the part before or after @ is empty");
+    }
+    if local.len() > 64 || text.len() > 254 {
+        return bad("it is longer than an address may be");
+    }
+    const SPECIAL: &str = "()<>[]\\,;:\"@";
+    if local.chars().any(|c| SPECIAL.contains(c)) {
+        return bad("the part before @ has a character mail servers refuse");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return bad("dots may not start, end or repeat in the part before @");
+    }
+    let labels_ok = domain.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    });
+    if !labels_ok {
+        return bad("the domain is not a host name");
+    }
+    Ok(())
+}
+
+/// Text that reaches a mail header or a calendar line: no CR, LF or other controls.
+pub fn check_text(text: &str) -> Result<(), ValueError> {
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(invalid(
+            format!("contains the control character U+{:04X}", c as u32),
+            "keep it on one line without control characters; it reaches mail headers and calendar lines",
+        ));
+    }
+    Ok(())
+}
+
+/// Ids name pairs and people in the store and in file names: keep them to a safe alphabet.
+pub fn check_id(text: &str) -> Result<(), ValueError> {
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && !text.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            format!("\"{text}\" is not a usable id"),
+            "use 1-64 ASCII letters, digits, '-', '_' or '.', not starting with '.'",
+        ))
+    }
+}
+
+/// `"10/s"`, `"600/m"`, `"1000/h"`: messages per second.
+pub fn parse_rate(text: &str) -> Result<f64, ValueError> {
+    let help = "write a count per unit, e.g. \"10/s\", \"300/m\" or \"5000/h\"";
+    let (count, unit) = text
+        .split_once('/')
+        .ok_or_else(|| invalid(format!("\"{text}\" is not a rate"), help))?;
+    let count: u32 = count
+        .trim()
+        .parse()
+        .map_err(|_| invalid(format!("\"{text}\" is not a rate"), help))?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hour" => 3600.0,
+        _ => return Err(invalid(format!("unknown unit in rate \"{text}\""), help)),
+    };
+    if count == 0 {
+        return Err(invalid(format!("rate \"{text}\" would never send"), help));
+    }
+    Ok(f64::from(count) / per)
+}
+
+/// Edit distance, for "did you mean" suggestions on misspelt keys and ids.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// The closest candidate within a small edit distance, if any.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 3))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("45m", Some(45 * 60)),
+            ("1h30m", Some(5400)),
+            ("48h", Some(48 * 3600)),
+            ("90d", Some(90 * 86_400)),
+            ("2w", Some(14 * 86_400)),
+            ("2 hours", Some(7200)),
+            ("0m", Some(0)),
+            ("-5m", None),
+            ("5", None),
+            ("5 months", None),
+            ("", None),
+            ("h", None),
+            ("99999999999999999999d", None),
+            ("4000d", None),
+        ];
+        for (text, want) in cases {
+            let got = parse_duration(text).ok().map(|d| d.as_secs());
+            assert_eq!(got, want, "{text}");
+        }
+        assert!(parse_positive_duration("0h").is_err());
+    }
+
+    #[test]
+    fn times_of_day() {
+        assert_eq!(parse_time_of_day("10:00").unwrap(), Time::constant(10, 0, 0, 0));
+        assert_eq!(parse_time_of_day("9:05").unwrap(), Time::constant(9, 5, 0, 0));
+        for bad in ["25:00", "10:60", "10", "ten", "10:0x", "-1:00", "10:000", ""] {
+            assert!(parse_time_of_day(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cadences() {
+        assert_eq!(parse_every("week").unwrap(), Every::Weeks(1));
+        assert_eq!(parse_every("2 weeks").unwrap(), Every::Weeks(2));
+        assert_eq!(parse_every("every 3 months").unwrap(), Every::Months(3));
+        assert_eq!(parse_every("fortnight").unwrap(), Every::Weeks(2));
+        assert!(parse_every("0 weeks").is_err());
+        assert!(parse_every("2 years").is_err());
+        assert!(parse_every("weekly-ish").is_err());
+    }
+
+    #[test]
+    fn on_items() {
+        assert_eq!(parse_on_item("tue").unwrap(), OnDay::Weekday(Weekday::Tuesday));
+        assert_eq!(
+            parse_on_item("2nd tue").unwrap(),
+            OnDay::NthWeekday(2, Weekday::Tuesday)
+        );
+        assert_eq!(
+            parse_on_item("last Friday").unwrap(),
+            OnDay::NthWeekday(-1, Weekday::Friday)
+        );
+        assert_eq!(parse_on_item("15th").unwrap(), OnDay::MonthDay(15));
+        assert!(parse_on_item("32").is_err());
+        assert!(parse_on_item("6th tue").is_err());
+        assert!(parse_on_item("2nd blursday").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        for good in ["a@example.org", "first.last+tag@mail.example.co.uk", "ü@bücher.de", "x@localhost"] {
+            assert!(check_email(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "no-at",
+            "@example.org",
+            "a@",
+            "a b@example.org",
+            "a@exa mple.org",
+            "Ada <ada@example.org>",
+            "a@example.org\r\nBcc: x@y.z",
+            "a..b@example.org",
+            "a@-example.org",
+            "a@example..org",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quiet_hours_and_rates() {
+        let q = parse_quiet_hours("21:00-07:00").unwrap();
+        assert_eq!(q.begin, Time::constant(21, 0, 0, 0));
+        assert!(parse_quiet_hours("21:00-21:00").is_err());
+        assert!(parse_quiet_hours("late").is_err());
+        assert_eq!(parse_rate("10/s").unwrap(), 10.0);
+        assert_eq!(parse_rate("120/m").unwrap(), 2.0);
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("ten").is_err());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("timezne", ["timezone", "name"]), Some("timezone"));
+        assert_eq!(closest("zzz", ["timezone", "name"]), None);
+    }
+}

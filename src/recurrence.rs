@@ -1,0 +1,690 @@
+//! Recurrence rules: the RFC 5545 `RRULE` subset that meeting cadences need, parsed from
+//! text or built from a friendly cadence, and expanded to dates.
+//!
+//! Expansion works on civil dates only; the schedule puts the meeting's wall-clock time
+//! on each date in the meeting's zone afterwards. Expansion can start at any date
+//! without walking from the series start (unless the rule has `COUNT`), which is what
+//! lets the schedule stream a year of 50,000 pairs week by week.
+//!
+//! Supported parts: `FREQ` (DAILY, WEEKLY, MONTHLY, YEARLY), `INTERVAL`, `BYDAY` (with
+//! ordinals for MONTHLY and YEARLY-with-BYMONTH), `BYMONTHDAY`, `BYMONTH`, `COUNT`,
+//! `UNTIL`, `WKST`. Parts that would move the time of day (`BYHOUR`, …) or that no
+//! mentoring cadence needs (`BYSETPOS`, `BYWEEKNO`, `BYYEARDAY`) are refused with a
+//! clear message rather than silently misread.
+
+use std::fmt;
+
+use jiff::civil::{Date, Weekday};
+use jiff::{Timestamp, ToSpan};
+
+use crate::program::values::{ValueError, invalid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freq {
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+}
+
+/// A `BYDAY` entry: `nth == 0` means every such weekday in the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByDay {
+    pub nth: i8,
+    pub weekday: Weekday,
+}
+
+/// Where a series stops, as written in the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// `UNTIL=20270630`: the last date that may hold a meeting.
+    Date(Date),
+    /// `UNTIL=20270630T220000Z`: the last instant a meeting may start.
+    Instant(Timestamp),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub freq: Freq,
+    pub interval: u32,
+    pub by_day: Vec<ByDay>,
+    pub by_month_day: Vec<i8>,
+    pub by_month: Vec<i8>,
+    pub count: Option<u32>,
+    pub until: Option<Until>,
+    pub week_start: Weekday,
+}
+
+impl Rule {
+    pub fn new(freq: Freq, interval: u32) -> Rule {
+        Rule {
+            freq,
+            interval,
+            by_day: Vec::new(),
+            by_month_day: Vec::new(),
+            by_month: Vec::new(),
+            count: None,
+            until: None,
+            week_start: Weekday::Monday,
+        }
+    }
+
+    /// Dates of the series anchored at `anchor` (its first possible date), from `from` on.
+    ///
+    /// The interval's phase counts from the period (day, week, month, year) holding the
+    /// anchor, as RFC 5545 counts from `DTSTART`. `COUNT` is applied; `UNTIL` is not
+    /// (the schedule compares it with instants).
+    pub fn dates(&self, anchor: Date, from: Date) -> Dates<'_> {
+        let anchor_period = self.period_start(anchor);
+        let from = from.max(anchor);
+        let period = if self.count.is_some() {
+            0
+        } else {
+            let index = self.periods_between(anchor_period, self.period_start(from));
+            let interval = i64::from(self.interval);
+            index.div_euclid(interval) * interval
+        };
+        Dates {
+            rule: self,
+            anchor,
+            anchor_period,
+            from,
+            period,
+            buffer: Vec::new(),
+            position: 0,
+            emitted: 0,
+            empty_periods: 0,
+            done: false,
+        }
+    }
+
+    fn period_start(&self, date: Date) -> Date {
+        match self.freq {
+            Freq::Daily => date,
+            Freq::Weekly => {
+                let back = date.weekday().since(self.week_start);
+                date.checked_sub(i64::from(back).days()).unwrap_or(date)
+            }
+            Freq::Monthly => date.first_of_month(),
+            Freq::Yearly => date.first_of_year(),
+        }
+    }
+
+    fn periods_between(&self, start: Date, later: Date) -> i64 {
+        match self.freq {
+            Freq::Daily => i64::from((later - start).get_days()),
+            Freq::Weekly => i64::from((later - start).get_days()).div_euclid(7),
+            Freq::Monthly => {
+                (i64::from(later.year()) - i64::from(start.year())) * 12
+                    + i64::from(later.month())
+                    - i64::from(start.month())
+            }
+            Freq::Yearly => i64::from(later.year()) - i64::from(start.year()),
+        }
+    }
+
+    fn nth_period(&self, anchor_period: Date, index: i64) -> Option<Date> {
+        let span = match self.freq {
+            Freq::Daily => index.days(),
+            Freq::Weekly => (index * 7).days(),
+            Freq::Monthly => index.months(),
+            Freq::Yearly => index.years(),
+        };
+        anchor_period.checked_add(span).ok()
+    }
+
+    /// Every date of one period that the rule selects, sorted.
+    fn period_dates(&self, start: Date, anchor: Date, out: &mut Vec<Date>) {
+        out.clear();
+        match self.freq {
+            Freq::Daily => {
+                if self.month_allowed(start) && self.month_day_allowed(start) && self.weekday_allowed(start)
+                {
+                    out.push(start);
+                }
+            }
+            Freq::Weekly => {
+                let days: Vec<Weekday> = if self.by_day.is_empty() {
+                    vec![anchor.weekday()]
+                } else {
+                    self.by_day.iter().map(|d| d.weekday).collect()
+                };
+                for weekday in days {
+                    let offset = weekday.since(self.week_start);
+                    if let Ok(date) = start.checked_add(i64::from(offset).days())
+                        && self.month_allowed(date)
+                    {
+                        out.push(date);
+                    }
+                }
+            }
+            Freq::Monthly => {
+                if self.month_allowed(start) {
+                    self.month_dates(start, anchor, out);
+                }
+            }
+            Freq::Yearly => {
+                let months: Vec<i8> = if self.by_month.is_empty() {
+                    vec![anchor.month()]
+                } else {
+                    self.by_month.clone()
+                };
+                for month in months {
+                    if let Ok(first) = Date::new(start.year(), month, 1) {
+                        self.month_dates(first, anchor, out);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    fn month_dates(&self, first: Date, anchor: Date, out: &mut Vec<Date>) {
+        let days_in_month = first.days_in_month();
+        if !self.by_month_day.is_empty() {
+            for &day in &self.by_month_day {
+                let day = if day < 0 { days_in_month + 1 + day } else { day };
+                if (1..=days_in_month).contains(&day)
+                    && let Ok(date) = first.with().day(day).build()
+                    && self.weekday_allowed(date)
+                {
+                    out.push(date);
+                }
+            }
+        } else if !self.by_day.is_empty() {
+            for by_day in &self.by_day {
+                let mut date = first.nth_weekday_of_month(1, by_day.weekday).ok();
+                let mut nth = 1;
+                while let Some(d) = date.filter(|d| d.month() == first.month()) {
+                    if by_day.nth == 0 || nth_matches(by_day.nth, nth, d) {
+                        out.push(d);
+                    }
+                    nth += 1;
+                    date = d.checked_add(7.days()).ok();
+                }
+            }
+        } else {
+            let day = anchor.day();
+            if day <= days_in_month
+                && let Ok(date) = first.with().day(day).build()
+            {
+                out.push(date);
+            }
+        }
+    }
+
+    fn month_allowed(&self, date: Date) -> bool {
+        self.by_month.is_empty() || self.by_month.contains(&date.month())
+    }
+
+    fn month_day_allowed(&self, date: Date) -> bool {
+        let from_end = date.day() - date.days_in_month() - 1;
+        self.by_month_day.is_empty()
+            || self
+                .by_month_day
+                .iter()
+                .any(|&d| d == date.day() || d == from_end)
+    }
+
+    /// `BYDAY` as a filter (DAILY, or with `BYMONTHDAY`): weekday and, if given, ordinal.
+    fn weekday_allowed(&self, date: Date) -> bool {
+        if self.by_day.is_empty() {
+            return true;
+        }
+        let nth_from_start = (date.day() - 1) / 7 + 1;
+        self.by_day.iter().any(|d| {
+            d.weekday == date.weekday() && (d.nth == 0 || nth_matches(d.nth, nth_from_start, date))
+        })
+    }
+}
+
+/// Whether the `position`-th such weekday of its month (from the start) is the `nth`.
+fn nth_matches(nth: i8, position: i8, date: Date) -> bool {
+    if nth > 0 {
+        nth == position
+    } else {
+        let from_end = (date.days_in_month() - date.day()) / 7 + 1;
+        -nth == from_end
+    }
+}
+
+/// Dates of a series in increasing order; see [`Rule::dates`].
+#[derive(Debug)]
+pub struct Dates<'r> {
+    rule: &'r Rule,
+    anchor: Date,
+    anchor_period: Date,
+    from: Date,
+    period: i64,
+    buffer: Vec<Date>,
+    position: usize,
+    emitted: u32,
+    empty_periods: u32,
+    done: bool,
+}
+
+/// A rule that selects nothing for this many periods in a row selects nothing at all
+/// (e.g. `BYMONTH=2;BYMONTHDAY=30`); stop instead of looping.
+const MAX_EMPTY_PERIODS: u32 = 2_000;
+
+impl Iterator for Dates<'_> {
+    type Item = Date;
+
+    fn next(&mut self) -> Option<Date> {
+        loop {
+            if self.done {
+                return None;
+            }
+            while self.position < self.buffer.len() {
+                let date = self.buffer[self.position];
+                self.position += 1;
+                if date < self.anchor {
+                    continue;
+                }
+                if let Some(count) = self.rule.count {
+                    if self.emitted >= count {
+                        self.done = true;
+                        return None;
+                    }
+                    self.emitted += 1;
+                }
+                if date >= self.from {
+                    return Some(date);
+                }
+            }
+            let Some(start) = self.rule.nth_period(self.anchor_period, self.period) else {
+                self.done = true;
+                return None;
+            };
+            let mut buffer = std::mem::take(&mut self.buffer);
+            self.rule.period_dates(start, self.anchor, &mut buffer);
+            self.buffer = buffer;
+            self.position = 0;
+            self.period += i64::from(self.rule.interval);
+            if self.buffer.is_empty() {
+                self.empty_periods += 1;
+                if self.empty_periods > MAX_EMPTY_PERIODS {
+                    self.done = true;
+                }
+            } else {
+                self.empty_periods = 0;
+            }
+        }
+    }
+}
+
+const WEEKDAY_CODES: [(&str, Weekday); 7] = [
+    ("MO", Weekday::Monday),
+    ("TU", Weekday::Tuesday),
+    ("WE", Weekday::Wednesday),
+    ("TH", Weekday::Thursday),
+    ("FR", Weekday::Friday),
+    ("SA", Weekday::Saturday),
+    ("SU", Weekday::Sunday),
+];
+
+pub fn weekday_code(weekday: Weekday) -> &'static str {
+    WEEKDAY_CODES
+        .iter()
+        .find(|(_, d)| *d == weekday)
+        .map(|(code, _)| *code)
+        .unwrap_or("MO")
+}
+
+/// An RRULE parse error: the byte offset within the rule text, and what is wrong.
+pub type RuleError = (usize, ValueError);
+
+/// Parses RRULE text such as `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU` (an `RRULE:` prefix is allowed).
+pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
+    let prefix = if text.len() >= 6 && text[..6].eq_ignore_ascii_case("RRULE:") {
+        6
+    } else {
+        0
+    };
+    let mut freq = None;
+    let mut rule = Rule::new(Freq::Weekly, 1);
+    let mut seen: Vec<String> = Vec::new();
+    let mut offset = prefix;
+    for part in text[prefix..].split(';') {
+        let at = offset;
+        offset += part.len() + 1;
+        if part.trim().is_empty() {
+            continue;
+        }
+        let fail = |message: String, help: &str| Err((at, invalid(message, help)));
+        let Some((name, value)) = part.split_once('=') else {
+            return fail(
+                format!("\"{part}\" is not NAME=VALUE"),
+                "separate parts with ';', e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+            );
+        };
+        let name = name.trim().to_ascii_uppercase();
+        let value = value.trim();
+        if seen.contains(&name) {
+            return fail(format!("{name} appears twice"), "give each part once");
+        }
+        seen.push(name.clone());
+        let parsed = match name.as_str() {
+            "FREQ" => parse_freq(value).map(|f| freq = Some(f)),
+            "INTERVAL" => parse_number(value, 1, 1000).map(|n| rule.interval = n as u32),
+            "COUNT" => parse_number(value, 1, 100_000).map(|n| rule.count = Some(n as u32)),
+            "UNTIL" => parse_until(value).map(|u| rule.until = Some(u)),
+            "WKST" => parse_code(value).map(|d| rule.week_start = d),
+            "BYDAY" => parse_list(value, parse_by_day).map(|l| rule.by_day = l),
+            "BYMONTHDAY" => parse_list(value, |v| {
+                parse_number(v, -31, 31)
+                    .and_then(|n| if n == 0 { Err(zero_day()) } else { Ok(n as i8) })
+            })
+            .map(|l| rule.by_month_day = l),
+            "BYMONTH" => parse_list(value, |v| parse_number(v, 1, 12).map(|n| n as i8))
+                .map(|l| rule.by_month = l),
+            "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
+                return fail(
+                    format!("{name} is not used: a meeting's time of day comes from `at`"),
+                    "remove it from the rule and set `at = \"HH:MM\"`",
+                );
+            }
+            "BYSETPOS" | "BYWEEKNO" | "BYYEARDAY" => {
+                return fail(
+                    format!("{name} is not supported in meeting cadences"),
+                    "use FREQ with INTERVAL, BYDAY (e.g. 2TU, -1FR), BYMONTHDAY and BYMONTH",
+                );
+            }
+            _ => {
+                return fail(
+                    format!("unknown RRULE part \"{name}\""),
+                    "parts are FREQ, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, COUNT, UNTIL, WKST",
+                );
+            }
+        };
+        if let Err(e) = parsed {
+            return Err((at + part.find('=').map_or(0, |i| i + 1), e));
+        }
+    }
+    let Some(freq) = freq else {
+        return Err((
+            prefix,
+            invalid("the rule has no FREQ", "start with FREQ=WEEKLY (or DAILY, MONTHLY, YEARLY)"),
+        ));
+    };
+    rule.freq = freq;
+    check_combination(&rule).map_err(|e| (prefix, e))?;
+    Ok(rule)
+}
+
+fn zero_day() -> ValueError {
+    invalid("day 0 does not exist", "days run 1..31, or -1 for the last day")
+}
+
+fn parse_freq(value: &str) -> Result<Freq, ValueError> {
+    match value.to_ascii_uppercase().as_str() {
+        "DAILY" => Ok(Freq::Daily),
+        "WEEKLY" => Ok(Freq::Weekly),
+        "MONTHLY" => Ok(Freq::Monthly),
+        "YEARLY" => Ok(Freq::Yearly),
+        "HOURLY" | "MINUTELY" | "SECONDLY" => Err(invalid(
+            format!("FREQ={value} is more often than a meeting can be"),
+            "use DAILY, WEEKLY, MONTHLY or YEARLY",
+        )),
+        _ => Err(invalid(
+            format!("unknown FREQ \"{value}\""),
+            "use DAILY, WEEKLY, MONTHLY or YEARLY",
+        )),
+    }
+}
+
+fn parse_number(value: &str, min: i64, max: i64) -> Result<i64, ValueError> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                format!("\"{value}\" is not a number from {min} to {max}"),
+                "write a whole number in range",
+            )
+        })
+}
+
+fn parse_code(value: &str) -> Result<Weekday, ValueError> {
+    let upper = value.to_ascii_uppercase();
+    WEEKDAY_CODES
+        .iter()
+        .find(|(code, _)| *code == upper)
+        .map(|(_, d)| *d)
+        .ok_or_else(|| {
+            invalid(
+                format!("\"{value}\" is not a weekday code"),
+                "use MO, TU, WE, TH, FR, SA or SU",
+            )
+        })
+}
+
+fn parse_by_day(value: &str) -> Result<ByDay, ValueError> {
+    let split = value.len().saturating_sub(2);
+    if !value.is_char_boundary(split) {
+        return Err(invalid(format!("\"{value}\" is not a day"), "e.g. TU, 2TU or -1FR"));
+    }
+    let (nth, code) = value.split_at(split);
+    let weekday = parse_code(code)?;
+    let nth = if nth.is_empty() {
+        0
+    } else {
+        let n = parse_number(nth.trim_start_matches('+'), -5, 5)?;
+        if n == 0 {
+            return Err(invalid(format!("\"{value}\" has ordinal 0"), "use 1..5 or -1..-5"));
+        }
+        n as i8
+    };
+    Ok(ByDay { nth, weekday })
+}
+
+fn parse_until(value: &str) -> Result<Until, ValueError> {
+    let help = "write UNTIL=YYYYMMDD or UNTIL=YYYYMMDDTHHMMSSZ (UTC)";
+    let bad = || invalid(format!("\"{value}\" is not an UNTIL date"), help);
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let date_part = value.get(..8).filter(|d| digits(d)).ok_or_else(bad)?;
+    let date = Date::new(
+        date_part[..4].parse().map_err(|_| bad())?,
+        date_part[4..6].parse().map_err(|_| bad())?,
+        date_part[6..8].parse().map_err(|_| bad())?,
+    )
+    .map_err(|_| bad())?;
+    match &value[8..] {
+        "" => Ok(Until::Date(date)),
+        rest => {
+            let time = rest
+                .strip_prefix('T')
+                .and_then(|t| t.strip_suffix('Z'))
+                .filter(|t| t.len() == 6 && digits(t))
+                .ok_or_else(|| {
+                    invalid(
+                        format!("UNTIL \"{value}\" must be in UTC"),
+                        "end it with Z, e.g. 20270630T220000Z",
+                    )
+                })?;
+            let dt = date
+                .at(
+                    time[..2].parse().map_err(|_| bad())?,
+                    time[2..4].parse().map_err(|_| bad())?,
+                    time[4..].parse().map_err(|_| bad())?,
+                    0,
+                )
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .map_err(|_| bad())?;
+            Ok(Until::Instant(dt.timestamp()))
+        }
+    }
+}
+
+fn parse_list<T>(
+    value: &str,
+    item: impl Fn(&str) -> Result<T, ValueError>,
+) -> Result<Vec<T>, ValueError> {
+    value.split(',').map(|v| item(v.trim())).collect()
+}
+
+/// Combinations RFC 5545 forbids or that this subset does not expand.
+pub fn check_combination(rule: &Rule) -> Result<(), ValueError> {
+    let has_nth = rule.by_day.iter().any(|d| d.nth != 0);
+    match rule.freq {
+        Freq::Daily | Freq::Weekly if has_nth => Err(invalid(
+            "BYDAY ordinals like 2TU only make sense with FREQ=MONTHLY or YEARLY",
+            "drop the number, or use FREQ=MONTHLY",
+        )),
+        Freq::Weekly if !rule.by_month_day.is_empty() => Err(invalid(
+            "BYMONTHDAY cannot be combined with FREQ=WEEKLY",
+            "use BYDAY with WEEKLY, or FREQ=MONTHLY with BYMONTHDAY",
+        )),
+        Freq::Yearly if has_nth && rule.by_month.is_empty() => Err(invalid(
+            "a BYDAY ordinal with FREQ=YEARLY needs BYMONTH here",
+            "add BYMONTH, e.g. FREQ=YEARLY;BYMONTH=3;BYDAY=2TU",
+        )),
+        _ if rule.count.is_some() && rule.until.is_some() => Err(invalid(
+            "COUNT and UNTIL cannot both be given",
+            "keep one of them",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the rule as RRULE text (without the `RRULE:` name), keeping it minimal.
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let freq = match self.freq {
+            Freq::Daily => "DAILY",
+            Freq::Weekly => "WEEKLY",
+            Freq::Monthly => "MONTHLY",
+            Freq::Yearly => "YEARLY",
+        };
+        write!(f, "FREQ={freq}")?;
+        if self.interval != 1 {
+            write!(f, ";INTERVAL={}", self.interval)?;
+        }
+        match self.until {
+            Some(Until::Date(d)) => write!(f, ";UNTIL={}", d.strftime("%Y%m%d"))?,
+            Some(Until::Instant(t)) => write!(f, ";UNTIL={}", t.strftime("%Y%m%dT%H%M%SZ"))?,
+            None => {}
+        }
+        if let Some(count) = self.count {
+            write!(f, ";COUNT={count}")?;
+        }
+        let join = |items: Vec<String>| items.join(",");
+        if !self.by_month.is_empty() {
+            write!(f, ";BYMONTH={}", join(self.by_month.iter().map(i8::to_string).collect()))?;
+        }
+        if !self.by_month_day.is_empty() {
+            let days = self.by_month_day.iter().map(i8::to_string).collect();
+            write!(f, ";BYMONTHDAY={}", join(days))?;
+        }
+        if !self.by_day.is_empty() {
+            let days = self
+                .by_day
+                .iter()
+                .map(|d| match d.nth {
+                    0 => weekday_code(d.weekday).to_string(),
+                    n => format!("{n}{}", weekday_code(d.weekday)),
+                })
+                .collect();
+            write!(f, ";BYDAY={}", join(days))?;
+        }
+        if self.week_start != Weekday::Monday {
+            write!(f, ";WKST={}", weekday_code(self.week_start))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn expand(rule: &str, anchor: Date, from: Date, n: usize) -> Vec<String> {
+        let rule = parse_rrule(rule).unwrap();
+        rule.dates(anchor, from)
+            .take(n)
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn weekly_every_other_tuesday_keeps_phase_after_seek() {
+        let anchor = date(2027, 1, 11);
+        let all = expand("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor, anchor, 4);
+        assert_eq!(all, ["2027-01-12", "2027-01-26", "2027-02-09", "2027-02-23"]);
+        let later = expand("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor, date(2027, 1, 27), 2);
+        assert_eq!(later, ["2027-02-09", "2027-02-23"]);
+    }
+
+    #[test]
+    fn monthly_ordinals_and_month_days() {
+        let anchor = date(2027, 1, 1);
+        assert_eq!(
+            expand("FREQ=MONTHLY;BYDAY=2TU", anchor, anchor, 3),
+            ["2027-01-12", "2027-02-09", "2027-03-09"]
+        );
+        assert_eq!(
+            expand("FREQ=MONTHLY;BYDAY=-1FR", anchor, anchor, 2),
+            ["2027-01-29", "2027-02-26"]
+        );
+        assert_eq!(
+            expand("FREQ=MONTHLY;BYMONTHDAY=31", anchor, anchor, 3),
+            ["2027-01-31", "2027-03-31", "2027-05-31"]
+        );
+        assert_eq!(
+            expand("FREQ=MONTHLY;BYMONTHDAY=-1", anchor, anchor, 2),
+            ["2027-01-31", "2027-02-28"]
+        );
+    }
+
+    #[test]
+    fn count_counts_from_the_anchor_even_when_seeking() {
+        let anchor = date(2027, 1, 4);
+        assert_eq!(
+            expand("FREQ=WEEKLY;COUNT=3", anchor, date(2027, 1, 12), 10),
+            ["2027-01-18"]
+        );
+    }
+
+    #[test]
+    fn impossible_rule_ends_instead_of_looping() {
+        let anchor = date(2027, 1, 1);
+        assert!(expand("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", anchor, anchor, 1).is_empty());
+    }
+
+    #[test]
+    fn parse_errors_point_into_the_rule() {
+        let cases = [
+            ("FREQ=WEEKLY;BYDAY=XX", 18, "not a weekday code"),
+            ("FREQ=HOURLY", 5, "more often"),
+            ("INTERVAL=2", 0, "no FREQ"),
+            ("FREQ=WEEKLY;BYHOUR=9", 12, "comes from `at`"),
+            ("FREQ=WEEKLY;BYDAY=2TU", 0, "ordinals"),
+            ("FREQ=WEEKLY;FREQ=DAILY", 12, "twice"),
+            ("FREQ=WEEKLY;UNTIL=20270630T100000", 18, "UTC"),
+            ("FREQ=WEEKLY;COUNT=2;UNTIL=20270101", 0, "both"),
+            ("FREQ=MONTHLY;BYMONTHDAY=0", 24, "day 0"),
+            ("FREQ=WEEKLY;bogus", 12, "NAME=VALUE"),
+        ];
+        for (text, offset, message) in cases {
+            let (at, err) = parse_rrule(text).unwrap_err();
+            assert_eq!(at, offset, "{text}");
+            assert!(err.message.contains(message), "{text}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in [
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+            "FREQ=MONTHLY;BYDAY=2TU",
+            "FREQ=WEEKLY;UNTIL=20270630T215959Z;BYDAY=MO,TH",
+            "FREQ=YEARLY;COUNT=3;BYMONTH=3;BYDAY=-1SU",
+        ] {
+            let rule = parse_rrule(text).unwrap();
+            assert_eq!(rule.to_string(), text);
+        }
+    }
+}
