@@ -254,9 +254,13 @@ fn write_table(
         }
         match action.subject {
             Subject::Meeting { start, first } if action.kind != ActionKind::Meeting => {
-                let meeting_zone = pair.map_or(&zone.tz, |p| &p.meeting.zone.tz);
-                let local = start.to_zoned_datetime(meeting_zone.clone());
-                detail.push(format!("for meeting {}", local.strftime("%a %Y-%m-%d %H:%M")));
+                let meeting_zone = pair.map_or(zone, |p| &p.meeting.zone);
+                let local = start.to_zoned_datetime(meeting_zone.tz.clone());
+                let mut text = format!("for meeting {}", local.strftime("%a %Y-%m-%d %H:%M"));
+                if meeting_zone.name != zone.name {
+                    text = format!("{text} {}", meeting_zone.name);
+                }
+                detail.push(text);
                 if first {
                     detail.push("first meeting".into());
                 }
@@ -288,11 +292,11 @@ fn write_table(
         .iter()
         .zip(counts)
         .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| format!("{n} {}", label(*k)))
+        .map(|(k, n)| format!("{}: {n}", label(*k)))
         .collect();
     if summary.is_empty() {
         writeln!(out, "nothing is due in this window; try a later --from or more --days")
     } else {
-        writeln!(out, "{} actions: {}", counts.iter().sum::<usize>(), summary.join(", "))
+        writeln!(out, "{} actions ({})", counts.iter().sum::<usize>(), summary.join(", "))
     }
 }
