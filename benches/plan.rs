@@ -100,7 +100,11 @@ email = "coordinator@example.org"
     }
     for i in 0..pairs {
         let mentor = 2 * i;
-        let _ = write!(out, "\n[[pairs]]\nmentor = \"p{mentor}\"\nmentee = \"p{}\"\n", mentor + 1);
+        let _ = write!(
+            out,
+            "\n[[pairs]]\nmentor = \"p{mentor}\"\nmentee = \"p{}\"\n",
+            mentor + 1
+        );
         let cadence = CADENCES[rng.next(CADENCES.len())];
         if !cadence.is_empty() {
             let _ = writeln!(out, "{cadence}");
@@ -117,7 +121,9 @@ email = "coordinator@example.org"
         if rng.next(50) == 0 {
             out.push_str("status = \"paused\"\n");
         }
-        out.push_str("goals = [\"Lead one design review by March\", \"Ship the on-call runbook\"]\n");
+        out.push_str(
+            "goals = [\"Lead one design review by March\", \"Ship the on-call runbook\"]\n",
+        );
     }
     out
 }
@@ -178,7 +184,16 @@ fn main() {
     );
     let plan = measure(
         &binary,
-        &["-c", config, "plan", "--from", "2027-01-01", "--days", "365", "--json"],
+        &[
+            "-c",
+            config,
+            "plan",
+            "--from",
+            "2027-01-01",
+            "--days",
+            "365",
+            "--json",
+        ],
     );
     // The JSON array has one action per line plus its two bracket lines.
     let actions = plan.stdout_lines.saturating_sub(2);

@@ -27,8 +27,8 @@ const MONTHS: [&str; 12] = [
 ];
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-/// A cron parse error: the byte offset of the bad field within the text, and what is wrong.
-pub type CronError = (usize, ValueError);
+/// A cron parse error: the bytes of the bad field within the text, and what is wrong.
+pub type CronError = (std::ops::Range<usize>, ValueError);
 
 impl Cron {
     pub fn parse(text: &str) -> Result<Cron, CronError> {
@@ -38,16 +38,19 @@ impl Cron {
             .collect();
         if fields.len() != 5 {
             return Err((
-                0,
+                0..text.len(),
                 invalid(
-                    format!("a cron schedule has 5 fields, \"{text}\" has {}", fields.len()),
+                    format!(
+                        "a cron schedule has 5 fields, \"{text}\" has {}",
+                        fields.len()
+                    ),
                     "write minute hour day-of-month month day-of-week, e.g. \"0 8 * * MON\"",
                 ),
             ));
         }
         let field = |i: usize, min: u32, max: u32, names: &[&str], base: u32| {
             let (offset, f) = fields[i];
-            parse_field(f, min, max, names, base).map_err(|e| (offset, e))
+            parse_field(f, min, max, names, base).map_err(|e| (offset..offset + f.len(), e))
         };
         let minutes = field(0, 0, 59, &[], 0)?;
         let hours = field(1, 0, 23, &[], 0)?;
@@ -174,16 +177,61 @@ mod tests {
     fn firings() {
         // 2027-01-11 is a Monday.
         let cases = [
-            ("0 8 * * MON", "2027-01-11T06:00:00Z", "Europe/Berlin", "2027-01-11T08:00:00"),
-            ("0 8 * * MON", "2027-01-11T07:00:00Z", "Europe/Berlin", "2027-01-18T08:00:00"),
-            ("30 9 1 * *", "2027-01-05T00:00:00Z", "UTC", "2027-02-01T09:30:00"),
-            ("0 */6 * * *", "2027-01-05T07:00:00Z", "UTC", "2027-01-05T12:00:00"),
-            ("0 9 * * 1-5", "2027-01-08T10:00:00Z", "UTC", "2027-01-11T09:00:00"),
-            ("0 9 13 * FRI", "2027-01-09T10:00:00Z", "UTC", "2027-01-13T09:00:00"),
-            ("0 0 29 2 *", "2027-03-01T00:00:00Z", "UTC", "2028-02-29T00:00:00"),
-            ("0 8 * * 7", "2027-01-11T00:00:00Z", "UTC", "2027-01-17T08:00:00"),
+            (
+                "0 8 * * MON",
+                "2027-01-11T06:00:00Z",
+                "Europe/Berlin",
+                "2027-01-11T08:00:00",
+            ),
+            (
+                "0 8 * * MON",
+                "2027-01-11T07:00:00Z",
+                "Europe/Berlin",
+                "2027-01-18T08:00:00",
+            ),
+            (
+                "30 9 1 * *",
+                "2027-01-05T00:00:00Z",
+                "UTC",
+                "2027-02-01T09:30:00",
+            ),
+            (
+                "0 */6 * * *",
+                "2027-01-05T07:00:00Z",
+                "UTC",
+                "2027-01-05T12:00:00",
+            ),
+            (
+                "0 9 * * 1-5",
+                "2027-01-08T10:00:00Z",
+                "UTC",
+                "2027-01-11T09:00:00",
+            ),
+            (
+                "0 9 13 * FRI",
+                "2027-01-09T10:00:00Z",
+                "UTC",
+                "2027-01-13T09:00:00",
+            ),
+            (
+                "0 0 29 2 *",
+                "2027-03-01T00:00:00Z",
+                "UTC",
+                "2028-02-29T00:00:00",
+            ),
+            (
+                "0 8 * * 7",
+                "2027-01-11T00:00:00Z",
+                "UTC",
+                "2027-01-17T08:00:00",
+            ),
             // 02:30 does not exist on 2027-03-28 in Berlin: it fires when the clock jumps.
-            ("30 2 28 3 *", "2027-03-01T00:00:00Z", "Europe/Berlin", "2027-03-28T03:30:00"),
+            (
+                "30 2 28 3 *",
+                "2027-03-01T00:00:00Z",
+                "Europe/Berlin",
+                "2027-03-28T03:30:00",
+            ),
         ];
         for (expr, after, zone, want) in cases {
             assert_eq!(next(expr, after, zone), want, "{expr} after {after}");
@@ -193,12 +241,12 @@ mod tests {
     #[test]
     fn errors() {
         for (expr, offset) in [
-            ("0 8 * *", 0),
-            ("61 8 * * MON", 0),
-            ("0 24 * * *", 2),
-            ("0 8 * * FUNDAY", 8),
-            ("0 8 5-1 * *", 4),
-            ("*/0 8 * * *", 0),
+            ("0 8 * *", 0..7),
+            ("61 8 * * MON", 0..2),
+            ("0 24 * * *", 2..4),
+            ("0 8 * * FUNDAY", 8..14),
+            ("0 8 5-1 * *", 4..7),
+            ("*/0 8 * * *", 0..3),
         ] {
             let (at, _) = Cron::parse(expr).unwrap_err();
             assert_eq!(at, offset, "{expr}");

@@ -20,14 +20,20 @@ pub struct Diagnostic {
 }
 
 /// Every problem found in one file, in the order they were found.
+///
+/// A large file is parsed in segments (see `program::segments`); while one is read,
+/// `base` is its offset in the file, and spans given to [`Diagnostics::error`] are
+/// relative to it. Spans kept for later must go through [`Diagnostics::absolute`].
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    base: usize,
 }
 
 impl Diagnostics {
     /// Records a problem at `span`; chain [`Diagnostic::help`] through the returned value.
     pub fn error(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.absolute(span);
         self.items.push(Diagnostic {
             span,
             message: message.into(),
@@ -35,6 +41,15 @@ impl Diagnostics {
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
+    }
+
+    /// Makes spans of the segment being read relative to the whole file.
+    pub fn set_base(&mut self, base: usize) {
+        self.base = base;
+    }
+
+    pub fn absolute(&self, span: Span) -> Span {
+        span.start + self.base..span.end + self.base
     }
 
     pub fn is_empty(&self) -> bool {

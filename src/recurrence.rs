@@ -13,6 +13,7 @@
 //! clear message rather than silently misread.
 
 use std::fmt;
+use std::ops::Range;
 
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
@@ -115,8 +116,7 @@ impl Rule {
             Freq::Daily => i64::from((later - start).get_days()),
             Freq::Weekly => i64::from((later - start).get_days()).div_euclid(7),
             Freq::Monthly => {
-                (i64::from(later.year()) - i64::from(start.year())) * 12
-                    + i64::from(later.month())
+                (i64::from(later.year()) - i64::from(start.year())) * 12 + i64::from(later.month())
                     - i64::from(start.month())
             }
             Freq::Yearly => i64::from(later.year()) - i64::from(start.year()),
@@ -138,7 +138,9 @@ impl Rule {
         out.clear();
         match self.freq {
             Freq::Daily => {
-                if self.month_allowed(start) && self.month_day_allowed(start) && self.weekday_allowed(start)
+                if self.month_allowed(start)
+                    && self.month_day_allowed(start)
+                    && self.weekday_allowed(start)
                 {
                     out.push(start);
                 }
@@ -184,7 +186,11 @@ impl Rule {
         let days_in_month = first.days_in_month();
         if !self.by_month_day.is_empty() {
             for &day in &self.by_month_day {
-                let day = if day < 0 { days_in_month + 1 + day } else { day };
+                let day = if day < 0 {
+                    days_in_month + 1 + day
+                } else {
+                    day
+                };
                 if (1..=days_in_month).contains(&day)
                     && let Ok(date) = first.with().day(day).build()
                     && self.weekday_allowed(date)
@@ -332,8 +338,8 @@ pub fn weekday_code(weekday: Weekday) -> &'static str {
         .unwrap_or("MO")
 }
 
-/// An RRULE parse error: the byte offset within the rule text, and what is wrong.
-pub type RuleError = (usize, ValueError);
+/// An RRULE parse error: the bytes of the rule text at fault, and what is wrong.
+pub type RuleError = (Range<usize>, ValueError);
 
 /// Parses RRULE text such as `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU` (an `RRULE:` prefix is allowed).
 pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
@@ -352,7 +358,8 @@ pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
         if part.trim().is_empty() {
             continue;
         }
-        let fail = |message: String, help: &str| Err((at, invalid(message, help)));
+        let whole = at..at + part.len();
+        let fail = |message: String, help: &str| Err((whole.clone(), invalid(message, help)));
         let Some((name, value)) = part.split_once('=') else {
             return fail(
                 format!("\"{part}\" is not NAME=VALUE"),
@@ -360,6 +367,8 @@ pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
             );
         };
         let name = name.trim().to_ascii_uppercase();
+        let value_at = at + part.find('=').map_or(0, |i| i + 1);
+        let value_range = value_at..at + part.len();
         let value = value.trim();
         if seen.contains(&name) {
             return fail(format!("{name} appears twice"), "give each part once");
@@ -371,14 +380,22 @@ pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
             "COUNT" => parse_number(value, 1, 100_000).map(|n| rule.count = Some(n as u32)),
             "UNTIL" => parse_until(value).map(|u| rule.until = Some(u)),
             "WKST" => parse_code(value).map(|d| rule.week_start = d),
-            "BYDAY" => parse_list(value, parse_by_day).map(|l| rule.by_day = l),
-            "BYMONTHDAY" => parse_list(value, |v| {
-                parse_number(v, -31, 31)
-                    .and_then(|n| if n == 0 { Err(zero_day()) } else { Ok(n as i8) })
-            })
-            .map(|l| rule.by_month_day = l),
-            "BYMONTH" => parse_list(value, |v| parse_number(v, 1, 12).map(|n| n as i8))
-                .map(|l| rule.by_month = l),
+            "BYDAY" => {
+                rule.by_day = parse_list(value, value_at, parse_by_day)?;
+                Ok(())
+            }
+            "BYMONTHDAY" => {
+                rule.by_month_day = parse_list(value, value_at, |v| {
+                    parse_number(v, -31, 31)
+                        .and_then(|n| if n == 0 { Err(zero_day()) } else { Ok(n as i8) })
+                })?;
+                Ok(())
+            }
+            "BYMONTH" => {
+                rule.by_month =
+                    parse_list(value, value_at, |v| parse_number(v, 1, 12).map(|n| n as i8))?;
+                Ok(())
+            }
             "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
                 return fail(
                     format!("{name} is not used: a meeting's time of day comes from `at`"),
@@ -399,22 +416,29 @@ pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
             }
         };
         if let Err(e) = parsed {
-            return Err((at + part.find('=').map_or(0, |i| i + 1), e));
+            return Err((value_range, e));
         }
     }
+    let all = prefix..text.len();
     let Some(freq) = freq else {
         return Err((
-            prefix,
-            invalid("the rule has no FREQ", "start with FREQ=WEEKLY (or DAILY, MONTHLY, YEARLY)"),
+            all,
+            invalid(
+                "the rule has no FREQ",
+                "start with FREQ=WEEKLY (or DAILY, MONTHLY, YEARLY)",
+            ),
         ));
     };
     rule.freq = freq;
-    check_combination(&rule).map_err(|e| (prefix, e))?;
+    check_combination(&rule).map_err(|e| (all, e))?;
     Ok(rule)
 }
 
 fn zero_day() -> ValueError {
-    invalid("day 0 does not exist", "days run 1..31, or -1 for the last day")
+    invalid(
+        "day 0 does not exist",
+        "days run 1..31, or -1 for the last day",
+    )
 }
 
 fn parse_freq(value: &str) -> Result<Freq, ValueError> {
@@ -462,18 +486,27 @@ fn parse_code(value: &str) -> Result<Weekday, ValueError> {
 }
 
 fn parse_by_day(value: &str) -> Result<ByDay, ValueError> {
+    let bad = || {
+        invalid(
+            format!("{value:?} is not a BYDAY day"),
+            "use two-letter codes MO, TU, WE, TH, FR, SA, SU, with an optional ordinal: TU, 2TU, -1FR",
+        )
+    };
     let split = value.len().saturating_sub(2);
     if !value.is_char_boundary(split) {
-        return Err(invalid(format!("\"{value}\" is not a day"), "e.g. TU, 2TU or -1FR"));
+        return Err(bad());
     }
     let (nth, code) = value.split_at(split);
-    let weekday = parse_code(code)?;
+    let weekday = parse_code(code).map_err(|_| bad())?;
     let nth = if nth.is_empty() {
         0
     } else {
-        let n = parse_number(nth.trim_start_matches('+'), -5, 5)?;
+        let n = parse_number(nth.trim_start_matches('+'), -5, 5).map_err(|_| bad())?;
         if n == 0 {
-            return Err(invalid(format!("\"{value}\" has ordinal 0"), "use 1..5 or -1..-5"));
+            return Err(invalid(
+                format!("{value:?} has ordinal 0"),
+                "use 1..5 or -1..-5",
+            ));
         }
         n as i8
     };
@@ -518,11 +551,19 @@ fn parse_until(value: &str) -> Result<Until, ValueError> {
     }
 }
 
+/// A comma list; an error names the bytes of the bad item (`at` is where `value` starts).
 fn parse_list<T>(
     value: &str,
+    at: usize,
     item: impl Fn(&str) -> Result<T, ValueError>,
-) -> Result<Vec<T>, ValueError> {
-    value.split(',').map(|v| item(v.trim())).collect()
+) -> Result<Vec<T>, RuleError> {
+    let mut out = Vec::new();
+    let mut offset = at;
+    for raw in value.split(',') {
+        out.push(item(raw.trim()).map_err(|e| (offset..offset + raw.len(), e))?);
+        offset += raw.len() + 1;
+    }
+    Ok(out)
 }
 
 /// Combinations RFC 5545 forbids or that this subset does not expand.
@@ -572,7 +613,11 @@ impl fmt::Display for Rule {
         }
         let join = |items: Vec<String>| items.join(",");
         if !self.by_month.is_empty() {
-            write!(f, ";BYMONTH={}", join(self.by_month.iter().map(i8::to_string).collect()))?;
+            write!(
+                f,
+                ";BYMONTH={}",
+                join(self.by_month.iter().map(i8::to_string).collect())
+            )?;
         }
         if !self.by_month_day.is_empty() {
             let days = self.by_month_day.iter().map(i8::to_string).collect();
@@ -613,8 +658,16 @@ mod tests {
     fn weekly_every_other_tuesday_keeps_phase_after_seek() {
         let anchor = date(2027, 1, 11);
         let all = expand("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor, anchor, 4);
-        assert_eq!(all, ["2027-01-12", "2027-01-26", "2027-02-09", "2027-02-23"]);
-        let later = expand("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor, date(2027, 1, 27), 2);
+        assert_eq!(
+            all,
+            ["2027-01-12", "2027-01-26", "2027-02-09", "2027-02-23"]
+        );
+        let later = expand(
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+            anchor,
+            date(2027, 1, 27),
+            2,
+        );
         assert_eq!(later, ["2027-02-09", "2027-02-23"]);
     }
 
@@ -657,20 +710,27 @@ mod tests {
     #[test]
     fn parse_errors_point_into_the_rule() {
         let cases = [
-            ("FREQ=WEEKLY;BYDAY=XX", 18, "not a weekday code"),
-            ("FREQ=HOURLY", 5, "more often"),
-            ("INTERVAL=2", 0, "no FREQ"),
-            ("FREQ=WEEKLY;BYHOUR=9", 12, "comes from `at`"),
-            ("FREQ=WEEKLY;BYDAY=2TU", 0, "ordinals"),
-            ("FREQ=WEEKLY;FREQ=DAILY", 12, "twice"),
-            ("FREQ=WEEKLY;UNTIL=20270630T100000", 18, "UTC"),
-            ("FREQ=WEEKLY;COUNT=2;UNTIL=20270101", 0, "both"),
-            ("FREQ=MONTHLY;BYMONTHDAY=0", 24, "day 0"),
-            ("FREQ=WEEKLY;bogus", 12, "NAME=VALUE"),
+            ("FREQ=WEEKLY;BYDAY=XX", 18..20, "not a BYDAY day"),
+            (
+                "FREQ=WEEKLY;BYDAY=TU,FRI",
+                21..24,
+                "\"FRI\" is not a BYDAY day",
+            ),
+            ("FREQ=WEEKLY;BYDAY=TUE", 18..21, "\"TUE\""),
+            ("FREQ=HOURLY", 5..11, "more often"),
+            ("INTERVAL=2", 0..10, "no FREQ"),
+            ("FREQ=WEEKLY;BYHOUR=9", 12..20, "comes from `at`"),
+            ("FREQ=WEEKLY;BYDAY=2TU", 0..21, "ordinals"),
+            ("FREQ=WEEKLY;FREQ=DAILY;BYDAY=TU", 12..22, "twice"),
+            ("FREQ=WEEKLY;UNTIL=20270630T100000", 18..33, "UTC"),
+            ("FREQ=WEEKLY;COUNT=2;UNTIL=20270101", 0..34, "both"),
+            ("FREQ=MONTHLY;BYMONTHDAY=0", 24..25, "day 0"),
+            ("FREQ=WEEKLY;bogus", 12..17, "NAME=VALUE"),
+            ("FREQ=WEEKLY;INTERVAL=two;BYDAY=TU", 21..24, "not a number"),
         ];
-        for (text, offset, message) in cases {
+        for (text, range, message) in cases {
             let (at, err) = parse_rrule(text).unwrap_err();
-            assert_eq!(at, offset, "{text}");
+            assert_eq!(at, range, "{text}");
             assert!(err.message.contains(message), "{text}: {}", err.message);
         }
     }

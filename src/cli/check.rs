@@ -14,7 +14,11 @@ impl Check {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
         let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
-        let (active, paused, ended) = (count(Status::Active), count(Status::Paused), count(Status::Ended));
+        let (active, paused, ended) = (
+            count(Status::Active),
+            count(Status::Paused),
+            count(Status::Ended),
+        );
         let mut states = vec![format!("{active} active")];
         if paused > 0 {
             states.push(format!("{paused} paused"));
@@ -26,14 +30,16 @@ impl Check {
             Some(end) => format!("{} to {end}", program.start),
             None => format!("from {}", program.start),
         };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         println!(
-            "{}: ok: \"{}\", {} people, {} pairs ({}), {} time zones, {dates}",
+            "{}: ok: \"{}\", {}, {} ({}), {}, {dates}",
             config.display(),
             program.name,
-            program.people.len(),
-            program.pairs.len(),
+            plural(program.people.len(), "person", "people"),
+            plural(program.pairs.len(), "pair", "pairs"),
             states.join(", "),
-            program.zone_names().len(),
+            plural(program.zone_names().len(), "time zone", "time zones"),
         );
         Ok(exit::OK)
     }

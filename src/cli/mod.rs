@@ -13,10 +13,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::program::{self, LoadError, Program};
 
 #[derive(Debug, Parser)]
-#[command(name = "mentord", version, about = "Runs a mentoring program on autopilot.")]
+#[command(
+    name = "mentord",
+    version,
+    about = "Runs a mentoring program on autopilot."
+)]
 struct Cli {
     /// The program file.
-    #[arg(short, long, env = "MENTORD_CONFIG", default_value = "mentord.toml", global = true)]
+    #[arg(
+        short,
+        long,
+        env = "MENTORD_CONFIG",
+        default_value = "mentord.toml",
+        global = true
+    )]
     config: PathBuf,
 
     /// How log lines on stderr look.
@@ -60,17 +70,21 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("{}", render_error(&error));
-            ExitCode::from(exit::FAILED)
-        }
-    }
-}
-
-fn render_error(error: &anyhow::Error) -> String {
-    match error.downcast_ref::<LoadError>() {
-        Some(load) => load.to_string(),
-        None => format!("error: {error:#}"),
+        Err(error) => match error.downcast_ref::<LoadError>() {
+            // A program file that cannot be read is a wrong path: a usage error.
+            Some(load @ LoadError::Read { .. }) => {
+                eprintln!("error: {load}");
+                ExitCode::from(exit::USAGE)
+            }
+            Some(load) => {
+                eprintln!("{load}");
+                ExitCode::from(exit::FAILED)
+            }
+            None => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(exit::FAILED)
+            }
+        },
     }
 }
 

@@ -92,7 +92,11 @@ fn audience<'p>(program: &'p Program, action: &Action) -> (&'p Zone, Vec<&'p str
     }
 }
 
-fn write_json(program: &Program, actions: impl Iterator<Item = Action>, out: &mut impl Write) -> io::Result<()> {
+fn write_json(
+    program: &Program,
+    actions: impl Iterator<Item = Action>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let mut line = Vec::with_capacity(512);
     out.write_all(b"[")?;
     let mut first_line = true;
@@ -127,7 +131,11 @@ fn write_json(program: &Program, actions: impl Iterator<Item = Action>, out: &mu
                 let meeting_zone = pair.map_or(&program.zone.tz, |p| &p.meeting.zone.tz);
                 line.extend_from_slice(b",\"meeting\":\"");
                 write_instant(&mut line, start, meeting_zone);
-                line.extend_from_slice(if first { b"\",\"first\":true" } else { b"\",\"first\":false" });
+                line.extend_from_slice(if first {
+                    b"\",\"first\":true"
+                } else {
+                    b"\",\"first\":false"
+                });
             }
             Subject::Review { due, nudge } => {
                 line.extend_from_slice(format!(",\"due\":\"{due}\",\"nudge\":{nudge}").as_bytes());
@@ -234,11 +242,19 @@ fn write_table(
         last_day,
         zone.name
     )?;
-    writeln!(out, "{:<20} {:<18} {:<24} {:<28} {}", "WHEN", "ACTION", "PAIR", "TO", "DETAIL")?;
+    writeln!(
+        out,
+        "{:<20} {:<18} {:<24} {:<28} {}",
+        "WHEN", "ACTION", "PAIR", "TO", "DETAIL"
+    )?;
     let mut counts = [0usize; ActionKind::ALL.len()];
     for action in actions {
         counts[action.kind as usize] += 1;
-        let when = action.at.to_zoned_datetime(zone.tz.clone()).strftime("%a %Y-%m-%d %H:%M").to_string();
+        let when = action
+            .at
+            .to_zoned_datetime(zone.tz.clone())
+            .strftime("%a %Y-%m-%d %H:%M")
+            .to_string();
         let pair = action.pair.map(|i| &program.pairs[i as usize]);
         let (recipient_zone, ids) = audience(program, &action);
         let to = match action.to {
@@ -250,7 +266,11 @@ fn write_table(
         let mut detail = Vec::new();
         if recipient_zone.name != zone.name {
             let local = action.at.to_zoned_datetime(recipient_zone.tz.clone());
-            detail.push(format!("{} {}", local.strftime("%a %H:%M"), recipient_zone.name));
+            detail.push(format!(
+                "{} {}",
+                local.strftime("%a %H:%M"),
+                recipient_zone.name
+            ));
         }
         match action.subject {
             Subject::Meeting { start, first } if action.kind != ActionKind::Meeting => {
@@ -273,7 +293,11 @@ fn write_table(
             }),
             Subject::Series => {
                 if let Some(p) = pair {
-                    detail.push(format!("{} at {}", p.meeting.rule, p.meeting.at.strftime("%H:%M")));
+                    detail.push(format!(
+                        "{} at {}",
+                        p.meeting.rule,
+                        p.meeting.at.strftime("%H:%M")
+                    ));
                 }
             }
             _ => {}
@@ -295,8 +319,16 @@ fn write_table(
         .map(|(k, n)| format!("{}: {n}", label(*k)))
         .collect();
     if summary.is_empty() {
-        writeln!(out, "nothing is due in this window; try a later --from or more --days")
+        writeln!(
+            out,
+            "nothing is due in this window; try a later --from or more --days"
+        )
     } else {
-        writeln!(out, "{} actions ({})", counts.iter().sum::<usize>(), summary.join(", "))
+        writeln!(
+            out,
+            "{} actions ({})",
+            counts.iter().sum::<usize>(),
+            summary.join(", ")
+        )
     }
 }

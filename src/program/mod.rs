@@ -6,7 +6,10 @@
 //! loaded, cadences turned into recurrence rules. Nothing downstream sees raw TOML.
 
 mod load;
+mod pairs;
 mod reader;
+mod sections;
+mod segments;
 mod settings;
 pub mod values;
 
@@ -19,7 +22,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::cron::Cron;
 use crate::recurrence::Rule;
-pub use load::{LoadError, first_meeting, load, parse};
+pub use load::{LoadError, load, parse};
+pub use pairs::first_meeting;
 use values::QuietHours;
 
 /// An IANA time zone with the name the coordinator wrote.

@@ -49,7 +49,9 @@ impl<'a, 'i> Table<'a, 'i> {
                         value.span(),
                         format!("{name} must be a table, found {}", type_name(other)),
                     )
-                    .help(format!("write it as a [section] or an inline table {{ ... }}"));
+                    .help(format!(
+                        "write it as a [section] or an inline table {{ ... }}"
+                    ));
                 None
             }
         }
@@ -73,11 +75,19 @@ impl<'a, 'i> Table<'a, 'i> {
         self.entries.iter().map(|(k, s, v)| (*k, s.clone(), *v))
     }
 
-    pub fn require(&mut self, key: &str, diags: &mut Diagnostics, example: &str) -> Option<&'a Value<'i>> {
+    pub fn require(
+        &mut self,
+        key: &str,
+        diags: &mut Diagnostics,
+        example: &str,
+    ) -> Option<&'a Value<'i>> {
         let value = self.get(key);
         if value.is_none() {
             diags
-                .error(self.span.clone(), format!("{} is missing `{key}`", self.name))
+                .error(
+                    self.span.clone(),
+                    format!("{} is missing `{key}`", self.name),
+                )
                 .help(format!("add `{key} = {example}`"));
         }
         value
@@ -94,7 +104,10 @@ impl<'a, 'i> Table<'a, 'i> {
                 None => format!("known keys here: {}", known.join(", ")),
             };
             diags
-                .error(span.clone(), format!("unknown key `{key}` in {}", self.name))
+                .error(
+                    span.clone(),
+                    format!("unknown key `{key}` in {}", self.name),
+                )
                 .help(help);
         }
     }
@@ -116,7 +129,10 @@ fn wrong_type(diags: &mut Diagnostics, value: &Value<'_>, key: &str, wanted: &st
     diags
         .error(
             value.span(),
-            format!("`{key}` must be {wanted}, found {}", type_name(value.get_ref())),
+            format!(
+                "`{key}` must be {wanted}, found {}",
+                type_name(value.get_ref())
+            ),
         )
         .help(format!("write it like `{key} = {example}`"));
 }
@@ -162,8 +178,8 @@ pub fn report(diags: &mut Diagnostics, span: Span, key: &str, error: ValueError)
 }
 
 /// A plain date: a TOML local date `2027-01-11` or the string `"2027-01-11"`.
-pub fn date(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Date> {
-    let help = format!("write a date without quotes or time, like `{key} = 2027-01-11`");
+pub fn date(value: &Value<'_>, key: &str, example: &str, diags: &mut Diagnostics) -> Option<Date> {
+    let help = format!("write a date without quotes or time, like `{key} = {example}`");
     match value.get_ref() {
         DeValue::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => {
             let d = dt.date?;
@@ -179,7 +195,10 @@ pub fn date(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Dat
         }
         DeValue::Datetime(_) => {
             diags
-                .error(value.span(), format!("`{key}` must be a date, not a date and time"))
+                .error(
+                    value.span(),
+                    format!("`{key}` must be a date, not a date and time"),
+                )
                 .help(help);
             None
         }
@@ -193,7 +212,7 @@ pub fn date(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Dat
             }
         },
         _ => {
-            wrong_type(diags, value, key, "a date", "2027-01-11");
+            wrong_type(diags, value, key, "a date", example);
             None
         }
     }
@@ -234,13 +253,13 @@ pub fn is_off(value: &Value<'_>) -> bool {
     matches!(value.get_ref(), DeValue::String(s) if s.trim().eq_ignore_ascii_case("off"))
 }
 
-/// The span from byte `offset` of a string value's text to its end, or the whole value
-/// when the string was written with escapes (then source bytes and text bytes differ).
-pub fn span_within(value: &Value<'_>, text: &str, offset: usize) -> Span {
+/// The span of bytes `range` of a string value's text, or the whole value when the
+/// string was written with escapes (then source bytes and text bytes differ).
+pub fn span_within(value: &Value<'_>, text: &str, range: Span) -> Span {
     let span = value.span();
     if span.len() == text.len() + 2 {
-        let start = span.start + 1 + offset;
-        start..(span.end - 1).max(start + 1)
+        let start = span.start + 1 + range.start;
+        start..(span.start + 1 + range.end).max(start + 1)
     } else {
         span
     }

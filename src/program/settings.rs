@@ -100,7 +100,13 @@ impl Settings {
         }
         if let Some(v) = table.get("duration") {
             s.duration = reader::parsed(v, "duration", "\"45m\"", diags, |t| {
-                let d = parse_positive_duration(t)?;
+                let d = parse_duration(t)?;
+                if d.is_zero() {
+                    return Err(invalid(
+                        format!("a meeting of \"{t}\" never happens"),
+                        "give the meeting a length, e.g. \"45m\" or \"1h\"",
+                    ));
+                }
                 if d > SignedDuration::from_hours(24) {
                     return Err(invalid(
                         format!("a meeting of \"{t}\" is longer than a day"),
@@ -115,15 +121,34 @@ impl Settings {
                 super::values::check_text(t).map(|()| t.to_string())
             });
         }
-        s.agenda_before = switchable(table.get("agenda_before"), "agenda_before", diags, parse_positive_duration);
-        s.reminder_before =
-            switchable(table.get("reminder_before"), "reminder_before", diags, parse_positive_duration);
-        s.followup_after = switchable(table.get("followup_after"), "followup_after", diags, parse_duration);
+        s.agenda_before = switchable(
+            table.get("agenda_before"),
+            "agenda_before",
+            diags,
+            parse_positive_duration,
+        );
+        s.reminder_before = switchable(
+            table.get("reminder_before"),
+            "reminder_before",
+            diags,
+            parse_positive_duration,
+        );
+        s.followup_after = switchable(
+            table.get("followup_after"),
+            "followup_after",
+            diags,
+            parse_duration,
+        );
         s.review_every = switchable(table.get("review_every"), "review_every", diags, parse_days);
         if let Some(v) = table.get("review_grace") {
             s.review_grace = reader::parsed(v, "review_grace", "\"14d\"", diags, parse_days);
         }
-        s.quiet_hours = switchable(table.get("quiet_hours"), "quiet_hours", diags, parse_quiet_hours);
+        s.quiet_hours = switchable(
+            table.get("quiet_hours"),
+            "quiet_hours",
+            diags,
+            parse_quiet_hours,
+        );
         s
     }
 
@@ -154,7 +179,12 @@ impl Settings {
     /// overrides only part of a friendly cadence (say `on`) leaves out.
     pub fn cadence(&self, defaults: Option<&Settings>) -> Result<Rule, (Span, ValueError)> {
         if let Some(rrule) = &self.rrule {
-            if let Some(conflict) = self.every.as_ref().map(|e| &e.span).or(self.on.as_ref().map(|o| &o.span)) {
+            if let Some(conflict) = self
+                .every
+                .as_ref()
+                .map(|e| &e.span)
+                .or(self.on.as_ref().map(|o| &o.span))
+            {
                 return Err((
                     conflict.clone(),
                     invalid(
@@ -170,7 +200,10 @@ impl Settings {
             .every
             .clone()
             .or_else(|| inherited.and_then(|d| d.every.clone()));
-        let on = self.on.clone().or_else(|| inherited.and_then(|d| d.on.clone()));
+        let on = self
+            .on
+            .clone()
+            .or_else(|| inherited.and_then(|d| d.on.clone()));
         friendly_rule(every.as_ref(), on.as_ref())
     }
 }
@@ -192,26 +225,36 @@ fn friendly_rule(
         return Ok(rule);
     };
     let every_text = match cadence {
-        Every::Days(_) => "day",
-        Every::Weeks(_) => "week",
-        Every::Months(_) => "month",
+        Every::Days(1) => "day".to_string(),
+        Every::Days(n) => format!("{n} days"),
+        Every::Weeks(1) => "week".to_string(),
+        Every::Weeks(n) => format!("{n} weeks"),
+        Every::Months(1) => "month".to_string(),
+        Every::Months(n) => format!("{n} months"),
     };
     for item in &on.value {
         let conflict = |what: &str, help: &str| {
             Err((
                 on.span.clone(),
-                invalid(format!("`on` = {what} does not fit `every` = \"{every_text}\""), help),
+                invalid(
+                    format!("`on` = {what} does not fit `every` = \"{every_text}\""),
+                    help,
+                ),
             ))
         };
         match (*item, freq) {
-            (OnDay::Weekday(d), Freq::Daily | Freq::Weekly) => rule.by_day.push(ByDay { nth: 0, weekday: d }),
+            (OnDay::Weekday(d), Freq::Daily | Freq::Weekly) => {
+                rule.by_day.push(ByDay { nth: 0, weekday: d })
+            }
             (OnDay::Weekday(_), _) => {
                 return conflict(
                     "a plain weekday",
                     "with a monthly cadence say which one, e.g. \"2nd tue\" or \"last fri\"",
                 );
             }
-            (OnDay::NthWeekday(nth, d), Freq::Monthly) => rule.by_day.push(ByDay { nth, weekday: d }),
+            (OnDay::NthWeekday(nth, d), Freq::Monthly) => {
+                rule.by_day.push(ByDay { nth, weekday: d })
+            }
             (OnDay::NthWeekday(..), _) => {
                 return conflict(
                     "an nth weekday",
@@ -249,7 +292,7 @@ fn located<T>(
 ) -> Option<Located<T>> {
     reader::parsed(value, key, example, diags, parse).map(|v| Located {
         value: v,
-        span: value.span(),
+        span: diags.absolute(value.span()),
     })
 }
 
@@ -257,7 +300,9 @@ fn located<T>(
 fn read_on(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Vec<OnDay>>> {
     let items = reader::list(value, "on", "\"tue\"", true, diags, |v, diags| {
         reader::parsed(v, "on", "\"tue\"", diags, |text| {
-            text.split(',').map(parse_on_item).collect::<Result<Vec<_>, _>>()
+            text.split(',')
+                .map(parse_on_item)
+                .collect::<Result<Vec<_>, _>>()
         })
     })?;
     let days: Vec<OnDay> = items.into_iter().flatten().collect();
@@ -269,7 +314,7 @@ fn read_on(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Vec<OnD
     }
     Some(Located {
         value: days,
-        span: value.span(),
+        span: diags.absolute(value.span()),
     })
 }
 
@@ -278,10 +323,15 @@ fn read_rrule(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Rule
     match parse_rrule(text) {
         Ok(rule) => Some(Located {
             value: rule,
-            span: value.span(),
+            span: diags.absolute(value.span()),
         }),
-        Err((offset, error)) => {
-            reader::report(diags, reader::span_within(value, text, offset), "rrule", error);
+        Err((range, error)) => {
+            reader::report(
+                diags,
+                reader::span_within(value, text, range),
+                "rrule",
+                error,
+            );
             None
         }
     }
@@ -322,8 +372,13 @@ pub fn read_digest(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Option<
     let text = reader::string(value, "digest", "\"0 8 * * MON\"", diags)?;
     match Cron::parse(text) {
         Ok(cron) => Some(Some(cron)),
-        Err((offset, error)) => {
-            reader::report(diags, reader::span_within(value, text, offset), "digest", error);
+        Err((range, error)) => {
+            reader::report(
+                diags,
+                reader::span_within(value, text, range),
+                "digest",
+                error,
+            );
             None
         }
     }

@@ -42,16 +42,16 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, ValueError> {
         rest = rest.trim_start();
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            return Err(invalid(format!("cannot read \"{text}\" as a duration"), help));
+            return Err(invalid(
+                format!("cannot read \"{text}\" as a duration"),
+                help,
+            ));
         }
         let number: i64 = rest[..digits]
             .parse()
             .map_err(|_| invalid(format!("\"{text}\" is too long"), help))?;
         rest = rest[digits..].trim_start();
-        let unit_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
+        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let unit = &rest[..unit_len];
         let seconds = match unit.to_ascii_lowercase().as_str() {
             "s" | "sec" | "secs" | "second" | "seconds" => 1,
@@ -211,8 +211,8 @@ pub fn parse_on_item(text: &str) -> Result<OnDay, ValueError> {
     let Some((nth, day)) = lower.split_once(char::is_whitespace) else {
         return Err(invalid(format!("cannot read \"{text}\" as a day"), help));
     };
-    let weekday = parse_weekday(day)
-        .ok_or_else(|| invalid(format!("\"{day}\" is not a weekday"), help))?;
+    let weekday =
+        parse_weekday(day).ok_or_else(|| invalid(format!("\"{day}\" is not a weekday"), help))?;
     let nth = match nth {
         "1st" | "first" => 1,
         "2nd" | "second" => 2,
@@ -221,7 +221,12 @@ pub fn parse_on_item(text: &str) -> Result<OnDay, ValueError> {
         "5th" | "fifth" => 5,
         "last" => -1,
         "2nd-last" | "second-last" => -2,
-        _ => return Err(invalid(format!("cannot read \"{nth}\" as 1st..5th or last"), help)),
+        _ => {
+            return Err(invalid(
+                format!("cannot read \"{nth}\" as 1st..5th or last"),
+                help,
+            ));
+        }
     };
     Ok(OnDay::NthWeekday(nth, weekday))
 }
@@ -255,9 +260,28 @@ pub fn parse_quiet_hours(text: &str) -> Result<QuietHours, ValueError> {
 /// calendar `mailto:` must be one address, no display name, no spaces, no controls.
 pub fn check_email(text: &str) -> Result<(), ValueError> {
     let help = "write a plain address like \"name@example.org\" (no display name, no spaces)";
-    let bad = |what: &str| Err(invalid(format!("\"{text}\" is not an email address: {what}"), help));
+    let bad = |what: &str| {
+        Err(invalid(
+            format!("{text:?} is not an email address: {what}"),
+            help,
+        ))
+    };
     if text.chars().any(|c| c.is_control()) {
-        return bad("it contains a control character");
+        return Err(invalid(
+            format!("{text:?} is not an email address: it contains a control character"),
+            "remove the line break or control character; an address is one line with no spaces",
+        ));
+    }
+    if let (Some(open), Some(close)) = (text.find('<'), text.rfind('>'))
+        && open < close
+    {
+        return Err(invalid(
+            format!("{text:?} has a display name"),
+            format!(
+                "write only the address, {:?}; the person's name goes in `name`",
+                &text[open + 1..close]
+            ),
+        ));
     }
     if text.chars().any(char::is_whitespace) {
         return bad("it contains a space");
@@ -402,9 +426,17 @@ mod tests {
 
     #[test]
     fn times_of_day() {
-        assert_eq!(parse_time_of_day("10:00").unwrap(), Time::constant(10, 0, 0, 0));
-        assert_eq!(parse_time_of_day("9:05").unwrap(), Time::constant(9, 5, 0, 0));
-        for bad in ["25:00", "10:60", "10", "ten", "10:0x", "-1:00", "10:000", ""] {
+        assert_eq!(
+            parse_time_of_day("10:00").unwrap(),
+            Time::constant(10, 0, 0, 0)
+        );
+        assert_eq!(
+            parse_time_of_day("9:05").unwrap(),
+            Time::constant(9, 5, 0, 0)
+        );
+        for bad in [
+            "25:00", "10:60", "10", "ten", "10:0x", "-1:00", "10:000", "",
+        ] {
             assert!(parse_time_of_day(bad).is_err(), "{bad}");
         }
     }
@@ -422,7 +454,10 @@ mod tests {
 
     #[test]
     fn on_items() {
-        assert_eq!(parse_on_item("tue").unwrap(), OnDay::Weekday(Weekday::Tuesday));
+        assert_eq!(
+            parse_on_item("tue").unwrap(),
+            OnDay::Weekday(Weekday::Tuesday)
+        );
         assert_eq!(
             parse_on_item("2nd tue").unwrap(),
             OnDay::NthWeekday(2, Weekday::Tuesday)
@@ -439,7 +474,12 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in ["a@example.org", "first.last+tag@mail.example.co.uk", "ü@bücher.de", "x@localhost"] {
+        for good in [
+            "a@example.org",
+            "first.last+tag@mail.example.co.uk",
+            "ü@bücher.de",
+            "x@localhost",
+        ] {
             assert!(check_email(good).is_ok(), "{good}");
         }
         for bad in [

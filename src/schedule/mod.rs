@@ -180,7 +180,14 @@ impl Iterator for Actions<'_> {
                 invites(self.program, self.history, chunk, &mut self.buffer);
             }
             for (index, pair) in self.program.pairs.iter().enumerate() {
-                pair_actions(self.program, self.history, index as u32, pair, chunk, &mut self.buffer);
+                pair_actions(
+                    self.program,
+                    self.history,
+                    index as u32,
+                    pair,
+                    chunk,
+                    &mut self.buffer,
+                );
             }
             digests(self.program, chunk, &mut self.buffer);
             self.buffer.sort_unstable();
@@ -197,11 +204,28 @@ pub fn meeting_instant(meeting: &Meeting, date: Date) -> Timestamp {
 }
 
 /// Every meeting of a pair starting in `[from, until)`, in order, as (date, start).
-pub fn meetings(program: &Program, pair: &Pair, from: Timestamp, until: Timestamp) -> impl Iterator<Item = (Date, Timestamp)> {
+pub fn meetings(
+    program: &Program,
+    pair: &Pair,
+    from: Timestamp,
+    until: Timestamp,
+) -> impl Iterator<Item = (Date, Timestamp)> {
     let meeting = &pair.meeting;
     // One day of slack on each side covers every zone offset.
-    let from_date = meeting.zone.tz.to_datetime(from).date().yesterday().unwrap_or(pair.start);
-    let until_date = meeting.zone.tz.to_datetime(until).date().tomorrow().unwrap_or(Date::MAX);
+    let from_date = meeting
+        .zone
+        .tz
+        .to_datetime(from)
+        .date()
+        .yesterday()
+        .unwrap_or(pair.start);
+    let until_date = meeting
+        .zone
+        .tz
+        .to_datetime(until)
+        .date()
+        .tomorrow()
+        .unwrap_or(Date::MAX);
     meeting
         .rule
         .dates(pair.start, from_date)
@@ -243,7 +267,11 @@ fn pair_actions(
     }
     let timing = &pair.timing;
     let zero = SignedDuration::ZERO;
-    let lead = timing.agenda_before.unwrap_or(zero).max(timing.reminder_before.unwrap_or(zero)) + QUIET_SHIFT;
+    let lead = timing
+        .agenda_before
+        .unwrap_or(zero)
+        .max(timing.reminder_before.unwrap_or(zero))
+        + QUIET_SHIFT;
     let lag = pair.meeting.duration + timing.followup_after.unwrap_or(zero) + QUIET_SHIFT;
     let from = window.from.checked_sub(lag).unwrap_or(Timestamp::MIN);
     let until = window.until.checked_add(lead).unwrap_or(Timestamp::MAX);
@@ -252,11 +280,20 @@ fn pair_actions(
     let mentee_zone = &program.person(pair.mentee).zone.tz;
     let mut push = |at: Timestamp, kind, to, subject| {
         if at >= window.from && at < window.until {
-            out.push(Action { at, kind, pair: Some(index), to, subject });
+            out.push(Action {
+                at,
+                kind,
+                pair: Some(index),
+                to,
+                subject,
+            });
         }
     };
     for (date, start) in meetings(program, pair, from, until) {
-        let subject = Subject::Meeting { start, first: Some(date) == first };
+        let subject = Subject::Meeting {
+            start,
+            first: Some(date) == first,
+        };
         push(start, ActionKind::Meeting, Recipient::Pair, subject);
         if let Some(before) = timing.agenda_before {
             let due = start.checked_sub(before).unwrap_or(start);
@@ -269,7 +306,9 @@ fn pair_actions(
             push(at, ActionKind::MentorReminder, Recipient::Mentor, subject);
         }
         if let Some(after) = timing.followup_after {
-            let due = start.checked_add(pair.meeting.duration + after).unwrap_or(start);
+            let due = start
+                .checked_add(pair.meeting.duration + after)
+                .unwrap_or(start);
             let at = quiet::send_time(due, mentee_zone, timing.mentee_quiet_hours, None);
             push(at, ActionKind::Followup, Recipient::Mentee, subject);
         }
@@ -277,12 +316,23 @@ fn pair_actions(
     reviews(program, history, index, pair, window, out);
 }
 
-fn reviews(program: &Program, history: &History, index: u32, pair: &Pair, window: Window, out: &mut Vec<Action>) {
+fn reviews(
+    program: &Program,
+    history: &History,
+    index: u32,
+    pair: &Pair,
+    window: Window,
+    out: &mut Vec<Action>,
+) {
     let Some(every) = pair.timing.review_every else {
         return;
     };
     let grace = pair.timing.review_grace;
-    let anchor = history.last_review.get(&pair.id).copied().unwrap_or(pair.start);
+    let anchor = history
+        .last_review
+        .get(&pair.id)
+        .copied()
+        .unwrap_or(pair.start);
     let utc = jiff::tz::TimeZone::UTC;
     // Dates are compared in UTC with two days of slack for zone offsets and quiet hours.
     let first_day = utc.to_datetime(window.from).date();
@@ -304,26 +354,52 @@ fn reviews(program: &Program, history: &History, index: u32, pair: &Pair, window
         let nudges = [
             (due, 1u8),
             (due.checked_add(i64::from(grace).days()).unwrap_or(due), 2),
-            (due.checked_add((2 * i64::from(grace)).days()).unwrap_or(due), 3),
+            (
+                due.checked_add((2 * i64::from(grace)).days())
+                    .unwrap_or(due),
+                3,
+            ),
         ];
         for (day, nudge) in nudges {
             let subject = Subject::Review { due, nudge };
             let recipients: &[(Recipient, &jiff::tz::TimeZone, _)] = if nudge < 3 {
                 &[
-                    (Recipient::Mentor, &program.person(pair.mentor).zone.tz, pair.timing.mentor_quiet_hours),
-                    (Recipient::Mentee, &program.person(pair.mentee).zone.tz, pair.timing.mentee_quiet_hours),
+                    (
+                        Recipient::Mentor,
+                        &program.person(pair.mentor).zone.tz,
+                        pair.timing.mentor_quiet_hours,
+                    ),
+                    (
+                        Recipient::Mentee,
+                        &program.person(pair.mentee).zone.tz,
+                        pair.timing.mentee_quiet_hours,
+                    ),
                 ]
             } else {
-                &[(Recipient::Coordinator, &coordinator.zone.tz, program.coordinator_quiet_hours)]
+                &[(
+                    Recipient::Coordinator,
+                    &coordinator.zone.tz,
+                    program.coordinator_quiet_hours,
+                )]
             };
-            let kind = if nudge < 3 { ActionKind::ReviewNudge } else { ActionKind::ReviewEscalation };
+            let kind = if nudge < 3 {
+                ActionKind::ReviewNudge
+            } else {
+                ActionKind::ReviewEscalation
+            };
             for (to, zone, quiet_hours) in recipients {
                 let Some(due_at) = quiet::instant(zone, day, REVIEW_NUDGE_AT) else {
                     continue;
                 };
                 let at = quiet::send_time(due_at, zone, *quiet_hours, None);
                 if at >= window.from && at < window.until {
-                    out.push(Action { at, kind, pair: Some(index), to: *to, subject });
+                    out.push(Action {
+                        at,
+                        kind,
+                        pair: Some(index),
+                        to: *to,
+                        subject,
+                    });
                 }
             }
         }
@@ -335,7 +411,10 @@ fn digests(program: &Program, window: Window, out: &mut Vec<Action>) {
         return;
     };
     let zone = &program.person(program.coordinator).zone.tz;
-    let mut after = window.from.checked_sub(SignedDuration::from_secs(1)).unwrap_or(window.from);
+    let mut after = window
+        .from
+        .checked_sub(SignedDuration::from_secs(1))
+        .unwrap_or(window.from);
     while let Some(at) = cron.next_after(after, zone) {
         if at >= window.until {
             break;

@@ -97,7 +97,10 @@ mod tests {
         let zone = TimeZone::get("Asia/Kolkata").unwrap();
         let lunch = Some(parse_quiet_hours("12:00-13:30").unwrap());
         let due = at(&zone, "2027-03-01T12:15");
-        assert_eq!(local(&zone, send_time(due, &zone, lunch, None)), "2027-03-01T13:30:00");
+        assert_eq!(
+            local(&zone, send_time(due, &zone, lunch, None)),
+            "2027-03-01T13:30:00"
+        );
         assert_eq!(send_time(due, &zone, None, None), due);
     }
 }

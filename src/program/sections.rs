@@ -1,0 +1,328 @@
+//! The program-wide sections: `[program]`, `[store]`, `[mail]` and `[http]`.
+
+use std::path::{Path, PathBuf};
+
+use jiff::civil::Date;
+
+use super::load::Zones;
+use super::reader::{self, Table, Value};
+use super::values::{self, ValueError, check_email, check_text};
+use super::{HttpConfig, MailConfig, Mailbox, StoreConfig, Zone};
+use crate::diagnostic::{Diagnostics, Span};
+
+/// What `[program]` says, before people are known. Spans are absolute.
+#[derive(Debug)]
+pub struct ProgramHead {
+    pub name: String,
+    pub zone: Zone,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub coordinator: Option<(String, Span)>,
+    pub organizer: Mailbox,
+    pub skip: Vec<Date>,
+    pub templates: Option<PathBuf>,
+}
+
+const PROGRAM_KEYS: &[&str] = &[
+    "name",
+    "timezone",
+    "start",
+    "end",
+    "coordinator",
+    "organizer",
+    "skip",
+    "templates",
+];
+
+pub fn program_head(
+    value: &Value<'_>,
+    base: &Path,
+    zones: &mut Zones,
+    diags: &mut Diagnostics,
+) -> Option<ProgramHead> {
+    let mut t = Table::from_value("[program]", value, diags)?;
+    let name = t
+        .require("name", diags, "\"Mentoring 2027\"")
+        .and_then(|v| text(v, "name", diags));
+    let zone = t
+        .require("timezone", diags, "\"Europe/Berlin\"")
+        .and_then(|v| zones.read(v, "timezone", diags));
+    let start = t
+        .require("start", diags, "2027-01-11")
+        .and_then(|v| reader::date(v, "start", "2027-01-11", diags));
+    let end = t
+        .get("end")
+        .map(|v| (reader::date(v, "end", "2027-06-30", diags), v.span()));
+    let coordinator = t.require("coordinator", diags, "\"ada\"").and_then(|v| {
+        reader::string(v, "coordinator", "\"ada\"", diags)
+            .map(|s| (s.to_string(), diags.absolute(v.span())))
+    });
+    let organizer = t
+        .require(
+            "organizer",
+            diags,
+            "{ name = \"Mentoring Program\", email = \"mentoring@example.org\" }",
+        )
+        .and_then(|v| mailbox(v, "organizer", diags));
+    let mut skip = t
+        .get("skip")
+        .and_then(|v| {
+            reader::list(v, "skip", "[2027-04-05]", false, diags, |d, diags| {
+                reader::date(d, "skip", "[2027-04-05, 2027-05-24]", diags)
+            })
+        })
+        .unwrap_or_default();
+    skip.sort_unstable();
+    skip.dedup();
+    let templates = t.get("templates").and_then(|v| {
+        let folder = reader::string(v, "templates", "\"templates\"", diags)?;
+        let path = base.join(folder);
+        if path.is_dir() {
+            Some(path)
+        } else {
+            diags
+                .error(
+                    v.span(),
+                    format!("`templates`: there is no folder {folder:?} next to the program file"),
+                )
+                .help("create the folder (it holds your overrides of the built-in templates) or remove the key");
+            None
+        }
+    });
+    t.finish(PROGRAM_KEYS, diags);
+    let mut end = end;
+    if let (Some((Some(e), span)), Some(s)) = (&end, start)
+        && *e < s
+    {
+        diags
+            .error(span.clone(), format!("`end` ({e}) is before `start` ({s})"))
+            .help("the program must end on or after its start date");
+        end = None;
+    }
+    Some(ProgramHead {
+        name: name?,
+        zone: zone?,
+        start: start?,
+        end: end.and_then(|(d, _)| d),
+        coordinator,
+        organizer: organizer?,
+        skip,
+        templates,
+    })
+}
+
+/// One line of text that will reach a header or a calendar line.
+pub fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    reader::parsed(value, key, "\"...\"", diags, |s| {
+        check_text(s)?;
+        if s.trim().is_empty() {
+            return Err(values::invalid(
+                "is empty",
+                "write some text, or remove the key",
+            ));
+        }
+        Ok(s.to_string())
+    })
+}
+
+/// An email address, checked; `example` is shown in the help.
+pub fn email(value: &Value<'_>, example: &str, diags: &mut Diagnostics) -> Option<String> {
+    reader::parsed(value, "email", example, diags, |s| {
+        check_email(s).map(|()| s.to_string())
+    })
+}
+
+fn mailbox(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Mailbox> {
+    let mut t = Table::from_value(format!("`{key}`"), value, diags)?;
+    let name = t
+        .require("name", diags, "\"Mentoring Program\"")
+        .and_then(|v| text(v, "name", diags));
+    let email = t
+        .require("email", diags, "\"mentoring@example.org\"")
+        .and_then(|v| email(v, "\"mentoring@example.org\"", diags));
+    t.finish(&["name", "email"], diags);
+    Some(Mailbox {
+        name: name?,
+        email: email?,
+    })
+}
+
+pub fn store(value: &Value<'_>, diags: &mut Diagnostics) -> Option<StoreConfig> {
+    let mut t = Table::from_value("[store]", value, diags)?;
+    let url = t.get("url").and_then(|v| {
+        reader::parsed(v, "url", "\"sqlite://mentord.db\"", diags, |s| {
+            let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| s.starts_with(p));
+            if scheme_ok {
+                Ok(s.to_string())
+            } else {
+                Err(values::invalid(
+                    format!("\"{s}\" is not a store URL"),
+                    "use \"sqlite://mentord.db\" or \"postgres://user@host/db\"",
+                ))
+            }
+        })
+    });
+    t.finish(&["url"], diags);
+    Some(StoreConfig {
+        url: url.unwrap_or_else(|| "sqlite://mentord.db".into()),
+    })
+}
+
+const MAIL_KEYS: &[&str] = &[
+    "transport",
+    "dir",
+    "url",
+    "tls",
+    "password_env",
+    "password_file",
+    "rate",
+];
+
+pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<MailConfig> {
+    let mut t = Table::from_value("[mail]", value, diags)?;
+    let transport = t.get("transport").and_then(|v| {
+        reader::parsed(v, "transport", "\"file\"", diags, |s| match s {
+            "file" | "smtp" => Ok(s.to_string()),
+            _ => Err(values::invalid(
+                format!("unknown transport \"{s}\""),
+                "use \"file\" or \"smtp\"",
+            )),
+        })
+    });
+    let dir = t
+        .get("dir")
+        .and_then(|v| reader::string(v, "dir", "\"outbox\"", diags))
+        .map(|d| base.join(d));
+    let url = t.get("url");
+    let tls_off = t.get("tls").and_then(|v| {
+        reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
+            "none" => Ok(true),
+            "required" => Ok(false),
+            _ => Err(values::invalid(
+                format!("unknown tls setting \"{s}\""),
+                "leave `tls` out (TLS is required), or write \"none\" for a loopback test server",
+            )),
+        })
+        .map(|off| (off, v.span()))
+    });
+    let password_env = t.get("password_env").and_then(|v| {
+        reader::parsed(v, "password_env", "\"MENTORD_SMTP_PASSWORD\"", diags, |s| {
+            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if ok {
+                Ok(s.to_string())
+            } else {
+                Err(values::invalid(
+                    format!("\"{s}\" is not an environment variable name"),
+                    "name the variable that holds the password, e.g. \"MENTORD_SMTP_PASSWORD\"",
+                ))
+            }
+        })
+    });
+    let password_file = t
+        .get("password_file")
+        .and_then(|v| reader::string(v, "password_file", "\"/run/secrets/smtp\"", diags))
+        .map(|p| base.join(p));
+    let rate = t
+        .get("rate")
+        .and_then(|v| reader::parsed(v, "rate", "\"10/s\"", diags, values::parse_rate));
+    let table_span = t.span.clone();
+    t.finish(MAIL_KEYS, diags);
+    if transport.as_deref() != Some("smtp") {
+        return Some(MailConfig::File {
+            dir: dir.unwrap_or_else(|| base.join("outbox")),
+        });
+    }
+    let Some(url_value) = url else {
+        diags
+            .error(
+                table_span,
+                "[mail] uses transport \"smtp\" but has no `url`",
+            )
+            .help("add `url = \"smtp://user@mail.example.org:587\"`");
+        return None;
+    };
+    let url = reader::string(url_value, "url", "\"smtp://mail.example.org:587\"", diags)?;
+    let host = match check_smtp_url(url) {
+        Ok(host) => host,
+        Err(e) => {
+            reader::report(diags, url_value.span(), "url", e);
+            return None;
+        }
+    };
+    let tls = match tls_off {
+        Some((true, span)) => {
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                diags
+                    .error(
+                        span,
+                        format!("`tls = \"none\"` is refused for \"{host}\": it is not a loopback address"),
+                    )
+                    .help("plaintext SMTP is only for a test server on 127.0.0.1; remove `tls` to require TLS");
+            }
+            false
+        }
+        _ => true,
+    };
+    Some(MailConfig::Smtp {
+        url: url.to_string(),
+        tls,
+        password_env,
+        password_file,
+        rate,
+    })
+}
+
+/// Returns the host of an SMTP URL, refusing a password written into it.
+fn check_smtp_url(url: &str) -> Result<String, ValueError> {
+    let help = "write \"smtp://user@host:587\" (STARTTLS) or \"smtps://user@host:465\"; the password goes in an environment variable";
+    let rest = url
+        .strip_prefix("smtp://")
+        .or_else(|| url.strip_prefix("smtps://"))
+        .ok_or_else(|| {
+            values::invalid(format!("\"{url}\" is not an smtp:// or smtps:// URL"), help)
+        })?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            if user.contains(':') {
+                return Err(values::invalid(
+                    "the URL contains a password",
+                    "remove it from the URL and set `password_env = \"MENTORD_SMTP_PASSWORD\"`",
+                ));
+            }
+            host
+        }
+        None => authority,
+    };
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return Err(values::invalid(format!("\"{url}\" has no host"), help));
+    }
+    Ok(host.to_string())
+}
+
+pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {
+    let mut t = Table::from_value("[http]", value, diags)?;
+    let listen = t.get("listen").and_then(|v| {
+        reader::parsed(v, "listen", "\"127.0.0.1:8025\"", diags, |s| {
+            s.parse().map_err(|_| {
+                values::invalid(
+                    format!("\"{s}\" is not an address and port"),
+                    "write e.g. \"127.0.0.1:8025\"",
+                )
+            })
+        })
+    });
+    t.finish(&["listen"], diags);
+    Some(HttpConfig { listen })
+}
