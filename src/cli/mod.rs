@@ -3,6 +3,7 @@
 
 mod check;
 mod plan;
+mod plan_json;
 mod time;
 
 use std::path::PathBuf;

@@ -133,68 +133,82 @@ pub const REVIEW_NUDGE_AT: Time = Time::constant(9, 0, 0, 0);
 /// How far quiet hours may move a message: they last less than a day.
 const QUIET_SHIFT: SignedDuration = SignedDuration::from_hours(24);
 
-/// Length of the slices the window is produced in.
-const CHUNK: SignedDuration = SignedDuration::from_hours(24 * 7);
+/// Length of the slices the window is produced in: long enough that the lead and lag
+/// around each slice (a few days) cost little, short enough to stay small in memory.
+const CHUNK: SignedDuration = SignedDuration::from_hours(24 * 28);
 
-/// The actions due in `window`, in time order, produced lazily a week at a time.
+/// The actions due in `window`, in time order, produced lazily a few weeks at a time.
 pub fn actions<'p>(program: &'p Program, history: &'p History, window: Window) -> Actions<'p> {
     Actions {
+        chunks: chunks(program, history, window),
+        buffer: Vec::new().into_iter(),
+    }
+}
+
+/// The same actions as [`actions`], as consecutive time-ordered batches; a consumer may
+/// take them on another thread.
+pub fn chunks<'p>(program: &'p Program, history: &'p History, window: Window) -> Chunks<'p> {
+    Chunks {
         program,
         history,
         window,
         next_chunk: window.from,
-        buffer: Vec::new(),
-        position: 0,
     }
 }
 
 /// Streaming iterator returned by [`actions`].
 #[derive(Debug)]
 pub struct Actions<'p> {
-    program: &'p Program,
-    history: &'p History,
-    window: Window,
-    next_chunk: Timestamp,
-    buffer: Vec<Action>,
-    position: usize,
+    chunks: Chunks<'p>,
+    buffer: std::vec::IntoIter<Action>,
 }
 
 impl Iterator for Actions<'_> {
     type Item = Action;
 
     fn next(&mut self) -> Option<Action> {
-        while self.position >= self.buffer.len() {
-            if self.next_chunk >= self.window.until {
-                return None;
+        loop {
+            if let Some(action) = self.buffer.next() {
+                return Some(action);
             }
-            let from = self.next_chunk;
-            let until = from
-                .checked_add(CHUNK)
-                .unwrap_or(Timestamp::MAX)
-                .min(self.window.until);
-            self.next_chunk = until;
-            self.buffer.clear();
-            self.position = 0;
-            let chunk = Window { from, until };
-            if from == self.window.from {
-                invites(self.program, self.history, chunk, &mut self.buffer);
-            }
-            for (index, pair) in self.program.pairs.iter().enumerate() {
-                pair_actions(
-                    self.program,
-                    self.history,
-                    index as u32,
-                    pair,
-                    chunk,
-                    &mut self.buffer,
-                );
-            }
-            digests(self.program, chunk, &mut self.buffer);
-            self.buffer.sort_unstable();
+            self.buffer = self.chunks.next()?.into_iter();
         }
-        let action = self.buffer[self.position];
-        self.position += 1;
-        Some(action)
+    }
+}
+
+/// Iterator of time-ordered batches returned by [`chunks`].
+#[derive(Debug)]
+pub struct Chunks<'p> {
+    program: &'p Program,
+    history: &'p History,
+    window: Window,
+    next_chunk: Timestamp,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Vec<Action>;
+
+    fn next(&mut self) -> Option<Vec<Action>> {
+        if self.next_chunk >= self.window.until {
+            return None;
+        }
+        let from = self.next_chunk;
+        let until = from
+            .checked_add(CHUNK)
+            .unwrap_or(Timestamp::MAX)
+            .min(self.window.until);
+        self.next_chunk = until;
+        let chunk = Window { from, until };
+        let mut out = Vec::new();
+        if from == self.window.from {
+            invites(self.program, self.history, chunk, &mut out);
+        }
+        for (index, pair) in self.program.pairs.iter().enumerate() {
+            pair_actions(self.program, self.history, index as u32, pair, chunk, &mut out);
+        }
+        digests(self.program, chunk, &mut out);
+        out.sort_unstable();
+        Some(out)
     }
 }
 

@@ -1,0 +1,277 @@
+//! `plan --json`: one JSON array, one action object per line, streamed.
+//!
+//! ```json
+//! {"at":"2027-01-10T09:00:00Z","kind":"agenda_prompt","pair":"grace-alan","to":["alan"],
+//!  "zone":"America/New_York","local":"2027-01-10T04:00:00-05:00",
+//!  "meeting":"2027-01-12T10:00:00+01:00","first":true}
+//! ```
+//!
+//! `at` is the send (or meeting) time in UTC; `local` and `zone` are the same instant in
+//! the recipient's zone (the meeting's zone for meetings and invites, the coordinator's
+//! for digests and escalations). Meeting-related actions add `meeting` (its start, in
+//! the meeting's zone) and `first`; review actions add `due` and `nudge` (1, 2; 3 is the
+//! escalation). `pair` is `null` for digests.
+//!
+//! A year of 50,000 pairs is millions of lines, and actions arrive in time order, which
+//! hops between pairs at random. So each pair's unchanging part of a line (`"pair":…,
+//! "to":[…],"zone":…`) is rendered once, up front, into one contiguous buffer: a line
+//! then costs one look-up there instead of a walk through the pair, its people and
+//! their strings.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::ops::Range;
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
+use crate::program::{PersonIndex, Program, Zone};
+use crate::schedule::{Action, Chunks, Recipient, Subject};
+
+/// The pre-rendered audience fragments of every pair, and the zones they use.
+struct Fragments {
+    bytes: Vec<u8>,
+    zones: Vec<TimeZone>,
+    /// Per pair: for [`Recipient::Pair`, `Mentor`, `Mentee`, `Coordinator`], the byte
+    /// range of its fragment and the index of the zone its local time is shown in.
+    pairs: Vec<[(Range<u32>, u16); 4]>,
+    meeting_zones: Vec<u16>,
+    digest: (Range<u32>, u16),
+}
+
+impl Fragments {
+    fn new(program: &Program) -> Fragments {
+        let mut f = Fragments {
+            bytes: Vec::with_capacity(program.pairs.len() * 300),
+            zones: Vec::new(),
+            pairs: Vec::with_capacity(program.pairs.len()),
+            meeting_zones: Vec::with_capacity(program.pairs.len()),
+            digest: (0..0, 0),
+        };
+        let mut zone_index: HashMap<String, u16> = HashMap::new();
+        let mut zone_of = |f: &mut Fragments, zone: &Zone| -> u16 {
+            *zone_index.entry(zone.name.clone()).or_insert_with(|| {
+                f.zones.push(zone.tz.clone());
+                (f.zones.len() - 1) as u16
+            })
+        };
+        let coordinator = program.coordinator;
+        let coordinator_zone = zone_of(&mut f, &program.person(coordinator).zone);
+        let range = f.push(program, None, &[coordinator], &program.person(coordinator).zone);
+        f.digest = (range, coordinator_zone);
+        for pair in &program.pairs {
+            let id = Some(pair.id.as_str());
+            let meeting_zone = zone_of(&mut f, &pair.meeting.zone);
+            let mentor_zone = zone_of(&mut f, &program.person(pair.mentor).zone);
+            let mentee_zone = zone_of(&mut f, &program.person(pair.mentee).zone);
+            let both = f.push(program, id, &[pair.mentor, pair.mentee], &pair.meeting.zone);
+            let mentor = f.push(program, id, &[pair.mentor], &program.person(pair.mentor).zone);
+            let mentee = f.push(program, id, &[pair.mentee], &program.person(pair.mentee).zone);
+            let coord = f.push(program, id, &[coordinator], &program.person(coordinator).zone);
+            f.pairs.push([
+                (both, meeting_zone),
+                (mentor, mentor_zone),
+                (mentee, mentee_zone),
+                (coord, coordinator_zone),
+            ]);
+            f.meeting_zones.push(meeting_zone);
+        }
+        f
+    }
+
+    /// Appends `"pair":…,"to":[…],"zone":…` and returns its range.
+    fn push(&mut self, program: &Program, pair: Option<&str>, to: &[PersonIndex], zone: &Zone) -> Range<u32> {
+        let start = self.bytes.len() as u32;
+        let out = &mut self.bytes;
+        out.extend_from_slice(b"\"pair\":");
+        match pair {
+            Some(id) => write_json_string(out, id),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"to\":[");
+        for (i, &person) in to.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_string(out, &program.person(person).id);
+        }
+        out.extend_from_slice(b"],\"zone\":");
+        write_json_string(out, &zone.name);
+        start..self.bytes.len() as u32
+    }
+
+    fn audience(&self, action: &Action) -> (&[u8], &TimeZone) {
+        let (range, zone) = match action.pair {
+            Some(pair) => {
+                let slot = match action.to {
+                    Recipient::Pair => 0,
+                    Recipient::Mentor => 1,
+                    Recipient::Mentee => 2,
+                    Recipient::Coordinator => 3,
+                };
+                &self.pairs[pair as usize][slot]
+            }
+            None => &self.digest,
+        };
+        let bytes = &self.bytes[range.start as usize..range.end as usize];
+        (bytes, &self.zones[*zone as usize])
+    }
+}
+
+/// Writes the actions as a JSON array, one object per line. The schedule runs on a
+/// second thread, a batch ahead of the formatting.
+pub fn write(program: &Program, chunks: Chunks<'_>, out: &mut impl Write) -> io::Result<()> {
+    let fragments = Fragments::new(program);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Action>>(1);
+        scope.spawn(move || {
+            for chunk in chunks {
+                if sender.send(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        write_batches(program, &fragments, receiver.into_iter(), out)
+    })
+}
+
+/// Flushes the output buffer once it holds this much.
+const FLUSH_AT: usize = 1 << 20;
+
+fn write_batches(
+    program: &Program,
+    fragments: &Fragments,
+    batches: impl Iterator<Item = Vec<Action>>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+    buf.push(b'[');
+    let mut first_line = true;
+    for batch in batches {
+        for group in batch.chunks(16) {
+            // Actions in time order hop between pairs, so each fragment is a cache miss.
+            // Touching the group's fragments first lets the CPU fetch them in parallel.
+            let touched = group
+                .iter()
+                .map(|a| fragments.audience(a).0.first().copied().unwrap_or(0))
+                .fold(0u8, u8::wrapping_add);
+            std::hint::black_box(touched);
+            for action in group {
+                buf.extend_from_slice(if first_line { b"\n" } else { b",\n" });
+                first_line = false;
+                write_action(&mut buf, program, fragments, action);
+            }
+            if buf.len() >= FLUSH_AT {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+    }
+    buf.extend_from_slice(if first_line { b"]\n" } else { b"\n]\n" });
+    out.write_all(&buf)
+}
+
+fn write_action(line: &mut Vec<u8>, program: &Program, fragments: &Fragments, action: &Action) {
+    line.extend_from_slice(b"{\"at\":\"");
+    write_instant(line, action.at, &TimeZone::UTC);
+    line.extend_from_slice(b"\",\"kind\":\"");
+    line.extend_from_slice(action.kind.as_str().as_bytes());
+    line.extend_from_slice(b"\",");
+    let (audience, zone) = fragments.audience(action);
+    line.extend_from_slice(audience);
+    line.extend_from_slice(b",\"local\":\"");
+    write_instant(line, action.at, zone);
+    line.push(b'"');
+    match action.subject {
+        Subject::Meeting { start, first } => {
+            let zone = action.pair.map_or(&program.zone.tz, |p| {
+                &fragments.zones[fragments.meeting_zones[p as usize] as usize]
+            });
+            line.extend_from_slice(b",\"meeting\":\"");
+            write_instant(line, start, zone);
+            line.extend_from_slice(if first {
+                b"\",\"first\":true"
+            } else {
+                b"\",\"first\":false"
+            });
+        }
+        Subject::Review { due, nudge } => {
+            line.extend_from_slice(format!(",\"due\":\"{due}\",\"nudge\":{nudge}").as_bytes());
+        }
+        Subject::Series | Subject::Digest => {}
+    }
+    line.push(b'}');
+}
+
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    // serde_json escapes exactly what JSON requires; ids and zone names never need it.
+    let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+    out.extend_from_slice(quoted.as_bytes());
+}
+
+/// RFC 3339 with the zone's offset at that instant (`Z` for UTC), written by hand:
+/// this runs millions of times in a year's plan.
+fn write_instant(out: &mut Vec<u8>, at: Timestamp, zone: &TimeZone) {
+    let offset = zone.to_offset(at);
+    let dt = offset.to_datetime(at);
+    if !(0..=9999).contains(&dt.year()) {
+        out.extend_from_slice(at.to_string().as_bytes());
+        return;
+    }
+    write_datetime(out, dt);
+    let seconds = offset.seconds();
+    if seconds == 0 && zone.iana_name() == Some("UTC") {
+        out.push(b'Z');
+        return;
+    }
+    out.push(if seconds < 0 { b'-' } else { b'+' });
+    let minutes = seconds.unsigned_abs() / 60;
+    push_digits(out, minutes / 60, 2);
+    out.push(b':');
+    push_digits(out, minutes % 60, 2);
+}
+
+fn write_datetime(out: &mut Vec<u8>, dt: DateTime) {
+    push_digits(out, dt.year() as u32, 4);
+    out.push(b'-');
+    push_digits(out, dt.month() as u32, 2);
+    out.push(b'-');
+    push_digits(out, dt.day() as u32, 2);
+    out.push(b'T');
+    push_digits(out, dt.hour() as u32, 2);
+    out.push(b':');
+    push_digits(out, dt.minute() as u32, 2);
+    out.push(b':');
+    push_digits(out, dt.second() as u32, 2);
+}
+
+fn push_digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
+    let mut buf = [b'0'; 4];
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out.extend_from_slice(&buf[..width]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_in_rfc3339() {
+        let at: Timestamp = "2027-03-28T01:30:00Z".parse().unwrap();
+        let cases = [
+            ("UTC", "2027-03-28T01:30:00Z"),
+            ("Europe/Berlin", "2027-03-28T03:30:00+02:00"),
+            ("America/St_Johns", "2027-03-27T23:00:00-02:30"),
+            ("Asia/Kathmandu", "2027-03-28T07:15:00+05:45"),
+        ];
+        for (zone, want) in cases {
+            let mut out = Vec::new();
+            write_instant(&mut out, at, &TimeZone::get(zone).unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{zone}");
+        }
+    }
+}
