@@ -101,7 +101,7 @@ impl Fragments {
         start..self.bytes.len() as u32
     }
 
-    fn audience(&self, action: &Action) -> (&[u8], &TimeZone) {
+    fn audience(&self, action: &Action) -> (&[u8], u16) {
         let (range, zone) = match action.pair {
             Some(pair) => {
                 let slot = match action.to {
@@ -115,7 +115,7 @@ impl Fragments {
             None => &self.digest,
         };
         let bytes = &self.bytes[range.start as usize..range.end as usize];
-        (bytes, &self.zones[*zone as usize])
+        (bytes, *zone)
     }
 }
 
@@ -148,6 +148,12 @@ fn write_batches(
     let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
     buf.push(b'[');
     let mut first_line = true;
+    let zones = fragments.zones.len();
+    let mut cache = Renderings {
+        utc: Rendered::new(1),
+        local: Rendered::new(zones),
+        meeting: Rendered::new(zones),
+    };
     for batch in batches {
         for group in batch.chunks(16) {
             // Actions in time order hop between pairs, so each fragment is a cache miss.
@@ -160,7 +166,7 @@ fn write_batches(
             for action in group {
                 buf.extend_from_slice(if first_line { b"\n" } else { b",\n" });
                 first_line = false;
-                write_action(&mut buf, program, fragments, action);
+                write_action(&mut buf, program, fragments, &mut cache, action);
             }
             if buf.len() >= FLUSH_AT {
                 out.write_all(&buf)?;
@@ -172,24 +178,65 @@ fn write_batches(
     out.write_all(&buf)
 }
 
-fn write_action(line: &mut Vec<u8>, program: &Program, fragments: &Fragments, action: &Action) {
+/// The last rendering of an instant in each zone. Actions arrive in time order and
+/// thousands share a time (every 10:00 meeting in Berlin on a Tuesday), so most
+/// instants are rendered once and copied after.
+struct Rendered {
+    last: Vec<Option<(Timestamp, [u8; 25], u8)>>,
+}
+
+impl Rendered {
+    fn new(zones: usize) -> Rendered {
+        Rendered { last: vec![None; zones] }
+    }
+
+    fn write(&mut self, out: &mut Vec<u8>, at: Timestamp, zone_index: usize, zone: &TimeZone) {
+        if let Some((t, bytes, len)) = &self.last[zone_index]
+            && *t == at
+        {
+            out.extend_from_slice(&bytes[..*len as usize]);
+            return;
+        }
+        let start = out.len();
+        write_instant(out, at, zone);
+        let written = &out[start..];
+        if written.len() <= 25 {
+            let mut bytes = [0u8; 25];
+            bytes[..written.len()].copy_from_slice(written);
+            self.last[zone_index] = Some((at, bytes, written.len() as u8));
+        }
+    }
+}
+
+/// Caches for the three instants of a line: `at` (UTC), `local`, `meeting`.
+struct Renderings {
+    utc: Rendered,
+    local: Rendered,
+    meeting: Rendered,
+}
+
+fn write_action(line: &mut Vec<u8>, program: &Program, fragments: &Fragments, cache: &mut Renderings, action: &Action) {
     line.extend_from_slice(b"{\"at\":\"");
-    write_instant(line, action.at, &TimeZone::UTC);
+    cache.utc.write(line, action.at, 0, &TimeZone::UTC);
     line.extend_from_slice(b"\",\"kind\":\"");
     line.extend_from_slice(action.kind.as_str().as_bytes());
     line.extend_from_slice(b"\",");
-    let (audience, zone) = fragments.audience(action);
+    let (audience, zone_index) = fragments.audience(action);
     line.extend_from_slice(audience);
     line.extend_from_slice(b",\"local\":\"");
-    write_instant(line, action.at, zone);
+    let zone_index = zone_index as usize;
+    cache.local.write(line, action.at, zone_index, &fragments.zones[zone_index]);
     line.push(b'"');
     match action.subject {
         Subject::Meeting { start, first } => {
-            let zone = action.pair.map_or(&program.zone.tz, |p| {
-                &fragments.zones[fragments.meeting_zones[p as usize] as usize]
-            });
             line.extend_from_slice(b",\"meeting\":\"");
-            write_instant(line, start, zone);
+            match action.pair {
+                Some(p) => {
+                    let index = fragments.meeting_zones[p as usize] as usize;
+                    cache.meeting.write(line, start, index, &fragments.zones[index]);
+                }
+                None => write_instant(line, start, &program.zone.tz),
+            }
             line.extend_from_slice(if first {
                 b"\",\"first\":true"
             } else {

@@ -1,7 +1,7 @@
 //! Reading `mentord.toml` into a [`Program`]: TOML syntax first, then every section,
 //! key and cross-reference, collecting all problems before giving up.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -98,21 +98,22 @@ pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
     let mut diags = Diagnostics::default();
     let mut loader = Loader::new(base, text);
     let mut syntax_errors = false;
-    for segment in segments(text, SEGMENT_BYTES) {
-        diags.set_base(segment.start);
-        let (document, errors) = DeTable::parse_recoverable(&text[segment.clone()]);
-        for error in &errors {
-            let span = error.span().unwrap_or(0..0);
-            let message = error.message().lines().next().unwrap_or("invalid TOML");
-            diags
-                .error(span, format!("TOML syntax: {message}"))
-                .help("see https://toml.io for the syntax; strings need double quotes");
+    // TOML parsing runs a segment ahead on a second thread; reading stays in file order.
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || {
+            for segment in segments(text, SEGMENT_BYTES) {
+                let parsed = DeTable::parse_recoverable(&text[segment.clone()]);
+                if sender.send((segment, parsed)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (segment, (document, errors)) in receiver {
+            diags.set_base(segment.start);
+            read_parsed(&mut loader, &document, &errors, &mut syntax_errors, &mut diags);
         }
-        syntax_errors |= !errors.is_empty();
-        if !syntax_errors {
-            loader.read_segment(document.get_ref(), &mut diags);
-        }
-    }
+    });
     diags.set_base(0);
     if syntax_errors {
         return Err(diags.into_sorted());
@@ -120,6 +121,29 @@ pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
     match loader.finish(&|span| line_of(text, span), &mut diags) {
         Some(program) if diags.is_empty() => Ok(program),
         _ => Err(diags.into_sorted()),
+    }
+}
+
+/// Reports a segment's syntax errors, or reads it when the file has none so far.
+fn read_parsed(
+    loader: &mut Loader<'_>,
+    document: &toml::Spanned<DeTable<'_>>,
+    errors: &[toml::de::Error],
+    syntax_errors: &mut bool,
+    diags: &mut Diagnostics,
+) {
+    {
+        for error in errors {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().lines().next().unwrap_or("invalid TOML");
+            diags
+                .error(span, format!("TOML syntax: {message}"))
+                .help("see https://toml.io for the syntax; strings need double quotes");
+        }
+        *syntax_errors |= !errors.is_empty();
+        if !*syntax_errors {
+            loader.read_segment(document.get_ref(), diags);
+        }
     }
 }
 
@@ -198,13 +222,13 @@ impl<'b> Loader<'b> {
             base,
             text,
             zones: Zones::default(),
-            sections_seen: HashMap::new(),
+            sections_seen: HashMap::default(),
             head: None,
             defaults: Settings::default(),
             digest: None,
             people: Vec::new(),
-            index: HashMap::new(),
-            emails: HashMap::new(),
+            index: HashMap::default(),
+            emails: HashMap::default(),
             pairs: Vec::new(),
             store: None,
             mail: None,

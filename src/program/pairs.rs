@@ -1,7 +1,7 @@
 //! `[[pairs]]`: read while their segment is parsed, resolved once every person and the
 //! defaults are known (a pair may name a person defined further down the file).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
@@ -142,8 +142,8 @@ pub fn resolve_pairs(raw: Vec<RawPair>, cx: &Context<'_>, diags: &mut Diagnostic
             None
         }
     };
-    let mut ids: HashMap<String, Span> = HashMap::new();
-    let mut couples: HashMap<(PersonIndex, PersonIndex), Span> = HashMap::new();
+    let mut ids: HashMap<String, Span> = HashMap::default();
+    let mut couples: HashMap<(PersonIndex, PersonIndex), Span> = HashMap::default();
     let mut reported_empty_defaults = false;
     let mut pairs = Vec::with_capacity(raw.len());
     for pair in raw {

@@ -207,9 +207,35 @@ impl Iterator for Chunks<'_> {
             pair_actions(self.program, self.history, index as u32, pair, chunk, &mut out);
         }
         digests(self.program, chunk, &mut out);
-        out.sort_unstable();
-        Some(out)
+        Some(sort_by_time(out, chunk.from))
     }
+}
+
+/// Sorts a batch into its final order: a counting sort into hourly buckets, then a
+/// small sort of each bucket. A month of 50,000 pairs is half a million actions; this is
+/// several times faster than sorting them all by comparison.
+fn sort_by_time(actions: Vec<Action>, from: Timestamp) -> Vec<Action> {
+    let bucket = |a: &Action| ((a.at.as_second() - from.as_second()).max(0) / 3600) as usize;
+    let buckets = actions.iter().map(bucket).max().map_or(0, |b| b + 1);
+    let mut starts = vec![0usize; buckets + 1];
+    for action in &actions {
+        starts[bucket(action) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut sorted = vec![None; actions.len()];
+    for action in actions {
+        let b = bucket(&action);
+        sorted[next[b]] = Some(action);
+        next[b] += 1;
+    }
+    let mut sorted: Vec<Action> = sorted.into_iter().flatten().collect();
+    for window in starts.windows(2) {
+        sorted[window[0]..window[1]].sort_unstable();
+    }
+    sorted
 }
 
 /// The instant a meeting on `date` starts.
