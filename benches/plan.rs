@@ -134,27 +134,34 @@ struct Measured {
     stdout_lines: usize,
 }
 
-fn measure(binary: &Path, args: &[&str]) -> Measured {
+/// Runs mentord under GNU time with stdout going to `out` (a file, as a consumer that
+/// keeps the plan would do); the lines are counted afterwards, outside the timing.
+fn measure(binary: &Path, args: &[&str], out: &Path) -> Measured {
+    use std::io::{BufRead, BufReader};
     let report = std::env::temp_dir().join(format!("mentord-bench-{}.time", std::process::id()));
-    let output = Command::new("/usr/bin/time")
+    let status = Command::new("/usr/bin/time")
         .arg("-f")
         .arg("%e %M")
         .arg("-o")
         .arg(&report)
         .arg(binary)
         .args(args)
+        .stdout(std::fs::File::create(out).expect("create output file"))
         .stderr(Stdio::inherit())
-        .output()
+        .status()
         .expect("run /usr/bin/time (GNU time)");
-    assert!(output.status.success(), "mentord {args:?} failed");
+    assert!(status.success(), "mentord {args:?} failed");
     let text = std::fs::read_to_string(&report).expect("read time report");
     let mut fields = text.split_whitespace();
     let seconds: f64 = fields.next().and_then(|s| s.parse().ok()).expect("elapsed");
     let kb: f64 = fields.next().and_then(|s| s.parse().ok()).expect("max rss");
+    let file = std::fs::File::open(out).expect("open output");
+    let stdout_lines = BufReader::with_capacity(1 << 20, file).split(b'\n').count();
+    let _ = std::fs::remove_file(out);
     Measured {
         seconds,
         peak_mb: kb / 1024.0,
-        stdout_lines: output.stdout.iter().filter(|&&b| b == b'\n').count(),
+        stdout_lines,
     }
 }
 
@@ -177,7 +184,8 @@ fn main() {
         program.display()
     );
 
-    let check = measure(&binary, &["-c", config, "check"]);
+    let out = dir.join("stdout");
+    let check = measure(&binary, &["-c", config, "check"], &out);
     println!(
         "check:                  {:>6.2} s  {:>6.1} MB peak   (target < 0.5 s)",
         check.seconds, check.peak_mb
@@ -194,6 +202,7 @@ fn main() {
             "365",
             "--json",
         ],
+        &out,
     );
     // The JSON array has one action per line plus its two bracket lines.
     let actions = plan.stdout_lines.saturating_sub(2);

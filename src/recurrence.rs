@@ -146,10 +146,12 @@ impl Rule {
                 }
             }
             Freq::Weekly => {
-                let days: Vec<Weekday> = if self.by_day.is_empty() {
-                    vec![anchor.weekday()]
+                let anchor_day = [anchor.weekday()];
+                let days = self.by_day.iter().map(|d| d.weekday);
+                let days: &mut dyn Iterator<Item = Weekday> = if self.by_day.is_empty() {
+                    &mut anchor_day.into_iter()
                 } else {
-                    self.by_day.iter().map(|d| d.weekday).collect()
+                    &mut days.into_iter()
                 };
                 for weekday in days {
                     let offset = weekday.since(self.week_start);
@@ -166,12 +168,13 @@ impl Rule {
                 }
             }
             Freq::Yearly => {
-                let months: Vec<i8> = if self.by_month.is_empty() {
-                    vec![anchor.month()]
+                let anchor_month = [anchor.month()];
+                let months = if self.by_month.is_empty() {
+                    &anchor_month[..]
                 } else {
-                    self.by_month.clone()
+                    &self.by_month[..]
                 };
-                for month in months {
+                for &month in months {
                     if let Ok(first) = Date::new(start.year(), month, 1) {
                         self.month_dates(first, anchor, out);
                     }

@@ -6,6 +6,8 @@
 //! Adding a case is adding a `.toml` and its `.expected`; a `.toml` without its
 //! `.expected` fails the test.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -4,6 +4,8 @@
 //! `chrono-tz` (its own copy of the tz database). Programs are written as TOML text and
 //! go through the real loader, so these tests cover the file format too.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone as _};

@@ -48,7 +48,11 @@ impl Plan {
         let stdout = io::stdout().lock();
         let mut out = BufWriter::with_capacity(1 << 16, stdout);
         let written = if self.json {
-            plan_json::write(&program, schedule::chunks(&program, &history, window), &mut out)
+            plan_json::write(
+                &program,
+                schedule::chunks(&program, &history, window),
+                &mut out,
+            )
         } else {
             let actions = schedule::actions(&program, &history, window);
             write_table(&program, window, actions, &mut out)
@@ -111,10 +115,11 @@ fn write_table(
         last_day,
         zone.name
     )?;
+    let header = ["WHEN", "ACTION", "PAIR", "TO", "DETAIL"];
     writeln!(
         out,
         "{:<20} {:<18} {:<24} {:<28} {}",
-        "WHEN", "ACTION", "PAIR", "TO", "DETAIL"
+        header[0], header[1], header[2], header[3], header[4]
     )?;
     let mut counts = [0usize; ActionKind::ALL.len()];
     for action in actions {

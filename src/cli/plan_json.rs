@@ -58,7 +58,12 @@ impl Fragments {
         };
         let coordinator = program.coordinator;
         let coordinator_zone = zone_of(&mut f, &program.person(coordinator).zone);
-        let range = f.push(program, None, &[coordinator], &program.person(coordinator).zone);
+        let range = f.push(
+            program,
+            None,
+            &[coordinator],
+            &program.person(coordinator).zone,
+        );
         f.digest = (range, coordinator_zone);
         for pair in &program.pairs {
             let id = Some(pair.id.as_str());
@@ -66,9 +71,24 @@ impl Fragments {
             let mentor_zone = zone_of(&mut f, &program.person(pair.mentor).zone);
             let mentee_zone = zone_of(&mut f, &program.person(pair.mentee).zone);
             let both = f.push(program, id, &[pair.mentor, pair.mentee], &pair.meeting.zone);
-            let mentor = f.push(program, id, &[pair.mentor], &program.person(pair.mentor).zone);
-            let mentee = f.push(program, id, &[pair.mentee], &program.person(pair.mentee).zone);
-            let coord = f.push(program, id, &[coordinator], &program.person(coordinator).zone);
+            let mentor = f.push(
+                program,
+                id,
+                &[pair.mentor],
+                &program.person(pair.mentor).zone,
+            );
+            let mentee = f.push(
+                program,
+                id,
+                &[pair.mentee],
+                &program.person(pair.mentee).zone,
+            );
+            let coord = f.push(
+                program,
+                id,
+                &[coordinator],
+                &program.person(coordinator).zone,
+            );
             f.pairs.push([
                 (both, meeting_zone),
                 (mentor, mentor_zone),
@@ -81,7 +101,13 @@ impl Fragments {
     }
 
     /// Appends `"pair":…,"to":[…],"zone":…` and returns its range.
-    fn push(&mut self, program: &Program, pair: Option<&str>, to: &[PersonIndex], zone: &Zone) -> Range<u32> {
+    fn push(
+        &mut self,
+        program: &Program,
+        pair: Option<&str>,
+        to: &[PersonIndex],
+        zone: &Zone,
+    ) -> Range<u32> {
         let start = self.bytes.len() as u32;
         let out = &mut self.bytes;
         out.extend_from_slice(b"\"pair\":");
@@ -187,7 +213,9 @@ struct Rendered {
 
 impl Rendered {
     fn new(zones: usize) -> Rendered {
-        Rendered { last: vec![None; zones] }
+        Rendered {
+            last: vec![None; zones],
+        }
     }
 
     fn write(&mut self, out: &mut Vec<u8>, at: Timestamp, zone_index: usize, zone: &TimeZone) {
@@ -215,7 +243,13 @@ struct Renderings {
     meeting: Rendered,
 }
 
-fn write_action(line: &mut Vec<u8>, program: &Program, fragments: &Fragments, cache: &mut Renderings, action: &Action) {
+fn write_action(
+    line: &mut Vec<u8>,
+    program: &Program,
+    fragments: &Fragments,
+    cache: &mut Renderings,
+    action: &Action,
+) {
     line.extend_from_slice(b"{\"at\":\"");
     cache.utc.write(line, action.at, 0, &TimeZone::UTC);
     line.extend_from_slice(b"\",\"kind\":\"");
@@ -225,7 +259,9 @@ fn write_action(line: &mut Vec<u8>, program: &Program, fragments: &Fragments, ca
     line.extend_from_slice(audience);
     line.extend_from_slice(b",\"local\":\"");
     let zone_index = zone_index as usize;
-    cache.local.write(line, action.at, zone_index, &fragments.zones[zone_index]);
+    cache
+        .local
+        .write(line, action.at, zone_index, &fragments.zones[zone_index]);
     line.push(b'"');
     match action.subject {
         Subject::Meeting { start, first } => {
@@ -233,7 +269,9 @@ fn write_action(line: &mut Vec<u8>, program: &Program, fragments: &Fragments, ca
             match action.pair {
                 Some(p) => {
                     let index = fragments.meeting_zones[p as usize] as usize;
-                    cache.meeting.write(line, start, index, &fragments.zones[index]);
+                    cache
+                        .meeting
+                        .write(line, start, index, &fragments.zones[index]);
                 }
                 None => write_instant(line, start, &program.zone.tz),
             }

@@ -98,20 +98,33 @@ pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
     let mut diags = Diagnostics::default();
     let mut loader = Loader::new(base, text);
     let mut syntax_errors = false;
-    // TOML parsing runs a segment ahead on a second thread; reading stays in file order.
+    // TOML parsing runs a segment ahead on a second thread, which also frees each parsed
+    // segment once read (freeing where it was allocated is much cheaper); reading stays
+    // in file order on this thread.
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(2);
+        let (done_sender, done) = std::sync::mpsc::channel();
         scope.spawn(move || {
             for segment in segments(text, SEGMENT_BYTES) {
                 let parsed = DeTable::parse_recoverable(&text[segment.clone()]);
                 if sender.send((segment, parsed)).is_err() {
                     break;
                 }
+                done.try_iter().for_each(drop);
             }
+            drop(sender);
+            done.into_iter().for_each(drop);
         });
         for (segment, (document, errors)) in receiver {
             diags.set_base(segment.start);
-            read_parsed(&mut loader, &document, &errors, &mut syntax_errors, &mut diags);
+            read_parsed(
+                &mut loader,
+                &document,
+                &errors,
+                &mut syntax_errors,
+                &mut diags,
+            );
+            let _ = done_sender.send(document);
         }
     });
     diags.set_base(0);

@@ -49,9 +49,7 @@ impl<'a, 'i> Table<'a, 'i> {
                         value.span(),
                         format!("{name} must be a table, found {}", type_name(other)),
                     )
-                    .help(format!(
-                        "write it as a [section] or an inline table {{ ... }}"
-                    ));
+                    .help("write it as a [section] or an inline table { ... }");
                 None
             }
         }
