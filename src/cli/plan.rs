@@ -168,9 +168,10 @@ fn write_table(
             Subject::Series => {
                 if let Some(p) = pair {
                     detail.push(format!(
-                        "{} at {}",
+                        "{} at {} {}",
                         p.meeting.rule,
-                        p.meeting.at.strftime("%H:%M")
+                        p.meeting.at.strftime("%H:%M"),
+                        p.meeting.zone.name
                     ));
                 }
             }

@@ -289,6 +289,9 @@ pub fn check_email(text: &str) -> Result<(), ValueError> {
     let Some((local, domain)) = text.rsplit_once('@') else {
         return bad("it has no @");
     };
+    if local.contains('@') {
+        return bad("it has more than one @");
+    }
     if local.is_empty() || domain.is_empty() {
         return bad("the part before or after @ is empty");
     }
