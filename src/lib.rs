@@ -19,6 +19,7 @@
 pub mod cli;
 pub mod cron;
 pub mod diagnostic;
+pub mod ics;
 pub mod program;
 pub mod recurrence;
 pub mod schedule;

@@ -1,0 +1,323 @@
+//! iCalendar for a pair's meeting series: RFC 5545 objects carrying RFC 5546 (iTIP)
+//! methods, to be sent by RFC 6047 (iMIP) mail.
+//!
+//! - One series per pair, `UID` a UUIDv5 of the program name and the pair id, so a lost
+//!   store or a second instance can never fork a series (renaming the program does
+//!   start new series).
+//! - `METHOD:REQUEST` for a new or changed series (same UID, `SEQUENCE` raised by the
+//!   caller), `METHOD:CANCEL` for the whole series or, with `RECURRENCE-ID`, one meeting.
+//! - Times carry `TZID` with a matching `VTIMEZONE` built from the tz database
+//!   ([`vtimezone`]); `UNTIL` is in UTC; skip dates the rule would hit are `EXDATE`s.
+//! - `ORGANIZER` is the program's sender (Gmail shows RSVP buttons only when it matches
+//!   the From address); mentor and mentee are `ATTENDEE`s with `RSVP=TRUE`.
+//!
+//! Pure: the caller passes `DTSTAMP` (the send time).
+
+pub mod text;
+pub mod vtimezone;
+
+use jiff::civil::{Date, DateTime};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::program::{Pair, Program, Zone};
+use crate::recurrence::{Rule, Until};
+use text::{Lines, quote_param};
+
+const PRODID: &str = "-//mentord//mentord 0.1//EN";
+
+/// What the calendar says about a pair's series; two equal values send the same invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub uid: String,
+    pub zone: Zone,
+    /// Local start and end of the first meeting (the rule's first date, even if skipped).
+    pub start: DateTime,
+    pub end: DateTime,
+    /// The RRULE with UNTIL in UTC.
+    pub rule: Rule,
+    /// Local starts of skipped meetings.
+    pub exdates: Vec<DateTime>,
+    pub organizer: Person,
+    pub attendees: [Person; 2],
+    pub summary: String,
+    pub description: String,
+    pub location: Option<String>,
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
+
+/// A calendar user: name and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+/// The iTIP method of a calendar object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Request,
+    Cancel,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Request => "REQUEST",
+            Method::Cancel => "CANCEL",
+        }
+    }
+}
+
+/// The series UID: stable for a program name and pair id, whatever the store holds.
+pub fn series_uid(program: &Program, pair: &Pair) -> String {
+    let name = format!("mentord:{}:{}", program.name, pair.id);
+    format!(
+        "{}@mentord",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
+    )
+}
+
+impl Series {
+    /// The series of `pair` as the program describes it; `None` for a pair that never meets.
+    pub fn of(program: &Program, pair: &Pair) -> Option<Series> {
+        let meeting = &pair.meeting;
+        let first = meeting.rule.dates(pair.start, pair.start).next()?;
+        let start = first.to_datetime(meeting.at);
+        let end = start.checked_add(meeting.duration).ok()?;
+        let mut rule = meeting.rule.clone();
+        if rule.count.is_none() {
+            rule.until = meeting.until.map(Until::Instant);
+        }
+        let exdates = program
+            .skip
+            .iter()
+            .filter(|&&d| d >= first && meeting.rule.dates(pair.start, d).next() == Some(d))
+            .filter(|&&d| {
+                meeting
+                    .until
+                    .is_none_or(|u| crate::schedule::meeting_instant(meeting, d) <= u)
+            })
+            .map(|d| d.to_datetime(meeting.at))
+            .collect();
+        let person = |i: usize| Person {
+            name: program.person(i).name.clone(),
+            email: program.person(i).email.clone(),
+        };
+        let (mentor, mentee) = (person(pair.mentor), person(pair.mentee));
+        Some(Series {
+            uid: series_uid(program, pair),
+            zone: meeting.zone.clone(),
+            start,
+            end,
+            rule,
+            exdates,
+            organizer: Person {
+                name: program.organizer.name.clone(),
+                email: program.organizer.email.clone(),
+            },
+            summary: format!("Mentoring: {} & {}", mentor.name, mentee.name),
+            description: description(program, pair, &mentor, &mentee),
+            attendees: [mentor, mentee],
+            location: meeting.location.clone(),
+        })
+    }
+
+    /// The last year the series touches, for the VTIMEZONE (ten years when open-ended).
+    fn years(&self) -> (i16, i16) {
+        let first = self.start.year();
+        let last = match self.rule.until {
+            Some(Until::Instant(t)) => self.zone.tz.to_datetime(t).year(),
+            Some(Until::Date(d)) => d.year(),
+            None => first.saturating_add(9),
+        };
+        (first, last.max(first))
+    }
+}
+
+fn description(program: &Program, pair: &Pair, mentor: &Person, mentee: &Person) -> String {
+    let mut text = format!(
+        "Mentoring meeting of {} (mentor) and {} (mentee), part of {}.\n",
+        mentor.name, mentee.name, program.name
+    );
+    if !pair.goals.is_empty() {
+        text.push_str("\nGoals:\n");
+        for goal in &pair.goals {
+            text.push_str(&format!("- {goal}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "\n{} prepares a short agenda and sends it to {} before each meeting. \
+         What you discuss stays between you. If you cannot make it, tell each other at \
+         least a day ahead.\n",
+        mentee.name, mentor.name
+    ));
+    text
+}
+
+fn local(dt: DateTime) -> String {
+    dt.strftime("%Y%m%dT%H%M%S").to_string()
+}
+
+fn utc(t: Timestamp) -> String {
+    t.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Renders a calendar object for `series`.
+///
+/// `occurrence` (a meeting's local date) with [`Method::Cancel`] cancels that meeting
+/// only; without it the whole series is requested or cancelled.
+pub fn render(
+    series: &Series,
+    method: Method,
+    sequence: u32,
+    dtstamp: Timestamp,
+    occurrence: Option<Date>,
+) -> String {
+    let mut lines = Lines::default();
+    lines.raw("BEGIN", "VCALENDAR");
+    lines.raw("PRODID", PRODID);
+    lines.raw("VERSION", "2.0");
+    lines.raw("CALSCALE", "GREGORIAN");
+    lines.raw("METHOD", method.as_str());
+    let (from_year, to_year) = series.years();
+    vtimezone::write(
+        &mut lines,
+        &series.zone.name,
+        &series.zone.tz,
+        from_year,
+        to_year,
+    );
+    lines.raw("BEGIN", "VEVENT");
+    lines.raw("UID", &series.uid);
+    lines.raw("DTSTAMP", &utc(dtstamp));
+    lines.raw("SEQUENCE", &sequence.to_string());
+    let tzid = format!(";TZID={}", series.zone.name);
+    match occurrence {
+        Some(date) => {
+            let start = date.to_datetime(series.start.time());
+            let length = series.start.until(series.end).ok();
+            let end = length
+                .and_then(|l| start.checked_add(l).ok())
+                .unwrap_or(start);
+            lines.raw(&format!("RECURRENCE-ID{tzid}"), &local(start));
+            lines.raw(&format!("DTSTART{tzid}"), &local(start));
+            lines.raw(&format!("DTEND{tzid}"), &local(end));
+        }
+        None => {
+            lines.raw(&format!("DTSTART{tzid}"), &local(series.start));
+            lines.raw(&format!("DTEND{tzid}"), &local(series.end));
+            lines.raw("RRULE", &series.rule.to_string());
+            if !series.exdates.is_empty() {
+                let dates: Vec<String> = series.exdates.iter().map(|d| local(*d)).collect();
+                lines.raw(&format!("EXDATE{tzid}"), &dates.join(","));
+            }
+        }
+    }
+    lines.text("SUMMARY", &series.summary);
+    lines.text("DESCRIPTION", &series.description);
+    if let Some(location) = &series.location {
+        lines.text("LOCATION", location);
+    }
+    lines.raw(
+        &format!("ORGANIZER;CN={}", quote_param(&series.organizer.name)),
+        &format!("mailto:{}", series.organizer.email),
+    );
+    let roles = ["REQ-PARTICIPANT", "REQ-PARTICIPANT"];
+    for (person, role) in series.attendees.iter().zip(roles) {
+        lines.raw(
+            &format!(
+                "ATTENDEE;CN={};ROLE={role};PARTSTAT=NEEDS-ACTION;RSVP=TRUE",
+                quote_param(&person.name)
+            ),
+            &format!("mailto:{}", person.email),
+        );
+    }
+    let status = match (method, occurrence) {
+        (Method::Cancel, _) => "CANCELLED",
+        (Method::Request, _) => "CONFIRMED",
+    };
+    lines.raw("STATUS", status);
+    lines.raw("TRANSP", "OPAQUE");
+    lines.raw("END", "VEVENT");
+    lines.raw("END", "VCALENDAR");
+    lines.finish()
+}
+
+/// The length of a meeting, for callers that show it.
+pub fn duration(series: &Series) -> SignedDuration {
+    series
+        .start
+        .until(series.end)
+        .ok()
+        .and_then(|span| span.to_duration(series.start).ok())
+        .unwrap_or(SignedDuration::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn example() -> Program {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
+                .unwrap();
+        crate::program::parse(&text, Path::new(".")).unwrap()
+    }
+
+    #[test]
+    fn uid_is_stable_and_distinct_per_pair() {
+        let program = example();
+        let a = series_uid(&program, &program.pairs[0]);
+        assert_eq!(a, series_uid(&program, &program.pairs[0]));
+        assert_ne!(a, series_uid(&program, &program.pairs[1]));
+        assert!(a.ends_with("@mentord"));
+    }
+
+    #[test]
+    fn request_has_every_part_a_client_needs() {
+        let program = example();
+        let pair = program.pair_by_id("grace-alan").unwrap();
+        let series = Series::of(&program, pair).unwrap();
+        let stamp: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+        let ics = render(&series, Method::Request, 0, stamp, None);
+        let unfolded = ics.replace("\r\n ", "");
+        for needle in [
+            "METHOD:REQUEST\r\n",
+            "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n",
+            "DTSTAMP:20270104T080000Z\r\n",
+            "SEQUENCE:0\r\n",
+            "DTSTART;TZID=Europe/Berlin:20270112T160000\r\n",
+            "DTEND;TZID=Europe/Berlin:20270112T164500\r\n",
+            "RRULE:FREQ=WEEKLY;INTERVAL=2;UNTIL=20270630T215959Z;BYDAY=TU\r\n",
+            "ORGANIZER;CN=\"Mentoring Program\":mailto:mentoring@example.org\r\n",
+            "ATTENDEE;CN=\"Grace Hopper\";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:grace@example.org\r\n",
+            "STATUS:CONFIRMED\r\n",
+        ] {
+            assert!(unfolded.contains(needle), "missing {needle:?} in\n{ics}");
+        }
+        // 2027-04-05 and 2027-05-24 are Mondays, 2027-03-26 a Friday: none is a Tuesday.
+        assert!(!ics.contains("EXDATE"));
+        assert!(!ics.contains('\n') || ics.split("\r\n").all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn skip_dates_on_meeting_days_become_exdates() {
+        let program = example();
+        let pair = program.pair_by_id("frances-dennis").unwrap();
+        let series = Series::of(&program, pair).unwrap();
+        // Every third Monday from 2027-01-11: 4 Apr is not one, but check the rule's own.
+        let skipped: Vec<String> = series.exdates.iter().map(|d| d.to_string()).collect();
+        for d in &skipped {
+            let date: Date = d[..10].parse().unwrap();
+            assert!(program.is_skipped(date));
+        }
+    }
+}
