@@ -17,9 +17,13 @@
 //!   exit code.
 
 pub mod cli;
+pub mod compose;
 pub mod cron;
 pub mod diagnostic;
 pub mod ics;
+pub mod mail;
 pub mod program;
+pub mod reconcile;
 pub mod recurrence;
+pub mod render;
 pub mod schedule;

@@ -6,7 +6,8 @@
  * Parses FILE with icalparser_parse_string(), runs icalrestriction_check() on
  * every VCALENDAR (the iTIP restriction table is chosen by its METHOD), then
  * prints the text of every X-LIC-ERROR property found anywhere in the tree,
- * one per line on stdout (embedded newlines are replaced by spaces).
+ * one per line on stdout (embedded newlines are replaced by spaces; a text
+ * repeated within one component is printed once).
  * A one-line summary goes to stderr.
  *
  * Exit status: 0 no errors, 1 errors (or nothing parseable), 2 usage/IO error.
@@ -68,15 +69,31 @@ static void print_error_text(const char *text)
     putchar('\n');
 }
 
-/* Print every X-LIC-ERROR in comp and its descendants; return how many. */
+/* Print every X-LIC-ERROR in comp and its descendants; return how many lines
+ * were printed.  icalrestriction_check() in libical 3.0 attaches the same
+ * message many times to one component (once per row of its restriction
+ * table), so identical texts within one component are printed once. */
 static int print_errors(icalcomponent *comp)
 {
     int n = 0;
+    int nerr = icalcomponent_count_properties(comp, ICAL_XLICERROR_PROPERTY);
+    const char **seen = nerr > 0 ? calloc((size_t)nerr, sizeof *seen) : NULL;
+    int nseen = 0;
     for (icalproperty *p = icalcomponent_get_first_property(comp, ICAL_XLICERROR_PROPERTY); p;
          p = icalcomponent_get_next_property(comp, ICAL_XLICERROR_PROPERTY)) {
-        print_error_text(icalproperty_get_xlicerror(p));
+        const char *text = icalproperty_get_xlicerror(p);
+        int dup = 0;
+        for (int i = 0; i < nseen && !dup; i++)
+            dup = (seen[i] == NULL && text == NULL) ||
+                  (seen[i] && text && strcmp(seen[i], text) == 0);
+        if (dup)
+            continue;
+        if (seen && nseen < nerr)
+            seen[nseen++] = text;
+        print_error_text(text);
         n++;
     }
+    free(seen);
     /* Collect children first: the component iterators are per-parent state. */
     int nchild = icalcomponent_count_components(comp, ICAL_ANY_COMPONENT);
     if (nchild > 0) {
@@ -147,9 +164,10 @@ int main(int argc, char **argv)
 
     int counted = icalcomponent_count_errors(root);
     int printed = print_errors(root);
-    int total = (counted > printed ? counted : printed) + extra;
+    int total = counted + printed + extra; /* printed > 0 implies counted > 0 */
 
-    fprintf(stderr, "libical_check: %s: %d error(s)\n", argv[1], total);
+    fprintf(stderr, "libical_check: %s: %d error(s) (%d X-LIC-ERROR properties)\n", argv[1],
+            printed + extra, counted);
     icalcomponent_free(root);
     free(data);
     return total == 0 ? 0 : 1;

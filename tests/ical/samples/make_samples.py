@@ -82,7 +82,7 @@ def calendar(method: str, event: list[str], tz: bool = True) -> list[str]:
 
 # Tuesdays 10:00-11:00 Berlin, 2027-01-12 .. 2027-05-25 (UNTIL is exactly the
 # last occurrence, in UTC), DST starts 2027-03-28, two EXDATEs (one winter,
-# one summer).  19 occurrences.
+# one summer).  18 occurrences.
 WEEKLY = [
     f"UID:{UID}",
     "DTSTAMP:20261201T120000Z",

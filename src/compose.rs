@@ -1,0 +1,365 @@
+//! From what is due to the messages that say it: one [`Outgoing`] per recipient, with
+//! its delivery key, deterministic `Message-ID`, rendered body and, for calendar
+//! changes, the iCalendar object.
+//!
+//! Shared by `simulate` and the daemon, so a simulation shows exactly what would be sent.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::ics::{self, Method, Person, Series};
+use crate::mail::{Calendar, Outgoing, message_id};
+use crate::program::{Pair, Program, Status};
+use crate::reconcile::Change;
+use crate::render::{Context, DigestContext, OverdueReview, Role, Templates};
+use crate::schedule::{Action, ActionKind, History, Recipient, Subject};
+
+/// A message and what the index says about it.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    /// `invite`, `invite_update`, `invite_cancel`, `occurrence_cancel`, `agenda_prompt`,
+    /// `mentor_reminder`, `followup`, `review_nudge`, `review_escalation`, `digest`.
+    pub kind: &'static str,
+    pub pair: Option<String>,
+    pub message: Outgoing,
+}
+
+/// Composes messages for one program.
+#[derive(Debug)]
+pub struct Composer<'p> {
+    program: &'p Program,
+    templates: &'p Templates,
+}
+
+fn mailbox(name: &str, email: &str) -> (String, String) {
+    (name.to_string(), email.to_string())
+}
+
+impl<'p> Composer<'p> {
+    pub fn new(program: &'p Program, templates: &'p Templates) -> Self {
+        Composer { program, templates }
+    }
+
+    fn outgoing(
+        &self,
+        key: String,
+        to: (String, String),
+        at: Timestamp,
+        context: &Context,
+        template: &str,
+    ) -> anyhow::Result<Outgoing> {
+        let organizer = &self.program.organizer;
+        Ok(Outgoing {
+            message_id: message_id(&key, &organizer.email),
+            key,
+            from: mailbox(&organizer.name, &organizer.email),
+            to,
+            date: at,
+            body: self.templates.render(template, context)?,
+            calendar: None,
+        })
+    }
+
+    fn role_person(&self, pair: &Pair, role: Role) -> (String, String, String) {
+        let index = match role {
+            Role::Mentor => pair.mentor,
+            Role::Mentee => pair.mentee,
+            Role::Coordinator => self.program.coordinator,
+        };
+        let p = self.program.person(index);
+        (p.id.clone(), p.name.clone(), p.email.clone())
+    }
+
+    /// The messages of one scheduled action (none for a meeting itself). Series invites
+    /// come from [`Composer::change`]; `history` says which reviews were held.
+    pub fn action(&self, action: &Action, history: &History) -> anyhow::Result<Vec<Composed>> {
+        let program = self.program;
+        let Some(pair_index) = action.pair else {
+            return Ok(vec![self.digest(action.at, history)?]);
+        };
+        let pair = &program.pairs[pair_index as usize];
+        let (kind, template): (&'static str, &str) = match action.kind {
+            ActionKind::Meeting | ActionKind::Invite | ActionKind::Digest => return Ok(Vec::new()),
+            ActionKind::AgendaPrompt => ("agenda_prompt", "agenda_prompt"),
+            ActionKind::MentorReminder => ("mentor_reminder", "mentor_reminder"),
+            ActionKind::Followup => ("followup", "followup"),
+            ActionKind::ReviewNudge => ("review_nudge", "review_nudge"),
+            ActionKind::ReviewEscalation => ("review_escalation", "review_escalation"),
+        };
+        let role = match action.to {
+            Recipient::Mentor => Role::Mentor,
+            Recipient::Mentee => Role::Mentee,
+            Recipient::Coordinator | Recipient::Pair => Role::Coordinator,
+        };
+        let mut context = Context::for_pair(program, pair, role);
+        let occurrence = match action.subject {
+            Subject::Meeting { start, first } => {
+                context = context.with_meeting(program, pair, start, first);
+                start.to_string()
+            }
+            Subject::Review { due, nudge } => {
+                context = context.with_review(due, nudge);
+                due.to_string()
+            }
+            Subject::Series | Subject::Digest => action.at.to_string(),
+        };
+        let (id, name, email) = self.role_person(pair, role);
+        let key = format!("{kind}/{}/{occurrence}/0/{id}", pair.id);
+        let message = self.outgoing(key, mailbox(&name, &email), action.at, &context, template)?;
+        Ok(vec![Composed {
+            kind,
+            pair: Some(pair.id.clone()),
+            message,
+        }])
+    }
+
+    /// The coordinator's digest as of `at`: pair counts and reviews overdue (due more
+    /// than two graces ago and not held since).
+    fn digest(&self, at: Timestamp, history: &History) -> anyhow::Result<Composed> {
+        let program = self.program;
+        let coordinator = program.person(program.coordinator);
+        let today = coordinator.zone.tz.to_datetime(at).date();
+        let count = |s| program.pairs.iter().filter(|p| p.status == s).count();
+        let overdue = program
+            .pairs
+            .iter()
+            .filter(|p| p.status == Status::Active)
+            .filter_map(|p| overdue_since(p, history, today).map(|due| (p, due)))
+            .map(|(p, due)| OverdueReview {
+                pair: p.id.clone(),
+                mentor: program.person(p.mentor).name.clone(),
+                mentee: program.person(p.mentee).name.clone(),
+                due: due.to_string(),
+            })
+            .collect();
+        let context = Context::for_coordinator(program).with_digest(DigestContext {
+            active: count(Status::Active),
+            paused: count(Status::Paused),
+            overdue,
+            failures: Vec::new(),
+        });
+        let key = format!("digest/-/{at}/0/{}", coordinator.id);
+        let message = self.outgoing(
+            key,
+            mailbox(&coordinator.name, &coordinator.email),
+            at,
+            &context,
+            "digest",
+        )?;
+        Ok(Composed {
+            kind: "digest",
+            pair: None,
+            message,
+        })
+    }
+
+    /// The calendar messages of one change, one per attendee, sent at `at`.
+    pub fn change(&self, change: &Change, at: Timestamp) -> anyhow::Result<Vec<Composed>> {
+        let program = self.program;
+        let mut out = Vec::new();
+        match change {
+            Change::Invite {
+                pair,
+                series,
+                sequence,
+            }
+            | Change::Update {
+                pair,
+                series,
+                sequence,
+                ..
+            } => {
+                let (kind, template) = match change {
+                    Change::Invite { .. } => ("invite", "invite"),
+                    _ => ("invite_update", "invite_update"),
+                };
+                let pair = &program.pairs[*pair];
+                let ics = ics::render(series, Method::Request, *sequence, at, None);
+                for role in [Role::Mentor, Role::Mentee] {
+                    out.push(self.calendar_message(
+                        kind,
+                        template,
+                        pair,
+                        role,
+                        series,
+                        Method::Request,
+                        *sequence,
+                        &ics,
+                        at,
+                        None,
+                    )?);
+                }
+                if let Change::Update { removed, .. } = change {
+                    let cancel = ics::render(series, Method::Cancel, *sequence, at, None);
+                    for (place, person) in removed {
+                        let role = if *place == 0 {
+                            Role::Mentor
+                        } else {
+                            Role::Mentee
+                        };
+                        out.push(self.cancel_to_old_address(
+                            pair, role, series, *sequence, &cancel, person, at,
+                        )?);
+                    }
+                }
+            }
+            Change::CancelOccurrence {
+                pair,
+                series,
+                sequence,
+                date,
+            } => {
+                let pair = &program.pairs[*pair];
+                let ics = ics::render(series, Method::Cancel, *sequence, at, Some(*date));
+                for role in [Role::Mentor, Role::Mentee] {
+                    out.push(self.calendar_message(
+                        "occurrence_cancel",
+                        "occurrence_cancel",
+                        pair,
+                        role,
+                        series,
+                        Method::Cancel,
+                        *sequence,
+                        &ics,
+                        at,
+                        Some(*date),
+                    )?);
+                }
+            }
+            Change::Cancel {
+                pair_id,
+                series,
+                sequence,
+            } => {
+                let ics = ics::render(series, Method::Cancel, *sequence, at, None);
+                for (i, person) in series.attendees.iter().enumerate() {
+                    let other = &series.attendees[1 - i];
+                    let mut context = match program.pair_by_id(pair_id) {
+                        Some(pair) => Context::for_pair(
+                            program,
+                            pair,
+                            if i == 0 { Role::Mentor } else { Role::Mentee },
+                        ),
+                        None => Context::for_coordinator(program),
+                    };
+                    context.recipient.name = person.name.clone();
+                    context.recipient.email = person.email.clone();
+                    context.other = Some(crate::render::PersonContext {
+                        name: other.name.clone(),
+                        email: other.email.clone(),
+                        ..Default::default()
+                    });
+                    let key = format!("invite_cancel/{pair_id}/-/{sequence}/{}", person.email);
+                    let mut message = self.outgoing(
+                        key,
+                        mailbox(&person.name, &person.email),
+                        at,
+                        &context,
+                        "invite_cancel",
+                    )?;
+                    message.calendar = Some(calendar(series, Method::Cancel, *sequence, &ics));
+                    out.push(Composed {
+                        kind: "invite_cancel",
+                        pair: Some(pair_id.clone()),
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn calendar_message(
+        &self,
+        kind: &'static str,
+        template: &str,
+        pair: &Pair,
+        role: Role,
+        series: &Series,
+        method: Method,
+        sequence: u32,
+        ics: &str,
+        at: Timestamp,
+        occurrence: Option<Date>,
+    ) -> anyhow::Result<Composed> {
+        let program = self.program;
+        let (id, name, email) = self.role_person(pair, role);
+        // The cancelled meeting, or the next one from now for a (re-)sent series.
+        let (start, first) = match occurrence {
+            Some(date) => (crate::schedule::meeting_instant(&pair.meeting, date), false),
+            None => crate::schedule::meetings(program, pair, at, Timestamp::MAX)
+                .next()
+                .map_or((at, false), |(date, start)| {
+                    (start, Some(date) == pair.meeting.first)
+                }),
+        };
+        let context =
+            Context::for_pair(program, pair, role).with_meeting(program, pair, start, first);
+        let occurrence_key = occurrence.map_or("-".to_string(), |d| d.to_string());
+        let key = format!("{kind}/{}/{occurrence_key}/{sequence}/{id}", pair.id);
+        let mut message = self.outgoing(key, mailbox(&name, &email), at, &context, template)?;
+        message.calendar = Some(calendar(series, method, sequence, ics));
+        Ok(Composed {
+            kind,
+            pair: Some(pair.id.clone()),
+            message,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cancel_to_old_address(
+        &self,
+        pair: &Pair,
+        role: Role,
+        series: &Series,
+        sequence: u32,
+        ics: &str,
+        person: &Person,
+        at: Timestamp,
+    ) -> anyhow::Result<Composed> {
+        let mut context = Context::for_pair(self.program, pair, role);
+        context.recipient.email = person.email.clone();
+        let key = format!("invite_cancel/{}/-/{sequence}/{}", pair.id, person.email);
+        let mut message = self.outgoing(
+            key,
+            mailbox(&person.name, &person.email),
+            at,
+            &context,
+            "invite_cancel",
+        )?;
+        message.calendar = Some(calendar(series, Method::Cancel, sequence, ics));
+        Ok(Composed {
+            kind: "invite_cancel",
+            pair: Some(pair.id.clone()),
+            message,
+        })
+    }
+}
+
+fn calendar(series: &Series, method: Method, sequence: u32, ics: &str) -> Calendar {
+    Calendar {
+        method,
+        uid: series.uid.clone(),
+        sequence,
+        ics: ics.to_string(),
+    }
+}
+
+/// The due date of the pair's review that is past its second grace on `today` and not
+/// held since, if any.
+fn overdue_since(pair: &Pair, history: &History, today: Date) -> Option<Date> {
+    let every = i64::from(pair.timing.review_every?);
+    let grace = i64::from(pair.timing.review_grace);
+    let anchor = history
+        .last_review
+        .get(&pair.id)
+        .copied()
+        .unwrap_or(pair.start);
+    let days = i64::from((today - anchor).get_days()) - 2 * grace;
+    if days < every {
+        return None;
+    }
+    let k = days / every;
+    anchor.checked_add(jiff::Span::new().days(k * every)).ok()
+}

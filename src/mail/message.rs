@@ -1,0 +1,160 @@
+//! One outgoing message and its RFC 5322 / MIME form.
+//!
+//! Layout (the one every major client reads as an invite, see the issue's notes):
+//!
+//! ```text
+//! multipart/mixed
+//! ├── multipart/alternative
+//! │   ├── text/plain; charset=utf-8            (quoted-printable)
+//! │   ├── text/html; charset=utf-8             (quoted-printable)
+//! │   └── text/calendar; method=REQUEST; charset=UTF-8   (base64)
+//! └── application/ics; name=invite.ics         (attachment, base64)
+//! ```
+//!
+//! Mail without a calendar part is just the `multipart/alternative`. The calendar part's
+//! `method` always equals the object's `METHOD` (Outlook refuses a mismatch), it is
+//! base64-encoded (quoted-printable was seen to lose CRLFs), and it is never `inline`
+//! with a Content-ID (Thunderbird then shows no invite). Every body is normalised to
+//! CRLF before encoding, so no bare LF and no lone dot can reach the SMTP DATA stream.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+
+use crate::ics::Method;
+use crate::render::Rendered;
+
+/// The calendar object a message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub method: Method,
+    pub uid: String,
+    pub sequence: u32,
+    pub ics: String,
+}
+
+/// A message ready to be written or sent.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The delivery key: kind, pair, occurrence, sequence, recipient. Unique per message.
+    pub key: String,
+    pub message_id: String,
+    pub from: (String, String),
+    /// One recipient: a mail never shows one person's address to another pair.
+    pub to: (String, String),
+    pub date: Timestamp,
+    pub body: Rendered,
+    pub calendar: Option<Calendar>,
+}
+
+/// `Message-ID` from the delivery key: a resend after a crash carries the same one.
+pub fn message_id(key: &str, from_email: &str) -> String {
+    let domain = from_email
+        .rsplit_once('@')
+        .map_or("mentord.invalid", |(_, d)| d);
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes());
+    format!("<{id}@{domain}>")
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): vacation responders stay quiet.
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".into())
+    }
+}
+
+/// Every line ending as CRLF.
+pub fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    for line in text.split_inclusive('\n') {
+        let line = line.trim_end_matches(['\n', '\r']);
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn encoded(text: &str, encoding: ContentTransferEncoding) -> Body {
+    let normalised = crlf(text);
+    // Quoted-printable and base64 accept any content, so this cannot fail.
+    Body::new_with_encoding(normalised.clone(), encoding).unwrap_or_else(|_| Body::new(normalised))
+}
+
+impl Outgoing {
+    /// The message in RFC 5322 form, as written to an `.eml` file or sent.
+    pub fn to_eml(&self) -> anyhow::Result<Vec<u8>> {
+        let mailbox = |(name, email): &(String, String)| -> anyhow::Result<Mailbox> {
+            Ok(Mailbox::new(
+                Some(name.clone()),
+                email
+                    .parse()
+                    .with_context(|| format!("address {email:?}"))?,
+            ))
+        };
+        let date =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(self.date.as_second().max(0) as u64);
+        let builder = lettre::Message::builder()
+            .from(mailbox(&self.from)?)
+            .to(mailbox(&self.to)?)
+            .subject(self.body.subject.clone())
+            .date(date)
+            .message_id(Some(self.message_id.clone()))
+            .header(AutoSubmitted);
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(encoded(
+                &self.body.text,
+                ContentTransferEncoding::QuotedPrintable,
+            ));
+        let html = SinglePart::builder()
+            .header(ContentType::TEXT_HTML)
+            .body(encoded(
+                &self.body.html,
+                ContentTransferEncoding::QuotedPrintable,
+            ));
+        let mut alternative = MultiPart::alternative().singlepart(text).singlepart(html);
+        let message = match &self.calendar {
+            None => builder.multipart(alternative),
+            Some(calendar) => {
+                let method = calendar.method.as_str();
+                let content_type =
+                    ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))
+                        .context("calendar content type")?;
+                alternative = alternative.singlepart(
+                    SinglePart::builder()
+                        .header(content_type)
+                        .body(encoded(&calendar.ics, ContentTransferEncoding::Base64)),
+                );
+                let attachment_type = ContentType::parse("application/ics; name=\"invite.ics\"")
+                    .context("attachment content type")?;
+                let attachment = Attachment::new("invite.ics".into()).body(
+                    encoded(&calendar.ics, ContentTransferEncoding::Base64),
+                    attachment_type,
+                );
+                builder.multipart(
+                    MultiPart::mixed()
+                        .multipart(alternative)
+                        .singlepart(attachment),
+                )
+            }
+        }
+        .context("while building the message")?;
+        Ok(message.formatted())
+    }
+}

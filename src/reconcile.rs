@@ -1,0 +1,293 @@
+//! Reconciling the program file (the desired state) with the series already sent.
+//!
+//! Pure: given what was last sent for each pair id and the program now, it says which
+//! calendar messages bring every calendar in line (SPEC §4):
+//!
+//! - a new (or re-activated) pair gets its series (`REQUEST`);
+//! - a change of time, cadence, duration, location, dates or attendees re-sends the
+//!   series with the same UID and `SEQUENCE`+1; an attendee whose address changed also
+//!   gets a `CANCEL` at the old address;
+//! - a new skip date on a meeting day cancels that one meeting (`RECURRENCE-ID`);
+//!   a skip date removed re-sends the series, which brings the meeting back;
+//! - a pair removed, paused or ended gets a `CANCEL` of the whole series.
+//!
+//! `simulate --previous` and the daemon call this same function.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+
+use crate::ics::{Person, Series};
+use crate::program::{Program, Status};
+
+/// What was last sent for one pair's series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub series: Series,
+    pub sequence: u32,
+    /// False once a whole-series `CANCEL` went out.
+    pub active: bool,
+}
+
+/// One calendar message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A series new to its attendees.
+    Invite {
+        pair: usize,
+        series: Series,
+        sequence: u32,
+    },
+    /// The series changed; `removed` are old attendees (with their place: 0 mentor,
+    /// 1 mentee) whose address is gone, who get a cancel there instead.
+    Update {
+        pair: usize,
+        series: Series,
+        sequence: u32,
+        removed: Vec<(usize, Person)>,
+    },
+    /// One meeting dropped by a new skip date.
+    CancelOccurrence {
+        pair: usize,
+        series: Series,
+        sequence: u32,
+        date: Date,
+    },
+    /// The whole series is over (pair removed, paused or ended).
+    Cancel {
+        pair_id: String,
+        series: Series,
+        sequence: u32,
+    },
+}
+
+impl Change {
+    pub fn sequence(&self) -> u32 {
+        match self {
+            Change::Invite { sequence, .. }
+            | Change::Update { sequence, .. }
+            | Change::CancelOccurrence { sequence, .. }
+            | Change::Cancel { sequence, .. } => *sequence,
+        }
+    }
+}
+
+/// The part of a series that, when it changes, re-sends the invite. Description and
+/// display names are left out: editing a goal must not re-invite everyone.
+fn schedule_key(series: &Series) -> impl PartialEq + '_ {
+    (
+        &series.zone.name,
+        series.start,
+        series.end,
+        &series.rule,
+        &series.location,
+        [&series.attendees[0].email, &series.attendees[1].email],
+        &series.organizer.email,
+    )
+}
+
+/// The changes that bring calendars from `sent` (by pair id) to `program`.
+pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (index, pair) in program.pairs.iter().enumerate() {
+        let previous = sent.get(&pair.id).filter(|s| s.active);
+        if pair.status != Status::Active {
+            if let Some(previous) = previous {
+                changes.push(Change::Cancel {
+                    pair_id: pair.id.clone(),
+                    series: previous.series.clone(),
+                    sequence: previous.sequence + 1,
+                });
+            }
+            continue;
+        }
+        let Some(series) = Series::of(program, pair) else {
+            continue;
+        };
+        let Some(previous) = previous else {
+            let sequence = sent.get(&pair.id).map_or(0, |s| s.sequence + 1);
+            changes.push(Change::Invite {
+                pair: index,
+                series,
+                sequence,
+            });
+            continue;
+        };
+        let mut sequence = previous.sequence;
+        let exdates_removed = previous
+            .series
+            .exdates
+            .iter()
+            .any(|d| !series.exdates.contains(d));
+        if schedule_key(&series) != schedule_key(&previous.series) || exdates_removed {
+            let removed = previous
+                .series
+                .attendees
+                .iter()
+                .enumerate()
+                .filter(|(_, old)| !series.attendees.iter().any(|new| new.email == old.email))
+                .map(|(i, old)| (i, old.clone()))
+                .collect();
+            changes.push(Change::Update {
+                pair: index,
+                series,
+                sequence: sequence + 1,
+                removed,
+            });
+            continue;
+        }
+        for added in series
+            .exdates
+            .iter()
+            .filter(|d| !previous.series.exdates.contains(d))
+        {
+            sequence += 1;
+            changes.push(Change::CancelOccurrence {
+                pair: index,
+                series: series.clone(),
+                sequence,
+                date: added.date(),
+            });
+        }
+    }
+    let current: std::collections::HashSet<&str> =
+        program.pairs.iter().map(|p| p.id.as_str()).collect();
+    let mut removed: Vec<(&String, &Sent)> = sent
+        .iter()
+        .filter(|(id, s)| s.active && !current.contains(id.as_str()))
+        .collect();
+    removed.sort_by(|a, b| a.0.cmp(b.0));
+    for (id, previous) in removed {
+        changes.push(Change::Cancel {
+            pair_id: id.clone(),
+            series: previous.series.clone(),
+            sequence: previous.sequence + 1,
+        });
+    }
+    changes
+}
+
+/// What a program has sent once all its series went out: each active pair's series at
+/// sequence 0 (the state `simulate --previous OLD.toml` starts from).
+pub fn all_sent(program: &Program) -> HashMap<String, Sent> {
+    program
+        .pairs
+        .iter()
+        .filter(|p| p.status == Status::Active)
+        .filter_map(|p| {
+            Series::of(program, p).map(|series| {
+                (
+                    p.id.clone(),
+                    Sent {
+                        series,
+                        sequence: 0,
+                        active: true,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn example(edit: impl Fn(String) -> String) -> Program {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
+                .unwrap();
+        crate::program::parse(&edit(text), Path::new(".")).unwrap()
+    }
+
+    fn summary(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                Change::Invite {
+                    series, sequence, ..
+                } => format!("invite {} {sequence}", series.summary),
+                Change::Update {
+                    series,
+                    sequence,
+                    removed,
+                    ..
+                } => {
+                    format!("update {} {sequence} -{}", series.summary, removed.len())
+                }
+                Change::CancelOccurrence { date, sequence, .. } => {
+                    format!("cancel {date} {sequence}")
+                }
+                Change::Cancel {
+                    pair_id, sequence, ..
+                } => format!("cancel {pair_id} {sequence}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_sent_means_every_active_pair_is_invited() {
+        let program = example(|t| t);
+        let changes = reconcile(&program, &HashMap::new());
+        assert_eq!(changes.len(), 5);
+        assert!(
+            changes
+                .iter()
+                .all(|c| matches!(c, Change::Invite { sequence: 0, .. }))
+        );
+    }
+
+    #[test]
+    fn no_change_sends_nothing() {
+        let program = example(|t| t);
+        assert!(reconcile(&program, &all_sent(&program)).is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_change() {
+        let old = example(|t| t);
+        let new = example(|t| {
+            t.replace(
+                "at = \"16:00\"                        # 10:00 for Grace in New York",
+                "at = \"17:00\"",
+            )
+            .replace(
+                "email = \"vint@example.org\"",
+                "email = \"vint.cerf@example.org\"",
+            )
+            .replace(
+                "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
+                "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
+            )
+            .replace(
+                "[[pairs]]\nmentor = \"radia\"",
+                "[[pairs]]\nstatus = \"ended\"\nmentor = \"radia\"",
+            )
+        });
+        let changes = summary(&reconcile(&new, &all_sent(&old)));
+        assert_eq!(
+            changes,
+            [
+                "update Mentoring: Grace Hopper & Alan Turing 1 -0",
+                "cancel 2027-02-11 1",
+                "cancel radia-ken 1",
+                "update Mentoring: Barbara Liskov & Vint Cerf 1 -1",
+            ]
+        );
+    }
+
+    #[test]
+    fn removed_pairs_are_cancelled() {
+        let old = example(|t| t);
+        let new = example(|t| {
+            let start = t.find("[[pairs]]\nid = \"frances-dennis\"").unwrap();
+            let end = t[start..].find("[[pairs]]\nmentor = \"edsger\"").unwrap() + start;
+            format!("{}{}", &t[..start], &t[end..])
+        });
+        assert_eq!(
+            summary(&reconcile(&new, &all_sent(&old))),
+            ["cancel frances-dennis 1"]
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! Mail bodies from templates: Markdown with Jinja expressions (minijinja), rendered
+//! twice — as the text/plain part, and through CommonMark (pulldown-cmark) as the
+//! text/html part.
+//!
+//! Values from the program file (names, goals, locations) are untrusted in HTML: in the
+//! HTML rendering every inserted value has its ASCII punctuation backslash-escaped, so
+//! CommonMark shows it literally and escapes `<`, `>` and `&` itself; no value can add
+//! markup or a link. The text rendering inserts values as they are.
+//!
+//! A template's first line is `subject: …`; the rest is the body. The built-in
+//! templates live in `templates/` and are compiled in; a program's `templates` folder
+//! may override any of them by file name.
+
+mod context;
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use minijinja::{AutoEscape, Environment, Value};
+
+pub use context::{Context, DigestContext, OverdueReview, PersonContext, Role, cadence_text};
+
+/// The built-in templates, by name.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("invite", include_str!("../../templates/invite.md")),
+    (
+        "invite_update",
+        include_str!("../../templates/invite_update.md"),
+    ),
+    (
+        "invite_cancel",
+        include_str!("../../templates/invite_cancel.md"),
+    ),
+    (
+        "occurrence_cancel",
+        include_str!("../../templates/occurrence_cancel.md"),
+    ),
+    (
+        "agenda_prompt",
+        include_str!("../../templates/agenda_prompt.md"),
+    ),
+    (
+        "mentor_reminder",
+        include_str!("../../templates/mentor_reminder.md"),
+    ),
+    ("followup", include_str!("../../templates/followup.md")),
+    (
+        "review_nudge",
+        include_str!("../../templates/review_nudge.md"),
+    ),
+    (
+        "review_escalation",
+        include_str!("../../templates/review_escalation.md"),
+    ),
+    ("digest", include_str!("../../templates/digest.md")),
+];
+
+/// A rendered mail body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The loaded templates, ready to render.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+const MARKDOWN: &str = "markdown";
+
+impl Templates {
+    /// The built-in templates, overridden by `<folder>/<name>.md` files where present.
+    pub fn load(folder: Option<&Path>) -> anyhow::Result<Templates> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.starts_with("html/") {
+                AutoEscape::Custom(MARKDOWN.into())
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_formatter(|out, state, value| {
+            let markdown =
+                matches!(state.auto_escape(), AutoEscape::Custom(name) if name == MARKDOWN);
+            if !markdown {
+                return minijinja::escape_formatter(out, state, value);
+            }
+            let text = if value.is_none() || value.is_undefined() {
+                String::new()
+            } else {
+                value.to_string()
+            };
+            let text = if value.is_safe() {
+                text
+            } else {
+                escape_markdown(&text)
+            };
+            out.write_str(&text).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+            })
+        });
+        for (name, built_in) in BUILT_IN {
+            let source = match folder.map(|f| f.join(format!("{name}.md"))) {
+                Some(path) if path.is_file() => std::fs::read_to_string(&path)
+                    .with_context(|| format!("while reading template {}", path.display()))?,
+                _ => (*built_in).to_string(),
+            };
+            if !source.starts_with("subject:") {
+                bail!("template {name}.md must start with a `subject:` line");
+            }
+            for prefix in ["text/", "html/"] {
+                env.add_template_owned(format!("{prefix}{name}"), source.clone())
+                    .with_context(|| format!("in template {name}.md"))?;
+            }
+        }
+        Ok(Templates { env })
+    }
+
+    /// Renders template `name` with `context`.
+    pub fn render(&self, name: &str, context: &Context) -> anyhow::Result<Rendered> {
+        let value = Value::from(minijinja::value::Serde(context));
+        let text = self
+            .env
+            .get_template(&format!("text/{name}"))?
+            .render(&value)
+            .with_context(|| format!("while rendering template {name}.md"))?;
+        let html_source = self
+            .env
+            .get_template(&format!("html/{name}"))?
+            .render(&value)
+            .with_context(|| format!("while rendering template {name}.md"))?;
+        let (subject, text) = split_subject(&text);
+        let (_, html_source) = split_subject(&html_source);
+        Ok(Rendered {
+            subject: subject.chars().filter(|c| !c.is_control()).collect(),
+            text: tidy(&text),
+            html: markdown_to_html(&html_source),
+        })
+    }
+
+    /// Checks that every template renders with a sample context (for `mentord check`).
+    pub fn check(&self, sample: &Context) -> anyhow::Result<()> {
+        for (name, _) in BUILT_IN {
+            self.render(name, sample)?;
+        }
+        Ok(())
+    }
+}
+
+fn split_subject(rendered: &str) -> (String, String) {
+    let (first, rest) = rendered.split_once('\n').unwrap_or((rendered, ""));
+    let subject = first.trim_start_matches("subject:").trim().to_string();
+    (subject, rest.trim_start_matches(['\r', '\n']).to_string())
+}
+
+/// Collapses the blank-line runs that template conditionals leave behind.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+/// Backslash-escapes ASCII punctuation so CommonMark shows a value literally.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn markdown_to_html(markdown: &str) -> String {
+    let parser = pulldown_cmark::Parser::new(markdown);
+    let mut body = String::with_capacity(markdown.len() * 2);
+    pulldown_cmark::html::push_html(&mut body, parser);
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">\n{body}</body></html>\n"
+    )
+}
