@@ -4,6 +4,7 @@
 mod check;
 mod plan;
 mod plan_json;
+mod simulate;
 mod time;
 
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     Check(check::Check),
     /// Show the upcoming actions in time order.
     Plan(plan::Plan),
+    /// Run the program on a virtual clock and write every message as an .eml file.
+    Simulate(simulate::Simulate),
 }
 
 /// Exit codes shared by every command.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Check(cmd) => cmd.execute(&cli.config),
         Command::Plan(cmd) => cmd.execute(&cli.config),
+        Command::Simulate(cmd) => cmd.execute(&cli.config),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -423,6 +423,9 @@ fn reviews(
     window: Window,
     out: &mut Vec<Action>,
 ) {
+    if pair.status != Status::Active {
+        return;
+    }
     let Some(every) = pair.timing.review_every else {
         return;
     };

@@ -2,7 +2,7 @@
 """Independent check of one iCalendar invite with two third-party libraries.
 
 Usage:
-    python3 tests/ical/check.py FILE.ics [--from 2027-01-01T00:00:00Z] [--until 2028-01-01T00:00:00Z]
+    python3 tests/ical/check.py FILE.ics --from 2027-01-01T00:00:00Z --until 2028-01-01T00:00:00Z
 
 Prints ONE JSON object on stdout:
     {"icalendar": {...}, "vobject": {...}, "problems": [...]}
@@ -29,6 +29,10 @@ UTC = dt.timezone.utc
 DATE_PROPS = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
 TEXT_PROPS = ("SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT")
 EVENT_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+KEY_ORDER = ("method", "uid", "sequence", "tzids", "vtimezones", "occurrences", "recurrence_ids",
+             "attendees", "organizer", "summary", "description", "location", "status", "dtstart", "dtend")
+SINGLE_VALUED_PARAMS = ("CN", "ROLE", "PARTSTAT", "RSVP", "CUTYPE", "TZID", "VALUE", "RANGE",
+                        "LANGUAGE", "ENCODING", "FMTTYPE", "RELATED", "SCHEDULE-AGENT", "SENT-BY", "DIR")
 
 
 # --------------------------------------------------------------------------
@@ -82,6 +86,12 @@ def plain_params(items) -> dict:
     return out
 
 
+def as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
@@ -133,6 +143,9 @@ def split_content_line(line: str):
 
 def raw_checks(data: bytes, problems: list[str]) -> None:
     """Byte- and line-level checks, and iTIP cardinalities, without any library."""
+    if not data.strip():
+        problems.append("raw: file is empty")
+        return
     terminated = data.endswith(b"\n")
     physical = data.split(b"\n")
     if terminated:
@@ -154,7 +167,7 @@ def raw_checks(data: bytes, problems: list[str]) -> None:
             problems.append(f"raw: line {i + 1} is {len(l)} octets long (limit 75 without CRLF)")
     for i, l in enumerate(lines[:-1]):
         nxt = lines[i + 1]
-        if not nxt[:1] in (b" ", b"\t"):
+        if nxt[:1] not in (b" ", b"\t"):
             continue
         try:
             l.decode("utf-8")
@@ -258,6 +271,13 @@ def raw_checks(data: bytes, problems: list[str]) -> None:
                 event["until"].append(m.group(1))
         if name in TEXT_PROPS:
             check_text_escapes(name, value, problems)
+        for pname, values in params:
+            if pname in SINGLE_VALUED_PARAMS and len(values) != 1:
+                problems.append(
+                    f"raw: {name} parameter {pname} has {len(values)} values {values} (unquoted comma?)"
+                )
+        if name in ("ORGANIZER", "ATTENDEE") and not value.lower().startswith("mailto:"):
+            problems.append(f"raw: {name} value {value!r} is not a mailto: URI")
     if stack:
         problems.append(f"raw: components not closed: {' > '.join(stack)}")
     if calendars != 1:
@@ -290,7 +310,7 @@ def itip_checks(cal_props: dict, events: list[dict], problems: list[str]) -> Non
         if "RECURRENCE-ID" in props:
             label += " RECURRENCE-ID " + props["RECURRENCE-ID"][0]
 
-        def count(n):
+        def count(n, props=props):
             return len(props.get(n, []))
 
         required = ["UID", "DTSTAMP"]
@@ -385,7 +405,7 @@ def ical_side(data: bytes, start, end, problems: list[str]) -> tuple[dict, dict]
     out["method"] = str(method) if method is not None else None
     tzids = set()
     for comp in cal.walk():
-        for key, val in comp.property_items(recursive=False):
+        for _key, val in comp.property_items(recursive=False):
             for v in val if isinstance(val, list) else [val]:
                 params = getattr(v, "params", None)
                 if params and "TZID" in params:
@@ -581,12 +601,8 @@ def semantic_checks(extra: dict, problems: list[str]) -> None:
                     f"check: DTSTART {fmt(dtstart)} is not itself an occurrence of the RRULE "
                     "(RFC 5545: behaviour undefined; both libraries add it as an extra occurrence)"
                 )
-            rdates = []
-            for r in ev.get("RDATE", []) if isinstance(ev.get("RDATE"), list) else [ev["RDATE"]] if "RDATE" in ev else []:
-                rdates += [p.dt for p in r.dts]
-            exdates = []
-            for e in ev.get("EXDATE", []) if isinstance(ev.get("EXDATE"), list) else [ev["EXDATE"]] if "EXDATE" in ev else []:
-                exdates += [p.dt for p in e.dts]
+            rdates = [p.dt for r in as_list(ev.get("RDATE")) for p in r.dts]
+            exdates = [p.dt for e in as_list(ev.get("EXDATE")) for p in e.dts]
             for ex in exdates:
                 local_time_check(f"{label} EXDATE", ex, problems)
                 if not isinstance(ex, dt.datetime) or (ex.tzinfo is None) != (dtstart.tzinfo is None):
@@ -624,8 +640,8 @@ def local_time_check(label: str, value, problems: list[str]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file")
-    parser.add_argument("--from", dest="start", default="1970-01-01T00:00:00Z")
-    parser.add_argument("--until", dest="end", default="2100-01-01T00:00:00Z")
+    parser.add_argument("--from", dest="start", required=True, help="window start, e.g. 2027-01-01T00:00:00Z")
+    parser.add_argument("--until", dest="end", required=True, help="window end (exclusive)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -657,6 +673,8 @@ def main(argv: list[str]) -> int:
         if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
             problems.append(f"warning: {w.category.__name__}: {w.message}")
 
+    ical = {k: ical[k] for k in KEY_ORDER if k in ical}
+    vobj = {k: vobj[k] for k in KEY_ORDER if k in vobj}
     if ical and vobj:
         for key in ical:
             if ical.get(key) != vobj.get(key):

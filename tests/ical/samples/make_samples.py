@@ -130,6 +130,23 @@ CANCEL_ONE = [
 SAMPLES = {
     "good_weekly_berlin.ics": calendar("REQUEST", WEEKLY),
     "good_cancel_one.ics": calendar("CANCEL", CANCEL_ONE),
+    "good_cancel_series.ics": calendar("CANCEL", [
+        f"UID:{UID}", "DTSTAMP:20261215T090000Z", "SEQUENCE:2",
+        "DTSTART;TZID=Europe/Berlin:20270112T100000",
+        "RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL=20270525T080000Z", SUMMARY, *PEOPLE,
+        "STATUS:CANCELLED"]),
+    # Series plus one moved instance (23 March 10:00 -> 24 March 15:00 Berlin).
+    "good_request_with_override.ics": calendar("REQUEST", WEEKLY)[:-1] + [
+        "BEGIN:VEVENT", f"UID:{UID}", "DTSTAMP:20261201T120000Z", "SEQUENCE:0",
+        "RECURRENCE-ID;TZID=Europe/Berlin:20270323T100000",
+        "DTSTART;TZID=Europe/Berlin:20270324T150000",
+        "DTEND;TZID=Europe/Berlin:20270324T160000",
+        SUMMARY, *PEOPLE, "STATUS:CONFIRMED", "END:VEVENT", "END:VCALENDAR"],
+    # One meeting in UTC: no VTIMEZONE needed.
+    "good_single_utc.ics": calendar("REQUEST", [
+        "UID:single-0001@mentord.example", "DTSTAMP:20261201T120000Z", "SEQUENCE:3",
+        "DTSTART:20270701T133000Z", "DURATION:PT45M", "SUMMARY:Kick-off", *PEOPLE,
+        "STATUS:TENTATIVE"], tz=False),
     # --- iTIP / RFC 5545 structure (libical's field) ---
     "broken_no_organizer.ics": calendar("REQUEST", without(WEEKLY, "ORGANIZER")),
     "broken_no_dtstamp.ics": calendar("REQUEST", without(WEEKLY, "DTSTAMP")),
