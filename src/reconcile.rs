@@ -113,7 +113,7 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change>
             });
             continue;
         };
-        let mut sequence = previous.sequence;
+        let sequence = previous.sequence;
         let exdates_removed = previous
             .series
             .exdates
@@ -136,16 +136,15 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change>
             });
             continue;
         }
-        for added in series
+        let added = series
             .exdates
             .iter()
-            .filter(|d| !previous.series.exdates.contains(d))
-        {
-            sequence += 1;
+            .filter(|d| !previous.series.exdates.contains(d));
+        for (step, added) in (1..).zip(added) {
             changes.push(Change::CancelOccurrence {
                 pair: index,
                 series: series.clone(),
-                sequence,
+                sequence: previous.sequence + step,
                 date: added.date(),
             });
         }

@@ -142,9 +142,15 @@ fn plan_json_of_the_example_month() {
 /// review expansion were split into two passes.
 #[test]
 fn a_paused_pair_gets_nothing_all_year() {
-    let actions = plan_json(Path::new(EXAMPLE), &["--from", "2027-01-01", "--days", "365"]);
+    let actions = plan_json(
+        Path::new(EXAMPLE),
+        &["--from", "2027-01-01", "--days", "365"],
+    );
     assert!(actions.iter().any(|a| a["kind"] == "review_escalation"));
-    let paused: Vec<&Value> = actions.iter().filter(|a| a["pair"] == "edsger-alan").collect();
+    let paused: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["pair"] == "edsger-alan")
+        .collect();
     assert!(paused.is_empty(), "{paused:?}");
 }
 

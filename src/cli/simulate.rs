@@ -59,7 +59,10 @@ impl Simulate {
         let from = time::parse_instant(&self.from, zone).context("--from")?;
         let until = time::parse_instant(&self.until, zone).context("--until")?;
         if until <= from {
-            eprintln!("error: --until ({}) must be after --from ({})", self.until, self.from);
+            eprintln!(
+                "error: --until ({}) must be after --from ({})",
+                self.until, self.from
+            );
             return Ok(exit::USAGE);
         }
         let sent = match &self.previous {
@@ -69,7 +72,13 @@ impl Simulate {
         let templates = Templates::load(program.templates.as_deref())?;
         prepare_folder(&self.out)?;
         let mut writer = Writer::new(&self.out);
-        run(&program, &templates, &reconcile::reconcile(&program, &sent), Window { from, until }, &mut writer)?;
+        run(
+            &program,
+            &templates,
+            &reconcile::reconcile(&program, &sent),
+            Window { from, until },
+            &mut writer,
+        )?;
         let counts = writer.finish()?;
         let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         println!(
@@ -84,7 +93,13 @@ impl Simulate {
 }
 
 /// The virtual run: the reconcile at the window's start, then every due action.
-fn run(program: &Program, templates: &Templates, changes: &[Change], window: Window, writer: &mut Writer) -> anyhow::Result<()> {
+fn run(
+    program: &Program,
+    templates: &Templates,
+    changes: &[Change],
+    window: Window,
+    writer: &mut Writer,
+) -> anyhow::Result<()> {
     let composer = Composer::new(program, templates);
     for change in changes {
         for composed in composer.change(change, window.from)? {
@@ -106,9 +121,13 @@ fn run(program: &Program, templates: &Templates, changes: &[Change], window: Win
 
 fn prepare_folder(out: &Path) -> anyhow::Result<()> {
     if out.exists() {
-        let mut entries = std::fs::read_dir(out).with_context(|| format!("while reading {}", out.display()))?;
+        let mut entries =
+            std::fs::read_dir(out).with_context(|| format!("while reading {}", out.display()))?;
         if entries.next().is_some() {
-            bail!("{} is not empty; give a new or empty folder so runs do not mix", out.display());
+            bail!(
+                "{} is not empty; give a new or empty folder so runs do not mix",
+                out.display()
+            );
         }
     }
     std::fs::create_dir_all(out).with_context(|| format!("while creating {}", out.display()))
@@ -138,7 +157,8 @@ impl Writer {
         };
         let message = &composed.message;
         let bytes = message.to_eml()?;
-        std::fs::write(self.dir.join(&file), bytes).with_context(|| format!("while writing {file}"))?;
+        std::fs::write(self.dir.join(&file), bytes)
+            .with_context(|| format!("while writing {file}"))?;
         let calendar = message.calendar.as_ref();
         self.index.push(IndexEntry {
             file,
@@ -160,7 +180,8 @@ impl Writer {
 
     fn finish(self) -> anyhow::Result<Vec<(&'static str, usize)>> {
         let path = self.dir.join("index.json");
-        let file = std::fs::File::create(&path).with_context(|| format!("while creating {}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("while creating {}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
         serde_json::to_writer_pretty(&mut out, &self.index)?;
         out.write_all(b"\n")?;

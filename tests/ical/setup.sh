@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Install what the independent iCalendar checkers need and build libical_check.
+#
+#   bash tests/ical/setup.sh        (from anywhere; as root on Debian 12)
+#
+# Idempotent and quick when everything is there: it installs Debian packages
+# only if missing (apt-get update first, once), pip packages only if the pins
+# in requirements.txt are not already satisfied, and recompiles
+# target/ical/libical_check only when the source is newer than the binary.
+# Progress goes to stderr; stdout stays empty.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+out_dir="$repo/target/ical"
+bin="$out_dir/libical_check"
+src="$here/libical_check.c"
+req="$here/requirements.txt"
+
+say() { printf 'ical-setup: %s\n' "$*" >&2; }
+
+# --- Debian packages --------------------------------------------------------
+need_pkgs=()
+command -v cc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
+for pkg in libical-dev pkg-config python3 python3-pip; do
+    if [ "$pkg" = python3-pip ]; then
+        # Any working pip will do (e.g. a pyenv Python); Debian's only if none.
+        python3 -c "import pip" >/dev/null 2>&1 && continue
+    fi
+    if [ "$pkg" = python3 ]; then
+        command -v python3 >/dev/null 2>&1 && continue
+    fi
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+        || need_pkgs+=("$pkg")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        say "missing Debian packages: ${need_pkgs[*]} (run as root to install them)"
+        exit 1
+    fi
+    say "apt-get update"
+    apt-get update -q >&2
+    say "apt-get install -y ${need_pkgs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2
+else
+    say "Debian packages present (libical-dev, pkg-config, cc, python3, pip)"
+fi
+
+# --- Python packages --------------------------------------------------------
+if python3 - "$req" <<'PY'
+import sys, importlib.metadata as md
+bad = []
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    name, _, want = line.partition("==")
+    try:
+        have = md.version(name)
+    except md.PackageNotFoundError:
+        have = None
+    if have != want:
+        bad.append(f"{name} {have or 'missing'} (want {want})")
+if bad:
+    print("ical-setup: python packages to install: " + ", ".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+then
+    say "python packages match $req"
+else
+    say "python3 -m pip install -r $req"
+    # PIP_BREAK_SYSTEM_PACKAGES: Debian's own python3 is 'externally managed'
+    # (PEP 668); check.py must run under plain python3, so install there.
+    PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+        python3 -m pip install -q -r "$req" >&2
+fi
+
+# --- libical_check ----------------------------------------------------------
+mkdir -p "$out_dir"
+if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/setup.sh" ]; then
+    say "$bin is up to date"
+else
+    say "cc -O2 -o $bin libical_check.c \$(pkg-config --cflags --libs libical)"
+    # shellcheck disable=SC2046
+    cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" "$src" $(pkg-config --cflags --libs libical)
+    mv -f "$bin.tmp" "$bin"
+fi
+say "ready: $bin FILE.ics ; python3 $here/check.py FILE.ics --from ... --until ..."
