@@ -99,7 +99,7 @@ impl<'p> Composer<'p> {
             }
             Subject::Review { due, nudge } => {
                 context = context.with_review(due, nudge);
-                due.to_string()
+                format!("{due}#{nudge}")
             }
             Subject::Series | Subject::Digest => action.at.to_string(),
         };
