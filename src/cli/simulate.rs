@@ -71,7 +71,7 @@ impl Simulate {
         };
         let templates = Templates::load(program.templates.as_deref())?;
         prepare_folder(&self.out)?;
-        let mut writer = Writer::new(&self.out);
+        let mut writer = Writer::new(&self.out)?;
         run(
             &program,
             &templates,
@@ -133,34 +133,40 @@ fn prepare_folder(out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("while creating {}", out.display()))
 }
 
-/// Writes numbered `.eml` files and collects the index.
+/// Writes numbered `.eml` files and streams `index.json` beside them (a year of 5,000
+/// pairs is half a million entries: they are not kept in memory).
 struct Writer {
     dir: PathBuf,
-    index: Vec<IndexEntry>,
+    index: Option<std::io::BufWriter<std::fs::File>>,
+    written: usize,
     counts: Vec<(&'static str, usize)>,
 }
 
 impl Writer {
-    fn new(dir: &Path) -> Writer {
-        Writer {
+    fn new(dir: &Path) -> anyhow::Result<Writer> {
+        let path = dir.join("index.json");
+        let file = std::fs::File::create(&path).with_context(|| format!("while creating {}", path.display()))?;
+        let mut index = std::io::BufWriter::new(file);
+        index.write_all(b"[")?;
+        Ok(Writer {
             dir: dir.to_path_buf(),
-            index: Vec::new(),
+            index: Some(index),
+            written: 0,
             counts: Vec::new(),
-        }
+        })
     }
 
     fn write(&mut self, composed: &Composed) -> anyhow::Result<()> {
-        let number = self.index.len() + 1;
+        let number = self.written + 1;
         let file = match &composed.pair {
             Some(pair) => format!("{number:05}-{}-{pair}.eml", composed.kind),
             None => format!("{number:05}-{}.eml", composed.kind),
         };
         let message = &composed.message;
         let bytes = message.to_eml()?;
-        std::fs::write(self.dir.join(&file), bytes)
-            .with_context(|| format!("while writing {file}"))?;
+        std::fs::write(self.dir.join(&file), bytes).with_context(|| format!("while writing {file}"))?;
         let calendar = message.calendar.as_ref();
-        self.index.push(IndexEntry {
+        let entry = IndexEntry {
             file,
             at: message.date.to_string(),
             kind: composed.kind,
@@ -170,7 +176,12 @@ impl Writer {
             uid: calendar.map(|c| c.uid.clone()),
             method: calendar.map(|c| c.method.as_str()),
             sequence: calendar.map(|c| c.sequence),
-        });
+        };
+        if let Some(index) = &mut self.index {
+            index.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut *index, &entry)?;
+        }
+        self.written += 1;
         match self.counts.iter_mut().find(|(k, _)| *k == composed.kind) {
             Some((_, n)) => *n += 1,
             None => self.counts.push((composed.kind, 1)),
@@ -178,14 +189,11 @@ impl Writer {
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<Vec<(&'static str, usize)>> {
-        let path = self.dir.join("index.json");
-        let file = std::fs::File::create(&path)
-            .with_context(|| format!("while creating {}", path.display()))?;
-        let mut out = std::io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut out, &self.index)?;
-        out.write_all(b"\n")?;
-        out.flush()?;
+    fn finish(mut self) -> anyhow::Result<Vec<(&'static str, usize)>> {
+        if let Some(mut index) = self.index.take() {
+            index.write_all(if self.written == 0 { b"]\n" } else { b"\n]\n" })?;
+            index.flush()?;
+        }
         Ok(self.counts)
     }
 }

@@ -442,7 +442,7 @@ def ical_side(data: bytes, start, end, problems: list[str]) -> tuple[dict, dict]
     out["dtstart"] = fmt(get(master, "DTSTART")) if master is not None else None
     out["dtend"] = fmt(get(master, "DTEND")) if master is not None else None
     extra["events"] = events
-    extra["master"] = master
+    extra["cal"] = cal
     extra["get"] = get
     return out, extra
 
@@ -618,6 +618,72 @@ def semantic_checks(extra: dict, problems: list[str]) -> None:
         local_time_check("occurrence", occ, problems)
 
 
+def tz_database_zone(tzid: str, comp) -> str | None:
+    """The tz database zone a VTIMEZONE claims to be, if it can be told."""
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    for cand in (tzid, tzid.strip("/"), WINDOWS_TO_OLSON.get(tzid), str(comp.get("X-LIC-LOCATION") or "")):
+        if not cand:
+            continue
+        try:
+            zoneinfo.ZoneInfo(cand)
+            return cand
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+    return None
+
+
+def vtimezone_checks(extra: dict, instants: list[dt.datetime], problems: list[str]) -> None:
+    """Compare each VTIMEZONE with the tz database zone it stands for, at every
+    occurrence, DTSTART, DTEND and EXDATE instant.  Both libraries trust a
+    VTIMEZONE whose TZID is not an IANA name (e.g. Outlook's "W. Europe Standard
+    Time"), so a wrong VTIMEZONE would otherwise go unnoticed."""
+    cal = extra.get("cal")
+    if cal is None:
+        return
+    get = extra["get"]
+    for ev in extra.get("events") or []:
+        for key in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+            v = get(ev, key) if key in ev else None
+            if isinstance(v, dt.datetime) and v.tzinfo is not None:
+                instants.append(v.astimezone(UTC))
+        for e in as_list(ev.get("EXDATE")):
+            instants += [p.dt.astimezone(UTC) for p in getattr(e, "dts", [])
+                         if isinstance(p.dt, dt.datetime) and p.dt.tzinfo is not None]
+    instants = sorted(set(instants))
+    for comp in cal.walk("VTIMEZONE"):
+        tzid = str(comp.get("TZID"))
+        key = tz_database_zone(tzid, comp)
+        if key is None:
+            problems.append(f"check: VTIMEZONE {tzid!r} names no tz database zone (IANA, Windows or "
+                            "X-LIC-LOCATION), so its rules cannot be verified")
+            continue
+        if not instants:
+            continue
+        try:
+            vtz = comp.to_tz(lookup_tzid=False)  # from the VTIMEZONE's own rules
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"icalendar: cannot build VTIMEZONE {tzid!r}: {first_line(exc)}")
+            continue
+        ref = zoneinfo.ZoneInfo(key)
+        for inst in instants:
+            mine, theirs = inst.astimezone(vtz).utcoffset(), inst.astimezone(ref).utcoffset()
+            if mine != theirs:
+                problems.append(
+                    f"check: VTIMEZONE {tzid!r} gives UTC{fmt_offset(mine)} at {fmt(inst)}, "
+                    f"but the tz database zone {key} gives UTC{fmt_offset(theirs)}"
+                )
+                break
+
+
+def fmt_offset(delta: dt.timedelta | None) -> str:
+    if delta is None:
+        return "?"
+    minutes = int(delta.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def local_time_check(label: str, value, problems: list[str]) -> None:
     """Flag a local time that does not exist (DST gap) or exists twice (overlap)."""
     if not isinstance(value, dt.datetime) or not isinstance(value.tzinfo, zoneinfo.ZoneInfo):
@@ -669,6 +735,12 @@ def main(argv: list[str]) -> int:
             semantic_checks(extra, problems)
         except Exception as exc:  # noqa: BLE001
             problems.append(f"check: semantic checks failed: {first_line(exc)}")
+        try:
+            instants = [parse_instant(o) for side in (ical, vobj) for o in side.get("occurrences", [])
+                        if o.endswith("Z")]
+            vtimezone_checks(extra, instants, problems)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"check: VTIMEZONE checks failed: {first_line(exc)}")
     for w in caught:
         if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
             problems.append(f"warning: {w.category.__name__}: {w.message}")

@@ -40,6 +40,7 @@ EXPECT = {
     "broken_dtstart_not_in_rrule.ics": (0, "", 1, "not itself an occurrence"),
     "broken_dst_gap.ics": (0, "", 1, "does not exist (DST gap)"),
     "broken_wrong_vtimezone.ics": (0, "", 1, "disagree: occurrences"),
+    "broken_wrong_vtimezone_windows.ics": (0, "", 1, "but the tz database zone Europe/Berlin gives UTC+02:00"),
     "broken_dtend_before_dtstart.ics": (0, "", 1, "is not after DTSTART"),
     "broken_unescaped_text.ics": (0, "", 1, "unescaped ','"),
     "broken_bare_lf.ics": (0, "", 1, "bare LF"),

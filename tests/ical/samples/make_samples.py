@@ -178,6 +178,11 @@ SAMPLES = {
     "broken_wrong_vtimezone.ics": [
         l.replace("TZOFFSETTO:+0200", "TZOFFSETTO:+0300").replace("TZOFFSETFROM:+0200", "TZOFFSETFROM:+0300")
         for l in calendar("REQUEST", WEEKLY)],
+    # Outlook-style TZID: both libraries then use the (wrong) VTIMEZONE and agree.
+    "broken_wrong_vtimezone_windows.ics": [
+        l.replace("TZOFFSETTO:+0200", "TZOFFSETTO:+0300").replace("TZOFFSETFROM:+0200", "TZOFFSETFROM:+0300")
+        .replace("Europe/Berlin", "W. Europe Standard Time")
+        for l in calendar("REQUEST", WEEKLY)],
     "broken_dtend_before_dtstart.ics": calendar(
         "REQUEST", replace(WEEKLY, "DTEND", "DTEND;TZID=Europe/Berlin:20270112T090000")),
     # --- text and line syntax ---
