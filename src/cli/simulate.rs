@@ -145,7 +145,8 @@ struct Writer {
 impl Writer {
     fn new(dir: &Path) -> anyhow::Result<Writer> {
         let path = dir.join("index.json");
-        let file = std::fs::File::create(&path).with_context(|| format!("while creating {}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("while creating {}", path.display()))?;
         let mut index = std::io::BufWriter::new(file);
         index.write_all(b"[")?;
         Ok(Writer {
@@ -164,7 +165,8 @@ impl Writer {
         };
         let message = &composed.message;
         let bytes = message.to_eml()?;
-        std::fs::write(self.dir.join(&file), bytes).with_context(|| format!("while writing {file}"))?;
+        std::fs::write(self.dir.join(&file), bytes)
+            .with_context(|| format!("while writing {file}"))?;
         let calendar = message.calendar.as_ref();
         let entry = IndexEntry {
             file,
