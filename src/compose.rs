@@ -363,3 +363,96 @@ fn overdue_since(pair: &Pair, history: &History, today: Date) -> Option<Date> {
     let k = days / every;
     anchor.checked_add(jiff::Span::new().days(k * every)).ok()
 }
+
+/// Renders one message of every kind for the first active pair (and a digest), so a
+/// broken template override is found by `mentord check`, not at send time.
+pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Result<()> {
+    use crate::reconcile::Change;
+    let composer = Composer::new(program, templates);
+    let history = History::default();
+    let at = program
+        .zone
+        .tz
+        .to_ambiguous_timestamp(program.start.to_datetime(jiff::civil::Time::midnight()))
+        .compatible()
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    composer.action(
+        &Action {
+            at,
+            kind: ActionKind::Digest,
+            pair: None,
+            to: Recipient::Coordinator,
+            subject: Subject::Digest,
+        },
+        &history,
+    )?;
+    let Some((index, pair, series)) = program.pairs.iter().enumerate().find_map(|(i, p)| {
+        (p.status == Status::Active)
+            .then(|| Series::of(program, p))
+            .flatten()
+            .map(|s| (i, p, s))
+    }) else {
+        return Ok(());
+    };
+    let Some(first) = pair.meeting.first else {
+        return Ok(());
+    };
+    let start = crate::schedule::meeting_instant(&pair.meeting, first);
+    let changes = [
+        Change::Invite {
+            pair: index,
+            series: series.clone(),
+            sequence: 0,
+        },
+        Change::Update {
+            pair: index,
+            series: series.clone(),
+            sequence: 1,
+            removed: vec![(0, series.attendees[0].clone())],
+        },
+        Change::CancelOccurrence {
+            pair: index,
+            series: series.clone(),
+            sequence: 2,
+            date: first,
+        },
+        Change::Cancel {
+            pair_id: pair.id.clone(),
+            series,
+            sequence: 3,
+        },
+    ];
+    for change in &changes {
+        composer.change(change, start)?;
+    }
+    let meeting = Subject::Meeting { start, first: true };
+    let review = Subject::Review {
+        due: first,
+        nudge: 2,
+    };
+    let escalation = Subject::Review {
+        due: first,
+        nudge: 3,
+    };
+    for (kind, to, subject) in [
+        (ActionKind::AgendaPrompt, Recipient::Mentee, meeting),
+        (ActionKind::MentorReminder, Recipient::Mentor, meeting),
+        (ActionKind::Followup, Recipient::Mentee, meeting),
+        (ActionKind::ReviewNudge, Recipient::Mentor, review),
+        (
+            ActionKind::ReviewEscalation,
+            Recipient::Coordinator,
+            escalation,
+        ),
+    ] {
+        let action = Action {
+            at: start,
+            kind,
+            pair: Some(index as u32),
+            to,
+            subject,
+        };
+        composer.action(&action, &history)?;
+    }
+    Ok(())
+}

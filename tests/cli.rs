@@ -272,3 +272,64 @@ fn meetings_on_dst_change_days_follow_rfc_5545() {
         ]
     );
 }
+
+/// A program's `templates` folder overrides built-in templates by file name; `check`
+/// renders every kind, so a broken override is caught before anything is sent.
+#[test]
+fn template_overrides_are_used_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(EXAMPLE).unwrap().replace(
+        "skip = [2027-03-26, 2027-04-05, 2027-05-24]    # Good Friday, Easter Monday, Whit Monday",
+        "skip = [2027-03-26, 2027-04-05, 2027-05-24]\ntemplates = \"mine\"",
+    );
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, example).unwrap();
+    std::fs::create_dir(dir.path().join("mine")).unwrap();
+    let followup = dir.path().join("mine/followup.md");
+    std::fs::write(
+        &followup,
+        "subject: Notes from {{ meeting.date }}\n\nHi {{ recipient.name }}, what did you agree?\n",
+    )
+    .unwrap();
+    mentord()
+        .arg("-c")
+        .arg(&config)
+        .arg("check")
+        .assert()
+        .code(0);
+    let out = dir.path().join("out");
+    mentord()
+        .arg("-c")
+        .arg(&config)
+        .args([
+            "simulate",
+            "--from",
+            "2027-01-11",
+            "--until",
+            "2027-01-14",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let index: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let followup_file = index.iter().find(|e| e["kind"] == "followup").unwrap();
+    let eml = std::fs::read_to_string(out.join(followup_file["file"].as_str().unwrap())).unwrap();
+    assert!(eml.contains("Subject: Notes from"), "{eml}");
+
+    std::fs::write(
+        &followup,
+        "subject: {{ meeting.nonexistent_field }}\n\nbody\n",
+    )
+    .unwrap();
+    let output = mentord()
+        .arg("-c")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("followup.md"), "{stderr}");
+}

@@ -4,8 +4,12 @@ use std::path::Path;
 
 use clap::Args;
 
+use anyhow::Context as _;
+
 use super::exit;
+use crate::compose;
 use crate::program::Status;
+use crate::render::Templates;
 
 #[derive(Debug, Args)]
 pub struct Check {}
@@ -13,6 +17,8 @@ pub struct Check {}
 impl Check {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
+        let templates = Templates::load(program.templates.as_deref())?;
+        compose::check_templates(&program, &templates).context("the templates do not render")?;
         let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
         let (active, paused, ended) = (
             count(Status::Active),
