@@ -27,3 +27,4 @@ pub mod reconcile;
 pub mod recurrence;
 pub mod render;
 pub mod schedule;
+pub mod store;

@@ -4,7 +4,9 @@
 mod check;
 mod plan;
 mod plan_json;
+mod review;
 mod simulate;
+mod status;
 mod time;
 
 use std::path::PathBuf;
@@ -53,6 +55,10 @@ enum Command {
     Plan(plan::Plan),
     /// Run the program on a virtual clock and write every message as an .eml file.
     Simulate(simulate::Simulate),
+    /// Pairs, next meetings, reviews due or overdue, last send, failures.
+    Status(status::Status),
+    /// Record relationship reviews.
+    Review(review::Review),
 }
 
 /// Exit codes shared by every command.
@@ -72,6 +78,8 @@ pub fn main() -> ExitCode {
         Command::Check(cmd) => cmd.execute(&cli.config),
         Command::Plan(cmd) => cmd.execute(&cli.config),
         Command::Simulate(cmd) => cmd.execute(&cli.config),
+        Command::Status(cmd) => cmd.execute(&cli.config),
+        Command::Review(cmd) => cmd.execute(&cli.config),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -96,6 +104,16 @@ pub fn main() -> ExitCode {
 /// Loads the program file or returns the error that lists every problem in it.
 fn load(path: &std::path::Path) -> anyhow::Result<Program> {
     Ok(program::load(path)?)
+}
+
+/// Opens the program's store; a relative SQLite path is taken from the program file's folder.
+async fn open_store(
+    program: &Program,
+    config: &std::path::Path,
+) -> anyhow::Result<crate::store::Store> {
+    let base = config.parent().unwrap_or(std::path::Path::new("."));
+    let path = crate::store::sqlite_path(&program.store.url, base)?;
+    crate::store::Store::open(&path).await
 }
 
 fn init_logging(format: LogFormat) {

@@ -1,0 +1,73 @@
+//! `mentord review done PAIR [--on DATE]`: record that a pair held its relationship
+//! review. Nudges for the review due then stop, and the next one counts from this date.
+
+use std::path::Path;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+
+use super::{exit, open_store, time};
+use crate::program::values::closest;
+
+#[derive(Debug, Args)]
+pub struct Review {
+    #[command(subcommand)]
+    action: ReviewAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReviewAction {
+    /// Record that PAIR held its review (today, or --on DATE).
+    Done {
+        /// The pair id, e.g. grace-alan.
+        pair: String,
+        /// The day it was held, YYYY-MM-DD (default: today in the program's zone).
+        #[arg(long)]
+        on: Option<String>,
+    },
+}
+
+impl Review {
+    pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
+        let ReviewAction::Done { pair, on } = &self.action;
+        let program = super::load(config)?;
+        let Some(found) = program.pair_by_id(pair) else {
+            let hint = closest(pair, program.pairs.iter().map(|p| p.id.as_str()))
+                .map(|s| format!("; did you mean {s:?}?"))
+                .unwrap_or_default();
+            eprintln!("error: no pair {pair:?} in {}{hint}", config.display());
+            return Ok(exit::USAGE);
+        };
+        let now = time::now()?;
+        let today = program.zone.tz.to_datetime(now).date();
+        let held_on = match on {
+            Some(text) => text
+                .parse::<jiff::civil::Date>()
+                .map_err(|_| anyhow::anyhow!("--on {text:?} is not a date; write YYYY-MM-DD"))?,
+            None => today,
+        };
+        if held_on > today {
+            bail!("--on {held_on} is in the future; record a review once it has been held");
+        }
+        let next = found.timing.review_every.and_then(|days| {
+            held_on
+                .checked_add(jiff::Span::new().days(i64::from(days)))
+                .ok()
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let store = open_store(&program, config).await?;
+            store.record_review(&found.id, held_on, now).await
+        })?;
+        match next {
+            Some(next) => println!(
+                "recorded: {} held its review on {held_on}; the next is due {next}",
+                found.id
+            ),
+            None => println!("recorded: {} held its review on {held_on}", found.id),
+        }
+        Ok(exit::OK)
+    }
+}

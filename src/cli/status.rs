@@ -1,0 +1,189 @@
+//! `mentord status [--json]`: each pair's next meeting, review state, last send and
+//! failures, and the outbox in numbers.
+
+use std::path::Path;
+
+use clap::Args;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use super::{exit, open_store, time};
+use crate::program::{Pair, Program, Status as PairStatus};
+use crate::schedule;
+
+#[derive(Debug, Args)]
+pub struct Status {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct PairLine {
+    pair: String,
+    status: &'static str,
+    next_meeting: Option<String>,
+    /// `due` (not yet), `nudged` (past due, within two graces), `overdue` (escalated), `off`.
+    review: &'static str,
+    review_due: Option<String>,
+    last_sent: Option<String>,
+    failures: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    program: String,
+    now: String,
+    pairs: Vec<PairLine>,
+    pending: u64,
+    sent: u64,
+    failed: u64,
+    last_sent: Option<String>,
+    failures: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+struct Failure {
+    key: String,
+    recipient: String,
+    error: String,
+}
+
+/// The review a pair owes on `today`: its due date and state.
+pub fn review_state(
+    pair: &Pair,
+    last_review: Option<Date>,
+    today: Date,
+) -> (&'static str, Option<Date>) {
+    let Some(every) = pair.timing.review_every else {
+        return ("off", None);
+    };
+    let anchor = last_review.unwrap_or(pair.start);
+    let Ok(due) = anchor.checked_add(jiff::Span::new().days(i64::from(every))) else {
+        return ("off", None);
+    };
+    let grace = i64::from(pair.timing.review_grace);
+    let days_past = i64::from((today - due).get_days());
+    let state = match days_past {
+        d if d < 0 => "due",
+        d if d < 2 * grace => "nudged",
+        _ => "overdue",
+    };
+    (state, Some(due))
+}
+
+impl Status {
+    pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
+        let program = super::load(config)?;
+        let now = time::now()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (summary, activity, reviews) = runtime.block_on(async {
+            let store = open_store(&program, config).await?;
+            anyhow::Ok((
+                store.summary().await?,
+                store.pair_activity().await?,
+                store.last_reviews().await?,
+            ))
+        })?;
+        let zone = &program.zone.tz;
+        let today = zone.to_datetime(now).date();
+        let local = |t: Timestamp| {
+            t.to_zoned_datetime(zone.clone())
+                .strftime("%a %Y-%m-%d %H:%M")
+                .to_string()
+        };
+        let pairs = program
+            .pairs
+            .iter()
+            .map(|pair| {
+                let active = pair.status == PairStatus::Active;
+                let next = active
+                    .then(|| schedule::meetings(&program, pair, now, Timestamp::MAX).next())
+                    .flatten();
+                let (review, due) = if active {
+                    review_state(pair, reviews.get(&pair.id).copied(), today)
+                } else {
+                    ("off", None)
+                };
+                let (last, failures) = activity.get(&pair.id).copied().unwrap_or((None, 0));
+                PairLine {
+                    pair: pair.id.clone(),
+                    status: pair.status.as_str(),
+                    next_meeting: next.map(|(_, t)| local(t)),
+                    review,
+                    review_due: due.map(|d| d.to_string()),
+                    last_sent: last.map(local),
+                    failures,
+                }
+            })
+            .collect();
+        let report = Report {
+            program: program.name.clone(),
+            now: local(now),
+            pairs,
+            pending: summary.pending,
+            sent: summary.sent,
+            failed: summary.failed,
+            last_sent: summary.last_sent.map(local),
+            failures: summary
+                .failures
+                .into_iter()
+                .map(|(key, recipient, error)| Failure {
+                    key,
+                    recipient,
+                    error,
+                })
+                .collect(),
+        };
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print_table(&program, &report);
+        }
+        Ok(exit::OK)
+    }
+}
+
+fn print_table(program: &Program, report: &Report) {
+    println!(
+        "{} — {} ({})",
+        report.program, report.now, program.zone.name
+    );
+    println!(
+        "{:<24} {:<8} {:<22} {:<22} {:<22} {}",
+        "PAIR", "STATUS", "NEXT MEETING", "REVIEW", "LAST SENT", "FAILED"
+    );
+    for line in &report.pairs {
+        let review = match (&line.review_due, line.review) {
+            (Some(due), "due") => format!("due {due}"),
+            (Some(due), "nudged") => format!("nudged, due {due}"),
+            (Some(due), _) => format!("OVERDUE since {due}"),
+            (None, _) => "-".into(),
+        };
+        println!(
+            "{:<24} {:<8} {:<22} {:<22} {:<22} {}",
+            line.pair,
+            line.status,
+            line.next_meeting.as_deref().unwrap_or("-"),
+            review,
+            line.last_sent.as_deref().unwrap_or("-"),
+            line.failures
+        );
+    }
+    println!(
+        "outbox: {} pending, {} sent, {} failed; last sent {}",
+        report.pending,
+        report.sent,
+        report.failed,
+        report.last_sent.as_deref().unwrap_or("never")
+    );
+    for failure in &report.failures {
+        println!(
+            "failed: {} to {}: {}",
+            failure.key, failure.recipient, failure.error
+        );
+    }
+}
