@@ -19,6 +19,7 @@
 pub mod cli;
 pub mod compose;
 pub mod cron;
+pub mod daemon;
 pub mod diagnostic;
 pub mod ics;
 pub mod mail;

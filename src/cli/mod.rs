@@ -5,6 +5,7 @@ mod check;
 mod plan;
 mod plan_json;
 mod review;
+mod run;
 mod simulate;
 mod status;
 mod time;
@@ -55,6 +56,8 @@ enum Command {
     Plan(plan::Plan),
     /// Run the program on a virtual clock and write every message as an .eml file.
     Simulate(simulate::Simulate),
+    /// The daemon: send what is due, sleep until the next action, reload on change.
+    Run(run::Run),
     /// Pairs, next meetings, reviews due or overdue, last send, failures.
     Status(status::Status),
     /// Record relationship reviews.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Plan(cmd) => cmd.execute(&cli.config),
         Command::Simulate(cmd) => cmd.execute(&cli.config),
         Command::Status(cmd) => cmd.execute(&cli.config),
+        Command::Run(cmd) => cmd.execute(&cli.config),
         Command::Review(cmd) => cmd.execute(&cli.config),
     };
     match outcome {

@@ -152,7 +152,14 @@ fn print_table(program: &Program, report: &Report) {
         "{} — {} ({})",
         report.program, report.now, program.zone.name
     );
-    let header = ["PAIR", "STATUS", "NEXT MEETING", "REVIEW", "LAST SENT", "FAILED"];
+    let header = [
+        "PAIR",
+        "STATUS",
+        "NEXT MEETING",
+        "REVIEW",
+        "LAST SENT",
+        "FAILED",
+    ];
     println!(
         "{:<24} {:<8} {:<22} {:<22} {:<22} {}",
         header[0], header[1], header[2], header[3], header[4], header[5]

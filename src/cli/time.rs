@@ -11,9 +11,11 @@ use jiff::tz::TimeZone;
 /// Now, from `MENTORD_NOW` if set, else the system clock.
 pub fn now() -> anyhow::Result<Timestamp> {
     match std::env::var("MENTORD_NOW") {
-        Ok(text) => parse_instant(&text, &TimeZone::UTC).context("while reading MENTORD_NOW"),
+        Ok(text) if !text.trim().is_empty() => {
+            parse_instant(&text, &TimeZone::UTC).context("while reading MENTORD_NOW")
+        }
         #[allow(clippy::disallowed_methods)] // the one read of the clock
-        Err(_) => Ok(Timestamp::now()),
+        _ => Ok(Timestamp::now()),
     }
 }
 

@@ -227,6 +227,15 @@ impl Store {
         Ok(())
     }
 
+    /// When the earliest pending message may be tried.
+    pub async fn next_attempt(&self) -> anyhow::Result<Option<Timestamp>> {
+        let value: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM messages WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(value.map(instant))
+    }
+
     pub async fn message_state(&self, key: &str) -> anyhow::Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT state FROM messages WHERE key = ?")

@@ -1,0 +1,205 @@
+//! `mentord run`: the daemon. Sends what is due, sleeps until the next action, reloads
+//! the file when it changes or on SIGHUP (an invalid file keeps the last good program
+//! and logs why), and on SIGTERM/SIGINT finishes the send in flight and stops (exit 0).
+//!
+//! A second daemon on the same SQLite store refuses to start: SQLite has no row claims.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use jiff::SignedDuration;
+use tokio::sync::mpsc;
+
+use super::{exit, time};
+use crate::daemon::{Daemon, Transport};
+use crate::program::{self, MailConfig};
+use crate::render::Templates;
+use crate::store::{Store, sqlite_path};
+
+#[derive(Debug, Args)]
+pub struct Run {}
+
+impl Run {
+    pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
+        let program = super::load(config)?;
+        let templates = Templates::load(program.templates.as_deref())?;
+        let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let db = sqlite_path(&program.store.url, &base)?;
+        let _lock = lock(&db)?;
+        let transport = match &program.mail {
+            MailConfig::File { dir } => Transport::File { dir: dir.clone() },
+            MailConfig::Smtp { .. } => {
+                bail!("the SMTP transport is not built yet; use transport = \"file\"")
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let store = Store::open(&db).await?;
+            tracing::info!(program = %program.name, store = %db.display(), mail = %transport.describe(), "mentord started");
+            let daemon = Daemon::new(program, templates, store, transport);
+            serve(daemon, config.to_path_buf()).await
+        })?;
+        Ok(exit::OK)
+    }
+}
+
+/// Holds an exclusive lock on `<db>.lock` for the daemon's life.
+fn lock(db: &Path) -> anyhow::Result<std::fs::File> {
+    let path = PathBuf::from(format!("{}.lock", db.display()));
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("while opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another mentord is already running on the store {}; SQLite cannot share one \
+             program between daemons (several instances need the PostgreSQL store)",
+            db.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("while locking {}", path.display()))
+        }
+    }
+}
+
+enum Wake {
+    Reload(&'static str),
+    Stop,
+}
+
+async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
+    let (wake_sender, mut wakes) = mpsc::channel::<Wake>(16);
+    let stopping = Arc::new(AtomicBool::new(false));
+    spawn_signals(wake_sender.clone(), stopping.clone())?;
+    let _watcher = watch(&config, wake_sender.clone());
+    loop {
+        let stop = || stopping.load(Ordering::SeqCst);
+        let now = time::now()?;
+        let tick = daemon.tick(now, &stop).await?;
+        if tick.queued + tick.sent + tick.dropped + tick.failed + tick.retried > 0 {
+            tracing::info!(
+                queued = tick.queued,
+                sent = tick.sent,
+                dropped = tick.dropped,
+                failed = tick.failed,
+                retried = tick.retried,
+                "tick"
+            );
+        }
+        if stop() {
+            tracing::info!("stopped");
+            return Ok(());
+        }
+        let wait = tick
+            .next
+            .map(|next| next.duration_since(time::now().unwrap_or(now)))
+            .unwrap_or(SignedDuration::from_hours(1))
+            .clamp(SignedDuration::ZERO, SignedDuration::from_hours(1));
+        let sleep = tokio::time::sleep(wait.unsigned_abs());
+        tokio::select! {
+            () = sleep => {}
+            wake = wakes.recv() => match wake {
+                Some(Wake::Stop) | None => {
+                    tracing::info!("stopping");
+                    return Ok(());
+                }
+                Some(Wake::Reload(why)) => {
+                    // Several events for one save arrive together: take them all.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    while let Ok(wake) = wakes.try_recv() {
+                        if matches!(wake, Wake::Stop) {
+                            return Ok(());
+                        }
+                    }
+                    reload(&mut daemon, &config, why);
+                }
+            }
+        }
+    }
+}
+
+fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
+    match program::load(config) {
+        Ok(program) => match Templates::load(program.templates.as_deref()) {
+            Ok(templates) => {
+                tracing::info!(
+                    reason = why,
+                    pairs = program.pairs.len(),
+                    "program reloaded"
+                );
+                daemon.replace_program(program, templates);
+            }
+            Err(e) => {
+                tracing::error!(reason = why, error = %format!("{e:#}"), "templates invalid; keeping the last good program")
+            }
+        },
+        Err(e) => {
+            tracing::error!(reason = why, error = %e, "program file invalid; keeping the last good program")
+        }
+    }
+}
+
+fn spawn_signals(wake: mpsc::Sender<Wake>, stopping: Arc<AtomicBool>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                _ = hangup.recv() => Wake::Reload("SIGHUP"),
+                _ = terminate.recv() => Wake::Stop,
+                _ = interrupt.recv() => Wake::Stop,
+            };
+            if matches!(event, Wake::Stop) {
+                stopping.store(true, Ordering::SeqCst);
+            }
+            if wake.send(event).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Watches the program file's folder (editors replace files by renaming).
+fn watch(config: &Path, wake: mpsc::Sender<Wake>) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let name = config.file_name()?.to_os_string();
+    let dir = config
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && event.kind.is_modify() | event.kind.is_create()
+            && event.paths.iter().any(|p| p.file_name() == Some(&name))
+        {
+            let _ = wake.try_send(Wake::Reload("file changed"));
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "cannot watch the program file; reload with SIGHUP"))
+    .ok()?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(
+            |e| tracing::warn!(error = %e, "cannot watch the program file; reload with SIGHUP"),
+        )
+        .ok()?;
+    Some(watcher)
+}

@@ -1,0 +1,62 @@
+//! Where messages go: `.eml` files in a folder (the default, so mentord runs on a fresh
+//! machine), or an SMTP server (coming with the SMTP transport).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::store::Queued;
+
+/// Why a send failed, as the caller needs it: try again later, or give up.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("temporary: {0}")]
+    Transient(String),
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+#[derive(Debug)]
+pub enum Transport {
+    /// One `.eml` file per message in `dir`, written atomically (temporary file, then
+    /// rename), named after the message's delivery key: a resend replaces, never doubles.
+    File { dir: PathBuf },
+}
+
+impl Transport {
+    pub fn describe(&self) -> String {
+        match self {
+            Transport::File { dir } => format!("files in {}", dir.display()),
+        }
+    }
+
+    pub async fn send(&self, message: &Queued) -> Result<(), SendError> {
+        match self {
+            Transport::File { dir } => {
+                write_file(dir, message).map_err(|e| SendError::Transient(format!("{e:#}")))
+            }
+        }
+    }
+}
+
+/// The file name of a message: its kind, pair and a digest of its key.
+pub fn file_name(message: &Queued) -> String {
+    let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, message.key.as_bytes());
+    let pair = message.pair.as_deref().unwrap_or("program");
+    format!(
+        "{}-{pair}-{}.eml",
+        message.kind,
+        &digest.simple().to_string()[..12]
+    )
+}
+
+fn write_file(dir: &std::path::Path, message: &Queued) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+    let name = file_name(message);
+    let temporary = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&temporary, &message.body)
+        .with_context(|| format!("while writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, dir.join(&name))
+        .with_context(|| format!("while renaming to {name}"))?;
+    Ok(())
+}
