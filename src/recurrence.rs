@@ -168,11 +168,17 @@ impl Rule {
                 }
             }
             Freq::Yearly => {
+                // Without BYMONTH, BYDAY or BYMONTHDAY select across the whole year
+                // (RFC 5545: YEARLY;BYDAY=MO is every Monday); with neither, the
+                // anchor's month and day repeat.
+                const ALL_MONTHS: [i8; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
                 let anchor_month = [anchor.month()];
-                let months = if self.by_month.is_empty() {
-                    &anchor_month[..]
-                } else {
+                let months = if !self.by_month.is_empty() {
                     &self.by_month[..]
+                } else if !self.by_day.is_empty() || !self.by_month_day.is_empty() {
+                    &ALL_MONTHS[..]
+                } else {
+                    &anchor_month[..]
                 };
                 for &month in months {
                     if let Ok(first) = Date::new(start.year(), month, 1) {
@@ -702,6 +708,20 @@ mod tests {
             expand("FREQ=WEEKLY;COUNT=3", anchor, date(2027, 1, 12), 10),
             ["2027-01-18"]
         );
+    }
+
+    /// Regression: YEARLY without BYMONTH was expanded in the start month only.
+    #[test]
+    fn yearly_without_bymonth_spans_the_year() {
+        let anchor = date(2027, 1, 11);
+        assert_eq!(
+            expand("FREQ=YEARLY;BYMONTHDAY=15", anchor, anchor, 3),
+            ["2027-01-15", "2027-02-15", "2027-03-15"]
+        );
+        let mondays = expand("FREQ=YEARLY;BYDAY=MO", anchor, anchor, 60);
+        assert_eq!(mondays.len(), 60);
+        assert_eq!(mondays[3], "2027-02-01");
+        assert_eq!(expand("FREQ=YEARLY", anchor, anchor, 2), ["2027-01-11", "2028-01-11"]);
     }
 
     #[test]

@@ -44,7 +44,24 @@ enum Cadence {
     Weeks(u32, Vec<usize>),
     MonthsNth(u32, i8, usize),
     MonthsDay(u32, i8),
+    Rrule(&'static str),
 }
+
+/// RRULEs beyond the friendly cadences, expanded by both engines.
+const RRULES: &[&str] = &[
+    "FREQ=YEARLY;BYDAY=MO",
+    "FREQ=YEARLY;BYMONTHDAY=15",
+    "FREQ=YEARLY;BYMONTH=3,9;BYDAY=2TU",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=MONTHLY;BYMONTHDAY=31",
+    "FREQ=MONTHLY;INTERVAL=2;BYDAY=-1FR,1MO",
+    "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1WE",
+    "FREQ=DAILY;BYDAY=MO,WE,FR",
+    "FREQ=DAILY;INTERVAL=4;BYMONTH=6,7,8",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;WKST=SU",
+    "FREQ=WEEKLY;BYDAY=SA;COUNT=10",
+    "FREQ=MONTHLY;BYMONTHDAY=-1,15",
+];
 
 impl Cadence {
     fn toml(&self) -> String {
@@ -64,6 +81,7 @@ impl Cadence {
                 };
                 format!("every = \"{n} months\"\non = \"{nth} {}\"", DAYS[*day])
             }
+            Cadence::Rrule(rule) => format!("rrule = \"{rule}\""),
             Cadence::MonthsDay(n, day) => {
                 let on = if *day == -1 {
                     "last day".to_string()
@@ -91,6 +109,7 @@ fn cadence() -> impl Strategy<Value = Cadence> {
         )
             .prop_map(|(n, nth, d)| Cadence::MonthsNth(n, nth, d)),
         (1u32..4, prop_oneof![1i8..32, Just(-1)]).prop_map(|(n, d)| Cadence::MonthsDay(n, d)),
+        proptest::sample::select(RRULES).prop_map(Cadence::Rrule),
     ]
 }
 
@@ -218,7 +237,12 @@ fn oracle(program: &Program, from: Timestamp, until: Timestamp) -> Vec<i64> {
     };
     let from = from.max(schedule::meeting_instant(meeting, first));
     let mut rule = meeting.rule.clone();
-    rule.until = meeting.until.map(Until::Instant);
+    // The oracle's RRULE cannot say "COUNT, but no later than the end": with COUNT its
+    // results are cut at the end below instead.
+    if rule.count.is_none() {
+        rule.until = meeting.until.map(Until::Instant);
+    }
+    let until = meeting.until.map_or(until, |u| until.min(u.checked_add(jiff::SignedDuration::from_secs(1)).unwrap()));
     let text = format!(
         "DTSTART;TZID={}:{}T{}\nRRULE:{}",
         meeting.zone.name,
