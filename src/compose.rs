@@ -50,7 +50,8 @@ impl<'p> Composer<'p> {
     ) -> anyhow::Result<Outgoing> {
         let organizer = &self.program.organizer;
         Ok(Outgoing {
-            message_id: message_id(&key, &organizer.email),
+            // The program is part of the id: the same pair next year is new mail.
+            message_id: message_id(&format!("{}\n{key}", self.program.name), &organizer.email),
             key,
             from: mailbox(&organizer.name, &organizer.email),
             to,
@@ -189,8 +190,12 @@ impl<'p> Composer<'p> {
                         None,
                     )?);
                 }
-                if let Change::Update { removed, .. } = change {
-                    let cancel = ics::render(series, Method::Cancel, *sequence, at, None);
+                if let Change::Update {
+                    removed, previous, ..
+                } = change
+                {
+                    // The cancel is of the series as they had it: it lists them.
+                    let cancel = ics::render(previous, Method::Cancel, *sequence, at, None);
                     for (place, person) in removed {
                         let role = if *place == 0 {
                             Role::Mentor
@@ -198,7 +203,7 @@ impl<'p> Composer<'p> {
                             Role::Mentee
                         };
                         out.push(self.cancel_to_old_address(
-                            pair, role, series, *sequence, &cancel, person, at,
+                            pair, role, previous, *sequence, &cancel, person, at,
                         )?);
                     }
                 }
@@ -319,6 +324,7 @@ impl<'p> Composer<'p> {
         at: Timestamp,
     ) -> anyhow::Result<Composed> {
         let mut context = Context::for_pair(self.program, pair, role);
+        context.recipient.name = person.name.clone();
         context.recipient.email = person.email.clone();
         let key = format!("invite_cancel/{}/-/{sequence}/{}", pair.id, person.email);
         let mut message = self.outgoing(
@@ -409,6 +415,7 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
             series: series.clone(),
             sequence: 1,
             removed: vec![(0, series.attendees[0].clone())],
+            previous: Box::new(series.clone()),
         },
         Change::CancelOccurrence {
             pair: index,

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::ics::{Person, Series};
@@ -39,12 +40,13 @@ pub enum Change {
         sequence: u32,
     },
     /// The series changed; `removed` are old attendees (with their place: 0 mentor,
-    /// 1 mentee) whose address is gone, who get a cancel there instead.
+    /// 1 mentee) whose address is gone, who get a cancel of `previous` there instead.
     Update {
         pair: usize,
         series: Series,
         sequence: u32,
         removed: Vec<(usize, Person)>,
+        previous: Box<Series>,
     },
     /// One meeting dropped by a new skip date.
     CancelOccurrence {
@@ -81,13 +83,23 @@ fn schedule_key(series: &Series) -> impl PartialEq + '_ {
         series.end,
         &series.rule,
         &series.location,
-        [&series.attendees[0].email, &series.attendees[1].email],
-        &series.organizer.email,
+        [
+            series.attendees[0].email.to_lowercase(),
+            series.attendees[1].email.to_lowercase(),
+        ],
+        series.organizer.email.to_lowercase(),
     )
 }
 
-/// The changes that bring calendars from `sent` (by pair id) to `program`.
-pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change> {
+/// Addresses compare without case: the loader treats them so, and so do mail servers
+/// in practice.
+fn same_address(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// The changes that bring calendars from `sent` (by pair id) to `program` at `now`.
+/// A series already over is not sent again, and a meeting already past is not cancelled.
+pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>, now: Timestamp) -> Vec<Change> {
     let mut changes = Vec::new();
     for (index, pair) in program.pairs.iter().enumerate() {
         let previous = sent.get(&pair.id).filter(|s| s.active);
@@ -104,13 +116,16 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change>
         let Some(series) = Series::of(program, pair) else {
             continue;
         };
+        let over = pair.meeting.until.is_some_and(|until| until < now);
         let Some(previous) = previous else {
-            let sequence = sent.get(&pair.id).map_or(0, |s| s.sequence + 1);
-            changes.push(Change::Invite {
-                pair: index,
-                series,
-                sequence,
-            });
+            if !over {
+                let sequence = sent.get(&pair.id).map_or(0, |s| s.sequence + 1);
+                changes.push(Change::Invite {
+                    pair: index,
+                    series,
+                    sequence,
+                });
+            }
             continue;
         };
         let sequence = previous.sequence;
@@ -125,7 +140,12 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change>
                 .attendees
                 .iter()
                 .enumerate()
-                .filter(|(_, old)| !series.attendees.iter().any(|new| new.email == old.email))
+                .filter(|(_, old)| {
+                    !series
+                        .attendees
+                        .iter()
+                        .any(|new| same_address(&new.email, &old.email))
+                })
                 .map(|(i, old)| (i, old.clone()))
                 .collect();
             changes.push(Change::Update {
@@ -133,13 +153,23 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>) -> Vec<Change>
                 series,
                 sequence: sequence + 1,
                 removed,
+                previous: Box::new(previous.series.clone()),
             });
             continue;
         }
+        let future = |d: &&jiff::civil::DateTime| {
+            series
+                .zone
+                .tz
+                .to_ambiguous_timestamp(**d)
+                .compatible()
+                .is_ok_and(|t| t > now)
+        };
         let added = series
             .exdates
             .iter()
-            .filter(|d| !previous.series.exdates.contains(d));
+            .filter(|d| !previous.series.exdates.contains(d))
+            .filter(future);
         for (step, added) in (1..).zip(added) {
             changes.push(Change::CancelOccurrence {
                 pair: index,
@@ -200,6 +230,10 @@ mod tests {
         crate::program::parse(&edit(text), Path::new(".")).unwrap()
     }
 
+    fn at() -> Timestamp {
+        "2027-01-04T08:00:00Z".parse().unwrap()
+    }
+
     fn summary(changes: &[Change]) -> Vec<String> {
         changes
             .iter()
@@ -228,7 +262,7 @@ mod tests {
     #[test]
     fn nothing_sent_means_every_active_pair_is_invited() {
         let program = example(|t| t);
-        let changes = reconcile(&program, &HashMap::new());
+        let changes = reconcile(&program, &HashMap::new(), at());
         assert_eq!(changes.len(), 5);
         assert!(
             changes
@@ -240,7 +274,7 @@ mod tests {
     #[test]
     fn no_change_sends_nothing() {
         let program = example(|t| t);
-        assert!(reconcile(&program, &all_sent(&program)).is_empty());
+        assert!(reconcile(&program, &all_sent(&program), at()).is_empty());
     }
 
     #[test]
@@ -264,7 +298,7 @@ mod tests {
                 "[[pairs]]\nstatus = \"ended\"\nmentor = \"radia\"",
             )
         });
-        let changes = summary(&reconcile(&new, &all_sent(&old)));
+        let changes = summary(&reconcile(&new, &all_sent(&old), at()));
         assert_eq!(
             changes,
             [
@@ -276,6 +310,76 @@ mod tests {
         );
     }
 
+    /// Regression: a case-only change of an address sent an update and then a cancel
+    /// of the same series to the same mailbox, deleting it.
+    #[test]
+    fn address_case_is_not_a_change() {
+        let old = example(|t| t);
+        let new = example(|t| {
+            t.replace(
+                "email = \"vint@example.org\"",
+                "email = \"Vint@Example.org\"",
+            )
+        });
+        assert!(reconcile(&new, &all_sent(&old), at()).is_empty());
+    }
+
+    /// Regression: the cancel to an old address carried the new attendees.
+    #[test]
+    fn a_changed_address_keeps_the_old_series_for_its_cancel() {
+        let old = example(|t| t);
+        let new = example(|t| {
+            t.replace(
+                "email = \"vint@example.org\"",
+                "email = \"vint.cerf@example.org\"",
+            )
+        });
+        let changes = reconcile(&new, &all_sent(&old), at());
+        let [
+            Change::Update {
+                removed,
+                previous,
+                series,
+                ..
+            },
+        ] = &changes[..]
+        else {
+            panic!("{changes:?}");
+        };
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].1.email, "vint@example.org");
+        assert!(
+            previous
+                .attendees
+                .iter()
+                .any(|a| a.email == "vint@example.org")
+        );
+        assert!(
+            series
+                .attendees
+                .iter()
+                .any(|a| a.email == "vint.cerf@example.org")
+        );
+    }
+
+    /// Regression: reconciling after a series had ended invited everyone again, and a
+    /// new skip date in the past cancelled a meeting already held.
+    #[test]
+    fn the_past_is_left_alone() {
+        let program = example(|t| t);
+        let after_end: Timestamp = "2027-08-02T08:00:00Z".parse().unwrap();
+        assert!(reconcile(&program, &HashMap::new(), after_end).is_empty());
+        let new = example(|t| {
+            t.replace(
+                "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
+                "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-01-14, 2027-03-04]",
+            )
+        });
+        let mid_february: Timestamp = "2027-02-15T08:00:00Z".parse().unwrap();
+        let changes = summary(&reconcile(&new, &all_sent(&program), mid_february));
+        assert_eq!(changes, ["cancel 2027-03-04 1"]);
+    }
+
     #[test]
     fn removed_pairs_are_cancelled() {
         let old = example(|t| t);
@@ -285,7 +389,7 @@ mod tests {
             format!("{}{}", &t[..start], &t[end..])
         });
         assert_eq!(
-            summary(&reconcile(&new, &all_sent(&old))),
+            summary(&reconcile(&new, &all_sent(&old), at())),
             ["cancel frances-dennis 1"]
         );
     }

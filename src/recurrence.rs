@@ -721,7 +721,10 @@ mod tests {
         let mondays = expand("FREQ=YEARLY;BYDAY=MO", anchor, anchor, 60);
         assert_eq!(mondays.len(), 60);
         assert_eq!(mondays[3], "2027-02-01");
-        assert_eq!(expand("FREQ=YEARLY", anchor, anchor, 2), ["2027-01-11", "2028-01-11"]);
+        assert_eq!(
+            expand("FREQ=YEARLY", anchor, anchor, 2),
+            ["2027-01-11", "2028-01-11"]
+        );
     }
 
     #[test]

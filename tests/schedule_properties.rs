@@ -242,7 +242,9 @@ fn oracle(program: &Program, from: Timestamp, until: Timestamp) -> Vec<i64> {
     if rule.count.is_none() {
         rule.until = meeting.until.map(Until::Instant);
     }
-    let until = meeting.until.map_or(until, |u| until.min(u.checked_add(jiff::SignedDuration::from_secs(1)).unwrap()));
+    let until = meeting.until.map_or(until, |u| {
+        until.min(u.checked_add(jiff::SignedDuration::from_secs(1)).unwrap())
+    });
     let text = format!(
         "DTSTART;TZID={}:{}T{}\nRRULE:{}",
         meeting.zone.name,

@@ -43,7 +43,7 @@ fn one_mail_of_each_kind() {
         ..History::default()
     };
     let mut seen = Vec::new();
-    let changes = reconcile::reconcile(&program, &Default::default());
+    let changes = reconcile::reconcile(&program, &Default::default(), from);
     let invite = composer.change(&changes[0], from).unwrap();
     insta::assert_snapshot!("invite_to_mentor", show(&invite[0]));
     insta::assert_snapshot!("invite_to_mentee", show(&invite[1]));
@@ -96,7 +96,7 @@ fn changes_and_cancellations() {
     let templates = Templates::load(None).unwrap();
     let composer = Composer::new(&new, &templates);
     let at: Timestamp = "2027-02-01T09:00:00Z".parse().unwrap();
-    let changes = reconcile::reconcile(&new, &reconcile::all_sent(&old));
+    let changes = reconcile::reconcile(&new, &reconcile::all_sent(&old), at);
     for change in &changes {
         let composed = composer.change(change, at).unwrap();
         let name = match change {

@@ -75,7 +75,7 @@ impl Simulate {
         run(
             &program,
             &templates,
-            &reconcile::reconcile(&program, &sent),
+            &reconcile::reconcile(&program, &sent, from),
             Window { from, until },
             &mut writer,
         )?;

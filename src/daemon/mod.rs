@@ -107,7 +107,7 @@ impl Daemon {
     /// recording the new series state after (a crash between only re-queues the same keys).
     async fn reconcile(&mut self, now: Timestamp) -> anyhow::Result<usize> {
         let sent = self.store.sent_series().await?;
-        let changes = reconcile::reconcile(&self.program, &sent);
+        let changes = reconcile::reconcile(&self.program, &sent, now);
         let composer = Composer::new(&self.program, &self.templates);
         let mut queued = 0;
         for change in &changes {

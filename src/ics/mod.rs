@@ -16,8 +16,8 @@
 pub mod text;
 pub mod vtimezone;
 
+use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
-use jiff::{SignedDuration, Timestamp};
 
 use crate::program::{Pair, Program, Zone};
 use crate::recurrence::{Rule, Until};
@@ -90,10 +90,32 @@ impl Series {
         let meeting = &pair.meeting;
         let first = meeting.rule.dates(pair.start, pair.start).next()?;
         let start = first.to_datetime(meeting.at);
-        let end = start.checked_add(meeting.duration).ok()?;
+        // The end from the instant the start resolves to, so a first meeting in a DST gap
+        // still lasts its duration; in a fold, where that would end before it starts on
+        // the clock, the plain wall-clock sum.
+        let end_instant = crate::schedule::meeting_instant(meeting, first)
+            .checked_add(meeting.duration)
+            .ok()?;
+        let end = Some(meeting.zone.tz.to_datetime(end_instant))
+            .filter(|end| *end > start)
+            .or_else(|| start.checked_add(meeting.duration).ok())?;
         let mut rule = meeting.rule.clone();
-        if rule.count.is_none() {
-            rule.until = meeting.until.map(Until::Instant);
+        match (rule.count, meeting.until) {
+            (None, until) => rule.until = until.map(Until::Instant),
+            (Some(count), Some(until)) => {
+                // COUNT cannot say "but not after the end": when the end comes first,
+                // the invite says UNTIL, which is what the schedule does.
+                let last = meeting
+                    .rule
+                    .dates(pair.start, pair.start)
+                    .take(count as usize)
+                    .last();
+                if last.is_some_and(|d| crate::schedule::meeting_instant(meeting, d) > until) {
+                    rule.count = None;
+                    rule.until = Some(Until::Instant(until));
+                }
+            }
+            (Some(_), None) => {}
         }
         let exdates = program
             .skip
@@ -239,25 +261,15 @@ pub fn render(
             &format!("mailto:{}", person.email),
         );
     }
-    let status = match (method, occurrence) {
-        (Method::Cancel, _) => "CANCELLED",
-        (Method::Request, _) => "CONFIRMED",
+    let status = match method {
+        Method::Cancel => "CANCELLED",
+        Method::Request => "CONFIRMED",
     };
     lines.raw("STATUS", status);
     lines.raw("TRANSP", "OPAQUE");
     lines.raw("END", "VEVENT");
     lines.raw("END", "VCALENDAR");
     lines.finish()
-}
-
-/// The length of a meeting, for callers that show it.
-pub fn duration(series: &Series) -> SignedDuration {
-    series
-        .start
-        .until(series.end)
-        .ok()
-        .and_then(|span| span.to_duration(series.start).ok())
-        .unwrap_or(SignedDuration::ZERO)
 }
 
 #[cfg(test)]
@@ -306,6 +318,51 @@ mod tests {
         // 2027-04-05 and 2027-05-24 are Mondays, 2027-03-26 a Friday: none is a Tuesday.
         assert!(!ics.contains("EXDATE"));
         assert!(!ics.contains('\n') || ics.split("\r\n").all(|l| !l.contains('\n')));
+    }
+
+    fn program(pair_lines: &str, program_lines: &str) -> Program {
+        let text = format!(
+            "[program]\nname = \"P\"\ntimezone = \"Europe/Berlin\"\nstart = 2027-01-11\n{program_lines}\n\
+             coordinator = \"a\"\norganizer = {{ name = \"O\", email = \"o@example.org\" }}\n\
+             [people.a]\nname = \"A\"\nemail = \"a@example.org\"\n[people.b]\nname = \"B\"\nemail = \"b@example.org\"\n\
+             [[pairs]]\nmentor = \"a\"\nmentee = \"b\"\n{pair_lines}\n"
+        );
+        crate::program::parse(&text, Path::new(".")).unwrap()
+    }
+
+    /// Regression: a COUNT rule kept its COUNT in the invite when the program ended
+    /// first, so calendars showed meetings the schedule would never prompt.
+    #[test]
+    fn count_gives_way_to_an_earlier_end() {
+        let p = program(
+            "rrule = \"FREQ=WEEKLY;BYDAY=TU;COUNT=20\"",
+            "end = 2027-02-10",
+        );
+        let series = Series::of(&p, &p.pairs[0]).unwrap();
+        assert_eq!(
+            series.rule.to_string(),
+            "FREQ=WEEKLY;UNTIL=20270210T225959Z;BYDAY=TU"
+        );
+        let p = program(
+            "rrule = \"FREQ=WEEKLY;BYDAY=TU;COUNT=3\"",
+            "end = 2027-12-31",
+        );
+        assert_eq!(
+            Series::of(&p, &p.pairs[0]).unwrap().rule.to_string(),
+            "FREQ=WEEKLY;COUNT=3;BYDAY=TU"
+        );
+    }
+
+    /// Regression: a first meeting in a DST gap got a DTEND before its DTSTART.
+    #[test]
+    fn first_meeting_in_a_dst_gap_keeps_its_length() {
+        let p = program(
+            "every = \"week\"\non = \"sun\"\nat = \"02:30\"\nstart = 2027-03-28",
+            "",
+        );
+        let series = Series::of(&p, &p.pairs[0]).unwrap();
+        assert_eq!(series.start.to_string(), "2027-03-28T02:30:00");
+        assert_eq!(series.end.to_string(), "2027-03-28T04:15:00");
     }
 
     #[test]

@@ -120,6 +120,9 @@ pub struct Meeting {
     /// The date of the first meeting (after skip dates); `None` only for a pair that is
     /// not active and would never meet.
     pub first: Option<Date>,
+    /// The last date the series can hold a meeting (from its end, UNTIL or COUNT);
+    /// `None` for an open-ended series. Reviews stop after it.
+    pub last: Option<Date>,
 }
 
 /// The messages around meetings, each `None` when switched off.

@@ -287,8 +287,10 @@ fn resolve_one(
         location: merged.location.clone(),
         until,
         first: None,
+        last: None,
     };
     meeting.first = first_meeting(&meeting, pair_start, &head.skip);
+    meeting.last = last_day(&meeting, pair_start);
     let status = pair.status.unwrap_or(Status::Active);
     if status == Status::Active && meeting.first.is_none() {
         let window = match pair_end {
@@ -411,4 +413,17 @@ pub fn first_meeting(meeting: &Meeting, start: Date, skip: &[Date]) -> Option<Da
         .take_while(|(_, instant)| meeting.until.is_none_or(|u| *instant <= u))
         .find(|(date, _)| skip.binary_search(date).is_err())
         .map(|(date, _)| date)
+}
+
+/// The last date a series can hold a meeting: its COUNT-th date or its UNTIL's date.
+fn last_day(meeting: &Meeting, start: Date) -> Option<Date> {
+    let until = meeting.until.map(|u| meeting.zone.tz.to_datetime(u).date());
+    let counted = meeting
+        .rule
+        .count
+        .and_then(|count| meeting.rule.dates(start, start).take(count as usize).last());
+    match (counted, until) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

@@ -18,8 +18,8 @@
 //!   the last review held; a second nudge follows after `review_grace`, and after a
 //!   second grace the coordinator gets an escalation. Nudges go out at 09:00 local.
 //!
-//! The window is produced a week at a time, each week sorted, so a year of 50,000
-//! pairs streams in a few megabytes instead of millions of buffered actions.
+//! The window is produced in 28-day batches, each sorted, so a year of 50,000 pairs
+//! streams in tens of megabytes instead of millions of buffered actions.
 
 pub mod quiet;
 
@@ -430,11 +430,11 @@ fn reviews(
         return;
     };
     let grace = pair.timing.review_grace;
-    let last_review = match history.last_review.is_empty() {
-        true => None,
-        false => history.last_review.get(&pair.id).copied(),
-    };
-    let anchor = last_review.unwrap_or(pair.start);
+    let anchor = history
+        .last_review
+        .get(&pair.id)
+        .copied()
+        .unwrap_or(pair.start);
     // Dates are compared in UTC with two days of slack for zone offsets and quiet hours.
     let first_day = utc_date(window.from);
     let last_day = utc_date(window.until);
@@ -449,7 +449,7 @@ fn reviews(
         let Ok(due) = anchor.checked_add((k * every).days()) else {
             break;
         };
-        if pair.end.is_some_and(|end| due > end) {
+        if pair.meeting.last.is_some_and(|last| due > last) {
             break;
         }
         let nudges = [
