@@ -432,26 +432,29 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
     for change in &changes {
         composer.change(change, start)?;
     }
-    let meeting = Subject::Meeting { start, first: true };
-    let review = Subject::Review {
-        due: first,
-        nudge: 2,
-    };
+    // Every branch a template is likely to have: first meeting or not, each nudge.
+    let mut variants = Vec::new();
+    for first in [true, false] {
+        let meeting = Subject::Meeting { start, first };
+        variants.push((ActionKind::AgendaPrompt, Recipient::Mentee, meeting));
+        variants.push((ActionKind::MentorReminder, Recipient::Mentor, meeting));
+        variants.push((ActionKind::Followup, Recipient::Mentee, meeting));
+    }
+    for nudge in [1, 2] {
+        let review = Subject::Review { due: first, nudge };
+        variants.push((ActionKind::ReviewNudge, Recipient::Mentor, review));
+        variants.push((ActionKind::ReviewNudge, Recipient::Mentee, review));
+    }
     let escalation = Subject::Review {
         due: first,
         nudge: 3,
     };
-    for (kind, to, subject) in [
-        (ActionKind::AgendaPrompt, Recipient::Mentee, meeting),
-        (ActionKind::MentorReminder, Recipient::Mentor, meeting),
-        (ActionKind::Followup, Recipient::Mentee, meeting),
-        (ActionKind::ReviewNudge, Recipient::Mentor, review),
-        (
-            ActionKind::ReviewEscalation,
-            Recipient::Coordinator,
-            escalation,
-        ),
-    ] {
+    variants.push((
+        ActionKind::ReviewEscalation,
+        Recipient::Coordinator,
+        escalation,
+    ));
+    for (kind, to, subject) in variants {
         let action = Action {
             at: start,
             kind,
@@ -460,6 +463,14 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
             subject,
         };
         composer.action(&action, &history)?;
+    }
+    // With an agenda and action items from the mentee (once replies are read).
+    let mut context =
+        Context::for_pair(program, pair, Role::Mentee).with_meeting(program, pair, start, false);
+    context.agenda = Some("1. Progress\n2. A decision".into());
+    context.action_items = vec!["Draft the design doc".into()];
+    for name in ["agenda_prompt", "mentor_reminder", "followup"] {
+        templates.render(name, &context)?;
     }
     Ok(())
 }

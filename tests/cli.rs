@@ -333,3 +333,88 @@ fn template_overrides_are_used_and_checked() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("followup.md"), "{stderr}");
 }
+
+/// Regression: whether a file was valid depended on its size. A large file is read in
+/// segments, and `[program.organizer]` far below `[program]` was taken for a second
+/// `[program]`.
+#[test]
+fn a_section_continued_far_below_is_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "[program]\nname = \"P\"\ntimezone = \"Europe/Berlin\"\nstart = 2027-01-11\ncoordinator = \"p0\"\n",
+    );
+    for i in 0..4000 {
+        text += &format!(
+            "\n[people.p{i}]\nname = \"Person {i}\"\nemail = \"p{i}@example.org\"\n# {}\n",
+            "x".repeat(40)
+        );
+    }
+    text += "\n[[pairs]]\nmentor = \"p0\"\nmentee = \"p1\"\n";
+    text += "\n[program.organizer]\nname = \"Org\"\nemail = \"org@example.org\"\n";
+    assert!(text.len() > 300_000);
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    let output = mentord()
+        .arg("-c")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Regression: `check` rendered only the first-meeting branch of a template.
+#[test]
+fn check_renders_every_branch_of_an_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(EXAMPLE).unwrap().replace(
+        "skip = [2027-03-26, 2027-04-05, 2027-05-24]    # Good Friday, Easter Monday, Whit Monday",
+        "skip = [2027-03-26]\ntemplates = \"mine\"",
+    );
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, example).unwrap();
+    std::fs::create_dir(dir.path().join("mine")).unwrap();
+    std::fs::write(
+        dir.path().join("mine/agenda_prompt.md"),
+        "subject: hi\n\n{% if meeting.first %}ok{% else %}{{ meeting.nosuchfield }}{% endif %}\n",
+    )
+    .unwrap();
+    mentord()
+        .arg("-c")
+        .arg(&config)
+        .arg("check")
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn bad_dates_and_day_counts_are_usage_errors() {
+    mentord()
+        .args(["-c", EXAMPLE, "plan", "--days", "9000000"])
+        .assert()
+        .code(2);
+    mentord()
+        .args(["-c", EXAMPLE, "plan", "--from", "2027-13-01"])
+        .assert()
+        .code(2);
+    let dir = tempfile::tempdir().unwrap();
+    mentord()
+        .args([
+            "-c",
+            EXAMPLE,
+            "simulate",
+            "--from",
+            "nonsense",
+            "--until",
+            "2027-02-01",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2);
+}

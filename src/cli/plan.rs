@@ -17,8 +17,8 @@ pub struct Plan {
     /// First day of the plan, YYYY-MM-DD in the program's zone (default: today).
     #[arg(long)]
     from: Option<String>,
-    /// Number of days to show.
-    #[arg(long, default_value_t = 14)]
+    /// Number of days to show (1 to 36,600).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=36_600))]
     days: u32,
     /// Print JSON for machines instead of a table.
     #[arg(long)]
@@ -30,7 +30,13 @@ impl Plan {
         let program = super::load(config)?;
         let zone = &program.zone.tz;
         let from = match &self.from {
-            Some(text) => time::parse_date_start(text, zone)?,
+            Some(text) => match time::parse_date_start(text, zone) {
+                Ok(from) => from,
+                Err(e) => {
+                    eprintln!("error: --from: {e:#}");
+                    return Ok(exit::USAGE);
+                }
+            },
             None => {
                 let today = zone.to_datetime(time::now()?).date();
                 time::start_of(today, zone)?

@@ -56,8 +56,16 @@ impl Simulate {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
         let zone = &program.zone.tz;
-        let from = time::parse_instant(&self.from, zone).context("--from")?;
-        let until = time::parse_instant(&self.until, zone).context("--until")?;
+        let (from, until) = match (
+            time::parse_instant(&self.from, zone),
+            time::parse_instant(&self.until, zone),
+        ) {
+            (Ok(from), Ok(until)) => (from, until),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: {e:#}");
+                return Ok(exit::USAGE);
+            }
+        };
         if until <= from {
             eprintln!(
                 "error: --until ({}) must be after --from ({})",
@@ -66,20 +74,29 @@ impl Simulate {
             return Ok(exit::USAGE);
         }
         let sent = match &self.previous {
-            Some(path) => reconcile::all_sent(&program::load(path)?),
+            Some(path) => match program::load(path) {
+                Ok(previous) => reconcile::all_sent(&previous),
+                Err(program::LoadError::Read { path, source }) => {
+                    eprintln!("error: cannot read --previous {}: {source}", path.display());
+                    return Ok(exit::USAGE);
+                }
+                Err(e) => return Err(e).context("in the --previous program"),
+            },
             None => Default::default(),
         };
         let templates = Templates::load(program.templates.as_deref())?;
         prepare_folder(&self.out)?;
         let mut writer = Writer::new(&self.out)?;
-        run(
+        let result = run(
             &program,
             &templates,
             &reconcile::reconcile(&program, &sent, from),
             Window { from, until },
             &mut writer,
-        )?;
+        );
+        // index.json stays valid JSON (listing what was written) even when a message fails.
         let counts = writer.finish()?;
+        result?;
         let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         println!(
             "{}: {} messages ({}) in {}",

@@ -95,8 +95,24 @@ const SEGMENT_BYTES: usize = 256 * 1024;
 
 /// Validates program text; `base` is the folder relative paths are taken from.
 pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
+    match parse_in_segments(text, base, SEGMENT_BYTES) {
+        // A section continued in a later segment (say `[program.organizer]` after the
+        // people) is one TOML table: only a single-piece parse can read it as such.
+        Err(None) => parse_in_segments(text, base, usize::MAX).map_err(Option::unwrap_or_default),
+        result => result.map_err(Option::unwrap_or_default),
+    }
+}
+
+/// Parses in segments of about `segment_bytes`; `Err(None)` when a table was split
+/// across two segments and the file must be read in one piece.
+fn parse_in_segments(
+    text: &str,
+    base: &Path,
+    segment_bytes: usize,
+) -> Result<Program, Option<Vec<Diagnostic>>> {
     let mut diags = Diagnostics::default();
     let mut loader = Loader::new(base, text);
+    loader.segmented = segment_bytes < text.len();
     let mut syntax_errors = false;
     // TOML parsing runs a segment ahead on a second thread, which also frees each parsed
     // segment once read (freeing where it was allocated is much cheaper); reading stays
@@ -105,7 +121,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
         let (sender, receiver) = std::sync::mpsc::sync_channel(2);
         let (done_sender, done) = std::sync::mpsc::channel();
         scope.spawn(move || {
-            for segment in segments(text, SEGMENT_BYTES) {
+            for segment in segments(text, segment_bytes) {
                 let parsed = DeTable::parse_recoverable(&text[segment.clone()]);
                 if sender.send((segment, parsed)).is_err() {
                     break;
@@ -128,12 +144,15 @@ pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
         }
     });
     diags.set_base(0);
+    if loader.split_table {
+        return Err(None);
+    }
     if syntax_errors {
-        return Err(diags.into_sorted());
+        return Err(Some(diags.into_sorted()));
     }
     match loader.finish(&|span| line_of(text, span), &mut diags) {
         Some(program) if diags.is_empty() => Ok(program),
-        _ => Err(diags.into_sorted()),
+        _ => Err(Some(diags.into_sorted())),
     }
 }
 
@@ -215,6 +234,10 @@ const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
 struct Loader<'b> {
     base: &'b Path,
     text: &'b str,
+    /// Whether the file is read in more than one segment.
+    segmented: bool,
+    /// A table appeared in two segments: the file must be read in one piece.
+    split_table: bool,
     zones: Zones,
     sections_seen: HashMap<String, Span>,
     head: Option<ProgramHead>,
@@ -234,6 +257,8 @@ impl<'b> Loader<'b> {
         Loader {
             base,
             text,
+            segmented: false,
+            split_table: false,
             zones: Zones::default(),
             sections_seen: HashMap::default(),
             head: None,
@@ -256,6 +281,10 @@ impl<'b> Loader<'b> {
             if !matches!(name, "people" | "pairs") {
                 let absolute = diags.absolute(key_span.clone());
                 if self.sections_seen.contains_key(name) {
+                    if self.segmented {
+                        self.split_table = true;
+                        continue;
+                    }
                     diags
                         .error(key_span, format!("[{name}] appears twice"))
                         .help("merge the two into one section");
@@ -307,6 +336,10 @@ impl<'b> Loader<'b> {
         };
         for (id, id_span, value) in table.entries() {
             if self.index.contains_key(id) {
+                if self.segmented {
+                    self.split_table = true;
+                    continue;
+                }
                 diags
                     .error(id_span, format!("person {id:?} is defined twice"))
                     .help("keep one [people.ID] section per person");

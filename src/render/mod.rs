@@ -141,14 +141,6 @@ impl Templates {
             html: markdown_to_html(&html_source),
         })
     }
-
-    /// Checks that every template renders with a sample context (for `mentord check`).
-    pub fn check(&self, sample: &Context) -> anyhow::Result<()> {
-        for (name, _) in BUILT_IN {
-            self.render(name, sample)?;
-        }
-        Ok(())
-    }
 }
 
 fn split_subject(rendered: &str) -> (String, String) {

@@ -42,7 +42,7 @@ pub fn send_time(
     };
     let end = instant(zone, end_date, quiet.end).unwrap_or(due);
     match deadline {
-        Some(deadline) if end > deadline => instant(zone, begin_date, quiet.begin)
+        Some(deadline) if end >= deadline => instant(zone, begin_date, quiet.begin)
             .unwrap_or(due)
             .min(due),
         _ => end.max(due),
