@@ -12,7 +12,7 @@ use crate::mail::{Calendar, Outgoing, message_id};
 use crate::program::{Pair, Program, Status};
 use crate::reconcile::Change;
 use crate::render::{Context, DigestContext, OverdueReview, Role, Templates};
-use crate::schedule::{Action, ActionKind, History, Recipient, Subject};
+use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject};
 
 /// A message and what the index says about it.
 #[derive(Debug, Clone)]
@@ -125,7 +125,12 @@ impl<'p> Composer<'p> {
             .pairs
             .iter()
             .filter(|p| p.status == Status::Active)
-            .filter_map(|p| overdue_since(p, history, today).map(|due| (p, due)))
+            .filter_map(|p| {
+                match schedule::review_standing(p, history.last_review.get(&p.id).copied(), today) {
+                    Some(schedule::ReviewStanding::Overdue(due)) => Some((p, due)),
+                    _ => None,
+                }
+            })
             .map(|(p, due)| OverdueReview {
                 pair: p.id.clone(),
                 mentor: program.person(p.mentor).name.clone(),
@@ -134,6 +139,7 @@ impl<'p> Composer<'p> {
             })
             .collect();
         let context = Context::for_coordinator(program).with_digest(DigestContext {
+            date: today.strftime("%a %-d %b %Y").to_string(),
             active: count(Status::Active),
             paused: count(Status::Paused),
             overdue,
@@ -350,24 +356,6 @@ fn calendar(series: &Series, method: Method, sequence: u32, ics: &str) -> Calend
         sequence,
         ics: ics.to_string(),
     }
-}
-
-/// The due date of the pair's review that is past its second grace on `today` and not
-/// held since, if any.
-fn overdue_since(pair: &Pair, history: &History, today: Date) -> Option<Date> {
-    let every = i64::from(pair.timing.review_every?);
-    let grace = i64::from(pair.timing.review_grace);
-    let anchor = history
-        .last_review
-        .get(&pair.id)
-        .copied()
-        .unwrap_or(pair.start);
-    let days = i64::from((today - anchor).get_days()) - 2 * grace;
-    if days < every {
-        return None;
-    }
-    let k = days / every;
-    anchor.checked_add(jiff::Span::new().days(k * every)).ok()
 }
 
 /// Renders one message of every kind for the first active pair (and a digest), so a

@@ -236,6 +236,10 @@ fn oracle(program: &Program, from: Timestamp, until: Timestamp) -> Vec<i64> {
         return Vec::new();
     };
     let from = from.max(schedule::meeting_instant(meeting, first));
+    if meeting.until.is_some_and(|u| u < from) {
+        // Every meeting before the end was on a DST change day: nothing to compare.
+        return Vec::new();
+    }
     let mut rule = meeting.rule.clone();
     // The oracle's RRULE cannot say "COUNT, but no later than the end": with COUNT its
     // results are cut at the end below instead.

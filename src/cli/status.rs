@@ -5,12 +5,11 @@ use std::path::Path;
 
 use clap::Args;
 use jiff::Timestamp;
-use jiff::civil::Date;
 use serde::Serialize;
 
 use super::{exit, open_store, time};
-use crate::program::{Pair, Program, Status as PairStatus};
-use crate::schedule;
+use crate::program::{Program, Status as PairStatus};
+use crate::schedule::{self, ReviewStanding};
 
 #[derive(Debug, Args)]
 pub struct Status {
@@ -24,7 +23,7 @@ struct PairLine {
     pair: String,
     status: &'static str,
     next_meeting: Option<String>,
-    /// `due` (not yet), `nudged` (past due, within two graces), `overdue` (escalated), `off`.
+    /// `upcoming`, `nudged` (past due, within two graces), `overdue` (escalated), `off`.
     review: &'static str,
     review_due: Option<String>,
     last_sent: Option<String>,
@@ -48,29 +47,6 @@ struct Failure {
     key: String,
     recipient: String,
     error: String,
-}
-
-/// The review a pair owes on `today`: its due date and state.
-pub fn review_state(
-    pair: &Pair,
-    last_review: Option<Date>,
-    today: Date,
-) -> (&'static str, Option<Date>) {
-    let Some(every) = pair.timing.review_every else {
-        return ("off", None);
-    };
-    let anchor = last_review.unwrap_or(pair.start);
-    let Ok(due) = anchor.checked_add(jiff::Span::new().days(i64::from(every))) else {
-        return ("off", None);
-    };
-    let grace = i64::from(pair.timing.review_grace);
-    let days_past = i64::from((today - due).get_days());
-    let state = match days_past {
-        d if d < 0 => "due",
-        d if d < 2 * grace => "nudged",
-        _ => "overdue",
-    };
-    (state, Some(due))
 }
 
 impl Status {
@@ -103,10 +79,14 @@ impl Status {
                 let next = active
                     .then(|| schedule::meetings(&program, pair, now, Timestamp::MAX).next())
                     .flatten();
-                let (review, due) = if active {
-                    review_state(pair, reviews.get(&pair.id).copied(), today)
-                } else {
-                    ("off", None)
+                let standing = active
+                    .then(|| schedule::review_standing(pair, reviews.get(&pair.id).copied(), today))
+                    .flatten();
+                let (review, due) = match standing {
+                    Some(ReviewStanding::Upcoming(due)) => ("upcoming", Some(due)),
+                    Some(ReviewStanding::Nudged(due)) => ("nudged", Some(due)),
+                    Some(ReviewStanding::Overdue(due)) => ("overdue", Some(due)),
+                    None => ("off", None),
                 };
                 let (last, failures) = activity.get(&pair.id).copied().unwrap_or((None, 0));
                 PairLine {
@@ -166,7 +146,7 @@ fn print_table(program: &Program, report: &Report) {
     );
     for line in &report.pairs {
         let review = match (&line.review_due, line.review) {
-            (Some(due), "due") => format!("due {due}"),
+            (Some(due), "upcoming") => format!("due {due}"),
             (Some(due), "nudged") => format!("nudged, due {due}"),
             (Some(due), _) => format!("OVERDUE since {due}"),
             (None, _) => "-".into(),

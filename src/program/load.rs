@@ -238,6 +238,7 @@ struct Loader<'b> {
     segmented: bool,
     /// A table appeared in two segments: the file must be read in one piece.
     split_table: bool,
+    digest_span: Option<Span>,
     zones: Zones,
     sections_seen: HashMap<String, Span>,
     head: Option<ProgramHead>,
@@ -259,6 +260,7 @@ impl<'b> Loader<'b> {
             text,
             segmented: false,
             split_table: false,
+            digest_span: None,
             zones: Zones::default(),
             sections_seen: HashMap::default(),
             head: None,
@@ -325,6 +327,7 @@ impl<'b> Loader<'b> {
         self.defaults = Settings::read(&mut t, &mut self.zones, diags);
         if let Some(v) = t.get("digest") {
             self.digest = Some(read_digest(v, diags).flatten());
+            self.digest_span = Some(diags.absolute(v.span()));
         }
         let known: Vec<&str> = SHARED_KEYS.iter().copied().chain(["digest"]).collect();
         t.finish(&known, diags);
@@ -504,6 +507,19 @@ impl<'b> Loader<'b> {
             Some(digest) => digest,
             None => Cron::parse(builtin::DIGEST).ok(),
         };
+        if let (Some(cron), Some(span)) = (&digest, &self.digest_span) {
+            let zone = &people[coordinator].zone.tz;
+            let start = zone
+                .to_ambiguous_timestamp(head.start.to_datetime(jiff::civil::Time::midnight()))
+                .compatible()
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            if cron.next_after(start, zone).is_none() {
+                diags
+                    .error(span.clone(), "`digest`: this schedule never fires")
+                    .help("check the day of month against the month (30 February does not exist), or write \"off\"");
+                return None;
+            }
+        }
         Some(Program {
             coordinator_quiet_hours: people[coordinator].quiet_hours.unwrap_or(default_quiet),
             name: head.name,

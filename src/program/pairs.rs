@@ -322,6 +322,26 @@ fn resolve_one(
         }
         return None;
     }
+    let review_every = merged
+        .review_every
+        .unwrap_or(Some(builtin::REVIEW_EVERY_DAYS));
+    let review_grace = merged.review_grace.unwrap_or(builtin::REVIEW_GRACE_DAYS);
+    if let Some(every) = review_every
+        && every <= 2 * review_grace
+    {
+        // A review due again before the last one's escalation would nudge without pause.
+        let own_keys = own.review_every.is_some() || own.review_grace.is_some();
+        if own_keys || !*reported_empty_defaults {
+            *reported_empty_defaults |= !own_keys;
+            diags
+                .error(
+                    pair.span.clone(),
+                    format!("review every {every} days with {review_grace} days' grace leaves no quiet time between reviews"),
+                )
+                .help("make `review_every` longer than two `review_grace`s (defaults: \"90d\" and \"14d\"), or set `review_every = \"off\"`");
+        }
+        return None;
+    }
     let pair_quiet = merged.quiet_hours.unwrap_or(Some(builtin::QUIET_HOURS));
     let person_quiet = |p: PersonIndex| -> Option<QuietHours> {
         cx.people[p].person.quiet_hours.unwrap_or(pair_quiet)
@@ -344,10 +364,8 @@ fn resolve_one(
             followup_after: merged
                 .followup_after
                 .unwrap_or(Some(builtin::FOLLOWUP_AFTER)),
-            review_every: merged
-                .review_every
-                .unwrap_or(Some(builtin::REVIEW_EVERY_DAYS)),
-            review_grace: merged.review_grace.unwrap_or(builtin::REVIEW_GRACE_DAYS),
+            review_every,
+            review_grace,
             mentor_quiet_hours: person_quiet(mentor),
             mentee_quiet_hours: person_quiet(mentee),
         },

@@ -54,8 +54,11 @@ pub struct PairContext {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct SeriesContext {
-    /// "every 2 weeks on Tuesday at 16:00 (Europe/Berlin)".
+    /// "every 2 weeks on Tuesday at 16:00 (Europe/Berlin)", in the meeting's zone.
     pub cadence: String,
+    /// When the recipient lives in another zone: "Tuesday 10:00 your time
+    /// (America/New_York)", from the meeting in the mail.
+    pub local: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -79,6 +82,8 @@ pub struct ReviewContext {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct DigestContext {
+    /// The digest's day, in the coordinator's zone.
+    pub date: String,
     pub active: usize,
     pub paused: usize,
     pub overdue: Vec<OverdueReview>,
@@ -148,6 +153,7 @@ impl Context {
                     &pair.meeting.zone,
                     pair.meeting.first.map(|d| d.weekday()),
                 ),
+                local: None,
             }),
             ..Context::default()
         }
@@ -172,6 +178,16 @@ impl Context {
     ) -> Context {
         let zone = recipient_zone(program, &self.recipient);
         let local = start.to_zoned_datetime(zone.tz.clone());
+        if let Some(series) = &mut self.series
+            && zone.name != pair.meeting.zone.name
+        {
+            series.local = Some(format!(
+                "{} {} your time ({})",
+                weekday_name(local.weekday()),
+                local.strftime("%H:%M"),
+                zone.name
+            ));
+        }
         let minutes = pair.meeting.duration.as_mins();
         self.meeting = Some(MeetingContext {
             when: local.strftime("%a %-d %b %Y, %H:%M").to_string(),

@@ -415,6 +415,47 @@ fn pair_actions(program: &Program, index: u32, pair: &Pair, starts: Window, sink
     }
 }
 
+/// Where a pair stands with its relationship review on `today`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewStanding {
+    /// The next review falls due on this date.
+    Upcoming(Date),
+    /// Due on this date and nudged; not yet escalated.
+    Nudged(Date),
+    /// Due on this date, two graces have passed: escalated to the coordinator.
+    Overdue(Date),
+}
+
+/// The review standing of `pair` on `today`, with the same due dates the schedule
+/// nudges on (every `review_every` days from the last review held, or the pair's start;
+/// none after the series' last day). `None` when reviews are off or none is left.
+pub fn review_standing(
+    pair: &Pair,
+    last_review: Option<Date>,
+    today: Date,
+) -> Option<ReviewStanding> {
+    let every = i64::from(pair.timing.review_every?);
+    let anchor = last_review.unwrap_or(pair.start);
+    let grace = i64::from(pair.timing.review_grace);
+    let elapsed = i64::from((today - anchor).get_days());
+    let due_after = |k: i64| anchor.checked_add((k * every).days()).ok();
+    let within = |due: Date| pair.meeting.last.is_none_or(|last| due <= last);
+    let passed = elapsed.div_euclid(every);
+    if passed >= 1
+        && let Some(due) = due_after(passed).filter(|&d| within(d))
+    {
+        let days_past = i64::from((today - due).get_days());
+        return Some(if days_past >= 2 * grace {
+            ReviewStanding::Overdue(due)
+        } else {
+            ReviewStanding::Nudged(due)
+        });
+    }
+    due_after(passed + 1)
+        .filter(|&d| within(d))
+        .map(ReviewStanding::Upcoming)
+}
+
 fn reviews(
     program: &Program,
     history: &History,
@@ -528,5 +569,40 @@ fn digests(program: &Program, window: Window, out: &mut Vec<Action>) {
             subject: Subject::Digest,
         });
         after = at;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use std::path::Path;
+
+    /// The example's grace-alan starts 2027-01-12, reviews every 90 days, 14 days' grace;
+    /// its series ends 2027-06-30.
+    #[test]
+    fn review_standing_follows_the_nudges() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
+                .unwrap();
+        let program = crate::program::parse(&text, Path::new(".")).unwrap();
+        let pair = program.pair_by_id("grace-alan").unwrap();
+        let due = date(2027, 4, 12);
+        let cases = [
+            (date(2027, 2, 1), None, Some(ReviewStanding::Upcoming(due))),
+            (date(2027, 4, 12), None, Some(ReviewStanding::Nudged(due))),
+            (date(2027, 5, 9), None, Some(ReviewStanding::Nudged(due))),
+            (date(2027, 5, 10), None, Some(ReviewStanding::Overdue(due))),
+            // Held on 20 April: the next would be 19 July, after the series ends.
+            (date(2027, 5, 10), Some(date(2027, 4, 20)), None),
+            (
+                date(2027, 4, 25),
+                Some(date(2027, 1, 30)),
+                Some(ReviewStanding::Upcoming(date(2027, 4, 30))),
+            ),
+        ];
+        for (today, held, want) in cases {
+            assert_eq!(review_standing(pair, held, today), want, "{today} {held:?}");
+        }
     }
 }
