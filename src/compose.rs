@@ -80,7 +80,7 @@ impl<'p> Composer<'p> {
         };
         let pair = &program.pairs[pair_index as usize];
         let (kind, template): (&'static str, &str) = match action.kind {
-            ActionKind::Meeting | ActionKind::Invite | ActionKind::Digest => return Ok(Vec::new()),
+            ActionKind::Meeting | ActionKind::Digest => return Ok(Vec::new()),
             ActionKind::AgendaPrompt => ("agenda_prompt", "agenda_prompt"),
             ActionKind::MentorReminder => ("mentor_reminder", "mentor_reminder"),
             ActionKind::Followup => ("followup", "followup"),
@@ -102,7 +102,7 @@ impl<'p> Composer<'p> {
                 context = context.with_review(due, nudge);
                 format!("{due}#{nudge}")
             }
-            Subject::Series | Subject::Digest => action.at.to_string(),
+            Subject::Digest => action.at.to_string(),
         };
         let (id, name, email) = self.role_person(pair, role);
         let key = format!("{kind}/{}/{occurrence}/0/{id}", pair.id);

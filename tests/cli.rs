@@ -418,3 +418,58 @@ fn bad_dates_and_day_counts_are_usage_errors() {
         .assert()
         .code(2);
 }
+
+/// With a store, `plan` opens with the calendar changes the daemon would send for the
+/// changed file: here an update, a cancelled meeting and a cancelled series.
+#[test]
+fn plan_shows_updates_and_cancels_against_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = mentord::program::load(Path::new(EXAMPLE)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = mentord::store::Store::open(&dir.path().join("mentord.db"))
+            .await
+            .unwrap();
+        let now: jiff::Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+        for (pair, sent) in mentord::reconcile::all_sent(&old) {
+            store.save_series(&pair, &sent, now).await.unwrap();
+        }
+    });
+    let changed = std::fs::read_to_string(EXAMPLE)
+        .unwrap()
+        .replace(
+            "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
+            "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
+        )
+        .replace(
+            "[[pairs]]\nmentor = \"radia\"",
+            "[[pairs]]\nstatus = \"paused\"\nmentor = \"radia\"",
+        )
+        .replace("at = \"11:30\"", "at = \"12:00\"");
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, changed).unwrap();
+    let actions = plan_json(&config, &["--from", "2027-01-11", "--days", "1"]);
+    let changes: Vec<(String, String, u64)> = actions
+        .iter()
+        .filter(|a| a.get("method").is_some())
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["pair"].as_str().unwrap().to_string(),
+                a["sequence"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |k: &str, p: &str, s: u64| (k.to_string(), p.to_string(), s);
+    assert_eq!(
+        changes,
+        [
+            row("occurrence_cancel", "margaret-linus", 1),
+            row("invite_cancel", "radia-ken", 1),
+            row("invite_update", "barbara-vint", 1),
+        ]
+    );
+}

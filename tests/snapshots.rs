@@ -39,7 +39,6 @@ fn one_mail_of_each_kind() {
     let from: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
     let until: Timestamp = "2027-07-01T00:00:00Z".parse().unwrap();
     let history = History {
-        invited: program.pairs.iter().map(|p| p.id.clone()).collect(),
         ..History::default()
     };
     let mut seen = Vec::new();

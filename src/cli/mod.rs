@@ -110,14 +110,45 @@ fn load(path: &std::path::Path) -> anyhow::Result<Program> {
     Ok(program::load(path)?)
 }
 
-/// Opens the program's store; a relative SQLite path is taken from the program file's folder.
+/// The program's SQLite file; a relative path is taken from the program file's folder.
+fn store_path(program: &Program, config: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let base = config.parent().unwrap_or(std::path::Path::new("."));
+    crate::store::sqlite_path(&program.store.url, base)
+}
+
+/// Opens (creating if needed) the program's store.
 async fn open_store(
     program: &Program,
     config: &std::path::Path,
 ) -> anyhow::Result<crate::store::Store> {
-    let base = config.parent().unwrap_or(std::path::Path::new("."));
-    let path = crate::store::sqlite_path(&program.store.url, base)?;
-    crate::store::Store::open(&path).await
+    crate::store::Store::open(&store_path(program, config)?).await
+}
+
+/// What the store holds, read only (safe beside a running daemon); empty without a store.
+#[derive(Debug, Default)]
+struct StoredState {
+    sent: std::collections::HashMap<String, crate::reconcile::Sent>,
+    reviews: std::collections::HashMap<String, jiff::civil::Date>,
+    summary: crate::store::Summary,
+    activity: std::collections::HashMap<String, (Option<jiff::Timestamp>, u64)>,
+}
+
+fn read_state(program: &Program, config: &std::path::Path) -> anyhow::Result<StoredState> {
+    let path = store_path(program, config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match crate::store::Store::open_read_only(&path).await? {
+            None => Ok(StoredState::default()),
+            Some(store) => Ok(StoredState {
+                sent: store.sent_series().await?,
+                reviews: store.last_reviews().await?,
+                summary: store.summary().await?,
+                activity: store.pair_activity().await?,
+            }),
+        }
+    })
 }
 
 fn init_logging(format: LogFormat) {

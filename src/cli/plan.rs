@@ -10,6 +10,7 @@ use jiff::Timestamp;
 
 use super::{exit, plan_json, time};
 use crate::program::{Program, Zone};
+use crate::reconcile::{self, Change};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject, Window};
 
 #[derive(Debug, Args)]
@@ -50,18 +51,26 @@ impl Plan {
             from,
             until: time::start_of(until_date, zone)?,
         };
-        let history = History::default();
+        // What was sent and reviewed, from the store when there is one: the plan opens
+        // with the calendar changes reconciling would send now (all invites, without one).
+        let state = super::read_state(&program, config)?;
+        let rows = change_rows(&program, &reconcile::reconcile(&program, &state.sent, from));
+        let history = History {
+            last_review: state.reviews,
+        };
         let stdout = io::stdout().lock();
         let mut out = BufWriter::with_capacity(1 << 16, stdout);
         let written = if self.json {
             plan_json::write(
                 &program,
+                &rows,
+                from,
                 schedule::chunks(&program, &history, window),
                 &mut out,
             )
         } else {
             let actions = schedule::actions(&program, &history, window);
-            write_table(&program, window, actions, &mut out)
+            write_table(&program, window, &rows, actions, &mut out)
         };
         match written.and_then(|()| out.flush()) {
             Ok(()) => Ok(exit::OK),
@@ -70,6 +79,122 @@ impl Plan {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A calendar change the plan opens with.
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    /// `invite`, `invite_update`, `invite_cancel` or `occurrence_cancel`.
+    pub kind: &'static str,
+    pub pair: String,
+    /// Person ids (an address that is no one's any more is shown as the address).
+    pub to: Vec<String>,
+    pub method: &'static str,
+    pub sequence: u32,
+    /// The cancelled meeting's date, for `occurrence_cancel`.
+    pub date: Option<jiff::civil::Date>,
+}
+
+fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
+    let who = |email: &str| {
+        program
+            .people
+            .iter()
+            .find(|p| p.email.eq_ignore_ascii_case(email))
+            .map_or_else(|| email.to_string(), |p| p.id.clone())
+    };
+    let both = |series: &crate::ics::Series| {
+        series
+            .attendees
+            .iter()
+            .map(|a| who(&a.email))
+            .collect::<Vec<_>>()
+    };
+    let mut rows = Vec::new();
+    for change in changes {
+        let row = |kind, pair: &str, to, method, sequence, date| ChangeRow {
+            kind,
+            pair: pair.to_string(),
+            to,
+            method,
+            sequence,
+            date,
+        };
+        match change {
+            Change::Invite {
+                pair,
+                series,
+                sequence,
+            } => {
+                rows.push(row(
+                    "invite",
+                    &program.pairs[*pair].id,
+                    both(series),
+                    "REQUEST",
+                    *sequence,
+                    None,
+                ));
+            }
+            Change::Update {
+                pair,
+                series,
+                sequence,
+                removed,
+                ..
+            } => {
+                let id = &program.pairs[*pair].id;
+                rows.push(row(
+                    "invite_update",
+                    id,
+                    both(series),
+                    "REQUEST",
+                    *sequence,
+                    None,
+                ));
+                for (_, person) in removed {
+                    rows.push(row(
+                        "invite_cancel",
+                        id,
+                        vec![who(&person.email)],
+                        "CANCEL",
+                        *sequence,
+                        None,
+                    ));
+                }
+            }
+            Change::CancelOccurrence {
+                pair,
+                series,
+                sequence,
+                date,
+            } => {
+                let id = &program.pairs[*pair].id;
+                rows.push(row(
+                    "occurrence_cancel",
+                    id,
+                    both(series),
+                    "CANCEL",
+                    *sequence,
+                    Some(*date),
+                ));
+            }
+            Change::Cancel {
+                pair_id,
+                series,
+                sequence,
+            } => {
+                rows.push(row(
+                    "invite_cancel",
+                    pair_id,
+                    both(series),
+                    "CANCEL",
+                    *sequence,
+                    None,
+                ));
+            }
+        }
+    }
+    rows
 }
 
 /// The zone an action is shown in and the ids it goes to.
@@ -89,7 +214,6 @@ fn audience<'p>(program: &'p Program, action: &Action) -> (&'p Zone, Vec<&'p str
 
 fn label(kind: ActionKind) -> &'static str {
     match kind {
-        ActionKind::Invite => "series invite",
         ActionKind::Meeting => "meeting",
         ActionKind::AgendaPrompt => "agenda prompt",
         ActionKind::MentorReminder => "mentor reminder",
@@ -103,6 +227,7 @@ fn label(kind: ActionKind) -> &'static str {
 fn write_table(
     program: &Program,
     window: Window,
+    rows: &[ChangeRow],
     actions: impl Iterator<Item = Action>,
     out: &mut impl Write,
 ) -> io::Result<()> {
@@ -127,6 +252,32 @@ fn write_table(
         "{:<20} {:<18} {:<24} {:<28} {}",
         header[0], header[1], header[2], header[3], header[4]
     )?;
+    let start = window
+        .from
+        .to_zoned_datetime(zone.tz.clone())
+        .strftime("%a %Y-%m-%d %H:%M")
+        .to_string();
+    for row in rows {
+        let label = match row.kind {
+            "invite" => "series invite",
+            "invite_update" => "series update",
+            "invite_cancel" => "series cancel",
+            _ => "meeting cancel",
+        };
+        let mut detail = format!("{} SEQUENCE {}", row.method, row.sequence);
+        if let Some(date) = row.date {
+            detail = format!("{detail}; no meeting on {date}");
+        }
+        writeln!(
+            out,
+            "{:<20} {:<18} {:<24} {:<28} {}",
+            start,
+            label,
+            row.pair,
+            row.to.join(", "),
+            detail
+        )?;
+    }
     let mut counts = [0usize; ActionKind::ALL.len()];
     for action in actions {
         counts[action.kind as usize] += 1;
@@ -171,16 +322,6 @@ fn write_table(
                 2 => format!("review due {due}, second nudge"),
                 _ => format!("review due {due}, not held"),
             }),
-            Subject::Series => {
-                if let Some(p) = pair {
-                    detail.push(format!(
-                        "{} at {} {}",
-                        p.meeting.rule,
-                        p.meeting.at.strftime("%H:%M"),
-                        p.meeting.zone.name
-                    ));
-                }
-            }
             _ => {}
         }
         writeln!(
@@ -199,6 +340,10 @@ fn write_table(
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{}: {n}", label(*k)))
         .collect();
+    let mut summary = summary;
+    if !rows.is_empty() {
+        summary.insert(0, format!("calendar changes: {}", rows.len()));
+    }
     if summary.is_empty() {
         writeln!(
             out,

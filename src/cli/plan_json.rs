@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
+use super::plan::ChangeRow;
 use crate::program::{PersonIndex, Program, Zone};
 use crate::schedule::{Action, Chunks, Recipient, Subject};
 
@@ -147,7 +148,13 @@ impl Fragments {
 
 /// Writes the actions as a JSON array, one object per line. The schedule runs on a
 /// second thread, a batch ahead of the formatting.
-pub fn write(program: &Program, chunks: Chunks<'_>, out: &mut impl Write) -> io::Result<()> {
+pub fn write(
+    program: &Program,
+    rows: &[ChangeRow],
+    at: Timestamp,
+    chunks: Chunks<'_>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let fragments = Fragments::new(program);
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Action>>(1);
@@ -158,8 +165,50 @@ pub fn write(program: &Program, chunks: Chunks<'_>, out: &mut impl Write) -> io:
                 }
             }
         });
-        write_batches(program, &fragments, receiver.into_iter(), out)
+        write_batches(
+            program,
+            &fragments,
+            &changes(program, rows, at),
+            receiver.into_iter(),
+            out,
+        )
     })
+}
+
+/// The calendar changes as the array's first objects, at the window's start.
+fn changes(program: &Program, rows: &[ChangeRow], at: Timestamp) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for row in rows {
+        buf.extend_from_slice(b"{\"at\":\"");
+        write_instant(&mut buf, at, &TimeZone::UTC);
+        buf.extend_from_slice(b"\",\"kind\":");
+        write_json_string(&mut buf, row.kind);
+        buf.extend_from_slice(b",\"pair\":");
+        write_json_string(&mut buf, &row.pair);
+        buf.extend_from_slice(b",\"to\":[");
+        for (i, to) in row.to.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            write_json_string(&mut buf, to);
+        }
+        buf.extend_from_slice(b"],\"zone\":");
+        write_json_string(&mut buf, &program.zone.name);
+        buf.extend_from_slice(b",\"local\":\"");
+        write_instant(&mut buf, at, &program.zone.tz);
+        buf.extend_from_slice(
+            format!(
+                "\",\"method\":\"{}\",\"sequence\":{}",
+                row.method, row.sequence
+            )
+            .as_bytes(),
+        );
+        if let Some(date) = row.date {
+            buf.extend_from_slice(format!(",\"date\":\"{date}\"").as_bytes());
+        }
+        buf.extend_from_slice(b"}\n");
+    }
+    buf
 }
 
 /// Flushes the output buffer once it holds this much.
@@ -168,12 +217,18 @@ const FLUSH_AT: usize = 1 << 20;
 fn write_batches(
     program: &Program,
     fragments: &Fragments,
+    changes: &[u8],
     batches: impl Iterator<Item = Vec<Action>>,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
     buf.push(b'[');
     let mut first_line = true;
+    for line in changes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        buf.extend_from_slice(if first_line { b"\n" } else { b",\n" });
+        first_line = false;
+        buf.extend_from_slice(line);
+    }
     let zones = fragments.zones.len();
     let mut cache = Renderings {
         utc: Rendered::new(1),
@@ -284,7 +339,7 @@ fn write_action(
         Subject::Review { due, nudge } => {
             line.extend_from_slice(format!(",\"due\":\"{due}\",\"nudge\":{nudge}").as_bytes());
         }
-        Subject::Series | Subject::Digest => {}
+        Subject::Digest => {}
     }
     line.push(b'}');
 }

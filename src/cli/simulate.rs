@@ -125,7 +125,6 @@ fn run(
     }
     // The reconcile sent every series: the schedule must not invite again.
     let history = History {
-        invited: program.pairs.iter().map(|p| p.id.clone()).collect(),
         ..History::default()
     };
     for action in schedule::actions(program, &history, window) {

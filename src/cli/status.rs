@@ -7,7 +7,7 @@ use clap::Args;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{exit, open_store, time};
+use super::{exit, time};
 use crate::program::{Program, Status as PairStatus};
 use crate::schedule::{self, ReviewStanding};
 
@@ -53,17 +53,13 @@ impl Status {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
         let now = time::now()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (summary, activity, reviews) = runtime.block_on(async {
-            let store = open_store(&program, config).await?;
-            anyhow::Ok((
-                store.summary().await?,
-                store.pair_activity().await?,
-                store.last_reviews().await?,
-            ))
-        })?;
+        let super::StoredState {
+            reviews,
+            summary,
+            activity,
+            ..
+        } = super::read_state(&program, config)?;
+
         let zone = &program.zone.tz;
         let today = zone.to_datetime(now).date();
         let local = |t: Timestamp| {

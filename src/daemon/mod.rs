@@ -195,8 +195,7 @@ impl Daemon {
                 break;
             }
             self.upcoming.pop_front();
-            if action.at < cursor || !action.kind.sends_mail() || action.kind == ActionKind::Invite
-            {
+            if action.at < cursor || !action.kind.sends_mail() {
                 continue;
             }
             if let Subject::Review { due, .. } = action.subject
@@ -245,7 +244,7 @@ impl Daemon {
                 until: end,
             },
         )
-        .filter(|a| a.kind.sends_mail() && a.kind != ActionKind::Invite)
+        .filter(|a| a.kind.sends_mail())
         .collect();
         self.horizon = Some(end);
         Ok(())
@@ -254,7 +253,6 @@ impl Daemon {
     async fn history(&self) -> anyhow::Result<History> {
         Ok(History {
             last_review: self.store.last_reviews().await?,
-            invited: self.program.pairs.iter().map(|p| p.id.clone()).collect(),
         })
     }
 

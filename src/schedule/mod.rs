@@ -1,5 +1,5 @@
 //! The schedule engine: a pure function of (program, history, time window) to the
-//! time-ordered actions due in that window — meetings, series invites, agenda prompts,
+//! time-ordered actions due in that window — meetings, agenda prompts,
 //! mentor reminders, follow-ups, review nudges and escalations, coordinator digests.
 //!
 //! No clock and no I/O: `plan`, `simulate` and the daemon all call [`actions`], which is
@@ -13,7 +13,9 @@
 //!   RFC 5545 §3.3.5 reads DATE-TIME with TZID the same way, so calendar clients agree.
 //! - Lead and lag times (`agenda_before = "48h"`) are elapsed time, not wall-clock.
 //! - Prompts, reminders, follow-ups and review nudges respect the recipient's quiet
-//!   hours (see [`quiet`]); invites, meetings and digests are never moved.
+//!   hours (see [`quiet`]); meetings and digests are never moved.
+//! - Series invites, updates and cancels are not scheduled: they follow from comparing
+//!   the file with what was sent (`reconcile`), at the moment of the comparison.
 //! - Reviews fall due every `review_every` days counted from the pair's start, or from
 //!   the last review held; a second nudge follows after `review_grace`, and after a
 //!   second grace the coordinator gets an escalation. Nudges go out at 09:00 local.
@@ -33,8 +35,6 @@ use crate::program::{Meeting, Pair, Program, Status};
 /// What an action is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ActionKind {
-    /// The series invite (`METHOD:REQUEST`) a pair gets when its series is new to them.
-    Invite,
     /// A meeting taking place (shown in plans; nothing is sent).
     Meeting,
     AgendaPrompt,
@@ -46,8 +46,7 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 8] = [
-        ActionKind::Invite,
+    pub const ALL: [ActionKind; 7] = [
         ActionKind::Meeting,
         ActionKind::AgendaPrompt,
         ActionKind::MentorReminder,
@@ -60,7 +59,6 @@ impl ActionKind {
     /// The stable name used in `--json` output and file names.
     pub fn as_str(self) -> &'static str {
         match self {
-            ActionKind::Invite => "invite",
             ActionKind::Meeting => "meeting",
             ActionKind::AgendaPrompt => "agenda_prompt",
             ActionKind::MentorReminder => "mentor_reminder",
@@ -80,7 +78,7 @@ impl ActionKind {
 /// Who an action is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Recipient {
-    /// Both people of the pair (a meeting, a series invite: one message each).
+    /// Both people of the pair (a meeting).
     Pair,
     Mentor,
     Mentee,
@@ -90,8 +88,6 @@ pub enum Recipient {
 /// What the action is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Subject {
-    /// The pair's whole meeting series.
-    Series,
     /// One meeting; `first` marks the pair's first meeting, which gets its own prompt.
     Meeting { start: Timestamp, first: bool },
     /// A relationship review due on `due`; `nudge` counts 1, 2 and 3 (the escalation).
@@ -123,8 +119,6 @@ pub struct Window {
 pub struct History {
     /// The date of each pair's last relationship review, by pair id.
     pub last_review: HashMap<String, Date>,
-    /// Pairs whose current series invite was already sent, by pair id.
-    pub invited: std::collections::HashSet<String>,
 }
 
 /// Review nudges and escalations are sent at this local time on their day.
@@ -213,9 +207,6 @@ impl Iterator for Chunks<'_> {
             earlier.into_iter().partition(|a| a.at < until);
         out.extend(due);
         self.later = still_later;
-        if first_batch {
-            invites(self.program, self.history, Window { from, until }, &mut out);
-        }
         let mut sink = Sink {
             window: self.window,
             batch_until: until,
@@ -317,24 +308,6 @@ pub fn meetings(
         .map(|date| (date, meeting_instant(meeting, date)))
         .take_while(|&(_, start)| meeting.until.is_none_or(|u| start <= u))
         .filter(move |&(_, start)| start >= from && start < until)
-}
-
-fn invites(program: &Program, history: &History, window: Window, out: &mut Vec<Action>) {
-    for (index, pair) in program.pairs.iter().enumerate() {
-        if pair.status != Status::Active || history.invited.contains(&pair.id) {
-            continue;
-        }
-        let over = pair.meeting.until.is_some_and(|u| u < window.from);
-        if !over {
-            out.push(Action {
-                at: window.from,
-                kind: ActionKind::Invite,
-                pair: Some(index as u32),
-                to: Recipient::Pair,
-                subject: Subject::Series,
-            });
-        }
-    }
 }
 
 /// Where a batch's actions go: due in the batch, due in a later batch, or outside the

@@ -127,6 +127,23 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Opens an existing store to read it, changing nothing (for `plan` and `status`,
+    /// which may run beside the daemon); `None` when there is no store yet.
+    pub async fn open_read_only(path: &Path) -> anyhow::Result<Option<Store>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .read_only(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("while opening the store {}", path.display()))?;
+        Ok(Some(Store { pool }))
+    }
+
     /// Queues a message unless one with its key exists; true when it was queued.
     pub async fn enqueue(&self, m: &NewMessage, now: Timestamp) -> anyhow::Result<bool> {
         let result = sqlx::query(
