@@ -4,6 +4,7 @@
 //!
 //! Shared by `simulate` and the daemon, so a simulation shows exactly what would be sent.
 
+use anyhow::Context as _;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -165,17 +166,11 @@ impl<'p> Composer<'p> {
         let program = self.program;
         let mut out = Vec::new();
         match change {
-            Change::Invite {
-                pair,
-                series,
-                sequence,
-            }
-            | Change::Update {
-                pair,
-                series,
-                sequence,
-                ..
-            } => {
+            Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => {
+                let series = change
+                    .series(program)
+                    .context("a series without meetings")?;
+                let series = series.as_ref();
                 let (kind, template) = match change {
                     Change::Invite { .. } => ("invite", "invite"),
                     _ => ("invite_update", "invite_update"),
@@ -395,7 +390,6 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
     let changes = [
         Change::Invite {
             pair: index,
-            series: series.clone(),
             sequence: 0,
         },
         Change::Update {

@@ -33,12 +33,9 @@ pub struct Sent {
 /// One calendar message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// A series new to its attendees.
-    Invite {
-        pair: usize,
-        series: Series,
-        sequence: u32,
-    },
+    /// A series new to its attendees (built with [`Series::of`] when it is sent: a
+    /// program's first plan invites every pair and needs no series for that).
+    Invite { pair: usize, sequence: u32 },
     /// The series changed; `removed` are old attendees (with their place: 0 mentor,
     /// 1 mentee) whose address is gone, who get a cancel of `previous` there instead.
     Update {
@@ -64,6 +61,20 @@ pub enum Change {
 }
 
 impl Change {
+    /// The series this change sends (the current one; the old one for a whole-series
+    /// cancel). `None` only for a pair that never meets, which the loader refuses.
+    pub fn series<'a>(&'a self, program: &Program) -> Option<std::borrow::Cow<'a, Series>> {
+        use std::borrow::Cow;
+        match self {
+            Change::Invite { pair, .. } => {
+                Series::of(program, &program.pairs[*pair]).map(Cow::Owned)
+            }
+            Change::Update { series, .. }
+            | Change::CancelOccurrence { series, .. }
+            | Change::Cancel { series, .. } => Some(Cow::Borrowed(series)),
+        }
+    }
+
     pub fn sequence(&self) -> u32 {
         match self {
             Change::Invite { sequence, .. }
@@ -113,19 +124,18 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>, now: Timestamp
             }
             continue;
         }
-        let Some(series) = Series::of(program, pair) else {
-            continue;
-        };
         let over = pair.meeting.until.is_some_and(|until| until < now);
         let Some(previous) = previous else {
-            if !over {
+            if !over && pair.meeting.first.is_some() {
                 let sequence = sent.get(&pair.id).map_or(0, |s| s.sequence + 1);
                 changes.push(Change::Invite {
                     pair: index,
-                    series,
                     sequence,
                 });
             }
+            continue;
+        };
+        let Some(series) = Series::of(program, pair) else {
             continue;
         };
         let sequence = previous.sequence;
@@ -238,9 +248,7 @@ mod tests {
         changes
             .iter()
             .map(|c| match c {
-                Change::Invite {
-                    series, sequence, ..
-                } => format!("invite {} {sequence}", series.summary),
+                Change::Invite { pair, sequence } => format!("invite {pair} {sequence}"),
                 Change::Update {
                     series,
                     sequence,

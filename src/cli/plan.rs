@@ -96,12 +96,14 @@ pub struct ChangeRow {
 }
 
 fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
+    let ids: std::collections::HashMap<String, &str> = program
+        .people
+        .iter()
+        .map(|p| (p.email.to_lowercase(), p.id.as_str()))
+        .collect();
     let who = |email: &str| {
-        program
-            .people
-            .iter()
-            .find(|p| p.email.eq_ignore_ascii_case(email))
-            .map_or_else(|| email.to_string(), |p| p.id.clone())
+        ids.get(&email.to_lowercase())
+            .map_or_else(|| email.to_string(), |id| id.to_string())
     };
     let both = |series: &crate::ics::Series| {
         series
@@ -121,15 +123,13 @@ fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
             date,
         };
         match change {
-            Change::Invite {
-                pair,
-                series,
-                sequence,
-            } => {
+            Change::Invite { pair, sequence } => {
+                let pair = &program.pairs[*pair];
+                let ids = [pair.mentor, pair.mentee].map(|p| program.person(p).id.clone());
                 rows.push(row(
                     "invite",
-                    &program.pairs[*pair].id,
-                    both(series),
+                    &pair.id,
+                    ids.to_vec(),
                     "REQUEST",
                     *sequence,
                     None,

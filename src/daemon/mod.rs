@@ -121,20 +121,13 @@ impl Daemon {
                 }
             }
             let (pair_id, state) = match change {
-                Change::Invite {
-                    pair,
-                    series,
-                    sequence,
-                }
-                | Change::Update {
-                    pair,
-                    series,
-                    sequence,
-                    ..
-                } => (
+                Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
                     self.program.pairs[*pair].id.clone(),
                     Sent {
-                        series: series.clone(),
+                        series: change
+                            .series(&self.program)
+                            .context("a series without meetings")?
+                            .into_owned(),
                         sequence: *sequence,
                         active: true,
                     },
