@@ -4,8 +4,10 @@
 //!
 //! ```text
 //! mentord.toml ─▶ program (parse, then validate) ─▶ schedule (pure: program × window → actions)
+//!                                                     │            reconcile (file × sent → calendar changes)
+//!          store (SQLite) ◀──▶ daemon (queue, deliver) ◀─ compose (ics + templates → messages)
 //!                                                     │
-//!                                  cli: check | plan ─┘
+//!                      cli: check | plan | simulate | run | status | review
 //! ```
 //!
 //! - [`program`] reads the file into validated types, reporting every error with its
