@@ -96,11 +96,17 @@ pub struct ChangeRow {
 }
 
 fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
-    let ids: std::collections::HashMap<String, &str> = program
-        .people
-        .iter()
-        .map(|p| (p.email.to_lowercase(), p.id.as_str()))
-        .collect();
+    // Only changes to sent series name addresses; a program's first plan has none.
+    let ids: std::collections::HashMap<String, &str> =
+        if changes.iter().all(|c| matches!(c, Change::Invite { .. })) {
+            std::collections::HashMap::new()
+        } else {
+            program
+                .people
+                .iter()
+                .map(|p| (p.email.to_lowercase(), p.id.as_str()))
+                .collect()
+        };
     let who = |email: &str| {
         ids.get(&email.to_lowercase())
             .map_or_else(|| email.to_string(), |id| id.to_string())

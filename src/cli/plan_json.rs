@@ -345,9 +345,16 @@ fn write_action(
 }
 
 fn write_json_string(out: &mut Vec<u8>, text: &str) {
-    // serde_json escapes exactly what JSON requires; ids and zone names never need it.
-    let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
-    out.extend_from_slice(quoted.as_bytes());
+    // Ids and zone names never need escaping; anything else goes through serde_json,
+    // which escapes exactly what JSON requires.
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+        out.extend_from_slice(quoted.as_bytes());
+    }
 }
 
 /// RFC 3339 with the zone's offset at that instant (`Z` for UTC), written by hand:
