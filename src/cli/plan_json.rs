@@ -52,7 +52,7 @@ impl Fragments {
         };
         let mut zone_index: HashMap<String, u16> = HashMap::new();
         let mut zone_of = |f: &mut Fragments, zone: &Zone| -> u16 {
-            *zone_index.entry(zone.name.clone()).or_insert_with(|| {
+            *zone_index.entry(zone.name.to_string()).or_insert_with(|| {
                 f.zones.push(zone.tz.clone());
                 (f.zones.len() - 1) as u16
             })

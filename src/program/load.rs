@@ -192,7 +192,7 @@ impl Zones {
             Some(zone) => zone.clone(),
             None => {
                 let zone = jiff::tz::TimeZone::get(name).ok().map(|tz| Zone {
-                    name: tz.iana_name().unwrap_or(name).to_string(),
+                    name: tz.iana_name().unwrap_or(name).into(),
                     tz,
                 });
                 self.cache.insert(name.to_string(), zone.clone());
@@ -369,7 +369,7 @@ impl<'b> Loader<'b> {
             email: String::new(),
             // Replaced by the program's zone in `finish` when the person sets none.
             zone: Zone {
-                name: String::new(),
+                name: "".into(),
                 tz: jiff::tz::TimeZone::UTC,
             },
             quiet_hours: None,

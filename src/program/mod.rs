@@ -29,7 +29,8 @@ use values::QuietHours;
 /// An IANA time zone with the name the coordinator wrote.
 #[derive(Debug, Clone)]
 pub struct Zone {
-    pub name: String,
+    /// Shared, so 100,000 people in a few dozen zones do not hold 100,000 copies.
+    pub name: std::sync::Arc<str>,
     pub tz: TimeZone,
 }
 
@@ -179,9 +180,9 @@ impl Program {
 
     /// Every distinct zone name in use, sorted.
     pub fn zone_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = std::iter::once(self.zone.name.as_str())
-            .chain(self.people.iter().map(|p| p.zone.name.as_str()))
-            .chain(self.pairs.iter().map(|p| p.meeting.zone.name.as_str()))
+        let mut names: Vec<&str> = std::iter::once(self.zone.name.as_ref())
+            .chain(self.people.iter().map(|p| p.zone.name.as_ref()))
+            .chain(self.pairs.iter().map(|p| p.meeting.zone.name.as_ref()))
             .collect();
         names.sort_unstable();
         names.dedup();

@@ -113,7 +113,7 @@ fn person(program: &Program, index: PersonIndex, role: &str) -> PersonContext {
         name: p.name.clone(),
         email: p.email.clone(),
         role: role.to_string(),
-        zone: p.zone.name.clone(),
+        zone: p.zone.name.to_string(),
     }
 }
 
@@ -193,7 +193,7 @@ impl Context {
             when: local.strftime("%a %-d %b %Y, %H:%M").to_string(),
             date: local.strftime("%a %-d %b %Y").to_string(),
             time: local.strftime("%H:%M").to_string(),
-            zone: zone.name.clone(),
+            zone: zone.name.to_string(),
             duration: match minutes {
                 m if m % 60 == 0 && m >= 60 => {
                     format!("{} hour{}", m / 60, if m == 60 { "" } else { "s" })

@@ -47,7 +47,7 @@ fn from_record(p: PersonRecord) -> Person {
 pub fn to_json(series: &Series) -> String {
     let record = SeriesRecord {
         uid: series.uid.clone(),
-        zone: series.zone.name.clone(),
+        zone: series.zone.name.to_string(),
         start: series.start.to_string(),
         end: series.end.to_string(),
         rrule: series.rule.to_string(),
@@ -72,7 +72,7 @@ pub fn from_json(text: &str) -> anyhow::Result<Series> {
     Ok(Series {
         uid: record.uid,
         zone: Zone {
-            name: record.zone,
+            name: record.zone.into(),
             tz,
         },
         start: record.start.parse()?,
