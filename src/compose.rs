@@ -248,27 +248,14 @@ impl<'p> Composer<'p> {
                         ),
                         None => Context::for_coordinator(program),
                     };
-                    context.recipient.name = person.name.clone();
-                    context.recipient.email = person.email.clone();
                     context.other = Some(crate::render::PersonContext {
                         name: other.name.clone(),
                         email: other.email.clone(),
                         ..Default::default()
                     });
-                    let key = format!("invite_cancel/{pair_id}/-/{sequence}/{}", person.email);
-                    let mut message = self.outgoing(
-                        key,
-                        mailbox(&person.name, &person.email),
-                        at,
-                        &context,
-                        "invite_cancel",
-                    )?;
-                    message.calendar = Some(calendar(series, Method::Cancel, *sequence, &ics));
-                    out.push(Composed {
-                        kind: "invite_cancel",
-                        pair: Some(pair_id.clone()),
-                        message,
-                    });
+                    out.push(
+                        self.cancel_message(pair_id, context, person, series, *sequence, &ics, at)?,
+                    );
                 }
             }
         }
@@ -324,21 +311,31 @@ impl<'p> Composer<'p> {
         person: &Person,
         at: Timestamp,
     ) -> anyhow::Result<Composed> {
-        let mut context = Context::for_pair(self.program, pair, role);
+        let context = Context::for_pair(self.program, pair, role);
+        self.cancel_message(&pair.id, context, person, series, sequence, ics, at)
+    }
+
+    /// A whole-series cancel to one person, greeted by the name they had in it.
+    #[allow(clippy::too_many_arguments)]
+    fn cancel_message(
+        &self,
+        pair_id: &str,
+        mut context: Context,
+        person: &Person,
+        series: &Series,
+        sequence: u32,
+        ics: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<Composed> {
         context.recipient.name = person.name.clone();
         context.recipient.email = person.email.clone();
-        let key = format!("invite_cancel/{}/-/{sequence}/{}", pair.id, person.email);
-        let mut message = self.outgoing(
-            key,
-            mailbox(&person.name, &person.email),
-            at,
-            &context,
-            "invite_cancel",
-        )?;
+        let key = format!("invite_cancel/{pair_id}/-/{sequence}/{}", person.email);
+        let to = mailbox(&person.name, &person.email);
+        let mut message = self.outgoing(key, to, at, &context, "invite_cancel")?;
         message.calendar = Some(calendar(series, Method::Cancel, sequence, ics));
         Ok(Composed {
             kind: "invite_cancel",
-            pair: Some(pair.id.clone()),
+            pair: Some(pair_id.to_string()),
             message,
         })
     }
