@@ -31,9 +31,9 @@ impl Run {
         let _lock = lock(&db)?;
         let transport = match &program.mail {
             MailConfig::File { dir } => Transport::File { dir: dir.clone() },
-            MailConfig::Smtp { .. } => {
-                bail!("the SMTP transport is not built yet; use transport = \"file\"")
-            }
+            smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(
+                crate::daemon::smtp::Smtp::new(smtp, &program.organizer.email)?,
+            )),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -9,6 +9,7 @@
 //! meeting has started is dropped (kept in the store as `dropped`, and logged);
 //! everything else due while down is sent late.
 
+pub mod smtp;
 pub mod transport;
 
 use std::collections::VecDeque;
@@ -95,6 +96,9 @@ impl Daemon {
         self.deliver(now, stop, &mut tick).await?;
         let next_action = self.upcoming.front().map(|a| a.at);
         let next_retry = self.store.next_attempt().await?;
+        // While the SMTP breaker is open, retries wait for it to close.
+        let resume = self.transport.paused_until(now);
+        let next_retry = next_retry.map(|t| resume.map_or(t, |r| t.max(r)));
         tick.next = [next_action, next_retry, self.horizon]
             .into_iter()
             .flatten()
@@ -257,7 +261,7 @@ impl Daemon {
         tick: &mut Tick,
     ) -> anyhow::Result<()> {
         loop {
-            if stop() {
+            if stop() || self.transport.paused_until(now).is_some() {
                 return Ok(());
             }
             let batch = self.store.claim_due(now, BATCH).await?;
@@ -274,7 +278,15 @@ impl Daemon {
                     }
                     return Ok(());
                 }
-                match self.transport.send(message).await {
+                if self.transport.paused_until(now).is_some() {
+                    for rest in &batch[i..] {
+                        self.store
+                            .mark_retry(&rest.key, "sending paused", now)
+                            .await?;
+                    }
+                    return Ok(());
+                }
+                match self.transport.send(message, now).await {
                     Ok(()) => {
                         self.store.mark_sent(&message.key, now).await?;
                         tracing::info!(key = %message.key, to = %message.recipient, "sent");

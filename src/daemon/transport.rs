@@ -1,5 +1,5 @@
 //! Where messages go: `.eml` files in a folder (the default, so mentord runs on a fresh
-//! machine), or an SMTP server (coming with the SMTP transport).
+//! machine), or an SMTP server ([`super::smtp`]).
 
 use std::path::PathBuf;
 
@@ -20,21 +20,34 @@ pub enum SendError {
 pub enum Transport {
     /// One `.eml` file per message in `dir`, written atomically (temporary file, then
     /// rename), named after the message's delivery key: a resend replaces, never doubles.
-    File { dir: PathBuf },
+    File {
+        dir: PathBuf,
+    },
+    Smtp(Box<super::smtp::Smtp>),
 }
 
 impl Transport {
     pub fn describe(&self) -> String {
         match self {
             Transport::File { dir } => format!("files in {}", dir.display()),
+            Transport::Smtp(smtp) => smtp.describe(),
         }
     }
 
-    pub async fn send(&self, message: &Queued) -> Result<(), SendError> {
+    /// When sending is paused by the SMTP circuit breaker, until when.
+    pub fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        match self {
+            Transport::File { .. } => None,
+            Transport::Smtp(smtp) => smtp.paused_until(now),
+        }
+    }
+
+    pub async fn send(&mut self, message: &Queued, now: jiff::Timestamp) -> Result<(), SendError> {
         match self {
             Transport::File { dir } => {
                 write_file(dir, message).map_err(|e| SendError::Transient(format!("{e:#}")))
             }
+            Transport::Smtp(smtp) => smtp.send(message, now).await,
         }
     }
 }

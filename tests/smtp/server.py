@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""A real SMTP server for mentord's tests (aiosmtpd), with failures on demand.
+
+Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N] [--reject ADDR]...
+
+Every accepted message is written to DIR as NNNNN.eml, prefixed with
+"X-Envelope-To: <addr>" lines. The first N DATA commands are answered
+451 (try again later); RCPT TO any --reject address is answered 550.
+Prints "ready" on stdout once listening, and runs until killed.
+"""
+import argparse
+import os
+import sys
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, directory, tempfail, reject):
+        self.directory = directory
+        self.tempfail = tempfail
+        self.reject = {r.lower() for r in reject}
+        self.lock = threading.Lock()
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.tempfail > 0:
+                self.tempfail -= 1
+                return "451 4.3.0 Try again later"
+            self.count += 1
+            name = os.path.join(self.directory, f"{self.count:05d}.eml")
+        head = "".join(f"X-Envelope-To: {to}\r\n" for to in envelope.rcpt_tos)
+        with open(name + ".tmp", "wb") as f:
+            f.write(head.encode() + envelope.original_content)
+        os.rename(name + ".tmp", name)
+        return "250 Message accepted"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--tempfail", type=int, default=0)
+    parser.add_argument("--reject", action="append", default=[])
+    args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    handler = Handler(args.dir, args.tempfail, args.reject)
+    controller = Controller(handler, hostname="127.0.0.1", port=args.port)
+    controller.start()
+    print("ready", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
