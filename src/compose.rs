@@ -144,7 +144,7 @@ impl<'p> Composer<'p> {
             active: count(Status::Active),
             paused: count(Status::Paused),
             overdue,
-            failures: Vec::new(),
+            failures: history.failures.clone(),
         });
         let key = format!("digest/-/{at}/0/{}", coordinator.id);
         let message = self.outgoing(

@@ -38,9 +38,7 @@ fn one_mail_of_each_kind() {
     let composer = Composer::new(&program, &templates);
     let from: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
     let until: Timestamp = "2027-07-01T00:00:00Z".parse().unwrap();
-    let history = History {
-        ..History::default()
-    };
+    let history = History::default();
     let mut seen = Vec::new();
     let changes = reconcile::reconcile(&program, &Default::default(), from);
     let invite = composer.change(&changes[0], from).unwrap();

@@ -57,6 +57,7 @@ impl Plan {
         let rows = change_rows(&program, &reconcile::reconcile(&program, &state.sent, from));
         let history = History {
             last_review: state.reviews,
+            ..History::default()
         };
         let stdout = io::stdout().lock();
         let mut out = BufWriter::with_capacity(1 << 16, stdout);

@@ -123,10 +123,8 @@ fn run(
             writer.write(&composed)?;
         }
     }
-    // The reconcile sent every series: the schedule must not invite again.
-    let history = History {
-        ..History::default()
-    };
+    // A simulation starts with no reviews held and no failed deliveries.
+    let history = History::default();
     for action in schedule::actions(program, &history, window) {
         for composed in composer.action(&action, &history)? {
             writer.write(&composed)?;

@@ -248,8 +248,13 @@ impl Daemon {
     }
 
     async fn history(&self) -> anyhow::Result<History> {
+        let failures = self.store.summary().await?.failures;
         Ok(History {
             last_review: self.store.last_reviews().await?,
+            failures: failures
+                .into_iter()
+                .map(|(key, to, error)| format!("{to} ({key}): {error}"))
+                .collect(),
         })
     }
 

@@ -119,6 +119,8 @@ pub struct Window {
 pub struct History {
     /// The date of each pair's last relationship review, by pair id.
     pub last_review: HashMap<String, Date>,
+    /// Deliveries that failed for good, as the digest reports them ("to: error").
+    pub failures: Vec<String>,
 }
 
 /// Review nudges and escalations are sent at this local time on their day.
