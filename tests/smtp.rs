@@ -205,3 +205,88 @@ async fn a_server_that_is_down_is_caught_up_with() {
     let mail = received(&server);
     assert_eq!(mail.len(), 10);
 }
+
+/// `kill -9` of the daemon at several points while it sends 500 invites, then a clean
+/// run: nothing is lost, and a message arrives twice only if it was in flight at a
+/// kill (at most one per kill), with the same Message-ID. (500, not thousands: lettre
+/// 0.11.23 sends about 22 messages a second over one connection, see README.)
+#[test]
+fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path(), &[]);
+    let pairs = 250;
+    let mut text = format!(
+        "[program]\nname = \"Kill test\"\ntimezone = \"Europe/Berlin\"\nstart = 2030-01-07\ncoordinator = \"p0\"\n\
+         organizer = {{ name = \"Org\", email = \"org@example.org\" }}\n\n\
+         [mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\n",
+        server.port
+    );
+    for i in 0..pairs * 2 {
+        text += &format!("\n[people.p{i}]\nname = \"Person {i}\"\nemail = \"p{i}@example.org\"\n");
+    }
+    for i in 0..pairs {
+        text += &format!(
+            "\n[[pairs]]\nmentor = \"p{}\"\nmentee = \"p{}\"\n",
+            2 * i,
+            2 * i + 1
+        );
+    }
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_mentord"))
+            .arg("-c")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Distinct messages received (a duplicate from a kill must not end the wait early).
+    let count = || {
+        let mail = received(&server);
+        let mut ids: Vec<String> = mail
+            .iter()
+            .map(|m| header(m, "Message-ID").unwrap().to_string())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    let mut kills = 0;
+    for delay in [300u64, 1500, 700, 2500, 1100, 1900] {
+        let mut child = run();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    let mut child = run();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while count() < 2 * pairs && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A clean stop: SIGTERM, exit 0.
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let mail = received(&server);
+    let mut ids: Vec<&str> = mail
+        .iter()
+        .map(|m| header(m, "Message-ID").unwrap())
+        .collect();
+    ids.sort_unstable();
+    let total = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), 2 * pairs, "lost messages");
+    assert!(
+        total - ids.len() <= kills,
+        "{} duplicates after {kills} kills",
+        total - ids.len()
+    );
+}

@@ -29,17 +29,18 @@ impl Run {
         let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
         let db = sqlite_path(&program.store.url, &base)?;
         let _lock = lock(&db)?;
-        let transport = match &program.mail {
-            MailConfig::File { dir } => Transport::File { dir: dir.clone() },
-            smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(
-                crate::daemon::smtp::Smtp::new(smtp, &program.organizer.email)?,
-            )),
-        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         runtime.block_on(async move {
+            // Inside the runtime: lettre's connection pool starts a task when built.
+            let transport = match &program.mail {
+                MailConfig::File { dir } => Transport::File { dir: dir.clone() },
+                smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(
+                    crate::daemon::smtp::Smtp::new(smtp, &program.organizer.email)?,
+                )),
+            };
             let store = Store::open(&db).await?;
             tracing::info!(program = %program.name, store = %db.display(), mail = %transport.describe(), "mentord started");
             let daemon = Daemon::new(program, templates, store, transport);
