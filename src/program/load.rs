@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
 use super::pairs::{Context, RawPair, read_pair, resolve_pairs, resolve_person};
+pub use super::people::PersonEntry;
+use super::people::read_person;
 use super::reader::{self, Table, Value};
 use super::sections::{self, ProgramHead};
 use super::segments::segments;
 use super::settings::{Located, SHARED_KEYS, Settings, builtin, read_digest};
-use super::values::{self, check_id, closest};
+use super::values::{check_id, closest};
 use super::{HttpConfig, MailConfig, Person, PersonIndex, Program, StoreConfig, Zone};
 use crate::cron::Cron;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, Span};
@@ -217,18 +219,9 @@ impl Zones {
     }
 }
 
-/// A person as read; an invalid one is kept (so pairs naming them are not told the
-/// person does not exist) but never used.
-#[derive(Debug)]
-pub struct PersonEntry {
-    pub person: Person,
-    pub valid: bool,
-}
-
 const SECTIONS: &[&str] = &[
     "program", "defaults", "people", "pairs", "store", "mail", "http",
 ];
-const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
 
 /// What has been read so far, segment by segment. Every span kept here is absolute.
 struct Loader<'b> {
@@ -355,92 +348,18 @@ impl<'b> Loader<'b> {
                     false
                 }
             };
-            let entry = self.read_person(id, value, diags);
+            let entry = read_person(
+                id,
+                value,
+                &mut self.zones,
+                &mut self.emails,
+                self.text,
+                diags,
+            );
             let valid = id_ok && entry.valid;
             self.index.insert(id.to_string(), self.people.len());
             self.people.push(PersonEntry { valid, ..entry });
         }
-    }
-
-    fn read_person(&mut self, id: &str, value: &Value<'_>, diags: &mut Diagnostics) -> PersonEntry {
-        let mut person = Person {
-            id: id.to_string(),
-            name: String::new(),
-            email: String::new(),
-            // Replaced by the program's zone in `finish` when the person sets none.
-            zone: Zone {
-                name: "".into(),
-                tz: jiff::tz::TimeZone::UTC,
-            },
-            quiet_hours: None,
-        };
-        let Some(mut t) = Table::from_value(format!("[people.{id}]"), value, diags) else {
-            return PersonEntry {
-                person,
-                valid: false,
-            };
-        };
-        let name = t
-            .require("name", diags, "\"Grace Hopper\"")
-            .and_then(|v| sections::text(v, "name", diags));
-        let example = format!("\"{id}@example.org\"");
-        let email = t.require("email", diags, &example).and_then(|v| {
-            let email = sections::email(v, &example, diags)?;
-            let key = email.to_lowercase();
-            if let Some(first) = self.emails.get(&key) {
-                let first = first.clone();
-                diags
-                    .error(
-                        v.span(),
-                        format!("`email` {email:?} is already used by another person"),
-                    )
-                    .help(format!(
-                        "give each person their own address (the other is on line {})",
-                        line_of(self.text, &first)
-                    ));
-                return None;
-            }
-            self.emails.insert(key, diags.absolute(v.span()));
-            Some(email)
-        });
-        let zone = t
-            .get("timezone")
-            .map(|v| self.zones.read(v, "timezone", diags));
-        let quiet_hours = t.get("quiet_hours").map(|v| {
-            if reader::is_off(v) {
-                Some(Some(None))
-            } else {
-                reader::parsed(
-                    v,
-                    "quiet_hours",
-                    "\"21:00-07:00\"",
-                    diags,
-                    values::parse_quiet_hours,
-                )
-                .map(|q| Some(Some(q)))
-            }
-        });
-        t.finish(PERSON_KEYS, diags);
-        let mut valid = true;
-        match name {
-            Some(name) => person.name = name,
-            None => valid = false,
-        }
-        match email {
-            Some(email) => person.email = email,
-            None => valid = false,
-        }
-        match zone {
-            Some(Some(zone)) => person.zone = zone,
-            Some(None) => valid = false,
-            None => {}
-        }
-        match quiet_hours {
-            Some(Some(q)) => person.quiet_hours = q,
-            Some(None) => valid = false,
-            None => {}
-        }
-        PersonEntry { person, valid }
     }
 
     fn read_pairs(&mut self, value: &Value<'_>, diags: &mut Diagnostics) {
@@ -545,7 +464,7 @@ impl<'b> Loader<'b> {
 }
 
 /// 1-based line of a span's start, for messages that point at an earlier place.
-fn line_of(text: &str, span: &Span) -> usize {
+pub(super) fn line_of(text: &str, span: &Span) -> usize {
     let end = span.start.min(text.len());
     text.as_bytes()[..end]
         .iter()

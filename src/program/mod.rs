@@ -7,6 +7,7 @@
 
 mod load;
 mod pairs;
+mod people;
 mod reader;
 mod sections;
 mod segments;
