@@ -322,8 +322,7 @@ impl<'b> Loader<'b> {
             self.digest = Some(read_digest(v, diags).flatten());
             self.digest_span = Some(diags.absolute(v.span()));
         }
-        let known: Vec<&str> = SHARED_KEYS.iter().copied().chain(["digest"]).collect();
-        t.finish(&known, diags);
+        t.finish(&[SHARED_KEYS, &["digest"]], diags);
     }
 
     fn read_people(&mut self, value: &Value<'_>, diags: &mut Diagnostics) {

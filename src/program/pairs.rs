@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 
 use super::load::{PersonEntry, Zones};
-use super::reader::{self, Table, Value};
+use super::reader::{self, Table, TableName, Value};
 use super::sections::{ProgramHead, text};
 use super::settings::{Located, SHARED_KEYS, Settings, builtin};
 use super::values::{self, QuietHours, check_id, closest};
@@ -43,7 +43,7 @@ pub fn read_pair(
     zones: &mut Zones,
     diags: &mut Diagnostics,
 ) -> Option<RawPair> {
-    let mut t = Table::from_value(format!("[[pairs]] #{number}"), value, diags)?;
+    let mut t = Table::from_value(TableName::Pair(number), value, diags)?;
     let located_string =
         |t: &mut Table<'_, '_>, key: &str, example: &str, diags: &mut Diagnostics| {
             t.require(key, diags, example).and_then(|v| {
@@ -105,8 +105,7 @@ pub fn read_pair(
             .help("set `digest` in [defaults]; the coordinator gets one digest for all pairs");
     }
     let span = diags.absolute(t.span.clone());
-    let known: Vec<&str> = PAIR_KEYS.iter().chain(SHARED_KEYS).copied().collect();
-    t.finish(&known, diags);
+    t.finish(&[PAIR_KEYS, SHARED_KEYS], diags);
     Some(RawPair {
         number,
         span,

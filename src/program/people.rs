@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::load::{Zones, line_of};
-use super::reader::{self, Table, Value};
+use super::reader::{self, Table, TableName, Value};
 use super::values;
 use super::{Person, Zone, sections};
 use crate::diagnostic::{Diagnostics, Span};
@@ -41,7 +41,7 @@ pub fn read_person(
         },
         quiet_hours: None,
     };
-    let Some(mut t) = Table::from_value(format!("[people.{id}]"), value, diags) else {
+    let Some(mut t) = Table::from_value(TableName::Person(id), value, diags) else {
         return PersonEntry {
             person,
             valid: false,
@@ -85,7 +85,7 @@ pub fn read_person(
             .map(|q| Some(Some(q)))
         }
     });
-    t.finish(PERSON_KEYS, diags);
+    t.finish(&[PERSON_KEYS], diags);
     let mut valid = true;
     match name {
         Some(name) => person.name = name,

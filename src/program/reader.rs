@@ -10,17 +10,47 @@ use crate::diagnostic::{Diagnostics, Span};
 
 pub type Value<'i> = Spanned<DeValue<'i>>;
 
+/// How a table is named in messages; built into text only when a message needs it
+/// (100,000 people would otherwise format 100,000 names for nothing).
+#[derive(Debug, Clone, Copy)]
+pub enum TableName<'a> {
+    /// `[program]`, `[mail]`, …
+    Fixed(&'static str),
+    /// `[people.ID]`
+    Person(&'a str),
+    /// `[[pairs]] #N`, counted from 1.
+    Pair(usize),
+    /// An inline table under a key, e.g. `organizer`.
+    Key(&'static str),
+}
+
+impl std::fmt::Display for TableName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableName::Fixed(name) => write!(f, "{name}"),
+            TableName::Person(id) => write!(f, "[people.{id}]"),
+            TableName::Pair(n) => write!(f, "[[pairs]] #{n}"),
+            TableName::Key(key) => write!(f, "`{key}`"),
+        }
+    }
+}
+
+impl From<&'static str> for TableName<'_> {
+    fn from(name: &'static str) -> Self {
+        TableName::Fixed(name)
+    }
+}
+
 /// One TOML table being read: which keys exist, which were used.
 pub struct Table<'a, 'i> {
-    /// How the table is named in messages, e.g. `[program]` or `pairs[3]`.
-    pub name: String,
+    pub name: TableName<'a>,
     pub span: Span,
     entries: Vec<(&'a str, Span, &'a Value<'i>)>,
     used: Vec<bool>,
 }
 
 impl<'a, 'i> Table<'a, 'i> {
-    pub fn from_table(name: impl Into<String>, span: Span, table: &'a DeTable<'i>) -> Self {
+    pub fn from_table(name: impl Into<TableName<'a>>, span: Span, table: &'a DeTable<'i>) -> Self {
         let entries: Vec<_> = table
             .iter()
             .map(|(k, v)| (k.get_ref().as_ref(), k.span(), v))
@@ -36,7 +66,7 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// Reads `value` as a table, or reports that it is not one.
     pub fn from_value(
-        name: impl Into<String>,
+        name: impl Into<TableName<'a>>,
         value: &'a Value<'i>,
         diags: &mut Diagnostics,
     ) -> Option<Self> {
@@ -92,14 +122,17 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// Reports every key that was never read, suggesting the closest known one.
-    pub fn finish(self, known: &[&str], diags: &mut Diagnostics) {
+    /// `known` comes in parts (a pair's own keys and the shared ones) so nothing is
+    /// built for the common case of a table without mistakes.
+    pub fn finish(self, known: &[&[&str]], diags: &mut Diagnostics) {
         for ((key, span, _), used) in self.entries.iter().zip(&self.used) {
             if *used {
                 continue;
             }
-            let help = match closest(key, known.iter().copied()) {
+            let all: Vec<&str> = known.iter().flat_map(|k| k.iter().copied()).collect();
+            let help = match closest(key, all.iter().copied()) {
                 Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                None => format!("known keys here: {}", known.join(", ")),
+                None => format!("known keys here: {}", all.join(", ")),
             };
             diags
                 .error(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 
 use super::load::Zones;
-use super::reader::{self, Table, Value};
+use super::reader::{self, Table, TableName, Value};
 use super::values::{self, ValueError, check_email, check_text};
 use super::{HttpConfig, MailConfig, Mailbox, StoreConfig, Zone};
 use crate::diagnostic::{Diagnostics, Span};
@@ -89,7 +89,7 @@ pub fn program_head(
             None
         }
     });
-    t.finish(PROGRAM_KEYS, diags);
+    t.finish(&[PROGRAM_KEYS], diags);
     let mut end = end;
     if let (Some((Some(e), span)), Some(s)) = (&end, start)
         && *e < s
@@ -132,15 +132,15 @@ pub fn email(value: &Value<'_>, example: &str, diags: &mut Diagnostics) -> Optio
     })
 }
 
-fn mailbox(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Mailbox> {
-    let mut t = Table::from_value(format!("`{key}`"), value, diags)?;
+fn mailbox(value: &Value<'_>, key: &'static str, diags: &mut Diagnostics) -> Option<Mailbox> {
+    let mut t = Table::from_value(TableName::Key(key), value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring Program\"")
         .and_then(|v| text(v, "name", diags));
     let email = t
         .require("email", diags, "\"mentoring@example.org\"")
         .and_then(|v| email(v, "\"mentoring@example.org\"", diags));
-    t.finish(&["name", "email"], diags);
+    t.finish(&[&["name", "email"]], diags);
     Some(Mailbox {
         name: name?,
         email: email?,
@@ -164,7 +164,7 @@ pub fn store(value: &Value<'_>, diags: &mut Diagnostics) -> Option<StoreConfig> 
             }
         })
     });
-    t.finish(&["url"], diags);
+    t.finish(&[&["url"]], diags);
     Some(StoreConfig {
         url: url.unwrap_or_else(|| "sqlite://mentord.db".into()),
     })
@@ -228,7 +228,7 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
         .get("rate")
         .and_then(|v| reader::parsed(v, "rate", "\"10/s\"", diags, values::parse_rate));
     let table_span = t.span.clone();
-    t.finish(MAIL_KEYS, diags);
+    t.finish(&[MAIL_KEYS], diags);
     if transport.as_deref() != Some("smtp") {
         return Some(MailConfig::File {
             dir: dir.unwrap_or_else(|| base.join("outbox")),
@@ -323,6 +323,6 @@ pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {
             })
         })
     });
-    t.finish(&["listen"], diags);
+    t.finish(&[&["listen"]], diags);
     Some(HttpConfig { listen })
 }
