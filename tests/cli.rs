@@ -10,13 +10,9 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
+mod common;
 
-fn mentord() -> Command {
-    let mut cmd = Command::cargo_bin("mentord").unwrap();
-    cmd.env_remove("MENTORD_CONFIG").env_remove("MENTORD_NOW");
-    cmd
-}
+use common::{EXAMPLE, mentord};
 
 fn plan_json(config: &Path, args: &[&str]) -> Vec<Value> {
     let output = mentord()
@@ -278,13 +274,7 @@ fn meetings_on_dst_change_days_follow_rfc_5545() {
 #[test]
 fn template_overrides_are_used_and_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let example = std::fs::read_to_string(EXAMPLE).unwrap().replace(
-        "skip = [2027-03-26, 2027-04-05, 2027-05-24]    # Good Friday, Easter Monday, Whit Monday",
-        "skip = [2027-03-26, 2027-04-05, 2027-05-24]\ntemplates = \"mine\"",
-    );
-    let config = dir.path().join("mentord.toml");
-    std::fs::write(&config, example).unwrap();
-    std::fs::create_dir(dir.path().join("mine")).unwrap();
+    let config = common::example_with_templates(dir.path(), &[]);
     let followup = dir.path().join("mine/followup.md");
     std::fs::write(
         &followup,
@@ -372,18 +362,13 @@ fn a_section_continued_far_below_is_one_table() {
 #[test]
 fn check_renders_every_branch_of_an_override() {
     let dir = tempfile::tempdir().unwrap();
-    let example = std::fs::read_to_string(EXAMPLE).unwrap().replace(
-        "skip = [2027-03-26, 2027-04-05, 2027-05-24]    # Good Friday, Easter Monday, Whit Monday",
-        "skip = [2027-03-26]\ntemplates = \"mine\"",
+    let config = common::example_with_templates(
+        dir.path(),
+        &[(
+            "agenda_prompt.md",
+            "subject: hi\n\n{% if meeting.first %}ok{% else %}{{ meeting.nosuchfield }}{% endif %}\n",
+        )],
     );
-    let config = dir.path().join("mentord.toml");
-    std::fs::write(&config, example).unwrap();
-    std::fs::create_dir(dir.path().join("mine")).unwrap();
-    std::fs::write(
-        dir.path().join("mine/agenda_prompt.md"),
-        "subject: hi\n\n{% if meeting.first %}ok{% else %}{{ meeting.nosuchfield }}{% endif %}\n",
-    )
-    .unwrap();
     mentord()
         .arg("-c")
         .arg(&config)
@@ -438,17 +423,11 @@ fn plan_shows_updates_and_cancels_against_the_store() {
             store.save_series(&pair, &sent, now).await.unwrap();
         }
     });
-    let changed = std::fs::read_to_string(EXAMPLE)
-        .unwrap()
-        .replace(
-            "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
-            "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
-        )
-        .replace(
-            "[[pairs]]\nmentor = \"radia\"",
-            "[[pairs]]\nstatus = \"paused\"\nmentor = \"radia\"",
-        )
-        .replace("at = \"11:30\"", "at = \"12:00\"");
+    let changed = common::example_with(&[
+        common::SKIP_11_FEBRUARY,
+        common::PAUSE_RADIA_KEN,
+        common::LATER_BARBARA_VINT,
+    ]);
     let config = dir.path().join("mentord.toml");
     std::fs::write(&config, changed).unwrap();
     let actions = plan_json(&config, &["--from", "2027-01-11", "--days", "1"]);

@@ -6,16 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
+mod common;
 
-fn mentord() -> Command {
-    let mut cmd = Command::cargo_bin("mentord").unwrap();
-    cmd.env_remove("MENTORD_CONFIG").env_remove("MENTORD_NOW");
-    cmd
-}
+use common::{EXAMPLE, mentord};
 
 fn simulate(config: &Path, out: &Path, extra: &[&str]) -> Vec<Value> {
     let output = mentord()
@@ -134,20 +129,11 @@ fn previous_shows_updates_and_cancels() {
             .map(|e| e["uid"].as_str().unwrap().to_string())
             .unwrap()
     };
-    let changed = std::fs::read_to_string(EXAMPLE)
-        .unwrap()
-        .replace(
-            "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
-            "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
-        )
-        .replace(
-            "[[pairs]]\nmentor = \"radia\"",
-            "[[pairs]]\nstatus = \"paused\"\nmentor = \"radia\"",
-        )
-        .replace(
-            "email = \"vint@example.org\"",
-            "email = \"vint.cerf@example.org\"",
-        );
+    let changed = common::example_with(&[
+        common::SKIP_11_FEBRUARY,
+        common::PAUSE_RADIA_KEN,
+        common::NEW_VINT_ADDRESS,
+    ]);
     let new = dir.path().join("mentord.toml");
     std::fs::write(&new, changed).unwrap();
     let index = simulate(&new, &dir.path().join("second"), &["--previous", EXAMPLE]);

@@ -32,7 +32,19 @@ impl Drop for Server {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn start_server(dir: &Path, args: &[&str]) -> Server {
+    start_server_on(dir, free_port(), args)
+}
+
+fn start_server_on(dir: &Path, port: u16, args: &[&str]) -> Server {
     let installed = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
@@ -47,11 +59,6 @@ fn start_server(dir: &Path, args: &[&str]) -> Server {
             "pip install aiosmtpd failed: the SMTP tests need a real server"
         );
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mail = dir.join("received");
     let mut child = Command::new("python3")
         .arg(format!("{ROOT}/tests/smtp/server.py"))
@@ -164,11 +171,7 @@ async fn temporary_failures_retry_and_a_rejection_is_recorded() {
 #[tokio::test]
 async fn a_server_that_is_down_is_caught_up_with() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // No server yet: every attempt fails to connect, so sending pauses rather than storms.
     let mut d = daemon(dir.path(), port).await;
     let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
@@ -176,26 +179,7 @@ async fn a_server_that_is_down_is_caught_up_with() {
     assert_eq!(tick.sent, 0);
     assert!(tick.retried >= 5 && tick.retried < 10, "{tick:?}");
     // The server comes up on that port; the daemon delivers everything, once.
-    let server = {
-        let dir = dir.path().to_path_buf();
-        let mail = dir.join("received");
-        let mut child = Command::new("python3")
-            .arg(format!("{ROOT}/tests/smtp/server.py"))
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(&mail)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Server {
-            child,
-            dir: mail,
-            port,
-        }
-    };
+    let server = start_server_on(dir.path(), port, &[]);
     run_until_quiet(
         &mut d,
         tick.next.unwrap(),

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -78,17 +80,11 @@ impl Nudge for mentord::schedule::Action {
 #[test]
 fn changes_and_cancellations() {
     let old = example();
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
-        .unwrap()
-        .replace(
-            "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
-            "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
-        )
-        .replace(
-            "[[pairs]]\nmentor = \"radia\"",
-            "[[pairs]]\nstatus = \"ended\"\nmentor = \"radia\"",
-        )
-        .replace("at = \"11:30\"", "at = \"12:00\"");
+    let text = common::example_with(&[
+        common::SKIP_11_FEBRUARY,
+        common::END_RADIA_KEN,
+        common::LATER_BARBARA_VINT,
+    ]);
     let new = program::parse(&text, Path::new(".")).unwrap();
     let templates = Templates::load(None).unwrap();
     let composer = Composer::new(&new, &templates);

@@ -1,0 +1,68 @@
+//! What the integration tests share: the example program, edits of it, and the binary.
+
+#![allow(dead_code)] // each test crate uses its own part
+
+use std::path::Path;
+
+pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
+
+/// The real binary, without the environment that would change which file or clock it uses.
+pub fn mentord() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("mentord").unwrap();
+    cmd.env_remove("MENTORD_CONFIG").env_remove("MENTORD_NOW");
+    cmd
+}
+
+/// A text replacement in the example program.
+pub type Edit = (&'static str, &'static str);
+
+/// Margaret and Linus (Thursdays) lose 11 February to a new skip date.
+pub const SKIP_11_FEBRUARY: Edit = (
+    "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
+    "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
+);
+/// Radia and Ken pause.
+pub const PAUSE_RADIA_KEN: Edit = (
+    "[[pairs]]\nmentor = \"radia\"",
+    "[[pairs]]\nstatus = \"paused\"\nmentor = \"radia\"",
+);
+/// Radia and Ken end.
+pub const END_RADIA_KEN: Edit = (
+    "[[pairs]]\nmentor = \"radia\"",
+    "[[pairs]]\nstatus = \"ended\"\nmentor = \"radia\"",
+);
+/// Vint's address changes.
+pub const NEW_VINT_ADDRESS: Edit = (
+    "email = \"vint@example.org\"",
+    "email = \"vint.cerf@example.org\"",
+);
+/// Barbara and Vint meet half an hour later.
+pub const LATER_BARBARA_VINT: Edit = ("at = \"11:30\"", "at = \"12:00\"");
+
+/// The example program's text with `edits` applied; each must match.
+pub fn example_with(edits: &[Edit]) -> String {
+    let mut text = std::fs::read_to_string(EXAMPLE).unwrap();
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "the example no longer contains {from:?}"
+        );
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// Writes the example, with `templates = "mine"`, to `dir`, and the given overrides.
+pub fn example_with_templates(dir: &Path, overrides: &[(&str, &str)]) -> std::path::PathBuf {
+    let text = example_with(&[(
+        "skip = [2027-03-26, 2027-04-05, 2027-05-24]    # Good Friday, Easter Monday, Whit Monday",
+        "skip = [2027-03-26, 2027-04-05, 2027-05-24]\ntemplates = \"mine\"",
+    )]);
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    std::fs::create_dir_all(dir.join("mine")).unwrap();
+    for (name, body) in overrides {
+        std::fs::write(dir.join("mine").join(name), body).unwrap();
+    }
+    config
+}
