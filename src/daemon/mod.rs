@@ -185,7 +185,14 @@ impl Daemon {
         if self.horizon.is_none_or(|h| h < until) {
             self.refill(cursor, until).await?;
         }
-        let history = self.history().await?;
+        // The store is read only when something is due: most ticks only deliver.
+        let due = self.upcoming.iter().take_while(|a| a.at < until);
+        let digest_due = due.clone().any(|a| a.kind == ActionKind::Digest);
+        let history = if due.count() == 0 {
+            History::default()
+        } else {
+            self.history(digest_due).await?
+        };
         let composer = Composer::new(&self.program, &self.templates);
         while let Some(action) = self.upcoming.front().copied() {
             if action.at >= until {
@@ -228,7 +235,7 @@ impl Daemon {
     }
 
     async fn refill(&mut self, cursor: Timestamp, until: Timestamp) -> anyhow::Result<()> {
-        let history = self.history().await?;
+        let history = self.history(false).await?;
         let end = until
             .max(cursor)
             .checked_add(HORIZON)
@@ -247,8 +254,14 @@ impl Daemon {
         Ok(())
     }
 
-    async fn history(&self) -> anyhow::Result<History> {
-        let failures = self.store.summary().await?.failures;
+    /// What the store knows that the schedule and the messages need; the failed
+    /// deliveries only for a digest.
+    async fn history(&self, with_failures: bool) -> anyhow::Result<History> {
+        let failures = if with_failures {
+            self.store.failures().await?
+        } else {
+            Vec::new()
+        };
         Ok(History {
             last_review: self.store.last_reviews().await?,
             failures: failures

@@ -358,15 +358,7 @@ impl Store {
         let last_sent: Option<i64> = sqlx::query_scalar("SELECT MAX(sent_at) FROM messages")
             .fetch_one(&self.pool)
             .await?;
-        let failures = sqlx::query(
-            "SELECT key, recipient, COALESCE(last_error, '') AS error FROM messages \
-             WHERE state = 'failed' ORDER BY created_at DESC LIMIT 20",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|row| (row.get("key"), row.get("recipient"), row.get("error")))
-        .collect();
+        let failures = self.failures().await?;
         Ok(Summary {
             pending,
             sent,
@@ -374,6 +366,19 @@ impl Store {
             last_sent: last_sent.map(instant),
             failures,
         })
+    }
+
+    /// (key, recipient, error) of the 20 newest permanently failed messages.
+    pub async fn failures(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+        Ok(sqlx::query(
+            "SELECT key, recipient, COALESCE(last_error, '') AS error FROM messages \
+             WHERE state = 'failed' ORDER BY created_at DESC LIMIT 20",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.get("key"), row.get("recipient"), row.get("error")))
+        .collect())
     }
 
     /// Per pair: (last sent, failed count).
