@@ -1,24 +1,43 @@
-//! The daemon's ticks on a virtual clock, against a real SQLite store and the file
-//! transport: what is due goes out once, a restart sends nothing twice, a crash mid-send
+//! The daemon's ticks on a virtual clock, against a real store (SQLite, and PostgreSQL
+//! when `MENTORD_TEST_POSTGRES` names a server) and the file transport: what is due goes out once, a restart sends nothing twice, a crash mid-send
 //! resends that message byte for byte, and catching up after downtime drops only the
 //! prompts whose meeting has started.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::Path;
+mod common;
 
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use common::postgres::backends;
 use jiff::Timestamp;
 use mentord::daemon::{Daemon, Transport};
 use mentord::program;
 use mentord::render::Templates;
-use mentord::store::Store;
+use mentord::store::{InstanceInfo, Location, Store};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
 
-async fn daemon(dir: &Path) -> Daemon {
+/// A daemon (a new instance each call, as after a restart) on the store at `location`,
+/// sending to files in `dir`.
+async fn daemon(dir: &Path, location: &Location) -> Daemon {
+    static STARTS: AtomicI64 = AtomicI64::new(1_800_000_000);
     let program = program::load(Path::new(EXAMPLE)).unwrap();
     let templates = Templates::load(None).unwrap();
-    let store = Store::open(&dir.join("mentord.db")).await.unwrap();
+    let mut store = Store::open(location).await.unwrap();
+    let started = Timestamp::from_second(STARTS.fetch_add(1, Ordering::SeqCst)).unwrap();
+    store
+        .register(
+            InstanceInfo {
+                host: "test".into(),
+                pid: std::process::id(),
+                mail: "files".into(),
+            },
+            started,
+        )
+        .await
+        .unwrap();
     Daemon::new(
         program,
         templates,
@@ -50,98 +69,107 @@ fn count(files: &[String], kind: &str) -> usize {
 
 #[tokio::test]
 async fn due_messages_go_out_once_across_restarts() {
-    let dir = tempfile::tempdir().unwrap();
-    let never = || false;
-    let mut d = daemon(dir.path()).await;
-    // First start, a week before the program: every series is invited, nothing else.
-    let tick = d.tick(at("2027-01-04T08:00:00Z"), &never).await.unwrap();
-    assert_eq!((tick.queued, tick.sent), (10, 10));
-    assert_eq!(count(&outbox(dir.path()), "invite-"), 10);
-    assert!(tick.next.is_some());
+    let stores = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(stores.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let never = || false;
+        let mut d = daemon(dir.path(), &location).await;
+        // First start, a week before the program: every series is invited, nothing else.
+        let tick = d.tick(at("2027-01-04T08:00:00Z"), &never).await.unwrap();
+        assert_eq!((tick.queued, tick.sent), (10, 10));
+        assert_eq!(count(&outbox(dir.path()), "invite-"), 10);
+        assert!(tick.next.is_some());
 
-    // Walk the virtual clock through the first meeting week.
-    let mut now = at("2027-01-04T08:00:01Z");
-    let end = at("2027-01-15T00:00:00Z");
-    while now < end {
-        let tick = d.tick(now, &never).await.unwrap();
-        now = tick
-            .next
-            .unwrap()
-            .max(now.checked_add(jiff::SignedDuration::from_secs(1)).unwrap());
+        // Walk the virtual clock through the first meeting week.
+        let mut now = at("2027-01-04T08:00:01Z");
+        let end = at("2027-01-15T00:00:00Z");
+        while now < end {
+            let tick = d.tick(now, &never).await.unwrap();
+            now = tick
+                .next
+                .unwrap()
+                .max(now.checked_add(jiff::SignedDuration::from_secs(1)).unwrap());
+        }
+        let files = outbox(dir.path());
+        // Until 15 Jan: the five first meetings (frances-dennis on the 11th, barbara-vint
+        // and grace-alan on the 12th, radia-ken on the 13th, margaret-linus on the 14th),
+        // each with its prompt, reminder and follow-up, and the Monday digest.
+        assert_eq!(count(&files, "agenda_prompt-"), 5, "{files:?}");
+        assert_eq!(count(&files, "mentor_reminder-"), 5, "{files:?}");
+        assert_eq!(count(&files, "followup-"), 5, "{files:?}");
+        assert_eq!(count(&files, "digest-"), 1, "{files:?}");
+
+        // A restart on the same store sends nothing again.
+        drop(d);
+        let mut d = daemon(dir.path(), &location).await;
+        let tick = d.tick(end, &never).await.unwrap();
+        assert_eq!((tick.queued, tick.sent), (0, 0));
+        assert_eq!(outbox(dir.path()), files);
     }
-    let files = outbox(dir.path());
-    // Until 15 Jan: the five first meetings (frances-dennis on the 11th, barbara-vint
-    // and grace-alan on the 12th, radia-ken on the 13th, margaret-linus on the 14th),
-    // each with its prompt, reminder and follow-up, and the Monday digest.
-    assert_eq!(count(&files, "agenda_prompt-"), 5, "{files:?}");
-    assert_eq!(count(&files, "mentor_reminder-"), 5, "{files:?}");
-    assert_eq!(count(&files, "followup-"), 5, "{files:?}");
-    assert_eq!(count(&files, "digest-"), 1, "{files:?}");
-
-    // A restart on the same store sends nothing again.
-    drop(d);
-    let mut d = daemon(dir.path()).await;
-    let tick = d.tick(end, &never).await.unwrap();
-    assert_eq!((tick.queued, tick.sent), (0, 0));
-    assert_eq!(outbox(dir.path()), files);
 }
 
 #[tokio::test]
 async fn downtime_drops_only_prompts_whose_meeting_started() {
-    let dir = tempfile::tempdir().unwrap();
-    let never = || false;
-    let mut d = daemon(dir.path()).await;
-    d.tick(at("2027-01-08T08:00:00Z"), &never).await.unwrap();
-    drop(d);
-    // Down from 8 Jan to the 13th, 12:00 UTC: grace-alan's and barbara-vint's first
-    // meetings (12th) have started, so their prompts and reminders are dropped; their
-    // follow-ups, radia-ken's prompt and reminder (meeting on the 13th, 16:30 UTC) and
-    // the Monday digest go out late.
-    let mut d = daemon(dir.path()).await;
-    let tick = d.tick(at("2027-01-13T12:00:00Z"), &never).await.unwrap();
-    let files = outbox(dir.path());
-    assert!(tick.dropped >= 4, "{tick:?}");
-    assert!(
-        files
-            .iter()
-            .any(|f| f.starts_with("agenda_prompt-radia-ken")),
-        "{files:?}"
-    );
-    assert!(
-        files
-            .iter()
-            .any(|f| f.starts_with("mentor_reminder-radia-ken")),
-        "{files:?}"
-    );
-    assert!(
-        !files
-            .iter()
-            .any(|f| f.starts_with("agenda_prompt-grace-alan")),
-        "{files:?}"
-    );
-    assert!(
-        files.iter().any(|f| f.starts_with("followup-grace-alan")),
-        "{files:?}"
-    );
-    assert_eq!(count(&files, "digest-"), 1);
+    let stores = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(stores.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let never = || false;
+        let mut d = daemon(dir.path(), &location).await;
+        d.tick(at("2027-01-08T08:00:00Z"), &never).await.unwrap();
+        drop(d);
+        // Down from 8 Jan to the 13th, 12:00 UTC: grace-alan's and barbara-vint's first
+        // meetings (12th) have started, so their prompts and reminders are dropped; their
+        // follow-ups, radia-ken's prompt and reminder (meeting on the 13th, 16:30 UTC) and
+        // the Monday digest go out late.
+        let mut d = daemon(dir.path(), &location).await;
+        let tick = d.tick(at("2027-01-13T12:00:00Z"), &never).await.unwrap();
+        let files = outbox(dir.path());
+        assert!(tick.dropped >= 4, "{tick:?}");
+        assert!(
+            files
+                .iter()
+                .any(|f| f.starts_with("agenda_prompt-radia-ken")),
+            "{files:?}"
+        );
+        assert!(
+            files
+                .iter()
+                .any(|f| f.starts_with("mentor_reminder-radia-ken")),
+            "{files:?}"
+        );
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with("agenda_prompt-grace-alan")),
+            "{files:?}"
+        );
+        assert!(
+            files.iter().any(|f| f.starts_with("followup-grace-alan")),
+            "{files:?}"
+        );
+        assert_eq!(count(&files, "digest-"), 1);
+    }
 }
 
 /// A stop requested mid-delivery leaves the rest queued, and they go out on the next
 /// start exactly once.
 #[tokio::test]
 async fn stopping_mid_delivery_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut d = daemon(dir.path()).await;
-    let sent_one = std::sync::atomic::AtomicUsize::new(0);
-    let stop_after_first = || sent_one.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2;
-    let tick = d
-        .tick(at("2027-01-04T08:00:00Z"), &stop_after_first)
-        .await
-        .unwrap();
-    assert!(tick.sent < 10, "{tick:?}");
-    drop(d);
-    let mut d = daemon(dir.path()).await;
-    let tick2 = d.tick(at("2027-01-04T08:00:05Z"), &|| false).await.unwrap();
-    assert_eq!(tick.sent + tick2.sent, 10);
-    assert_eq!(count(&outbox(dir.path()), "invite-"), 10);
+    let stores = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(stores.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = daemon(dir.path(), &location).await;
+        let sent_one = std::sync::atomic::AtomicUsize::new(0);
+        let stop_after_first = || sent_one.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2;
+        let tick = d
+            .tick(at("2027-01-04T08:00:00Z"), &stop_after_first)
+            .await
+            .unwrap();
+        assert!(tick.sent < 10, "{tick:?}");
+        drop(d);
+        let mut d = daemon(dir.path(), &location).await;
+        let tick2 = d.tick(at("2027-01-04T08:00:05Z"), &|| false).await.unwrap();
+        assert_eq!(tick.sent + tick2.sent, 10);
+        assert_eq!(count(&outbox(dir.path()), "invite-"), 10);
+    }
 }

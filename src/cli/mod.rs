@@ -110,10 +110,14 @@ fn load(path: &std::path::Path) -> anyhow::Result<Program> {
     Ok(program::load(path)?)
 }
 
-/// The program's SQLite file; a relative path is taken from the program file's folder.
-fn store_path(program: &Program, config: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+/// Where the program's store is; a relative SQLite path is taken from the program
+/// file's folder.
+fn store_location(
+    program: &Program,
+    config: &std::path::Path,
+) -> anyhow::Result<crate::store::Location> {
     let base = config.parent().unwrap_or(std::path::Path::new("."));
-    crate::store::sqlite_path(&program.store.url, base)
+    crate::store::Location::parse(&program.store.url, base)
 }
 
 /// Opens (creating if needed) the program's store.
@@ -121,7 +125,7 @@ async fn open_store(
     program: &Program,
     config: &std::path::Path,
 ) -> anyhow::Result<crate::store::Store> {
-    crate::store::Store::open(&store_path(program, config)?).await
+    crate::store::Store::open(&store_location(program, config)?).await
 }
 
 /// What the store holds, read only (safe beside a running daemon); empty without a store.
@@ -131,21 +135,23 @@ struct StoredState {
     reviews: std::collections::HashMap<String, jiff::civil::Date>,
     summary: crate::store::Summary,
     activity: std::collections::HashMap<String, (Option<jiff::Timestamp>, u64)>,
+    instances: Vec<crate::store::Instance>,
 }
 
 fn read_state(program: &Program, config: &std::path::Path) -> anyhow::Result<StoredState> {
-    let path = store_path(program, config)?;
+    let location = store_location(program, config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        match crate::store::Store::open_read_only(&path).await? {
+        match crate::store::Store::open_read_only(&location).await? {
             None => Ok(StoredState::default()),
             Some(store) => Ok(StoredState {
                 sent: store.sent_series().await?,
                 reviews: store.last_reviews().await?,
                 summary: store.summary().await?,
                 activity: store.pair_activity().await?,
+                instances: store.instances().await?,
             }),
         }
     })

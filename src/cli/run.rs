@@ -3,6 +3,9 @@
 //! and logs why), and on SIGTERM/SIGINT finishes the send in flight and stops (exit 0).
 //!
 //! A second daemon on the same SQLite store refuses to start: SQLite has no row claims.
+//! On a PostgreSQL store any number may run; each registers itself and beats (see
+//! `store::instances`). With `NOTIFY_SOCKET` set (systemd `Type=notify`) it says when
+//! it is ready, reloading and stopping.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use super::{exit, time};
 use crate::daemon::{Daemon, Transport};
 use crate::program::{self, MailConfig};
 use crate::render::Templates;
-use crate::store::{Store, sqlite_path};
+use crate::store::{InstanceInfo, Location, Store};
 
 #[derive(Debug, Args)]
 pub struct Run {}
@@ -27,26 +30,89 @@ impl Run {
         let program = super::load(config)?;
         let templates = Templates::load(program.templates.as_deref())?;
         let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let db = sqlite_path(&program.store.url, &base)?;
-        let _lock = lock(&db)?;
+        let location = Location::parse(&program.store.url, &base)?;
+        let _lock = match &location {
+            Location::Sqlite(db) => Some(lock(db)?),
+            Location::Postgres(_) => None,
+        };
+        let started = time::now()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         runtime.block_on(async move {
-            // Inside the runtime: lettre's connection pool starts a task when built.
             let transport = match &program.mail {
                 MailConfig::File { dir } => Transport::File { dir: dir.clone() },
                 smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(
                     crate::daemon::smtp::Smtp::new(smtp, &program.organizer.email)?,
                 )),
             };
-            let store = Store::open(&db).await?;
-            tracing::info!(program = %program.name, store = %db.display(), mail = %transport.describe(), "mentord started");
-            let daemon = Daemon::new(program, templates, store, transport);
-            serve(daemon, config.to_path_buf()).await
+            let mut store = Store::open(&location).await?;
+            let instance = store
+                .register(
+                    InstanceInfo {
+                        host: hostname(),
+                        pid: std::process::id(),
+                        mail: transport.describe(),
+                    },
+                    started,
+                )
+                .await?;
+            tracing::info!(program = %program.name, store = %location.describe(), mail = %transport.describe(), %instance, "mentord started");
+            let heartbeat = tokio::spawn(beat(store.clone()));
+            let daemon = Daemon::new(program, templates, store.clone(), transport);
+            let served = serve(daemon, config.to_path_buf()).await;
+            notify("STOPPING=1");
+            heartbeat.abort();
+            if let Err(e) = store.deregister().await {
+                tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims; they pass to another after the lease");
+            }
+            served
         })?;
         Ok(exit::OK)
+    }
+}
+
+/// Beats every few seconds so other daemons (and `status`) know this one is alive.
+async fn beat(store: Store) {
+    let mut interval = tokio::time::interval(crate::store::HEARTBEAT);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = store.heartbeat().await {
+            tracing::warn!(error = %format!("{e:#}"), "heartbeat failed");
+        }
+    }
+}
+
+/// This machine's name, for `status`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Tells systemd (`Type=notify`) about the daemon's state; nothing without `NOTIFY_SOCKET`.
+fn notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|socket| {
+        use std::os::unix::ffi::OsStrExt;
+        match path.as_bytes().strip_prefix(b"@") {
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                socket.send_to_addr(state.as_bytes(), &address)
+            }
+            None => socket.send_to(state.as_bytes(), &path),
+        }
+    });
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "cannot notify systemd");
     }
 }
 
@@ -87,6 +153,7 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
     let stopping = Arc::new(AtomicBool::new(false));
     spawn_signals(wake_sender.clone(), stopping.clone())?;
     let _watcher = watch(&config, wake_sender.clone());
+    let mut ready = false;
     loop {
         let stop = || stopping.load(Ordering::SeqCst);
         let now = time::now()?;
@@ -100,6 +167,10 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
                 retried = tick.retried,
                 "tick"
             );
+        }
+        if !ready {
+            notify("READY=1");
+            ready = true;
         }
         if stop() {
             tracing::info!("stopped");
@@ -126,7 +197,9 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
                             return Ok(());
                         }
                     }
+                    notify("RELOADING=1");
                     reload(&mut daemon, &config, why);
+                    notify("READY=1");
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! `mentord status [--json]`: each pair's next meeting, review state, last send and
-//! failures, and the outbox in numbers.
+//! failures, the outbox in numbers, and the daemons at work: alive or not, what each
+//! holds, and whether its sending is paused by the SMTP circuit breaker.
 
 use std::path::Path;
 
@@ -40,6 +41,25 @@ struct Report {
     failed: u64,
     last_sent: Option<String>,
     failures: Vec<Failure>,
+    daemons: Vec<Daemon>,
+}
+
+#[derive(Debug, Serialize)]
+struct Daemon {
+    id: String,
+    host: String,
+    pid: u32,
+    mail: String,
+    started: String,
+    last_heartbeat: String,
+    /// Beat within the lease; a dead daemon's claims pass to the others.
+    alive: bool,
+    /// Messages claimed and not yet marked.
+    holding: u64,
+    /// Holds the program lock (reconciling or scheduling right now; PostgreSQL only).
+    program_lock: bool,
+    paused_until: Option<String>,
+    pause_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +77,7 @@ impl Status {
             reviews,
             summary,
             activity,
+            instances,
             ..
         } = super::read_state(&program, config)?;
 
@@ -111,6 +132,25 @@ impl Status {
                     key,
                     recipient,
                     error,
+                })
+                .collect(),
+            daemons: instances
+                .into_iter()
+                .map(|i| Daemon {
+                    started: local(i.started_at),
+                    last_heartbeat: local(i.heartbeat_at),
+                    paused_until: i
+                        .paused_until
+                        .filter(|&until| i.alive && until > now)
+                        .map(local),
+                    pause_reason: i.pause_reason.filter(|_| i.alive),
+                    id: i.id,
+                    host: i.host,
+                    pid: i.pid,
+                    mail: i.mail,
+                    alive: i.alive,
+                    holding: i.holding,
+                    program_lock: i.program_lock,
                 })
                 .collect(),
         };
@@ -169,5 +209,35 @@ fn print_table(program: &Program, report: &Report) {
             "failed: {} to {}: {}",
             failure.key, failure.recipient, failure.error
         );
+    }
+    if !report.daemons.iter().any(|d| d.alive) {
+        println!("no daemon running");
+    }
+    for daemon in &report.daemons {
+        let lock = if daemon.program_lock {
+            ", holds the program lock"
+        } else {
+            ""
+        };
+        if daemon.alive {
+            println!(
+                "daemon {} (pid {} on {}): running since {}, sending to {}, holding {} message(s){lock}",
+                daemon.id, daemon.pid, daemon.host, daemon.started, daemon.mail, daemon.holding
+            );
+        } else {
+            println!(
+                "daemon {} (pid {} on {}): silent since {}, holding {} message(s) that pass to a live daemon",
+                daemon.id, daemon.pid, daemon.host, daemon.last_heartbeat, daemon.holding
+            );
+        }
+        if let Some(until) = &daemon.paused_until {
+            println!(
+                "  sending PAUSED until {until}: {}",
+                daemon
+                    .pause_reason
+                    .as_deref()
+                    .unwrap_or("repeated connection failures")
+            );
+        }
     }
 }

@@ -28,8 +28,11 @@ pub use transport::{SendError, Transport};
 /// How far ahead the schedule is expanded at a time.
 const HORIZON: SignedDuration = SignedDuration::from_hours(24);
 
-/// Messages claimed from the outbox per round.
-const BATCH: u32 = 64;
+/// Calendar changes queued per transaction.
+const RECONCILE_BATCH: usize = 256;
+
+/// Scheduled messages queued per transaction.
+const SCHEDULE_BATCH: usize = 512;
 
 #[derive(Debug)]
 pub struct Daemon {
@@ -40,6 +43,8 @@ pub struct Daemon {
     needs_reconcile: bool,
     upcoming: VecDeque<Action>,
     horizon: Option<Timestamp>,
+    /// The breaker state last written to the store.
+    reported_pause: Option<Timestamp>,
 }
 
 /// What one tick did, for logs and tests.
@@ -69,6 +74,7 @@ impl Daemon {
             needs_reconcile: true,
             upcoming: VecDeque::new(),
             horizon: None,
+            reported_pause: None,
         }
     }
 
@@ -88,12 +94,14 @@ impl Daemon {
     /// Does everything due at `now`; `stop` is checked between sends.
     pub async fn tick(&mut self, now: Timestamp, stop: &dyn Fn() -> bool) -> anyhow::Result<Tick> {
         let mut tick = Tick::default();
-        if self.needs_reconcile {
-            tick.queued += self.reconcile(now).await?;
-            self.needs_reconcile = false;
-        }
-        self.schedule(now, &mut tick).await?;
+        // Work done once per program, by one daemon at a time (others wait, then find
+        // it done: the store's series and cursor have moved on).
+        self.store.lock_program().await?;
+        let planned = self.plan_messages(now, &mut tick).await;
+        self.store.unlock_program().await?;
+        planned?;
         self.deliver(now, stop, &mut tick).await?;
+        self.report_pause(now).await?;
         let next_action = self.upcoming.front().map(|a| a.at);
         let next_retry = self.store.next_attempt().await?;
         // While the SMTP breaker is open, retries wait for it to close.
@@ -107,22 +115,44 @@ impl Daemon {
         Ok(tick)
     }
 
-    /// Brings every calendar in line with the file, queueing the messages first and
-    /// recording the new series state after (a crash between only re-queues the same keys).
+    async fn plan_messages(&mut self, now: Timestamp, tick: &mut Tick) -> anyhow::Result<()> {
+        if self.needs_reconcile {
+            tick.queued += self.reconcile(now).await?;
+            self.needs_reconcile = false;
+        }
+        self.schedule(now, tick).await
+    }
+
+    /// Records the SMTP breaker's state in the store when it changes, for `status`.
+    async fn report_pause(&mut self, now: Timestamp) -> anyhow::Result<()> {
+        let paused = self.transport.paused_until(now);
+        if paused != self.reported_pause {
+            let reason = paused.map(|_| self.transport.pause_reason());
+            self.store.set_pause(paused, reason.as_deref()).await?;
+            self.reported_pause = paused;
+        }
+        Ok(())
+    }
+
+    /// Brings every calendar in line with the file. Each batch of changes is one
+    /// transaction: its messages queued and the new series state recorded together.
     async fn reconcile(&mut self, now: Timestamp) -> anyhow::Result<usize> {
         let sent = self.store.sent_series().await?;
         let changes = reconcile::reconcile(&self.program, &sent, now);
-        let composer = Composer::new(&self.program, &self.templates);
         let mut queued = 0;
-        for change in &changes {
+        for batch in changes.chunks(RECONCILE_BATCH) {
+            queued += self.apply_changes(batch, now).await?;
+        }
+        Ok(queued)
+    }
+
+    async fn apply_changes(&self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
+        let composer = Composer::new(&self.program, &self.templates);
+        let mut messages = Vec::new();
+        let mut states = Vec::with_capacity(changes.len());
+        for change in changes {
             for composed in composer.change(change, now)? {
-                if self
-                    .store
-                    .enqueue(&new_message(&composed, now)?, now)
-                    .await?
-                {
-                    queued += 1;
-                }
+                messages.push(new_message(&composed, now)?);
             }
             let (pair_id, state) = match change {
                 Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
@@ -162,10 +192,11 @@ impl Daemon {
                     },
                 ),
             };
-            self.store.save_series(&pair_id, &state, now).await?;
             tracing::info!(pair = %pair_id, change = change_name(change), sequence = change.sequence(), "calendar change queued");
+            states.push((pair_id, state));
         }
-        Ok(queued)
+        let queued = self.store.enqueue_all(&messages, &states, now).await?;
+        Ok(queued.into_iter().filter(|&q| q).count())
     }
 
     /// Queues every message the schedule has due by `now`, from where the last tick left off.
@@ -194,6 +225,7 @@ impl Daemon {
             self.history(digest_due).await?
         };
         let composer = Composer::new(&self.program, &self.templates);
+        let mut batch = Vec::new();
         while let Some(action) = self.upcoming.front().copied() {
             if action.at >= until {
                 break;
@@ -212,25 +244,43 @@ impl Daemon {
                 ActionKind::AgendaPrompt | ActionKind::MentorReminder
             ) && matches!(action.subject, Subject::Meeting { start, .. } if start <= now);
             for composed in composer.action(&action, &history)? {
-                let message = new_message(&composed, action.at)?;
-                if !self.store.enqueue(&message, now).await? {
-                    continue;
-                }
+                let mut message = new_message(&composed, action.at)?;
                 if late {
-                    self.store
-                        .mark_dropped(
-                            &message.key,
-                            "its meeting had started when mentord caught up",
-                        )
-                        .await?;
+                    message.dropped =
+                        Some("its meeting had started when mentord caught up".to_string());
+                }
+                batch.push(message);
+            }
+            if batch.len() >= SCHEDULE_BATCH {
+                self.enqueue_scheduled(std::mem::take(&mut batch), now, tick)
+                    .await?;
+            }
+        }
+        self.enqueue_scheduled(batch, now, tick).await?;
+        self.store.set_scheduled_until(until).await?;
+        Ok(())
+    }
+
+    async fn enqueue_scheduled(
+        &self,
+        batch: Vec<NewMessage>,
+        now: Timestamp,
+        tick: &mut Tick,
+    ) -> anyhow::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let queued = self.store.enqueue_all(&batch, &[], now).await?;
+        for (message, queued) in batch.iter().zip(queued) {
+            match (queued, &message.dropped) {
+                (false, _) => {}
+                (true, None) => tick.queued += 1,
+                (true, Some(_)) => {
                     tracing::warn!(key = %message.key, "dropped: the meeting started while mentord was down");
                     tick.dropped += 1;
-                } else {
-                    tick.queued += 1;
                 }
             }
         }
-        self.store.set_scheduled_until(until).await?;
         Ok(())
     }
 
@@ -282,7 +332,7 @@ impl Daemon {
             if stop() || self.transport.paused_until(now).is_some() {
                 return Ok(());
             }
-            let batch = self.store.claim_due(now, BATCH).await?;
+            let batch = self.store.claim_due(now, self.store.claim_batch()).await?;
             if batch.is_empty() {
                 return Ok(());
             }
@@ -385,5 +435,6 @@ fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMess
         body: message
             .to_eml()
             .with_context(|| format!("while building {}", message.key))?,
+        dropped: None,
     })
 }

@@ -1,22 +1,34 @@
-//! The SMTP transport (lettre on tokio): STARTTLS required on `smtp://`, implicit TLS on
-//! `smtps://`, plaintext only with `tls = "none"` to a loopback host (refused by the
-//! loader otherwise). The password comes from an environment variable or a file, never
-//! from the program file, and never appears in logs, errors or `Debug` output.
+//! The SMTP transport (lettre's SMTP client on tokio): STARTTLS required on `smtp://`,
+//! implicit TLS on `smtps://`, plaintext only with `tls = "none"` to a loopback host
+//! (refused by the loader otherwise). The password comes from an environment variable or
+//! a file, never from the program file, and never appears in logs, errors or `Debug`
+//! output.
+//!
+//! Connections are opened here, not by lettre's transport, so the socket can have
+//! `TCP_NODELAY`: lettre 0.11.23 writes the end of DATA as a separate small segment,
+//! which Nagle's algorithm holds back until the server's delayed ACK (40 ms a message).
+//! A connection is kept and reused while it works (checked with NOOP after an idle
+//! spell), and replaced after any error.
 //!
 //! Failures answer the caller's question: a 4xx reply, a timeout or a network error is
-//! temporary (retry later), a 5xx reply is permanent (record it). After repeated
-//! connection or authentication failures in a row the transport *pauses* (a circuit
+//! temporary (retry later), a 5xx reply to a message is permanent (record it). Failing to
+//! connect, to secure the connection or to authenticate is the *link's* fault, not the
+//! message's: after repeated link failures in a row the transport pauses (a circuit
 //! breaker), doubling the pause up to 15 minutes, instead of feeding a retry storm.
 
 use std::fmt;
-use std::time::Duration;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
 use lettre::address::Envelope;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use super::transport::SendError;
 use crate::program::MailConfig;
@@ -25,16 +37,37 @@ use crate::store::Queued;
 /// Consecutive connection or authentication failures that pause sending.
 const BREAKER_THRESHOLD: u32 = 5;
 
+/// The longest any one step (connect, a command, the message) may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A kept connection idle longer than this is checked with NOOP before reuse.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// `tls = "none"`, loopback only.
+    None,
+    StartTls,
+    Implicit,
+}
+
 pub struct Smtp {
-    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    hello: ClientId,
     from: lettre::Address,
     described: String,
+    /// The connection kept between sends, and when it was last used.
+    connection: Option<(AsyncSmtpConnection, Instant)>,
     /// Minimum time between two sends, from `rate`.
     interval: Option<Duration>,
-    last_send: Option<std::time::Instant>,
+    last_send: Option<Instant>,
     failures_in_a_row: u32,
     paused_until: Option<Timestamp>,
     pause: SignedDuration,
+    last_link_error: String,
 }
 
 /// No credentials, no password: only where the mail goes.
@@ -44,6 +77,12 @@ impl fmt::Debug for Smtp {
             .field("server", &self.described)
             .finish_non_exhaustive()
     }
+}
+
+/// Why a send failed: the message (the server's verdict on it) or the link to the server.
+enum Failure {
+    Message(SendError),
+    Link(String),
 }
 
 impl Smtp {
@@ -79,55 +118,57 @@ impl Smtp {
             ),
             _ => (host_port.trim_matches(['[', ']']).to_string(), None),
         };
-        let mut builder = if !*tls {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
-                .port(port.unwrap_or(25))
-        } else if implicit_tls {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?.port(port.unwrap_or(465))
-        } else {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)?.port(port.unwrap_or(587))
+        let security = match (*tls, implicit_tls) {
+            (false, _) => Security::None,
+            (true, true) => Security::Implicit,
+            (true, false) => Security::StartTls,
         };
-        if let Some(user) = &user {
-            let password = match (password_env, password_file) {
-                (Some(var), _) => std::env::var(var).with_context(|| {
-                    format!("the SMTP password: environment variable {var} is not set")
-                })?,
-                (None, Some(path)) => std::fs::read_to_string(path)
-                    .with_context(|| format!("the SMTP password: cannot read {}", path.display()))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-                (None, None) => bail!(
-                    "the SMTP URL names user {user:?} but [mail] gives no password_env or password_file"
-                ),
-            };
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        let mailer = builder
-            .timeout(Some(Duration::from_secs(30)))
-            .pool_config(PoolConfig::new().max_size(4))
-            .build();
+        let port = port.unwrap_or(match security {
+            Security::None => 25,
+            Security::Implicit => 465,
+            Security::StartTls => 587,
+        });
+        let credentials = match &user {
+            None => None,
+            Some(user) => {
+                let password = match (password_env, password_file) {
+                    (Some(var), _) => std::env::var(var).with_context(|| {
+                        format!("the SMTP password: environment variable {var} is not set")
+                    })?,
+                    (None, Some(path)) => std::fs::read_to_string(path)
+                        .with_context(|| {
+                            format!("the SMTP password: cannot read {}", path.display())
+                        })?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string(),
+                    (None, None) => bail!(
+                        "the SMTP URL names user {user:?} but [mail] gives no password_env or password_file"
+                    ),
+                };
+                Some(Credentials::new(user.clone(), password))
+            }
+        };
         let scheme = if implicit_tls { "smtps" } else { "smtp" };
         let described = format!(
-            "{scheme}://{}{host}:{}{}",
+            "{scheme}://{}{host}:{port}{}",
             user.as_deref().map(|u| format!("{u}@")).unwrap_or_default(),
-            port.unwrap_or(if !*tls {
-                25
-            } else if implicit_tls {
-                465
-            } else {
-                587
-            }),
             if *tls { "" } else { " (no TLS, loopback)" }
         );
         Ok(Smtp {
-            mailer,
+            host,
+            port,
+            security,
+            credentials,
+            hello: ClientId::default(),
             from: from.parse().context("the organizer's address")?,
             described,
+            connection: None,
             interval: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
             last_send: None,
             failures_in_a_row: 0,
             paused_until: None,
             pause: SignedDuration::from_secs(60),
+            last_link_error: String::new(),
         })
     }
 
@@ -140,6 +181,11 @@ impl Smtp {
         self.paused_until.filter(|&until| until > now)
     }
 
+    /// Why the breaker opened: the last link failure.
+    pub fn pause_reason(&self) -> String {
+        format!("{}: {}", self.described, self.last_link_error)
+    }
+
     pub async fn send(&mut self, message: &Queued, now: Timestamp) -> Result<(), SendError> {
         if let Some(interval) = self.interval
             && let Some(last) = self.last_send
@@ -149,39 +195,167 @@ impl Smtp {
                 tokio::time::sleep(interval - elapsed).await;
             }
         }
-        self.last_send = Some(std::time::Instant::now());
+        self.last_send = Some(Instant::now());
         let to: lettre::Address = message
             .recipient
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
         let envelope = Envelope::new(Some(self.from.clone()), vec![to])
             .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
-        match self.mailer.send_raw(&envelope, &message.body).await {
-            Ok(_) => {
+        match self.try_send(&envelope, &message.body).await {
+            Ok(()) => {
                 self.failures_in_a_row = 0;
                 self.pause = SignedDuration::from_secs(60);
                 Ok(())
             }
-            Err(e) if e.is_permanent() => {
+            Err(Failure::Message(error)) => {
                 self.failures_in_a_row = 0;
-                Err(SendError::Permanent(e.to_string()))
+                Err(error)
             }
-            Err(e) => {
-                // A 4xx reply is the server's verdict on this message; anything else
-                // (no connection, TLS, authentication, timeout) is the link, which the
-                // breaker watches.
-                if !e.is_transient() {
-                    self.failures_in_a_row += 1;
-                    if self.failures_in_a_row >= BREAKER_THRESHOLD {
-                        let until = now.checked_add(self.pause).unwrap_or(now);
-                        tracing::error!(server = %self.described, error = %e, resume_at = %until, "sending paused after repeated connection failures");
-                        self.paused_until = Some(until);
-                        self.pause = (self.pause * 2).min(SignedDuration::from_mins(15));
-                        self.failures_in_a_row = 0;
-                    }
+            Err(Failure::Link(error)) => {
+                self.failures_in_a_row += 1;
+                self.last_link_error.clone_from(&error);
+                if self.failures_in_a_row >= BREAKER_THRESHOLD {
+                    let until = now.checked_add(self.pause).unwrap_or(now);
+                    tracing::error!(server = %self.described, %error, resume_at = %until, "sending paused after repeated connection failures");
+                    self.paused_until = Some(until);
+                    self.pause = (self.pause * 2).min(SignedDuration::from_mins(15));
+                    self.failures_in_a_row = 0;
                 }
-                Err(SendError::Transient(e.to_string()))
+                Err(SendError::Transient(error))
             }
         }
+    }
+
+    async fn try_send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<(), Failure> {
+        let mut connection = match self.connection.take() {
+            Some((mut kept, used)) => {
+                let fresh = used.elapsed() < CHECK_AFTER_IDLE
+                    || within(kept.test_connected()).await.unwrap_or(false);
+                if fresh {
+                    kept
+                } else {
+                    kept.abort().await;
+                    self.connect().await?
+                }
+            }
+            None => self.connect().await?,
+        };
+        match within(connection.send(envelope, body)).await {
+            Ok(Ok(_)) => {
+                self.connection = Some((connection, Instant::now()));
+                Ok(())
+            }
+            // lettre closes the connection after any error: the next send opens another.
+            Ok(Err(e)) if e.is_permanent() || e.is_client() => {
+                Err(Failure::Message(SendError::Permanent(e.to_string())))
+            }
+            // A 4xx reply is the server's verdict on this message: retry it later.
+            Ok(Err(e)) if e.is_transient() => {
+                Err(Failure::Message(SendError::Transient(e.to_string())))
+            }
+            Ok(Err(e)) => Err(Failure::Link(e.to_string())),
+            Err(elapsed) => Err(Failure::Link(elapsed)),
+        }
+    }
+
+    /// Opens a connection: TCP with `TCP_NODELAY`, TLS as configured, then AUTH.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let link = |e: &dyn fmt::Display| Failure::Link(e.to_string());
+        let tcp = within(TcpStream::connect((self.host.as_str(), self.port)))
+            .await
+            .map_err(|e| link(&e))?
+            .map_err(|e| link(&format!("cannot connect: {e}")))?;
+        tcp.set_nodelay(true).map_err(|e| link(&e))?;
+        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| link(&e));
+        let stream: Box<dyn AsyncTokioStream> = match self.security {
+            Security::Implicit => {
+                #[allow(deprecated)] // the only public way to lettre's TLS on a socket we made
+                let mut stream =
+                    lettre::transport::smtp::client::AsyncNetworkStream::use_existing_tokio1(
+                        Box::new(tcp),
+                    );
+                within(stream.upgrade_tls(tls()?))
+                    .await
+                    .map_err(|e| link(&e))?
+                    .map_err(|e| link(&e))?;
+                Box::new(Tls(tokio_util::compat::FuturesAsyncReadCompatExt::compat(
+                    stream,
+                )))
+            }
+            Security::None | Security::StartTls => Box::new(tcp),
+        };
+        let mut connection = within(AsyncSmtpConnection::connect_with_transport(
+            stream,
+            &self.hello,
+        ))
+        .await
+        .map_err(|e| link(&e))?
+        .map_err(|e| link(&e))?;
+        if self.security == Security::StartTls {
+            if !connection.can_starttls() {
+                return Err(link(&"the server does not offer STARTTLS"));
+            }
+            within(connection.starttls(tls()?, &self.hello))
+                .await
+                .map_err(|e| link(&e))?
+                .map_err(|e| link(&format!("STARTTLS: {e}")))?;
+        }
+        if let Some(credentials) = &self.credentials {
+            within(connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials))
+                .await
+                .map_err(|e| link(&e))?
+                .map_err(|e| link(&format!("authentication failed: {e}")))?;
+        }
+        Ok(connection)
+    }
+}
+
+/// Runs one step of the conversation with the [`TIMEOUT`].
+async fn within<T>(step: impl Future<Output = T>) -> Result<T, String> {
+    tokio::time::timeout(TIMEOUT, step)
+        .await
+        .map_err(|_| format!("no answer within {} s", TIMEOUT.as_secs()))
+}
+
+/// Implicit TLS: lettre's TLS stream (futures-io) over our socket, seen through tokio's
+/// traits so lettre's client can speak SMTP over it.
+#[allow(deprecated)]
+type TlsStream = tokio_util::compat::Compat<lettre::transport::smtp::client::AsyncNetworkStream>;
+
+#[derive(Debug)]
+struct Tls(TlsStream);
+
+impl AsyncTokioStream for Tls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().peer_addr()
+    }
+}
+
+impl AsyncRead for Tls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }

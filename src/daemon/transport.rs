@@ -42,6 +42,14 @@ impl Transport {
         }
     }
 
+    /// Why sending is paused (the SMTP link's last failure).
+    pub fn pause_reason(&self) -> String {
+        match self {
+            Transport::File { .. } => String::new(),
+            Transport::Smtp(smtp) => smtp.pause_reason(),
+        }
+    }
+
     pub async fn send(&mut self, message: &Queued, now: jiff::Timestamp) -> Result<(), SendError> {
         match self {
             Transport::File { dir } => {

@@ -1,29 +1,42 @@
 //! The store: what the program file cannot remember. SQLite by default
-//! (`sqlite://mentord.db`, created on first use with mode 0600, WAL journal), migrations
-//! embedded and applied when it opens.
+//! (`sqlite://mentord.db`, created on first use with mode 0600, WAL journal); PostgreSQL
+//! (`postgres://…`) when several daemons share one program. One interface over both,
+//! each with its own embedded migrations (`migrations/sqlite`, `migrations/postgres`),
+//! applied when the store opens.
 //!
 //! - `messages`, the outbox: a message is written with its deterministic key and its
-//!   whole body *before* it is sent, marked `sending` while in flight and `sent` after.
-//!   The key is the primary key, so a second copy cannot be queued; a crash between
-//!   the server's acceptance and the mark leaves it `sending`, and [`Store::open`] puts
-//!   it back to `pending`: at worst one resend, byte-identical, same `Message-ID`.
+//!   whole body *before* it is sent, claimed (`sending`, `claimed_by`) while in flight
+//!   and marked `sent` after. The key is the primary key, so a second copy cannot be
+//!   queued; a crash between the server's acceptance and the mark leaves it `sending`:
+//!   SQLite (one daemon, held by a lock file) puts it back to `pending` when it opens,
+//!   PostgreSQL hands it to another daemon once the claimer's lease ran out (see
+//!   [`instances`]). At worst one resend, byte-identical, same `Message-ID`.
 //! - `series`: each pair's series as last sent (for the reconcile).
 //! - `reviews`: relationship reviews held.
 //! - `cursor`: how far the schedule has been turned into messages.
+//! - `instances`: the daemons at work, their heartbeats and breaker state.
+//!
+//! Most statements are the same SQL on both backends (`$1` placeholders work in both);
+//! [`on!`] runs one body against whichever pool the store has. Where the two differ
+//! (claims, the database's clock) both texts sit side by side.
 
+mod instances;
 mod series;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use crate::reconcile::Sent;
+pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 
 /// A message to put in the outbox.
 #[derive(Debug, Clone)]
@@ -38,6 +51,9 @@ pub struct NewMessage {
     pub method: Option<String>,
     pub sequence: Option<u32>,
     pub body: Vec<u8>,
+    /// Recorded but never sent, and why (a prompt whose meeting started while mentord
+    /// was down).
+    pub dropped: Option<String>,
 }
 
 /// A message taken from the outbox to send.
@@ -63,28 +79,162 @@ pub struct Summary {
     pub failures: Vec<(String, String, String)>,
 }
 
+/// Where the store lives, from `[store] url`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Location {
+    /// Reads a store URL; a relative SQLite path is taken from `base` (the program
+    /// file's folder).
+    pub fn parse(url: &str, base: &Path) -> anyhow::Result<Location> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        else {
+            bail!("{url:?} is not a store URL: use sqlite://FILE or postgres://USER@HOST/DB");
+        };
+        let path = Path::new(rest.split('?').next().unwrap_or(rest));
+        Ok(Location::Sqlite(if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            base.join(path)
+        }))
+    }
+
+    /// For logs and errors: a PostgreSQL password never shows.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// A path is a SQLite file.
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::Sqlite(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::Sqlite(path.clone())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(location: &Location) -> Location {
+        location.clone()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact(url: &str) -> String {
+    // A password can also sit in the query (`?password=`): drop the whole query then.
+    let url = if url.contains("password") {
+        url.split('?').next().unwrap_or_default()
+    } else {
+        url
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which SQL dialect a body runs in, for the few statements that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn pick(self, (sqlite, postgres): (&'static str, &'static str)) -> &'static str {
+        match self {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        }
+    }
+}
+
+/// Runs `body` with `pool` bound to the store's pool (and `backend` to its dialect):
+/// the body is compiled once per backend, the SQL written once.
+macro_rules! on {
+    ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite($pool) => {
+                let $backend = Backend::Sqlite;
+                $body
+            }
+            Pool::Postgres($pool) => {
+                let $backend = Backend::Postgres;
+                $body
+            }
+        }
+    };
+    ($store:expr, |$pool:ident| $body:expr) => {
+        on!($store, |$pool, _backend| $body)
+    };
+}
+use on;
+
+/// One statement in both dialects, `NOW` standing for the database's clock in unix
+/// seconds (leases are judged on one clock for all daemons):
+/// `dialects!("UPDATE t SET at = ", NOW)` is `(sqlite text, postgres text)`.
+macro_rules! dialects {
+    ($($part:tt),+ $(,)?) => {
+        (
+            concat!($(dialects!(@sqlite $part)),+),
+            concat!($(dialects!(@postgres $part)),+),
+        )
+    };
+    (@sqlite NOW) => {
+        "CAST(strftime('%s', 'now') AS INTEGER)"
+    };
+    (@postgres NOW) => {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
+    };
+    (@$dialect:ident $text:literal) => { $text };
+}
+use dialects;
+
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+    /// This daemon, once registered (see [`Store::register`]).
+    instance: Option<Arc<instances::Registered>>,
 }
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// The database file a `sqlite://` URL names, relative paths taken from `base`.
-pub fn sqlite_path(url: &str, base: &Path) -> anyhow::Result<PathBuf> {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
-        bail!("{url:?} is not a sqlite:// URL (PostgreSQL comes with a later release)");
-    };
-    let path = Path::new(rest.split('?').next().unwrap_or(rest));
-    Ok(if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    })
-}
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 fn seconds(t: Timestamp) -> i64 {
     t.as_second()
@@ -94,18 +244,72 @@ fn instant(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+const INSERT_MESSAGE: &str = "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, \
+     attempts, next_attempt_at, last_error, uid, method, sequence, body, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $6, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (key) DO NOTHING";
+
+const SAVE_SERIES: &str = "INSERT INTO series (pair, uid, sequence, active, series, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (pair) DO UPDATE SET uid = excluded.uid, sequence = excluded.sequence, \
+     active = excluded.active, series = excluded.series, updated_at = excluded.updated_at";
+
+/// SQLite has one daemon: what is pending and due.
+const CLAIM_SQLITE: &str = "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
+     claimed_by = $3, claimed_at = $1 \
+     WHERE key IN (SELECT key FROM messages WHERE state = 'pending' AND next_attempt_at <= $1 \
+                   ORDER BY next_attempt_at, key LIMIT $2) \
+     RETURNING key, message_id, kind, pair, recipient, attempts, body, next_attempt_at";
+
+/// PostgreSQL: what is pending and due, or claimed by a daemon whose lease ran out;
+/// rows another daemon is claiming right now are skipped, not waited for.
+const CLAIM_POSTGRES: &str = dialects!(
+    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
+     claimed_by = $3, claimed_at = $1 \
+     WHERE key IN (SELECT m.key FROM messages m \
+        WHERE (m.state = 'pending' AND m.next_attempt_at <= $1) \
+           OR (m.state = 'sending' AND NOT EXISTS (SELECT 1 FROM instances i \
+                 WHERE i.id = m.claimed_by AND i.heartbeat_at >= ",
+    NOW,
+    " - $4)) \
+        ORDER BY m.next_attempt_at, m.key LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     RETURNING key, message_id, kind, pair, recipient, attempts, body, next_attempt_at"
+)
+.1;
+
 impl Store {
-    /// Opens (creating if needed) the SQLite store at `path`, applies migrations, and
+    /// Opens (creating if needed) the store, applies its migrations and, for SQLite,
     /// returns messages left `sending` by a crash to `pending`.
-    pub async fn open(path: &Path) -> anyhow::Result<Store> {
+    pub async fn open(location: impl Into<Location>) -> anyhow::Result<Store> {
+        match &location.into() {
+            Location::Sqlite(path) => Store::open_sqlite(path).await,
+            Location::Postgres(url) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect_with(postgres_options(url)?)
+                    .await
+                    .with_context(|| format!("while connecting to {}", redact(url)))?;
+                POSTGRES_MIGRATIONS
+                    .run(&pool)
+                    .await
+                    .context("while migrating the store")?;
+                Ok(Store {
+                    pool: Pool::Postgres(pool),
+                    instance: None,
+                })
+            }
+        }
+    }
+
+    async fn open_sqlite(path: &Path) -> anyhow::Result<Store> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("while creating {}", dir.display()))?;
         }
-        let created = !path.exists();
-        if created {
+        if !path.exists() {
             create_private(path)?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
@@ -117,166 +321,248 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("while opening the store {}", path.display()))?;
-        MIGRATIONS
+        SQLITE_MIGRATIONS
             .run(&pool)
             .await
             .context("while migrating the store")?;
-        sqlx::query("UPDATE messages SET state = 'pending' WHERE state = 'sending'")
-            .execute(&pool)
-            .await?;
-        Ok(Store { pool })
+        sqlx::query(
+            "UPDATE messages SET state = 'pending', claimed_by = NULL WHERE state = 'sending'",
+        )
+        .execute(&pool)
+        .await?;
+        Ok(Store {
+            pool: Pool::Sqlite(pool),
+            instance: None,
+        })
     }
 
     /// Opens an existing store to read it, changing nothing (for `plan` and `status`,
-    /// which may run beside the daemon); `None` when there is no store yet.
-    pub async fn open_read_only(path: &Path) -> anyhow::Result<Option<Store>> {
-        if !path.exists() {
-            return Ok(None);
+    /// which may run beside the daemons); `None` when there is no store yet.
+    pub async fn open_read_only(location: impl Into<Location>) -> anyhow::Result<Option<Store>> {
+        match &location.into() {
+            Location::Sqlite(path) => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                let options =
+                    SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+                        .read_only(true)
+                        .busy_timeout(std::time::Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("while opening the store {}", path.display()))?;
+                Ok(Some(Store {
+                    pool: Pool::Sqlite(pool),
+                    instance: None,
+                }))
+            }
+            Location::Postgres(url) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect_with(
+                        postgres_options(url)?.options([("default_transaction_read_only", "on")]),
+                    )
+                    .await
+                    .with_context(|| format!("while connecting to {}", redact(url)))?;
+                let migrated: Option<String> =
+                    sqlx::query_scalar("SELECT CAST(to_regclass('messages') AS TEXT)")
+                        .fetch_one(&pool)
+                        .await?;
+                Ok(migrated.map(|_| Store {
+                    pool: Pool::Postgres(pool),
+                    instance: None,
+                }))
+            }
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .read_only(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("while opening the store {}", path.display()))?;
-        Ok(Some(Store { pool }))
+    }
+
+    /// True for a store several daemons may share.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    /// Messages claimed per round: fewer where another daemon could take them.
+    pub fn claim_batch(&self) -> u32 {
+        match self.pool {
+            Pool::Sqlite(_) => 64,
+            Pool::Postgres(_) => 16,
+        }
     }
 
     /// Queues a message unless one with its key exists; true when it was queued.
     pub async fn enqueue(&self, m: &NewMessage, now: Timestamp) -> anyhow::Result<bool> {
-        let result = sqlx::query(
-            "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, attempts, \
-             next_attempt_at, uid, method, sequence, body, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(&m.key)
-        .bind(&m.message_id)
-        .bind(&m.kind)
-        .bind(&m.pair)
-        .bind(&m.recipient)
-        .bind(seconds(m.due_at))
-        .bind(seconds(m.due_at))
-        .bind(&m.uid)
-        .bind(&m.method)
-        .bind(m.sequence.map(i64::from))
-        .bind(&m.body)
-        .bind(seconds(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        let queued = self.enqueue_all(std::slice::from_ref(m), &[], now).await?;
+        Ok(queued.first().copied().unwrap_or(false))
     }
 
-    /// Claims up to `limit` messages due by `now` (state `pending` → `sending`), oldest first.
+    /// In one transaction: queues `messages` (those whose key is new; the answer says
+    /// which) and then records `series` as sent. A crash leaves both or neither.
+    pub async fn enqueue_all(
+        &self,
+        messages: &[NewMessage],
+        series: &[(String, Sent)],
+        now: Timestamp,
+    ) -> anyhow::Result<Vec<bool>> {
+        on!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut queued = Vec::with_capacity(messages.len());
+            for m in messages {
+                let state = if m.dropped.is_some() {
+                    "dropped"
+                } else {
+                    "pending"
+                };
+                let result = sqlx::query(INSERT_MESSAGE)
+                    .bind(&m.key)
+                    .bind(&m.message_id)
+                    .bind(&m.kind)
+                    .bind(&m.pair)
+                    .bind(&m.recipient)
+                    .bind(seconds(m.due_at))
+                    .bind(state)
+                    .bind(&m.dropped)
+                    .bind(&m.uid)
+                    .bind(&m.method)
+                    .bind(m.sequence.map(i64::from))
+                    .bind(&m.body)
+                    .bind(seconds(now))
+                    .execute(&mut *tx)
+                    .await?;
+                queued.push(result.rows_affected() == 1);
+            }
+            for (pair, sent) in series {
+                sqlx::query(SAVE_SERIES)
+                    .bind(pair)
+                    .bind(&sent.series.uid)
+                    .bind(i64::from(sent.sequence))
+                    .bind(i64::from(sent.active))
+                    .bind(series::to_json(&sent.series))
+                    .bind(seconds(now))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(queued)
+        })
+    }
+
+    /// Claims up to `limit` messages due by `now` (state `pending` → `sending`, held by
+    /// this daemon), oldest first. On PostgreSQL also takes over the claims of daemons
+    /// whose lease ran out.
     pub async fn claim_due(&self, now: Timestamp, limit: u32) -> anyhow::Result<Vec<Queued>> {
-        let rows = sqlx::query(
-            "UPDATE messages SET state = 'sending', attempts = attempts + 1 \
-             WHERE key IN (SELECT key FROM messages WHERE state = 'pending' AND next_attempt_at <= ? \
-                           ORDER BY next_attempt_at, key LIMIT ?) \
-             RETURNING key, message_id, kind, pair, recipient, attempts, body, next_attempt_at",
-        )
-        .bind(seconds(now))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out: Vec<(i64, Queued)> = rows
-            .into_iter()
-            .map(|row| {
-                (
-                    row.get::<i64, _>("next_attempt_at"),
-                    Queued {
-                        key: row.get("key"),
-                        message_id: row.get("message_id"),
-                        kind: row.get("kind"),
-                        pair: row.get("pair"),
-                        recipient: row.get("recipient"),
-                        attempts: row.get::<i64, _>("attempts") as u32,
-                        body: row.get("body"),
-                    },
-                )
-            })
-            .collect();
+        let me = self.instance_id();
+        if me.is_none() && self.is_shared() {
+            bail!("a daemon must register before it claims messages from a shared store");
+        }
+        let mut out: Vec<(i64, Queued)> = on!(self, |pool, backend| {
+            sqlx::query(backend.pick((CLAIM_SQLITE, CLAIM_POSTGRES)))
+                .bind(seconds(now))
+                .bind(i64::from(limit))
+                .bind(me)
+                .bind(LEASE.as_secs() as i64)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    (
+                        row.get::<i64, _>("next_attempt_at"),
+                        Queued {
+                            key: row.get("key"),
+                            message_id: row.get("message_id"),
+                            kind: row.get("kind"),
+                            pair: row.get("pair"),
+                            recipient: row.get("recipient"),
+                            attempts: row.get::<i64, _>("attempts") as u32,
+                            body: row.get("body"),
+                        },
+                    )
+                })
+                .collect()
+        });
         out.sort_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
         Ok(out.into_iter().map(|(_, q)| q).collect())
     }
 
     pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE messages SET state = 'sent', sent_at = ?, last_error = NULL WHERE key = ?",
+        on!(self, |pool| {
+            sqlx::query(
+            "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, claimed_by = NULL \
+             WHERE key = $2",
         )
         .bind(seconds(at))
         .bind(key)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await?.rows_affected()
+        });
         Ok(())
     }
 
-    /// A temporary failure: try again at `next`.
+    /// A temporary failure (or a claim given back): try again at `next`.
     pub async fn mark_retry(&self, key: &str, error: &str, next: Timestamp) -> anyhow::Result<()> {
-        sqlx::query("UPDATE messages SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE key = ?")
-            .bind(error)
-            .bind(seconds(next))
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        on!(self, |pool| sqlx::query(
+            "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
+             claimed_by = NULL WHERE key = $3",
+        )
+        .bind(error)
+        .bind(seconds(next))
+        .bind(key)
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
     /// A permanent failure, shown in `status` and the digest.
     pub async fn mark_failed(&self, key: &str, error: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE messages SET state = 'failed', last_error = ? WHERE key = ?")
-            .bind(error)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// A message whose moment passed while mentord was down (a prompt for a meeting that
-    /// has started): kept for the record, never sent.
-    pub async fn mark_dropped(&self, key: &str, why: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE messages SET state = 'dropped', last_error = ? WHERE key = ?")
-            .bind(why)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        on!(self, |pool| {
+            sqlx::query(
+            "UPDATE messages SET state = 'failed', last_error = $1, claimed_by = NULL WHERE key = $2",
+        )
+        .bind(error)
+        .bind(key)
+        .execute(pool)
+        .await?.rows_affected()
+        });
         Ok(())
     }
 
     /// When the earliest pending message may be tried.
     pub async fn next_attempt(&self) -> anyhow::Result<Option<Timestamp>> {
-        let value: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM messages WHERE state = 'pending'")
-                .fetch_one(&self.pool)
-                .await?;
+        let value: Option<i64> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM messages WHERE state = 'pending'"
+        )
+        .fetch_one(pool)
+        .await?);
         Ok(value.map(instant))
     }
 
     pub async fn message_state(&self, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT state FROM messages WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?,
+        Ok(on!(self, |pool| sqlx::query_scalar(
+            "SELECT state FROM messages WHERE key = $1"
         )
+        .bind(key)
+        .fetch_optional(pool)
+        .await?))
     }
 
     /// Each pair's series as last sent.
     pub async fn sent_series(&self) -> anyhow::Result<HashMap<String, Sent>> {
-        let rows = sqlx::query("SELECT pair, sequence, active, series FROM series")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let pair: String = row.get("pair");
-            let text: String = row.get("series");
+        let rows: Vec<(String, i64, i64, String)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, sequence, active, series FROM series"
+        )
+        .fetch_all(pool)
+        .await?);
+        let mut out = HashMap::with_capacity(rows.len());
+        for (pair, sequence, active, text) in rows {
             out.insert(
                 pair,
                 Sent {
                     series: series::from_json(&text)?,
-                    sequence: row.get::<i64, _>("sequence") as u32,
-                    active: row.get::<i64, _>("active") != 0,
+                    sequence: sequence as u32,
+                    active: active != 0,
                 },
             );
         }
@@ -284,19 +570,8 @@ impl Store {
     }
 
     pub async fn save_series(&self, pair: &str, sent: &Sent, now: Timestamp) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO series (pair, uid, sequence, active, series, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (pair) DO UPDATE SET uid = excluded.uid, sequence = excluded.sequence, \
-             active = excluded.active, series = excluded.series, updated_at = excluded.updated_at",
-        )
-        .bind(pair)
-        .bind(&sent.series.uid)
-        .bind(i64::from(sent.sequence))
-        .bind(i64::from(sent.active))
-        .bind(series::to_json(&sent.series))
-        .bind(seconds(now))
-        .execute(&self.pool)
-        .await?;
+        self.enqueue_all(&[], &[(pair.to_string(), sent.clone())], now)
+            .await?;
         Ok(())
     }
 
@@ -306,101 +581,105 @@ impl Store {
         held_on: Date,
         now: Timestamp,
     ) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO reviews (pair, held_on, recorded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(pair)
-            .bind(held_on.to_string())
-            .bind(seconds(now))
-            .execute(&self.pool)
-            .await?;
+        on!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO reviews (pair, held_on, recorded_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        )
+        .bind(pair)
+        .bind(held_on.to_string())
+        .bind(seconds(now))
+        .execute(pool)
+        .await?.rows_affected()
+        });
         Ok(())
     }
 
     /// The last review held by each pair.
     pub async fn last_reviews(&self) -> anyhow::Result<HashMap<String, Date>> {
-        let rows = sqlx::query("SELECT pair, MAX(held_on) AS held_on FROM reviews GROUP BY pair")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let held: String = row.get("held_on");
-            out.insert(row.get("pair"), held.parse()?);
-        }
-        Ok(out)
+        let rows: Vec<(String, String)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, MAX(held_on) AS held_on FROM reviews GROUP BY pair"
+        )
+        .fetch_all(pool)
+        .await?);
+        rows.into_iter()
+            .map(|(pair, held)| Ok((pair, held.parse()?)))
+            .collect()
     }
 
     pub async fn scheduled_until(&self) -> anyhow::Result<Option<Timestamp>> {
-        let value: Option<i64> =
-            sqlx::query_scalar("SELECT scheduled_until FROM cursor WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?;
+        let value: Option<i64> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT scheduled_until FROM cursor WHERE id = 1"
+        )
+        .fetch_optional(pool)
+        .await?);
         Ok(value.map(instant))
     }
 
     pub async fn set_scheduled_until(&self, until: Timestamp) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO cursor (id, scheduled_until) VALUES (1, ?) \
+        on!(self, |pool| sqlx::query(
+            "INSERT INTO cursor (id, scheduled_until) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET scheduled_until = excluded.scheduled_until",
         )
         .bind(seconds(until))
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
     pub async fn summary(&self) -> anyhow::Result<Summary> {
-        let count = |state: &'static str| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM messages WHERE state = ?")
-                .bind(state)
-        };
-        let pending = count("pending").fetch_one(&self.pool).await? as u64;
-        let sent = count("sent").fetch_one(&self.pool).await? as u64;
-        let failed = count("failed").fetch_one(&self.pool).await? as u64;
-        let last_sent: Option<i64> = sqlx::query_scalar("SELECT MAX(sent_at) FROM messages")
-            .fetch_one(&self.pool)
-            .await?;
-        let failures = self.failures().await?;
+        let (pending, sent, failed, last_sent): (i64, i64, i64, Option<i64>) =
+            on!(self, |pool| sqlx::query_as(
+                "SELECT \
+                   COALESCE(SUM(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), \
+                   MAX(sent_at) \
+                 FROM messages"
+            )
+            .fetch_one(pool)
+            .await?);
         Ok(Summary {
-            pending,
-            sent,
-            failed,
+            pending: pending as u64,
+            sent: sent as u64,
+            failed: failed as u64,
             last_sent: last_sent.map(instant),
-            failures,
+            failures: self.failures().await?,
         })
     }
 
     /// (key, recipient, error) of the 20 newest permanently failed messages.
     pub async fn failures(&self) -> anyhow::Result<Vec<(String, String, String)>> {
-        Ok(sqlx::query(
+        Ok(on!(self, |pool| sqlx::query_as(
             "SELECT key, recipient, COALESCE(last_error, '') AS error FROM messages \
-             WHERE state = 'failed' ORDER BY created_at DESC LIMIT 20",
+             WHERE state = 'failed' ORDER BY created_at DESC, key LIMIT 20",
         )
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|row| (row.get("key"), row.get("recipient"), row.get("error")))
-        .collect())
+        .fetch_all(pool)
+        .await?))
     }
 
     /// Per pair: (last sent, failed count).
     pub async fn pair_activity(&self) -> anyhow::Result<HashMap<String, (Option<Timestamp>, u64)>> {
-        let rows = sqlx::query(
-            "SELECT pair, MAX(sent_at) AS last_sent, SUM(state = 'failed') AS failed \
+        let rows: Vec<(String, Option<i64>, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, MAX(sent_at) AS last_sent, \
+             COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed \
              FROM messages WHERE pair IS NOT NULL GROUP BY pair",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await?);
         Ok(rows
             .into_iter()
-            .map(|row| {
-                let last: Option<i64> = row.get("last_sent");
-                let failed: Option<i64> = row.get("failed");
-                (
-                    row.get("pair"),
-                    (last.map(instant), failed.unwrap_or(0) as u64),
-                )
-            })
+            .map(|(pair, last, failed)| (pair, (last.map(instant), failed as u64)))
             .collect())
     }
+}
+
+/// Connection options from a `postgres://` URL (a password may also come from
+/// `PGPASSWORD` or `~/.pgpass`, which sqlx reads).
+fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(url)
+        .map_err(|e| anyhow::anyhow!("the store URL {}: {e}", redact(url)))?
+        .application_name("mentord"))
 }
 
 /// Creates the database file readable by its owner only: it holds names and addresses.
@@ -413,4 +692,28 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("while creating {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://mentord:s3cret@db.example.org:5432/mentoring"),
+            "postgres://mentord:***@db.example.org:5432/mentoring"
+        );
+        assert_eq!(
+            redact("postgres://db.example.org/mentoring?user=m&password=s3cret"),
+            "postgres://db.example.org/mentoring?user=m&password=s3cret"
+                .split('?')
+                .next()
+                .unwrap_or_default()
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1:5432/test"),
+            "postgres://postgres@127.0.0.1:5432/test"
+        );
+    }
 }

@@ -1,0 +1,299 @@
+//! The daemons at work on one store, and the work only one of them may do at a time.
+//!
+//! Each daemon registers a row in `instances` and beats every [`HEARTBEAT`] on the
+//! *database's* clock, so daemons on different hosts judge leases alike. A daemon that
+//! has not beaten for a [`LEASE`] is dead: on PostgreSQL another daemon takes over the
+//! messages it had claimed (see the claim in `store`). A clean stop gives its claims
+//! back and removes its row.
+//!
+//! Reconciling and turning the schedule into messages happen under the *program lock*:
+//! on PostgreSQL a session advisory lock held on a connection of its own (it goes with
+//! the connection if the daemon dies); on SQLite the lock file already keeps a second
+//! daemon out, so the lock is a no-op.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use sqlx::{ConnectOptions as _, PgConnection};
+use tokio::sync::Mutex;
+
+use super::{Backend, Pool, Store, dialects, instant, on, seconds};
+
+/// How long a daemon may go without a heartbeat before its claims are taken over.
+pub const LEASE: Duration = Duration::from_secs(30);
+
+/// How often a daemon beats.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Rows of daemons dead this long are cleared when another registers.
+const FORGET_AFTER_SECONDS: i64 = 24 * 3600;
+
+/// The advisory lock's key ("ment"), under 2^31 so `pg_locks.objid` shows it as is.
+const PROGRAM_LOCK: i64 = 0x6d65_6e74;
+
+/// What a daemon says about itself.
+#[derive(Debug, Clone)]
+pub struct InstanceInfo {
+    pub host: String,
+    pub pid: u32,
+    /// Where it sends, without secrets.
+    pub mail: String,
+}
+
+#[derive(Debug)]
+pub(super) struct Registered {
+    id: String,
+    info: InstanceInfo,
+    /// PostgreSQL: the connection that holds the program lock.
+    lock: Option<Mutex<PgConnection>>,
+}
+
+/// A daemon as `status` shows it.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub mail: String,
+    pub started_at: Timestamp,
+    pub heartbeat_at: Timestamp,
+    /// Beat within the lease.
+    pub alive: bool,
+    /// The SMTP circuit breaker is open until then.
+    pub paused_until: Option<Timestamp>,
+    pub pause_reason: Option<String>,
+    /// Messages it has claimed and not yet marked.
+    pub holding: u64,
+    /// It holds the program lock (PostgreSQL only; SQLite has one daemon).
+    pub program_lock: bool,
+}
+
+type InstanceRow = (
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+impl Store {
+    /// Registers this daemon; from now on its claims carry its id. The id names the
+    /// host, the process and its start, so a restarted daemon is a new one.
+    pub async fn register(
+        &mut self,
+        info: InstanceInfo,
+        started: Timestamp,
+    ) -> anyhow::Result<String> {
+        let id = format!("{}:{}:{}", info.host, info.pid, started.as_second());
+        let lock = match &self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(pool) => {
+                let options = (*pool.connect_options())
+                    .clone()
+                    .application_name(&format!("mentord {id}"));
+                Some(Mutex::new(
+                    options
+                        .connect()
+                        .await
+                        .context("while opening the program-lock connection")?,
+                ))
+            }
+        };
+        let registered = super::instances::Registered {
+            id: id.clone(),
+            info,
+            lock,
+        };
+        insert(self, &registered).await?;
+        on!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
+            "DELETE FROM instances WHERE heartbeat_at < ",
+            NOW,
+            " - $1"
+        )))
+        .bind(FORGET_AFTER_SECONDS)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        self.instance = Some(std::sync::Arc::new(registered));
+        Ok(id)
+    }
+
+    /// This daemon's id, once registered.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance.as_deref().map(|r| r.id.as_str())
+    }
+
+    /// Says this daemon is alive; re-registers it if its row was cleared meanwhile.
+    pub async fn heartbeat(&self) -> anyhow::Result<()> {
+        let Some(me) = self.instance.as_deref() else {
+            return Ok(());
+        };
+        let updated = on!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
+            "UPDATE instances SET heartbeat_at = ",
+            NOW,
+            " WHERE id = $1"
+        )))
+        .bind(&me.id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if updated == 0 {
+            tracing::warn!(instance = %me.id, "this daemon's heartbeat had lapsed; registering again");
+            insert(self, me).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the SMTP breaker's state for `status`.
+    pub async fn set_pause(
+        &self,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let Some(me) = self.instance_id() else {
+            return Ok(());
+        };
+        on!(self, |pool| sqlx::query(
+            "UPDATE instances SET paused_until = $1, pause_reason = $2 WHERE id = $3"
+        )
+        .bind(until.map(seconds))
+        .bind(reason)
+        .bind(me)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// A clean stop: gives back what this daemon claimed and removes its row.
+    pub async fn deregister(&self) -> anyhow::Result<()> {
+        let Some(me) = self.instance_id() else {
+            return Ok(());
+        };
+        on!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE messages SET state = 'pending', claimed_by = NULL \
+                 WHERE state = 'sending' AND claimed_by = $1",
+            )
+            .bind(me)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM instances WHERE id = $1")
+                .bind(me)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The daemons registered, alive or within a day of their last beat, newest first.
+    pub async fn instances(&self) -> anyhow::Result<Vec<Instance>> {
+        let (now, rows, holding): (i64, Vec<InstanceRow>, Vec<(String, i64)>) = on!(
+            self,
+            |pool, backend| {
+                let now: i64 = sqlx::query_scalar(backend.pick(dialects!("SELECT ", NOW)))
+                    .fetch_one(pool)
+                    .await?;
+                let rows = sqlx::query_as(
+                    "SELECT id, host, pid, mail, started_at, heartbeat_at, paused_until, pause_reason \
+                     FROM instances ORDER BY started_at DESC, id",
+                )
+                .fetch_all(pool)
+                .await?;
+                let holding = sqlx::query_as(
+                    "SELECT claimed_by, COUNT(*) FROM messages \
+                     WHERE state = 'sending' AND claimed_by IS NOT NULL GROUP BY claimed_by",
+                )
+                .fetch_all(pool)
+                .await?;
+                (now, rows, holding)
+            }
+        );
+        let lock_holder = self.program_lock_holder().await?;
+        let holding: std::collections::HashMap<String, i64> = holding.into_iter().collect();
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, host, pid, mail, started, beat, paused_until, pause_reason)| Instance {
+                    holding: holding.get(&id).copied().unwrap_or(0) as u64,
+                    program_lock: lock_holder.as_deref() == Some(id.as_str()),
+                    alive: beat >= now - LEASE.as_secs() as i64,
+                    id,
+                    host,
+                    pid: pid as u32,
+                    mail,
+                    started_at: instant(started),
+                    heartbeat_at: instant(beat),
+                    paused_until: paused_until.map(instant),
+                    pause_reason,
+                },
+            )
+            .collect())
+    }
+
+    /// PostgreSQL: the daemon holding the program lock, read from `pg_locks`.
+    async fn program_lock_holder(&self) -> anyhow::Result<Option<String>> {
+        let Pool::Postgres(pool) = &self.pool else {
+            return Ok(None);
+        };
+        let name: Option<String> = sqlx::query_scalar(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .bind(PROGRAM_LOCK as u32 as i64)
+        .fetch_optional(pool)
+        .await?;
+        Ok(name.and_then(|n| n.strip_prefix("mentord ").map(str::to_string)))
+    }
+
+    /// Waits for the program lock (PostgreSQL); a no-op on SQLite.
+    pub async fn lock_program(&self) -> anyhow::Result<()> {
+        self.advisory("SELECT pg_advisory_lock($1)")
+            .await
+            .context("while taking the program lock")
+    }
+
+    pub async fn unlock_program(&self) -> anyhow::Result<()> {
+        self.advisory("SELECT pg_advisory_unlock($1)")
+            .await
+            .context("while giving back the program lock")
+    }
+
+    /// Runs an advisory-lock function on the program-lock connection.
+    async fn advisory(&self, statement: &'static str) -> anyhow::Result<()> {
+        if let Some(lock) = self.instance.as_deref().and_then(|r| r.lock.as_ref()) {
+            let mut connection = lock.lock().await;
+            sqlx::query(statement)
+                .bind(PROGRAM_LOCK)
+                .execute(&mut *connection)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn insert(store: &Store, me: &Registered) -> anyhow::Result<()> {
+    on!(store, |pool, backend| sqlx::query(backend.pick(dialects!(
+        "INSERT INTO instances (id, host, pid, mail, started_at, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, ",
+        NOW,
+        ", ",
+        NOW,
+        ") ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at"
+    )))
+    .bind(&me.id)
+    .bind(&me.info.host)
+    .bind(i64::from(me.info.pid))
+    .bind(&me.info.mail)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
