@@ -66,3 +66,5 @@ pub fn example_with_templates(dir: &Path, overrides: &[(&str, &str)]) -> std::pa
     }
     config
 }
+
+pub mod postgres;
