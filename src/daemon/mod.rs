@@ -94,12 +94,17 @@ impl Daemon {
     /// Does everything due at `now`; `stop` is checked between sends.
     pub async fn tick(&mut self, now: Timestamp, stop: &dyn Fn() -> bool) -> anyhow::Result<Tick> {
         let mut tick = Tick::default();
-        // Work done once per program, by one daemon at a time (others wait, then find
-        // it done: the store's series and cursor have moved on).
-        self.store.lock_program().await?;
-        let planned = self.plan_messages(now, &mut tick).await;
-        self.store.unlock_program().await?;
-        planned?;
+        // Work done once per program, by one daemon at a time. A daemon that finds the
+        // lock taken delivers what is queued and tries again in a second; by then the
+        // store's series and cursor have usually moved on and there is nothing left to do.
+        let mut plan_again = None;
+        if self.store.try_lock_program().await? {
+            let planned = self.plan_messages(now, &mut tick).await;
+            self.store.unlock_program().await?;
+            planned?;
+        } else {
+            plan_again = now.checked_add(SignedDuration::from_secs(1)).ok();
+        }
         self.deliver(now, stop, &mut tick).await?;
         self.report_pause(now).await?;
         let next_action = self.upcoming.front().map(|a| a.at);
@@ -107,7 +112,7 @@ impl Daemon {
         // While the SMTP breaker is open, retries wait for it to close.
         let resume = self.transport.paused_until(now);
         let next_retry = next_retry.map(|t| resume.map_or(t, |r| t.max(r)));
-        tick.next = [next_action, next_retry, self.horizon]
+        tick.next = [next_action, next_retry, self.horizon, plan_again]
             .into_iter()
             .flatten()
             .map(|t| t.max(now))

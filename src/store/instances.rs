@@ -253,30 +253,32 @@ impl Store {
         Ok(name.and_then(|n| n.strip_prefix("mentord ").map(str::to_string)))
     }
 
-    /// Waits for the program lock (PostgreSQL); a no-op on SQLite.
-    pub async fn lock_program(&self) -> anyhow::Result<()> {
-        self.advisory("SELECT pg_advisory_lock($1)")
-            .await
-            .context("while taking the program lock")
+    /// Takes the program lock if no other daemon holds it (PostgreSQL); always true on
+    /// SQLite.
+    pub async fn try_lock_program(&self) -> anyhow::Result<bool> {
+        if let Some(lock) = self.instance.as_deref().and_then(|r| r.lock.as_ref()) {
+            let mut connection = lock.lock().await;
+            return sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(PROGRAM_LOCK)
+                .fetch_one(&mut *connection)
+                .await
+                .context("while taking the program lock");
+        }
+        Ok(true)
     }
 
     pub async fn unlock_program(&self) -> anyhow::Result<()> {
-        self.advisory("SELECT pg_advisory_unlock($1)")
-            .await
-            .context("while giving back the program lock")
-    }
-
-    /// Runs an advisory-lock function on the program-lock connection.
-    async fn advisory(&self, statement: &'static str) -> anyhow::Result<()> {
         if let Some(lock) = self.instance.as_deref().and_then(|r| r.lock.as_ref()) {
             let mut connection = lock.lock().await;
-            sqlx::query(statement)
+            sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(PROGRAM_LOCK)
                 .execute(&mut *connection)
-                .await?;
+                .await
+                .context("while giving back the program lock")?;
         }
         Ok(())
     }
+
 }
 
 async fn insert(store: &Store, me: &Registered) -> anyhow::Result<()> {

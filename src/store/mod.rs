@@ -486,10 +486,11 @@ impl Store {
         Ok(out.into_iter().map(|(_, q)| q).collect())
     }
 
+    /// Sent: `claimed_by` stays, naming the daemon that sent it.
     pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<()> {
         on!(self, |pool| {
             sqlx::query(
-            "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, claimed_by = NULL \
+            "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
              WHERE key = $2",
         )
         .bind(seconds(at))
@@ -519,7 +520,7 @@ impl Store {
     pub async fn mark_failed(&self, key: &str, error: &str) -> anyhow::Result<()> {
         on!(self, |pool| {
             sqlx::query(
-            "UPDATE messages SET state = 'failed', last_error = $1, claimed_by = NULL WHERE key = $2",
+            "UPDATE messages SET state = 'failed', last_error = $1 WHERE key = $2",
         )
         .bind(error)
         .bind(key)

@@ -68,3 +68,4 @@ pub fn example_with_templates(dir: &Path, overrides: &[(&str, &str)]) -> std::pa
 }
 
 pub mod postgres;
+pub mod smtp;
