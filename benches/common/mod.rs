@@ -1,0 +1,122 @@
+//! What the benchmarks share: a generated program of any size.
+//!
+//! The program mixes 24 zones (both hemispheres, half- and quarter-hour offsets), weekly,
+//! fortnightly, monthly and RRULE cadences, early-morning times that hit DST changes,
+//! paused pairs, skip dates and per-person quiet hours.
+
+use std::fmt::Write as _;
+
+const ZONES: &[&str] = &[
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Helsinki",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/St_Johns",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Australia/Sydney",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "Africa/Johannesburg",
+    "Africa/Lagos",
+    "Asia/Dubai",
+    "Asia/Tehran",
+    "America/Mexico_City",
+    "Atlantic/Azores",
+    "UTC",
+];
+
+const CADENCES: &[&str] = &[
+    "every = \"week\"\non = \"tue\"",
+    "every = \"2 weeks\"\non = \"wed\"",
+    "every = \"2 weeks\"\non = \"mon, thu\"",
+    "every = \"month\"\non = \"2nd tue\"",
+    "every = \"month\"\non = \"15\"",
+    "rrule = \"FREQ=WEEKLY;INTERVAL=3;BYDAY=FR\"",
+    "",
+];
+
+/// A small deterministic generator, so every run measures the same program.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+pub fn generate(pairs: usize) -> String {
+    let mut rng = Lcg(42);
+    let mut out = String::with_capacity(pairs * 400);
+    out.push_str(
+        r#"[program]
+name = "Generated benchmark program"
+timezone = "Europe/Berlin"
+start = 2027-01-11
+end = 2027-12-31
+coordinator = "coordinator"
+organizer = { name = "Mentoring Program", email = "mentoring@example.org" }
+skip = [2027-04-05, 2027-05-24, 2027-12-24]
+
+[defaults]
+every = "2 weeks"
+on = "tue"
+at = "10:00"
+duration = "45m"
+location = "Video call"
+
+[people.coordinator]
+name = "Coordinator"
+email = "coordinator@example.org"
+"#,
+    );
+    for i in 0..pairs * 2 {
+        let zone = ZONES[rng.next(ZONES.len())];
+        let _ = write!(
+            out,
+            "\n[people.p{i}]\nname = \"Person {i}\"\nemail = \"p{i}@example.org\"\ntimezone = \"{zone}\"\n"
+        );
+        if rng.next(10) == 0 {
+            out.push_str("quiet_hours = \"22:00-06:30\"\n");
+        }
+    }
+    for i in 0..pairs {
+        let mentor = 2 * i;
+        let _ = write!(
+            out,
+            "\n[[pairs]]\nmentor = \"p{mentor}\"\nmentee = \"p{}\"\n",
+            mentor + 1
+        );
+        let cadence = CADENCES[rng.next(CADENCES.len())];
+        if !cadence.is_empty() {
+            let _ = writeln!(out, "{cadence}");
+        }
+        let hour = [1, 2, 3, 8, 9, 10, 11, 14, 16, 17][rng.next(10)];
+        let minute = [0, 15, 30, 45][rng.next(4)];
+        let _ = writeln!(out, "at = \"{hour:02}:{minute:02}\"");
+        if rng.next(3) == 0 {
+            let _ = writeln!(out, "timezone = \"{}\"", ZONES[rng.next(ZONES.len())]);
+        }
+        if rng.next(4) == 0 {
+            let _ = writeln!(out, "start = 2027-0{}-1{}", 1 + rng.next(6), rng.next(10));
+        }
+        if rng.next(50) == 0 {
+            out.push_str("status = \"paused\"\n");
+        }
+        out.push_str(
+            "goals = [\"Lead one design review by March\", \"Ship the on-call runbook\"]\n",
+        );
+    }
+    out
+}
