@@ -5,102 +5,28 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use jiff::Timestamp;
 use mentord::daemon::smtp::Smtp;
-use mentord::daemon::{Daemon, Transport};
+use mentord::daemon::{Daemon, Tick, Transport};
 use mentord::program;
 use mentord::render::Templates;
 use mentord::store::Store;
 
+mod common;
+
+use common::smtp::{Server, free_port, generated_program, header, start_server, start_server_on};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The server process, killed when the test ends.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_server(dir: &Path, args: &[&str]) -> Server {
-    start_server_on(dir, free_port(), args)
-}
-
-fn start_server_on(dir: &Path, port: u16, args: &[&str]) -> Server {
-    let installed = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .unwrap();
-    if !installed.success() {
-        let status = Command::new("python3")
-            .args(["-m", "pip", "install", "-q", "aiosmtpd==1.4.6"])
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "pip install aiosmtpd failed: the SMTP tests need a real server"
-        );
-    }
-    let mail = dir.join("received");
-    let mut child = Command::new("python3")
-        .arg(format!("{ROOT}/tests/smtp/server.py"))
-        .args(["--port", &port.to_string(), "--dir"])
-        .arg(&mail)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
-    Server {
-        child,
-        dir: mail,
-        port,
-    }
-}
-
-fn received(server: &Server) -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&server.dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message
-        .lines()
-        .find(|l| {
-            l.to_ascii_lowercase()
-                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
-        })
-        .map(|l| l[name.len() + 1..].trim())
+/// How many different messages (by Message-ID) the server accepted; fewer than it
+/// accepted in all means doubles.
+fn distinct(server: &Server) -> usize {
+    let mut ids = server.message_ids();
+    ids.dedup();
+    ids.len()
 }
 
 async fn daemon(dir: &Path, port: u16) -> Daemon {
@@ -117,14 +43,21 @@ async fn daemon(dir: &Path, port: u16) -> Daemon {
     Daemon::new(program, templates, store, Transport::Smtp(Box::new(smtp)))
 }
 
-/// Ticks the virtual clock from `start` until nothing is left to retry.
-async fn run_until_quiet(d: &mut Daemon, start: Timestamp, until: Timestamp) {
+/// Ticks the virtual clock from `start` until nothing is left to retry; what the ticks
+/// did, added up.
+async fn run_until_quiet(d: &mut Daemon, start: Timestamp, until: Timestamp) -> Tick {
     let mut now = start;
+    let mut total = Tick::default();
     while now < until {
         let tick = d.tick(now, &|| false).await.unwrap();
+        total.queued += tick.queued;
+        total.sent += tick.sent;
+        total.failed += tick.failed;
+        total.retried += tick.retried;
         let Some(next) = tick.next else { break };
         now = next.max(now.checked_add(jiff::SignedDuration::from_secs(1)).unwrap());
     }
+    total
 }
 
 #[tokio::test]
@@ -139,16 +72,10 @@ async fn temporary_failures_retry_and_a_rejection_is_recorded() {
     let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
     run_until_quiet(&mut d, start, "2027-01-04T12:00:00Z".parse().unwrap()).await;
 
-    let mail = received(&server);
+    let mail = server.received();
     // Ten invites, one of them rejected for good: nine arrive, each exactly once.
     assert_eq!(mail.len(), 9, "{}", mail.len());
-    let mut ids: Vec<&str> = mail
-        .iter()
-        .map(|m| header(m, "Message-ID").unwrap())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), 9, "a message arrived twice");
+    assert_eq!(distinct(&server), 9, "a message arrived twice");
     assert!(
         mail.iter()
             .all(|m| header(m, "X-Envelope-To") != Some("vint@example.org"))
@@ -166,6 +93,31 @@ async fn temporary_failures_retry_and_a_rejection_is_recorded() {
         "{:?}",
         summary.failures
     );
+}
+
+/// 421 is a server going away (overloaded, restarting): it answers 421 and closes the
+/// connection. For the first twelve deliveries it does, so every one of the ten invites
+/// is refused at least once; then it accepts. Each arrives exactly once, none is given up.
+#[tokio::test]
+async fn a_server_answering_421_for_a_while_gets_everything_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path(), &["--tempfail", "12", "--tempfail-code", "421"]);
+    let mut d = daemon(dir.path(), server.port).await;
+    let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+    let total = run_until_quiet(&mut d, start, "2027-01-04T12:00:00Z".parse().unwrap()).await;
+    // Each refusal costs one attempt (a closed connection is not used again), and
+    // none is mistaken for a permanent failure.
+    assert_eq!(
+        (total.sent, total.retried, total.failed),
+        (10, 12, 0),
+        "{total:?}"
+    );
+    let mail = server.received();
+    assert_eq!(mail.len(), 10);
+    assert_eq!(distinct(&server), 10, "a message arrived twice");
+    let store = Store::open(&dir.path().join("mentord.db")).await.unwrap();
+    let summary = store.summary().await.unwrap();
+    assert_eq!((summary.sent, summary.failed, summary.pending), (10, 0, 0));
 }
 
 #[tokio::test]
@@ -186,7 +138,7 @@ async fn a_server_that_is_down_is_caught_up_with() {
         "2027-01-04T12:00:00Z".parse().unwrap(),
     )
     .await;
-    let mail = received(&server);
+    let mail = server.received();
     assert_eq!(mail.len(), 10);
 }
 
@@ -199,22 +151,14 @@ fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path(), &[]);
     let pairs = 250;
-    let mut text = format!(
-        "[program]\nname = \"Kill test\"\ntimezone = \"Europe/Berlin\"\nstart = 2030-01-07\ncoordinator = \"p0\"\n\
-         organizer = {{ name = \"Org\", email = \"org@example.org\" }}\n\n\
-         [mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\n",
-        server.port
+    let text = generated_program(
+        pairs,
+        &format!(
+            "[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\n",
+            server.port
+        ),
+        "",
     );
-    for i in 0..pairs * 2 {
-        text += &format!("\n[people.p{i}]\nname = \"Person {i}\"\nemail = \"p{i}@example.org\"\n");
-    }
-    for i in 0..pairs {
-        text += &format!(
-            "\n[[pairs]]\nmentor = \"p{}\"\nmentee = \"p{}\"\n",
-            2 * i,
-            2 * i + 1
-        );
-    }
     let config = dir.path().join("mentord.toml");
     std::fs::write(&config, text).unwrap();
     let run = || {
@@ -228,16 +172,7 @@ fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
             .unwrap()
     };
     // Distinct messages received (a duplicate from a kill must not end the wait early).
-    let count = || {
-        let mail = received(&server);
-        let mut ids: Vec<String> = mail
-            .iter()
-            .map(|m| header(m, "Message-ID").unwrap().to_string())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.len()
-    };
+    let count = || distinct(&server);
     let mut kills = 0;
     for delay in [300u64, 1500, 700, 2500, 1100, 1900] {
         let mut child = run();
@@ -251,7 +186,9 @@ fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
     while count() < 2 * pairs && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    // A clean stop: SIGTERM, exit 0.
+    // A clean stop: SIGTERM, exit 0. (Everything may have gone out before this run
+    // started; a SIGTERM before it handles the signal would just kill it.)
+    wait_until_it_handles_sigterm(&child);
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -259,18 +196,33 @@ fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 
-    let mail = received(&server);
-    let mut ids: Vec<&str> = mail
-        .iter()
-        .map(|m| header(m, "Message-ID").unwrap())
-        .collect();
-    ids.sort_unstable();
-    let total = ids.len();
-    ids.dedup();
-    assert_eq!(ids.len(), 2 * pairs, "lost messages");
+    let (accepted, distinct) = (server.accepted(), distinct(&server));
+    assert_eq!(distinct, 2 * pairs, "lost messages");
     assert!(
-        total - ids.len() <= kills,
+        accepted - distinct <= kills,
         "{} duplicates after {kills} kills",
-        total - ids.len()
+        accepted - distinct
     );
+}
+
+/// Waits (up to 30 s) until the process has a handler for SIGTERM (Linux: `SigCgt`).
+fn wait_until_it_handles_sigterm(child: &Child) {
+    let status = format!("/proc/{}/status", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let caught = std::fs::read_to_string(&status)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+            .unwrap();
+        if caught & (1 << (15 - 1)) != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never set up its signal handlers"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -67,5 +67,40 @@ pub fn example_with_templates(dir: &Path, overrides: &[(&str, &str)]) -> std::pa
     config
 }
 
+/// Radia and Ken's pair leaves the file (the people stay).
+pub const REMOVE_RADIA_KEN: Edit = (
+    "[[pairs]]\nmentor = \"radia\"\nmentee = \"ken\"\nevery = \"month\"\non = \"2nd wed\"\n\
+     at = \"17:30\"\nduration = \"1h\"\n\
+     goals = [\"Present the network redesign at the April all-hands\"]\n\n",
+    "",
+);
+
+/// One message as Python's `email` package reads it (`tests/ical/eml_check.py`, standard
+/// library only): headers, decoded text, HTML and calendar parts. Fails the test on any
+/// problem with the message's layout.
+pub fn read_eml(file: &Path) -> serde_json::Value {
+    let output = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/ical/eml_check.py"
+        ))
+        .arg(file)
+        .output()
+        .unwrap();
+    let mail: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "eml_check.py {}: {e}\n{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(
+        mail["problems"],
+        serde_json::json!([]),
+        "{}",
+        file.display()
+    );
+    mail
+}
 pub mod postgres;
 pub mod smtp;

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """A real SMTP server for mentord's tests (aiosmtpd), with failures on demand.
 
-Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N] [--reject ADDR]...
+Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N]
+       [--tempfail-code 451|421] [--reject ADDR]...
 
 Every accepted message is written to DIR as NNNNN.eml, prefixed with
-"X-Envelope-To: <addr>" lines. The first N DATA commands are answered
-451 (try again later); RCPT TO any --reject address is answered 550.
+"X-Envelope-To: <addr>" lines. The first N DATA commands are answered with
+the --tempfail-code: 451 (try again later; the session goes on) by default,
+or 421 (service not available), after which the server closes the connection
+as RFC 5321 4.2.3 says. RCPT TO any --reject address is answered 550.
 Prints "ready" on stdout once listening, and runs until killed.
 """
 import argparse
+import asyncio
 import os
 import sys
 import threading
@@ -18,9 +22,10 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, directory, tempfail, reject):
+    def __init__(self, directory, tempfail, tempfail_code, reject):
         self.directory = directory
         self.tempfail = tempfail
+        self.tempfail_code = tempfail_code
         self.reject = {r.lower() for r in reject}
         self.lock = threading.Lock()
         self.count = 0
@@ -35,6 +40,10 @@ class Handler:
         with self.lock:
             if self.tempfail > 0:
                 self.tempfail -= 1
+                if self.tempfail_code == 421:
+                    # Sent before the connection closes: the reply goes out first.
+                    asyncio.get_running_loop().call_soon(server.transport.close)
+                    return "421 4.3.2 Service not available, closing transmission channel"
                 return "451 4.3.0 Try again later"
             self.count += 1
             name = os.path.join(self.directory, f"{self.count:05d}.eml")
@@ -50,10 +59,11 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--tempfail", type=int, default=0)
+    parser.add_argument("--tempfail-code", type=int, choices=[421, 451], default=451)
     parser.add_argument("--reject", action="append", default=[])
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    handler = Handler(args.dir, args.tempfail, args.reject)
+    handler = Handler(args.dir, args.tempfail, args.tempfail_code, args.reject)
     controller = Controller(handler, hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
