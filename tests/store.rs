@@ -1,0 +1,203 @@
+//! The store's promises, on every backend (SQLite, and PostgreSQL when
+//! `MENTORD_TEST_POSTGRES` names a server): a key is queued once; a due message is
+//! claimed by exactly one daemon, also when several claim at once; a clean stop gives
+//! claims back; a dead daemon's claims pass to a live one (PostgreSQL after the lease,
+//! SQLite when the store reopens); `status` sees the daemons, what they hold, and a
+//! paused breaker.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::postgres::backends;
+use jiff::Timestamp;
+use mentord::store::{InstanceInfo, Location, NewMessage, Store};
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn message(i: usize) -> NewMessage {
+    NewMessage {
+        key: format!("followup/pair-{i}/2027-01-11/0/p{i}"),
+        message_id: format!("<{i}@mentord.test>"),
+        kind: "followup".into(),
+        pair: Some(format!("pair-{i}")),
+        recipient: format!("p{i}@example.org"),
+        due_at: at("2027-01-11T09:00:00Z"),
+        uid: None,
+        method: None,
+        sequence: None,
+        body: format!("Message-ID: <{i}@mentord.test>\r\n\r\nbody {i}\r\n").into_bytes(),
+        dropped: None,
+    }
+}
+
+async fn daemon_store(location: &Location, name: &str) -> Store {
+    let mut store = Store::open(location).await.unwrap();
+    store
+        .register(
+            InstanceInfo {
+                host: name.into(),
+                pid: std::process::id(),
+                mail: "smtp://127.0.0.1:2525".into(),
+            },
+            at("2027-01-11T08:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+}
+
+#[tokio::test]
+async fn a_key_is_queued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let store = Store::open(&location).await.unwrap();
+        let now = at("2027-01-10T00:00:00Z");
+        let batch: Vec<NewMessage> = (0..10).map(message).collect();
+        let first = store.enqueue_all(&batch, &[], now).await.unwrap();
+        assert!(first.iter().all(|&q| q), "{location:?}");
+        let again = store.enqueue_all(&batch[5..], &[], now).await.unwrap();
+        assert!(again.iter().all(|&q| !q), "{location:?}");
+        assert_eq!(store.summary().await.unwrap().pending, 10, "{location:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_claims_never_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        if !matches!(location, Location::Postgres(_)) {
+            continue; // one daemon per SQLite store (a lock file keeps a second out)
+        }
+        let now = at("2027-01-11T09:00:00Z");
+        let setup = Store::open(&location).await.unwrap();
+        let batch: Vec<NewMessage> = (0..600).map(message).collect();
+        setup.enqueue_all(&batch, &[], now).await.unwrap();
+        // Three daemons claim as fast as they can, all at once.
+        let mut tasks = Vec::new();
+        for name in ["a", "b", "c"] {
+            let store = daemon_store(&location, name).await;
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store.claim_due(now, 7).await.unwrap();
+                    if claimed.is_empty() {
+                        return mine;
+                    }
+                    for m in claimed {
+                        store.mark_sent(&m.key, now).await.unwrap();
+                        mine.push(m.key);
+                    }
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        let mut shares = Vec::new();
+        for task in tasks {
+            let keys = task.await.unwrap();
+            shares.push(keys.len());
+            for key in keys {
+                assert!(seen.insert(key.clone()), "{key} claimed twice");
+            }
+        }
+        assert_eq!(seen.len(), 600);
+        assert!(shares.iter().all(|&n| n > 0), "every daemon had a share: {shares:?}");
+    }
+}
+
+#[tokio::test]
+async fn claims_are_given_back_or_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, database) in backends(dir.path()) {
+        let now = at("2027-01-11T09:00:00Z");
+        let a = daemon_store(&location, "a").await;
+        a.enqueue_all(&(0..10).map(message).collect::<Vec<_>>(), &[], now)
+            .await
+            .unwrap();
+        let claimed = a.claim_due(now, 4).await.unwrap();
+        assert_eq!(claimed.len(), 4);
+        // `status` sees the daemon and what it holds.
+        let seen = a.instances().await.unwrap();
+        assert_eq!(seen.len(), 1, "{location:?}");
+        assert!(seen[0].alive);
+        assert_eq!(seen[0].holding, 4);
+        // A clean stop gives them back.
+        a.deregister().await.unwrap();
+        assert_eq!(a.summary().await.unwrap().pending, 10);
+        assert!(a.instances().await.unwrap().is_empty());
+
+        // A daemon that dies holding claims.
+        let b = daemon_store(&location, "b").await;
+        let held: HashSet<String> = b
+            .claim_due(now, 3)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert_eq!(held.len(), 3);
+        drop(b);
+        let c = match &database {
+            // SQLite: one daemon at a time; the next start takes everything back.
+            None => daemon_store(&location, "c").await,
+            // PostgreSQL: b's heartbeat stops; once its lease has run out, c takes over.
+            Some(db) => {
+                let c = daemon_store(&location, "c").await;
+                let before: HashSet<String> = c
+                    .claim_due(now, 100)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| m.key)
+                    .collect();
+                assert!(before.is_disjoint(&held), "taken over within the lease");
+                for key in &before {
+                    c.mark_retry(key, "test", now).await.unwrap();
+                }
+                age_heartbeats(&db.url, "b").await;
+                c
+            }
+        };
+        let after: HashSet<String> = c
+            .claim_due(now, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert!(held.is_subset(&after), "{location:?}: {held:?} not in {after:?}");
+        assert_eq!(after.len(), 10, "{location:?}");
+    }
+}
+
+/// Makes daemon `host`'s last heartbeat older than the lease, as if it died a minute ago.
+async fn age_heartbeats(url: &str, host: &str) {
+    use sqlx::Connection as _;
+    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("UPDATE instances SET heartbeat_at = heartbeat_at - 60 WHERE host = $1")
+        .bind(host)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_paused_breaker_is_recorded_for_status() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let a = daemon_store(&location, "a").await;
+        let until = at("2027-01-11T09:01:00Z");
+        a.set_pause(Some(until), Some("smtp://127.0.0.1:2525: cannot connect"))
+            .await
+            .unwrap();
+        let seen = a.instances().await.unwrap();
+        assert_eq!(seen[0].paused_until, Some(until), "{location:?}");
+        assert!(seen[0].pause_reason.as_deref().unwrap().contains("cannot connect"));
+        a.set_pause(None, None).await.unwrap();
+        assert_eq!(a.instances().await.unwrap()[0].paused_until, None);
+    }
+}
