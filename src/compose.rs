@@ -145,6 +145,7 @@ impl<'p> Composer<'p> {
             paused: count(Status::Paused),
             overdue,
             failures: history.failures.clone(),
+            sending_paused: history.sending_paused.clone(),
         });
         let key = format!("digest/-/{at}/0/{}", coordinator.id);
         let message = self.outgoing(

@@ -227,7 +227,7 @@ impl Daemon {
         let history = if due.count() == 0 {
             History::default()
         } else {
-            self.history(digest_due).await?
+            self.history(digest_due, now).await?
         };
         let composer = Composer::new(&self.program, &self.templates);
         let mut batch = Vec::new();
@@ -290,7 +290,7 @@ impl Daemon {
     }
 
     async fn refill(&mut self, cursor: Timestamp, until: Timestamp) -> anyhow::Result<()> {
-        let history = self.history(false).await?;
+        let history = self.history(false, cursor).await?;
         let end = until
             .max(cursor)
             .checked_add(HORIZON)
@@ -310,20 +310,39 @@ impl Daemon {
     }
 
     /// What the store knows that the schedule and the messages need; the failed
-    /// deliveries only for a digest.
-    async fn history(&self, with_failures: bool) -> anyhow::Result<History> {
-        let failures = if with_failures {
-            self.store.failures().await?
-        } else {
-            Vec::new()
-        };
-        Ok(History {
+    /// deliveries and the breaker's state only for a digest.
+    async fn history(&self, for_digest: bool, now: Timestamp) -> anyhow::Result<History> {
+        let mut history = History {
             last_review: self.store.last_reviews().await?,
-            failures: failures
+            ..History::default()
+        };
+        if for_digest {
+            history.failures = self
+                .store
+                .failures()
+                .await?
                 .into_iter()
                 .map(|(key, to, error)| format!("{to} ({key}): {error}"))
-                .collect(),
-        })
+                .collect();
+            let zone = &self.program.zone.tz;
+            history.sending_paused = self
+                .store
+                .instances()
+                .await?
+                .into_iter()
+                .filter(|i| i.alive)
+                .find_map(|i| {
+                    let until = i.paused_until.filter(|&until| until > now)?;
+                    Some(format!(
+                        "until {} ({})",
+                        until
+                            .to_zoned_datetime(zone.clone())
+                            .strftime("%a %-d %b %H:%M %Z"),
+                        i.pause_reason.unwrap_or_default()
+                    ))
+                });
+        }
+        Ok(history)
     }
 
     /// Sends what is due, one message at a time, until nothing is or `stop` says so.

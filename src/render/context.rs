@@ -88,6 +88,8 @@ pub struct DigestContext {
     pub paused: usize,
     pub overdue: Vec<OverdueReview>,
     pub failures: Vec<String>,
+    /// Set while the SMTP circuit breaker holds mail back.
+    pub sending_paused: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

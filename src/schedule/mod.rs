@@ -125,6 +125,8 @@ pub struct History {
     pub last_review: HashMap<String, Date>,
     /// Deliveries that failed for good, as the digest reports them ("to: error").
     pub failures: Vec<String>,
+    /// When sending is paused by the SMTP circuit breaker: until when, and why.
+    pub sending_paused: Option<String>,
 }
 
 /// Review nudges and escalations are sent at this local time on their day.
