@@ -429,3 +429,36 @@ fn changes_while_running_send_updates_and_cancels_once() {
     // Nothing came late either.
     assert_eq!(daemon.outbox_now(), daemon.seen);
 }
+
+/// A changed `[mail]` takes effect on reload: the next message goes to the new place.
+#[test]
+fn a_changed_mail_section_takes_effect() {
+    let (mut daemon, _) = Daemon::start();
+    let before = daemon.outbox_now();
+    let elsewhere = daemon.dir.path().join("elsewhere");
+    let text = daemon.program(&[LATER_BARBARA_VINT]).replace(
+        &format!("dir = \"{}\"", daemon.outbox.display()),
+        &format!("dir = \"{}\"", elsewhere.display()),
+    );
+    daemon.save_by_rename(&text);
+    let moved = wait_for("update in the new mail folder", &daemon, || {
+        let files: Vec<String> = std::fs::read_dir(&elsewhere)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .filter(|n| n.ends_with(".eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (files.len() == 2).then_some(files)
+    });
+    assert!(
+        moved
+            .iter()
+            .all(|f| f.starts_with("invite_update-barbara-vint")),
+        "{moved:?}"
+    );
+    daemon.assert_unchanged(&before);
+    assert_eq!(daemon.outbox_now().len(), before.len());
+    daemon.signal("TERM");
+    assert!(daemon.exit_status(PATIENCE).unwrap().success());
+}

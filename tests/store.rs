@@ -105,7 +105,10 @@ async fn concurrent_claims_never_overlap() {
             }
         }
         assert_eq!(seen.len(), 600);
-        assert!(shares.iter().all(|&n| n > 0), "every daemon had a share: {shares:?}");
+        assert!(
+            shares.iter().all(|&n| n > 0),
+            "every daemon had a share: {shares:?}"
+        );
     }
 }
 
@@ -169,7 +172,10 @@ async fn claims_are_given_back_or_taken_over() {
             .into_iter()
             .map(|m| m.key)
             .collect();
-        assert!(held.is_subset(&after), "{location:?}: {held:?} not in {after:?}");
+        assert!(
+            held.is_subset(&after),
+            "{location:?}: {held:?} not in {after:?}"
+        );
         assert_eq!(after.len(), 10, "{location:?}");
     }
 }
@@ -196,7 +202,13 @@ async fn a_paused_breaker_is_recorded_for_status() {
             .unwrap();
         let seen = a.instances().await.unwrap();
         assert_eq!(seen[0].paused_until, Some(until), "{location:?}");
-        assert!(seen[0].pause_reason.as_deref().unwrap().contains("cannot connect"));
+        assert!(
+            seen[0]
+                .pause_reason
+                .as_deref()
+                .unwrap()
+                .contains("cannot connect")
+        );
         a.set_pause(None, None).await.unwrap();
         assert_eq!(a.instances().await.unwrap()[0].paused_until, None);
     }

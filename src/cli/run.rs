@@ -41,12 +41,7 @@ impl Run {
             .enable_all()
             .build()?;
         runtime.block_on(async move {
-            let transport = match &program.mail {
-                MailConfig::File { dir } => Transport::File { dir: dir.clone() },
-                smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(
-                    crate::daemon::smtp::Smtp::new(smtp, &program.organizer.email)?,
-                )),
-            };
+            let transport = transport(&program)?;
             let mut store = Store::open(&location).await?;
             let instance = store
                 .register(
@@ -190,11 +185,20 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
                     return Ok(());
                 }
                 Some(Wake::Reload(why)) => {
-                    // Several events for one save arrive together: take them all.
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    while let Ok(wake) = wakes.try_recv() {
-                        if matches!(wake, Wake::Stop) {
-                            return Ok(());
+                    // One save is several events, and a slow writer's file is read only
+                    // once it has been still for half a second (up to five).
+                    let settling = std::time::Instant::now();
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        let mut more = false;
+                        while let Ok(wake) = wakes.try_recv() {
+                            if matches!(wake, Wake::Stop) {
+                                return Ok(());
+                            }
+                            more = true;
+                        }
+                        if !more || settling.elapsed() > std::time::Duration::from_secs(5) {
+                            break;
                         }
                     }
                     notify("RELOADING=1");
@@ -207,24 +211,54 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
 }
 
 fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
-    match program::load(config) {
-        Ok(program) => match Templates::load(program.templates.as_deref()) {
-            Ok(templates) => {
-                tracing::info!(
-                    reason = why,
-                    pairs = program.pairs.len(),
-                    "program reloaded"
-                );
-                daemon.replace_program(program, templates);
+    let program = match program::load(config) {
+        Ok(program) => program,
+        Err(e) => {
+            tracing::error!(reason = why, error = %e, "program file invalid; keeping the last good program");
+            return;
+        }
+    };
+    let templates = match Templates::load(program.templates.as_deref()) {
+        Ok(templates) => templates,
+        Err(e) => {
+            tracing::error!(reason = why, error = %format!("{e:#}"), "templates invalid; keeping the last good program");
+            return;
+        }
+    };
+    let current = daemon.program();
+    if program.store != current.store {
+        tracing::warn!(
+            "[store] changed: the daemon keeps the store it started with; restart it to move"
+        );
+    }
+    if program.mail != current.mail || program.organizer.email != current.organizer.email {
+        match transport(&program) {
+            Ok(transport) => {
+                tracing::info!(mail = %transport.describe(), "[mail] changed; sending there from now on");
+                daemon.replace_transport(transport);
             }
             Err(e) => {
-                tracing::error!(reason = why, error = %format!("{e:#}"), "templates invalid; keeping the last good program")
+                tracing::error!(reason = why, error = %format!("{e:#}"), "[mail] unusable; keeping the last good program");
+                return;
             }
-        },
-        Err(e) => {
-            tracing::error!(reason = why, error = %e, "program file invalid; keeping the last good program")
         }
     }
+    tracing::info!(
+        reason = why,
+        pairs = program.pairs.len(),
+        "program reloaded"
+    );
+    daemon.replace_program(program, templates);
+}
+
+/// Where the program's mail goes; inside the runtime (an SMTP transport uses tokio).
+fn transport(program: &program::Program) -> anyhow::Result<Transport> {
+    Ok(match &program.mail {
+        MailConfig::File { dir } => Transport::File { dir: dir.clone() },
+        smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(
+            crate::daemon::smtp::Smtp::new(smtp, &program.organizer.email)?,
+        )),
+    })
 }
 
 fn spawn_signals(wake: mpsc::Sender<Wake>, stopping: Arc<AtomicBool>) -> anyhow::Result<()> {

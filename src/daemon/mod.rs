@@ -82,6 +82,12 @@ impl Daemon {
         &self.program
     }
 
+    /// Swaps in a transport for a changed `[mail]`; messages in flight finished first.
+    pub fn replace_transport(&mut self, transport: Transport) {
+        self.transport = transport;
+        self.reported_pause = None;
+    }
+
     /// Swaps in a reloaded (already validated) program; the next tick reconciles.
     pub fn replace_program(&mut self, program: Program, templates: Templates) {
         self.program = program;

@@ -278,7 +278,6 @@ impl Store {
         }
         Ok(())
     }
-
 }
 
 async fn insert(store: &Store, me: &Registered) -> anyhow::Result<()> {

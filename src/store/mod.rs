@@ -490,13 +490,14 @@ impl Store {
     pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<()> {
         on!(self, |pool| {
             sqlx::query(
-            "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
+                "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
              WHERE key = $2",
-        )
-        .bind(seconds(at))
-        .bind(key)
-        .execute(pool)
-        .await?.rows_affected()
+            )
+            .bind(seconds(at))
+            .bind(key)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }
@@ -519,13 +520,12 @@ impl Store {
     /// A permanent failure, shown in `status` and the digest.
     pub async fn mark_failed(&self, key: &str, error: &str) -> anyhow::Result<()> {
         on!(self, |pool| {
-            sqlx::query(
-            "UPDATE messages SET state = 'failed', last_error = $1 WHERE key = $2",
-        )
-        .bind(error)
-        .bind(key)
-        .execute(pool)
-        .await?.rows_affected()
+            sqlx::query("UPDATE messages SET state = 'failed', last_error = $1 WHERE key = $2")
+                .bind(error)
+                .bind(key)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
     }
