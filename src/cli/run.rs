@@ -149,10 +149,31 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
     spawn_signals(wake_sender.clone(), stopping.clone())?;
     let _watcher = watch(&config, wake_sender.clone());
     let mut ready = false;
+    let mut troubles = 0u32;
     loop {
         let stop = || stopping.load(Ordering::SeqCst);
         let now = time::now()?;
-        let tick = daemon.tick(now, &stop).await?;
+        let tick = match daemon.tick(now, &stop).await {
+            Ok(tick) => {
+                troubles = 0;
+                tick
+            }
+            // At start, a broken store is the operator's to see: exit 1.
+            Err(e) if !ready => return Err(e),
+            // Later (the database restarting, a full disk), keep trying, more slowly.
+            Err(e) => {
+                troubles += 1;
+                let pause = SignedDuration::from_secs(1 << troubles.min(6));
+                tracing::error!(error = %format!("{e:#}"), retry_in = %pause, "tick failed; trying again");
+                if let Err(e) = daemon.recover().await {
+                    tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims yet");
+                }
+                crate::daemon::Tick {
+                    next: now.checked_add(pause).ok(),
+                    ..Default::default()
+                }
+            }
+        };
         if tick.queued + tick.sent + tick.dropped + tick.failed + tick.retried > 0 {
             tracing::info!(
                 queued = tick.queued,

@@ -82,6 +82,13 @@ impl Daemon {
         &self.program
     }
 
+    /// After a failed tick: gives back this daemon's claims, so nothing waits on them.
+    pub async fn recover(&mut self) -> anyhow::Result<()> {
+        self.upcoming.clear();
+        self.horizon = None;
+        self.store.release_claims().await
+    }
+
     /// Swaps in a transport for a changed `[mail]`; messages in flight finished first.
     pub fn replace_transport(&mut self, transport: Transport) {
         self.transport = transport;

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 use tokio::sync::Mutex;
 
@@ -45,8 +46,10 @@ pub struct InstanceInfo {
 pub(super) struct Registered {
     id: String,
     info: InstanceInfo,
-    /// PostgreSQL: the connection that holds the program lock.
-    lock: Option<Mutex<PgConnection>>,
+    /// PostgreSQL: the connection that holds the program lock (`None` inside after an
+    /// error: the server dropped the lock with it, and the next use connects again).
+    lock: Option<Mutex<Option<PgConnection>>>,
+    lock_options: Option<PgConnectOptions>,
 }
 
 /// A daemon as `status` shows it.
@@ -89,24 +92,28 @@ impl Store {
         started: Timestamp,
     ) -> anyhow::Result<String> {
         let id = format!("{}:{}:{}", info.host, info.pid, started.as_second());
-        let lock = match &self.pool {
+        let lock_options = match &self.pool {
             Pool::Sqlite(_) => None,
-            Pool::Postgres(pool) => {
-                let options = (*pool.connect_options())
+            Pool::Postgres(pool) => Some(
+                (*pool.connect_options())
                     .clone()
-                    .application_name(&format!("mentord {id}"));
-                Some(Mutex::new(
-                    options
-                        .connect()
-                        .await
-                        .context("while opening the program-lock connection")?,
-                ))
-            }
+                    .application_name(&format!("mentord {id}")),
+            ),
+        };
+        let lock = match &lock_options {
+            None => None,
+            Some(options) => Some(Mutex::new(Some(
+                options
+                    .connect()
+                    .await
+                    .context("while opening the program-lock connection")?,
+            ))),
         };
         let registered = super::instances::Registered {
             id: id.clone(),
             info,
             lock,
+            lock_options,
         };
         insert(self, &registered).await?;
         on!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
@@ -256,26 +263,58 @@ impl Store {
     /// Takes the program lock if no other daemon holds it (PostgreSQL); always true on
     /// SQLite.
     pub async fn try_lock_program(&self) -> anyhow::Result<bool> {
-        if let Some(lock) = self.instance.as_deref().and_then(|r| r.lock.as_ref()) {
-            let mut connection = lock.lock().await;
-            return sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(PROGRAM_LOCK)
-                .fetch_one(&mut *connection)
-                .await
-                .context("while taking the program lock");
-        }
-        Ok(true)
+        let taken = self.advisory("SELECT pg_try_advisory_lock($1)").await;
+        taken.context("while taking the program lock")
     }
 
     pub async fn unlock_program(&self) -> anyhow::Result<()> {
-        if let Some(lock) = self.instance.as_deref().and_then(|r| r.lock.as_ref()) {
-            let mut connection = lock.lock().await;
-            sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(PROGRAM_LOCK)
-                .execute(&mut *connection)
-                .await
-                .context("while giving back the program lock")?;
+        self.advisory("SELECT pg_advisory_unlock($1)")
+            .await
+            .context("while giving back the program lock")?;
+        Ok(())
+    }
+
+    /// Runs an advisory-lock function on the program-lock connection, connecting again
+    /// if an earlier error closed it.
+    async fn advisory(&self, statement: &'static str) -> anyhow::Result<bool> {
+        let Some(me) = self.instance.as_deref() else {
+            return Ok(true);
+        };
+        let (Some(lock), Some(options)) = (&me.lock, &me.lock_options) else {
+            return Ok(true);
+        };
+        let mut slot = lock.lock().await;
+        if slot.is_none() {
+            *slot = Some(options.connect().await?);
         }
+        let Some(connection) = slot.as_mut() else {
+            return Ok(false);
+        };
+        let answer = sqlx::query_scalar(statement)
+            .bind(PROGRAM_LOCK)
+            .fetch_one(connection)
+            .await;
+        if answer.is_err() {
+            // Closing the connection releases whatever it held.
+            *slot = None;
+        }
+        Ok(answer?)
+    }
+
+    /// Gives back every claim this daemon holds, after an error left them unmarked
+    /// (one may have been sent: it goes again, same Message-ID).
+    pub async fn release_claims(&self) -> anyhow::Result<()> {
+        let Some(me) = self.instance_id() else {
+            return Ok(());
+        };
+        on!(self, |pool| sqlx::query(
+            "UPDATE messages SET state = 'pending', claimed_by = NULL \
+             WHERE state = 'sending' AND claimed_by = $1"
+        )
+        .bind(me)
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 }
