@@ -230,3 +230,60 @@ fn a_daemon_killed_mid_run_loses_nothing() {
     );
     eprintln!("sent per daemon: {shares:?}; accepted twice: {doubled}");
 }
+
+/// The database drops every connection of the daemons mid-run (as in a restart of the
+/// server): they log it, give back their claims, carry on, and everything arrives, a
+/// duplicate only for a message whose mark was lost with its connection.
+#[test]
+fn daemons_ride_out_lost_database_connections() {
+    let Some(database) = postgres::database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, config) = setup(dir.path(), &database);
+    let mut daemons = Daemons(
+        (0..2)
+            .map(|i| Some(start(&config, dir.path().join(format!("daemon-{i}.log")))))
+            .collect(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while server.accepted() < MESSAGES / 4 {
+        assert!(Instant::now() < deadline, "sending never got going");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dropped = terminate_connections(&database.url);
+    assert!(dropped >= 2, "only {dropped} connections to drop");
+    let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
+    stop(&mut daemons);
+    let logs: String = (0..2)
+        .map(|i| std::fs::read_to_string(dir.path().join(format!("daemon-{i}.log"))).unwrap())
+        .collect();
+    assert!(logs.contains("trying again"), "{logs}");
+    let doubled = duplicates(&ids);
+    assert!(doubled <= 2, "{doubled} messages accepted twice");
+}
+
+/// Ends every connection the daemons have to their database; how many.
+fn terminate_connections(url: &str) -> u64 {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use sqlx::Connection as _;
+                let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                       AND application_name LIKE 'mentord%') AS ended",
+                )
+                .fetch_one(&mut connection)
+                .await
+                .unwrap() as u64
+            })
+    })
+    .join()
+    .unwrap()
+}

@@ -158,9 +158,8 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
                 troubles = 0;
                 tick
             }
-            // At start, a broken store is the operator's to see: exit 1.
-            Err(e) if !ready => return Err(e),
-            // Later (the database restarting, a full disk), keep trying, more slowly.
+            // The database restarting, a full disk: keep trying, more slowly. (A store
+            // that cannot be opened at all ended the start already.)
             Err(e) => {
                 troubles += 1;
                 let pause = SignedDuration::from_secs(1 << troubles.min(6));
@@ -184,7 +183,7 @@ async fn serve(mut daemon: Daemon, config: PathBuf) -> anyhow::Result<()> {
                 "tick"
             );
         }
-        if !ready {
+        if !ready && troubles == 0 {
             notify("READY=1");
             ready = true;
         }
