@@ -117,6 +117,23 @@ async fn temporary_failures_retry_and_a_rejection_is_recorded() {
         "{:?}",
         summary.failures
     );
+    // `mentord status` shows it: in the outbox counts, the failure list and the pair.
+    let report = status(dir.path(), "2027-01-04T12:00:00Z".parse().unwrap());
+    assert_eq!(
+        (report["sent"].as_u64(), report["failed"].as_u64()),
+        (Some(9), Some(1))
+    );
+    assert_eq!(
+        report["failures"][0]["recipient"], "vint@example.org",
+        "{report:#}"
+    );
+    let pair = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pair"] == "barbara-vint")
+        .unwrap();
+    assert_eq!(pair["failures"], 1, "{report:#}");
 }
 
 /// 421 is a server going away (overloaded, restarting): it answers 421 and closes the
