@@ -192,8 +192,16 @@ fn a_daemon_killed_mid_run_loses_nothing() {
         assert!(Instant::now() < deadline, "sending never got going");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut victim = daemons.0[0].take().unwrap();
-    let victim_pid = victim.id();
+    // The victim: a daemon that is sending (not one still rendering the invites).
+    let sending = sent_by(&database);
+    let busiest = sending.iter().max_by_key(|(_, n)| **n).unwrap().0;
+    let victim_pid: u32 = busiest.split(':').nth(1).unwrap().parse().unwrap();
+    let index = daemons
+        .0
+        .iter()
+        .position(|c| c.as_ref().is_some_and(|c| c.id() == victim_pid))
+        .unwrap();
+    let mut victim = daemons.0[index].take().unwrap();
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
