@@ -392,12 +392,6 @@ impl Store {
         }
     }
 
-    /// Queues a message unless one with its key exists; true when it was queued.
-    pub async fn enqueue(&self, m: &NewMessage, now: Timestamp) -> anyhow::Result<bool> {
-        let queued = self.enqueue_all(std::slice::from_ref(m), &[], now).await?;
-        Ok(queued.first().copied().unwrap_or(false))
-    }
-
     /// In one transaction: queues `messages` (those whose key is new; the answer says
     /// which) and then records `series` as sent. A crash leaves both or neither.
     pub async fn enqueue_all(
@@ -538,15 +532,6 @@ impl Store {
         .fetch_one(pool)
         .await?);
         Ok(value.map(instant))
-    }
-
-    pub async fn message_state(&self, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(on!(self, |pool| sqlx::query_scalar(
-            "SELECT state FROM messages WHERE key = $1"
-        )
-        .bind(key)
-        .fetch_optional(pool)
-        .await?))
     }
 
     /// Each pair's series as last sent.
