@@ -112,26 +112,34 @@ fn stop(daemons: &mut Daemons) {
 /// Sent messages per daemon, from the store.
 fn sent_by(database: &Database) -> HashMap<String, i64> {
     let url = database.url.clone();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                use sqlx::Connection as _;
-                let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
-                sqlx::query_as::<_, (String, i64)>(
-                    "SELECT claimed_by, COUNT(*) FROM messages WHERE state = 'sent' GROUP BY claimed_by",
-                )
-                .fetch_all(&mut connection)
-                .await
-                .unwrap()
-                .into_iter()
-                .collect()
-            })
+    postgres::blocking(async move {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT claimed_by, COUNT(*) FROM messages WHERE state = 'sent' GROUP BY claimed_by",
+        )
+        .fetch_all(&mut postgres::connect(&url).await)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
     })
-    .join()
-    .unwrap()
+}
+
+/// `count` daemons on `config`, each logging to `daemon-N.log` in `dir`.
+fn start_daemons(count: usize, config: &Path, dir: &Path) -> Daemons {
+    Daemons(
+        (0..count)
+            .map(|i| Some(start(config, dir.join(format!("daemon-{i}.log")))))
+            .collect(),
+    )
+}
+
+/// Waits until the server has accepted `count` messages (mid-run, for a fault).
+fn wait_for_accepted(server: &Server, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while server.accepted() < count {
+        assert!(Instant::now() < deadline, "sending never got going");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn duplicates(ids: &[String]) -> usize {
@@ -148,11 +156,7 @@ fn three_daemons_send_ten_thousand_messages_once() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (server, config) = setup(dir.path(), &database);
-    let mut daemons = Daemons(
-        (0..3)
-            .map(|i| Some(start(&config, dir.path().join(format!("daemon-{i}.log")))))
-            .collect(),
-    );
+    let mut daemons = start_daemons(3, &config, dir.path());
     let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
 
     let report = status(&config);
@@ -181,17 +185,9 @@ fn a_daemon_killed_mid_run_loses_nothing() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (server, config) = setup(dir.path(), &database);
-    let mut daemons = Daemons(
-        (0..3)
-            .map(|i| Some(start(&config, dir.path().join(format!("daemon-{i}.log")))))
-            .collect(),
-    );
+    let mut daemons = start_daemons(3, &config, dir.path());
     // Mid-run: a fifth of the mail is out.
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while server.accepted() < MESSAGES / 5 {
-        assert!(Instant::now() < deadline, "sending never got going");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_accepted(&server, MESSAGES / 5);
     // The victim: a daemon that is sending (not one still rendering the invites).
     let sending = sent_by(&database);
     let busiest = sending.iter().max_by_key(|(_, n)| **n).unwrap().0;
@@ -249,16 +245,8 @@ fn daemons_ride_out_lost_database_connections() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (server, config) = setup(dir.path(), &database);
-    let mut daemons = Daemons(
-        (0..2)
-            .map(|i| Some(start(&config, dir.path().join(format!("daemon-{i}.log")))))
-            .collect(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while server.accepted() < MESSAGES / 4 {
-        assert!(Instant::now() < deadline, "sending never got going");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut daemons = start_daemons(2, &config, dir.path());
+    wait_for_accepted(&server, MESSAGES / 4);
     let dropped = terminate_connections(&database.url);
     assert!(dropped >= 2, "only {dropped} connections to drop");
     let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
@@ -274,24 +262,14 @@ fn daemons_ride_out_lost_database_connections() {
 /// Ends every connection the daemons have to their database; how many.
 fn terminate_connections(url: &str) -> u64 {
     let url = url.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                use sqlx::Connection as _;
-                let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
-                       AND application_name LIKE 'mentord%') AS ended",
-                )
-                .fetch_one(&mut connection)
-                .await
-                .unwrap() as u64
-            })
+    postgres::blocking(async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND application_name LIKE 'mentord%') AS ended",
+        )
+        .fetch_one(&mut postgres::connect(&url).await)
+        .await
+        .unwrap() as u64
     })
-    .join()
-    .unwrap()
 }

@@ -46,6 +46,18 @@ fn signal(child: &Child, name: &str) {
         .unwrap();
 }
 
+/// `mentord status` as a person reads it.
+fn status_table(config: &Path) -> String {
+    let status = common::mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("status")
+        .env("MENTORD_NOW", NOW)
+        .output()
+        .unwrap();
+    String::from_utf8(status.stdout).unwrap()
+}
+
 fn receive(socket: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
     let n = socket.recv(&mut buf).unwrap();
@@ -71,14 +83,7 @@ fn tells_systemd_and_refuses_a_second_daemon() {
     assert_eq!(outbox, 10);
 
     // `status` names it.
-    let status = common::mentord()
-        .arg("-c")
-        .arg(&config)
-        .arg("status")
-        .env("MENTORD_NOW", NOW)
-        .output()
-        .unwrap();
-    let table = String::from_utf8(status.stdout).unwrap();
+    let table = status_table(&config);
     assert!(
         table.contains(&format!("(pid {} on ", daemon.id())) && table.contains("running since"),
         "{table}"
@@ -109,13 +114,6 @@ fn tells_systemd_and_refuses_a_second_daemon() {
     assert!(daemon.wait().unwrap().success());
 
     // Stopped cleanly: no daemon is left in the store.
-    let status = common::mentord()
-        .arg("-c")
-        .arg(&config)
-        .arg("status")
-        .env("MENTORD_NOW", NOW)
-        .output()
-        .unwrap();
-    let table = String::from_utf8(status.stdout).unwrap();
+    let table = status_table(&config);
     assert!(table.contains("no daemon running"), "{table}");
 }

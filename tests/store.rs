@@ -135,13 +135,7 @@ async fn claims_are_given_back_or_taken_over() {
 
         // A daemon that dies holding claims.
         let b = daemon_store(&location, "b").await;
-        let held: HashSet<String> = b
-            .claim_due(now, 3)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.key)
-            .collect();
+        let held = claim_keys(&b, now, 3).await;
         assert_eq!(held.len(), 3);
         drop(b);
         let c = match &database {
@@ -150,13 +144,7 @@ async fn claims_are_given_back_or_taken_over() {
             // PostgreSQL: b's heartbeat stops; once its lease has run out, c takes over.
             Some(db) => {
                 let c = daemon_store(&location, "c").await;
-                let before: HashSet<String> = c
-                    .claim_due(now, 100)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|m| m.key)
-                    .collect();
+                let before = claim_keys(&c, now, 100).await;
                 assert!(before.is_disjoint(&held), "taken over within the lease");
                 for key in &before {
                     c.mark_retry(key, "test", now).await.unwrap();
@@ -165,13 +153,7 @@ async fn claims_are_given_back_or_taken_over() {
                 c
             }
         };
-        let after: HashSet<String> = c
-            .claim_due(now, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.key)
-            .collect();
+        let after = claim_keys(&c, now, 100).await;
         assert!(
             held.is_subset(&after),
             "{location:?}: {held:?} not in {after:?}"
@@ -180,13 +162,17 @@ async fn claims_are_given_back_or_taken_over() {
     }
 }
 
+/// The keys of up to `limit` messages `store` claims.
+async fn claim_keys(store: &Store, now: Timestamp, limit: u32) -> HashSet<String> {
+    let claimed = store.claim_due(now, limit).await.unwrap();
+    claimed.into_iter().map(|m| m.key).collect()
+}
+
 /// Makes daemon `host`'s last heartbeat older than the lease, as if it died a minute ago.
 async fn age_heartbeats(url: &str, host: &str) {
-    use sqlx::Connection as _;
-    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::query("UPDATE instances SET heartbeat_at = heartbeat_at - 60 WHERE host = $1")
         .bind(host)
-        .execute(&mut connection)
+        .execute(&mut common::postgres::connect(url).await)
         .await
         .unwrap();
 }

@@ -26,18 +26,28 @@ impl Database {
 
 /// Runs `work` on a runtime of its own, on a thread of its own: callable from sync and
 /// async tests alike.
-fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = T> + Send>> + Send + 'static,
-) -> T {
+pub fn blocking<T, F>(work: F) -> T
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(work())
+            .block_on(work)
     })
     .join()
     .unwrap()
+}
+
+/// A connection to the database at `url`.
+pub async fn connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("{VARIABLE}: cannot connect to {url}: {e}"))
 }
 
 /// A new empty database, or `None` when `MENTORD_TEST_POSTGRES` is not set.
@@ -57,17 +67,11 @@ pub fn database() -> Option<Database> {
         format!("CREATE DATABASE {name}"),
     );
     let server = admin.clone();
-    blocking(move || {
-        Box::pin(async move {
-            use sqlx::Connection as _;
-            let mut connection = sqlx::PgConnection::connect(&server)
-                .await
-                .unwrap_or_else(|e| panic!("{VARIABLE}={server}: cannot connect: {e}"));
-            sqlx::query(sqlx::AssertSqlSafe(statement))
-                .execute(&mut connection)
-                .await
-                .unwrap();
-        })
+    blocking(async move {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut connect(&server).await)
+            .await
+            .unwrap();
     });
     Some(Database { url, admin, name })
 }
@@ -78,15 +82,13 @@ impl Drop for Database {
             self.admin.clone(),
             format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
         );
-        blocking(move || {
-            Box::pin(async move {
-                use sqlx::Connection as _;
-                if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
-                        .execute(&mut connection)
-                        .await;
-                }
-            })
+        blocking(async move {
+            use sqlx::Connection as _;
+            if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut connection)
+                    .await;
+            }
         });
     }
 }
