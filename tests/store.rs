@@ -77,11 +77,15 @@ async fn concurrent_claims_never_overlap() {
         let setup = Store::open(&location).await.unwrap();
         let batch: Vec<NewMessage> = (0..600).map(message).collect();
         setup.enqueue_all(&batch, &[], now).await.unwrap();
-        // Three daemons claim as fast as they can, all at once.
+        // Three daemons claim as fast as they can, all at once: each is opened first,
+        // then they start together (opening one takes longer than claiming 600).
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(3));
         let mut tasks = Vec::new();
         for name in ["a", "b", "c"] {
             let store = daemon_store(&location, name).await;
+            let start = start.clone();
             tasks.push(tokio::spawn(async move {
+                start.wait().await;
                 let mut mine = Vec::new();
                 loop {
                     let claimed = store.claim_due(now, 7).await.unwrap();
