@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::bail;
 use clap::{Args, Subcommand};
 
 use super::{exit, open_store, time};
 use crate::program::values::closest;
+use crate::schedule;
 
 #[derive(Debug, Args)]
 pub struct Review {
@@ -46,14 +46,7 @@ impl Review {
                 .map_err(|_| anyhow::anyhow!("--on {text:?} is not a date; write YYYY-MM-DD"))?,
             None => today,
         };
-        if held_on > today {
-            bail!("--on {held_on} is in the future; record a review once it has been held");
-        }
-        let next = found.timing.review_every.and_then(|days| {
-            held_on
-                .checked_add(jiff::Span::new().days(i64::from(days)))
-                .ok()
-        });
+        let next = schedule::record_review_on(found, held_on, today)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

@@ -103,6 +103,7 @@ impl Templates {
                 minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
             })
         });
+        env.add_filter("code", code);
         for (name, built_in) in BUILT_IN {
             let source = match folder.map(|f| f.join(format!("{name}.md"))) {
                 Some(path) if path.is_file() => std::fs::read_to_string(&path)
@@ -140,6 +141,17 @@ impl Templates {
             text: tidy(&text),
             html: markdown_to_html(&html_source),
         })
+    }
+}
+
+/// `{{ text | code }}`: `text` as code. A Markdown code span cannot hold the escaped
+/// value (its backslashes would show), so the HTML rendering writes `<code>` around the
+/// escaped text instead; the text rendering uses backticks.
+fn code(state: &minijinja::State, text: String) -> Value {
+    if matches!(state.auto_escape(), AutoEscape::Custom(name) if name == MARKDOWN) {
+        Value::from_safe_string(format!("<code>{}</code>", escape_markdown(&text)))
+    } else {
+        Value::from(format!("`{text}`"))
     }
 }
 

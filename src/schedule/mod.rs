@@ -27,13 +27,15 @@ pub mod quiet;
 mod review;
 
 use review::reviews;
-pub use review::{ReviewStanding, review_standing};
+pub use review::{ReviewDateError, ReviewStanding, record_review_on, review_standing};
 
 use std::collections::HashMap;
 
 use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::cron::Cron;
 use crate::program::{Meeting, Pair, Program, Status};
 
 /// What an action is.
@@ -396,17 +398,47 @@ fn pair_actions(program: &Program, index: u32, pair: &Pair, starts: Window, sink
     }
 }
 
+/// Digests run from the program's first day to the first digest after its last meeting
+/// day (the program's end, or the last day any series can meet): none before there is a
+/// program to report on, and one that closes it, not months of "5 active pairs" after.
+fn digest_bounds(
+    program: &Program,
+    cron: &Cron,
+    zone: &TimeZone,
+) -> (Timestamp, Option<Timestamp>) {
+    let first = quiet::instant(zone, program.start, jiff::civil::Time::midnight())
+        .unwrap_or(Timestamp::MIN);
+    let series_last = program
+        .pairs
+        .iter()
+        .filter(|p| p.status == Status::Active)
+        .map(|p| p.meeting.last)
+        .try_fold(None::<Date>, |latest, last| Some(latest.max(Some(last?))))
+        .flatten();
+    let end = match (program.end, series_last) {
+        (Some(end), _) => Some(end),
+        (None, last) => last,
+    };
+    let last = end
+        .and_then(|end| end.tomorrow().ok())
+        .and_then(|day| quiet::instant(zone, day, jiff::civil::Time::midnight()))
+        .and_then(|after_end| cron.next_after(after_end, zone));
+    (first, last)
+}
+
 fn digests(program: &Program, window: Window, out: &mut Vec<Action>) {
     let Some(cron) = &program.digest else {
         return;
     };
     let zone = &program.person(program.coordinator).zone.tz;
+    let (first, last) = digest_bounds(program, cron, zone);
     let mut after = window
         .from
+        .max(first)
         .checked_sub(SignedDuration::from_secs(1))
         .unwrap_or(window.from);
     while let Some(at) = cron.next_after(after, zone) {
-        if at >= window.until {
+        if at >= window.until || last.is_some_and(|last| at > last) {
             break;
         }
         out.push(Action {

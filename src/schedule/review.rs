@@ -34,7 +34,8 @@ pub fn review_standing(
     let elapsed = i64::from((today - anchor).get_days());
     let due_after = |k: i64| anchor.checked_add((k * every).days()).ok();
     let within = |due: Date| pair.meeting.last.is_none_or(|last| due <= last);
-    let passed = elapsed.div_euclid(every);
+    // Before the pair starts, the first review is still one period after its start.
+    let passed = elapsed.div_euclid(every).max(0);
     if passed >= 1
         && let Some(due) = due_after(passed).filter(|&d| within(d))
     {
@@ -48,6 +49,40 @@ pub fn review_standing(
     due_after(passed + 1)
         .filter(|&d| within(d))
         .map(ReviewStanding::Upcoming)
+}
+
+/// Why a review cannot be recorded on a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewDateError {
+    #[error("{held_on} is in the future; record a review once it has been held")]
+    InFuture { held_on: Date },
+    #[error(
+        "{pair} starts on {start}; a relationship review can be recorded once the pair has started"
+    )]
+    BeforeStart { pair: String, start: Date },
+}
+
+/// Checks that `pair` can have held a review on `held_on` (by `today`), and says when the
+/// next one is due (`None` when reviews are off). One rule for the command line and,
+/// later, an action link.
+pub fn record_review_on(
+    pair: &Pair,
+    held_on: Date,
+    today: Date,
+) -> Result<Option<Date>, ReviewDateError> {
+    if held_on > today {
+        return Err(ReviewDateError::InFuture { held_on });
+    }
+    if held_on < pair.start {
+        return Err(ReviewDateError::BeforeStart {
+            pair: pair.id.clone(),
+            start: pair.start,
+        });
+    }
+    Ok(pair
+        .timing
+        .review_every
+        .and_then(|days| held_on.checked_add(i64::from(days).days()).ok()))
 }
 
 pub(super) fn reviews(
@@ -160,6 +195,8 @@ mod tests {
         let due = date(2027, 4, 12);
         let cases = [
             (date(2027, 2, 1), None, Some(ReviewStanding::Upcoming(due))),
+            // Before the pair starts: not due on its start date (status said so).
+            (date(2026, 12, 1), None, Some(ReviewStanding::Upcoming(due))),
             (date(2027, 4, 12), None, Some(ReviewStanding::Nudged(due))),
             (date(2027, 5, 9), None, Some(ReviewStanding::Nudged(due))),
             (date(2027, 5, 10), None, Some(ReviewStanding::Overdue(due))),
