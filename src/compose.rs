@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::ics::{self, Method, Person, Series};
-use crate::mail::{Calendar, Outgoing, message_id};
+use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, message_id};
 use crate::program::{Pair, Program, Status};
 use crate::reconcile::Change;
 use crate::render::{Context, DigestContext, OverdueReview, Role, Templates};
@@ -18,9 +18,7 @@ use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject};
 /// A message and what the index says about it.
 #[derive(Debug, Clone)]
 pub struct Composed {
-    /// `invite`, `invite_update`, `invite_cancel`, `occurrence_cancel`, `agenda_prompt`,
-    /// `mentor_reminder`, `followup`, `review_nudge`, `review_escalation`, `digest`.
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub pair: Option<String>,
     pub message: Outgoing,
 }
@@ -43,21 +41,20 @@ impl<'p> Composer<'p> {
 
     fn outgoing(
         &self,
-        key: String,
+        key: DeliveryKey,
         to: (String, String),
         at: Timestamp,
         context: &Context,
-        template: &str,
     ) -> anyhow::Result<Outgoing> {
         let organizer = &self.program.organizer;
         Ok(Outgoing {
             // The program is part of the id: the same pair next year is new mail.
             message_id: message_id(&format!("{}\n{key}", self.program.name), &organizer.email),
+            body: self.templates.render(key.kind, context)?,
             key,
             from: mailbox(&organizer.name, &organizer.email),
             to,
             date: at,
-            body: self.templates.render(template, context)?,
             calendar: None,
         })
     }
@@ -80,13 +77,9 @@ impl<'p> Composer<'p> {
             return Ok(vec![self.digest(action.at, history)?]);
         };
         let pair = &program.pairs[pair_index as usize];
-        let (kind, template): (&'static str, &str) = match action.kind {
-            ActionKind::Meeting | ActionKind::Digest => return Ok(Vec::new()),
-            ActionKind::AgendaPrompt => ("agenda_prompt", "agenda_prompt"),
-            ActionKind::MentorReminder => ("mentor_reminder", "mentor_reminder"),
-            ActionKind::Followup => ("followup", "followup"),
-            ActionKind::ReviewNudge => ("review_nudge", "review_nudge"),
-            ActionKind::ReviewEscalation => ("review_escalation", "review_escalation"),
+        let kind = match MessageKind::of_action(action.kind) {
+            None | Some(MessageKind::Digest) => return Ok(Vec::new()),
+            Some(kind) => kind,
         };
         let role = match action.to {
             Recipient::Mentor => Role::Mentor,
@@ -106,8 +99,14 @@ impl<'p> Composer<'p> {
             Subject::Digest => action.at.to_string(),
         };
         let (id, name, email) = self.role_person(pair, role);
-        let key = format!("{kind}/{}/{occurrence}/0/{id}", pair.id);
-        let message = self.outgoing(key, mailbox(&name, &email), action.at, &context, template)?;
+        let key = DeliveryKey {
+            kind,
+            pair: Some(pair.id.clone()),
+            occurrence: Some(occurrence),
+            sequence: 0,
+            recipient: id,
+        };
+        let message = self.outgoing(key, mailbox(&name, &email), action.at, &context)?;
         Ok(vec![Composed {
             kind,
             pair: Some(pair.id.clone()),
@@ -147,16 +146,21 @@ impl<'p> Composer<'p> {
             failures: history.failures.clone(),
             sending_paused: history.sending_paused.clone(),
         });
-        let key = format!("digest/-/{at}/0/{}", coordinator.id);
+        let key = DeliveryKey {
+            kind: MessageKind::Digest,
+            pair: None,
+            occurrence: Some(at.to_string()),
+            sequence: 0,
+            recipient: coordinator.id.clone(),
+        };
         let message = self.outgoing(
             key,
             mailbox(&coordinator.name, &coordinator.email),
             at,
             &context,
-            "digest",
         )?;
         Ok(Composed {
-            kind: "digest",
+            kind: MessageKind::Digest,
             pair: None,
             message,
         })
@@ -172,16 +176,15 @@ impl<'p> Composer<'p> {
                     .series(program)
                     .context("a series without meetings")?;
                 let series = series.as_ref();
-                let (kind, template) = match change {
-                    Change::Invite { .. } => ("invite", "invite"),
-                    _ => ("invite_update", "invite_update"),
+                let kind = match change {
+                    Change::Invite { .. } => MessageKind::Invite,
+                    _ => MessageKind::InviteUpdate,
                 };
                 let pair = &program.pairs[*pair];
                 let ics = ics::render(series, Method::Request, *sequence, at, None);
                 for role in [Role::Mentor, Role::Mentee] {
                     out.push(self.calendar_message(
                         kind,
-                        template,
                         pair,
                         role,
                         series,
@@ -198,14 +201,9 @@ impl<'p> Composer<'p> {
                 {
                     // The cancel is of the series as they had it: it lists them.
                     let cancel = ics::render(previous, Method::Cancel, *sequence, at, None);
-                    for (place, person) in removed {
-                        let role = if *place == 0 {
-                            Role::Mentor
-                        } else {
-                            Role::Mentee
-                        };
+                    for (role, person) in removed {
                         out.push(self.cancel_to_old_address(
-                            pair, role, previous, *sequence, &cancel, person, at,
+                            pair, *role, previous, *sequence, &cancel, person, at,
                         )?);
                     }
                 }
@@ -220,8 +218,7 @@ impl<'p> Composer<'p> {
                 let ics = ics::render(series, Method::Cancel, *sequence, at, Some(*date));
                 for role in [Role::Mentor, Role::Mentee] {
                     out.push(self.calendar_message(
-                        "occurrence_cancel",
-                        "occurrence_cancel",
+                        MessageKind::OccurrenceCancel,
                         pair,
                         role,
                         series,
@@ -266,8 +263,7 @@ impl<'p> Composer<'p> {
     #[allow(clippy::too_many_arguments)]
     fn calendar_message(
         &self,
-        kind: &'static str,
-        template: &str,
+        kind: MessageKind,
         pair: &Pair,
         role: Role,
         series: &Series,
@@ -290,9 +286,14 @@ impl<'p> Composer<'p> {
         };
         let context =
             Context::for_pair(program, pair, role).with_meeting(program, pair, start, first);
-        let occurrence_key = occurrence.map_or("-".to_string(), |d| d.to_string());
-        let key = format!("{kind}/{}/{occurrence_key}/{sequence}/{id}", pair.id);
-        let mut message = self.outgoing(key, mailbox(&name, &email), at, &context, template)?;
+        let key = DeliveryKey {
+            kind,
+            pair: Some(pair.id.clone()),
+            occurrence: occurrence.map(|d| d.to_string()),
+            sequence,
+            recipient: id,
+        };
+        let mut message = self.outgoing(key, mailbox(&name, &email), at, &context)?;
         message.calendar = Some(calendar(series, method, sequence, ics));
         Ok(Composed {
             kind,
@@ -330,12 +331,18 @@ impl<'p> Composer<'p> {
     ) -> anyhow::Result<Composed> {
         context.recipient.name = person.name.clone();
         context.recipient.email = person.email.clone();
-        let key = format!("invite_cancel/{pair_id}/-/{sequence}/{}", person.email);
+        let key = DeliveryKey {
+            kind: MessageKind::InviteCancel,
+            pair: Some(pair_id.to_string()),
+            occurrence: None,
+            sequence,
+            recipient: person.email.clone(),
+        };
         let to = mailbox(&person.name, &person.email);
-        let mut message = self.outgoing(key, to, at, &context, "invite_cancel")?;
+        let mut message = self.outgoing(key, to, at, &context)?;
         message.calendar = Some(calendar(series, Method::Cancel, sequence, ics));
         Ok(Composed {
-            kind: "invite_cancel",
+            kind: MessageKind::InviteCancel,
             pair: Some(pair_id.to_string()),
             message,
         })
@@ -394,7 +401,7 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
             pair: index,
             series: series.clone(),
             sequence: 1,
-            removed: vec![(0, series.attendees[0].clone())],
+            removed: vec![(Role::Mentor, series.attendees[0].clone())],
             previous: Box::new(series.clone()),
         },
         Change::CancelOccurrence {
@@ -449,8 +456,12 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
         Context::for_pair(program, pair, Role::Mentee).with_meeting(program, pair, start, false);
     context.agenda = Some("1. Progress\n2. A decision".into());
     context.action_items = vec!["Draft the design doc".into()];
-    for name in ["agenda_prompt", "mentor_reminder", "followup"] {
-        templates.render(name, &context)?;
+    for kind in [
+        MessageKind::AgendaPrompt,
+        MessageKind::MentorReminder,
+        MessageKind::Followup,
+    ] {
+        templates.render(kind, &context)?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@
 //!   exit code.
 
 pub mod cli;
+pub mod clock;
 pub mod compose;
 pub mod cron;
 pub mod daemon;
@@ -30,4 +31,5 @@ pub mod reconcile;
 pub mod recurrence;
 pub mod render;
 pub mod schedule;
+pub mod status;
 pub mod store;

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::ics::{Person, Series};
-use crate::program::{Program, Status};
+use crate::program::{Program, Role, Status};
 
 /// What was last sent for one pair's series.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +36,13 @@ pub enum Change {
     /// A series new to its attendees (built with [`Series::of`] when it is sent: a
     /// program's first plan invites every pair and needs no series for that).
     Invite { pair: usize, sequence: u32 },
-    /// The series changed; `removed` are old attendees (with their place: 0 mentor,
-    /// 1 mentee) whose address is gone, who get a cancel of `previous` there instead.
+    /// The series changed; `removed` are old attendees (mentor or mentee) whose address
+    /// is gone, who get a cancel of `previous` there instead.
     Update {
         pair: usize,
         series: Series,
         sequence: u32,
-        removed: Vec<(usize, Person)>,
+        removed: Vec<(Role, Person)>,
         previous: Box<Series>,
     },
     /// One meeting dropped by a new skip date.
@@ -156,7 +156,10 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>, now: Timestamp
                         .iter()
                         .any(|new| same_address(&new.email, &old.email))
                 })
-                .map(|(i, old)| (i, old.clone()))
+                .map(|(i, old)| {
+                    let role = if i == 0 { Role::Mentor } else { Role::Mentee };
+                    (role, old.clone())
+                })
                 .collect();
             changes.push(Change::Update {
                 pair: index,

@@ -173,3 +173,75 @@ async fn stopping_mid_delivery_loses_nothing() {
         assert_eq!(count(&outbox(dir.path()), "invite-"), 10);
     }
 }
+
+/// Regression: a pair's first meeting got no agenda prompt and no mentor reminder when
+/// it was closer than the lead time when mentord first learned of it ("nothing before
+/// now was ever due to this store"). Started Monday 11 January 18:00 UTC, grace-alan
+/// meets Tuesday 15:00 UTC: its prompt (due Sunday) and reminder (due Monday 15:00) go
+/// out at once, after the invites, and once only across a restart.
+#[tokio::test]
+async fn a_first_start_inside_the_lead_time_sends_the_late_prompts() {
+    let stores = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(stores.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let never = || false;
+        let mut d = daemon(dir.path(), &location).await;
+        let start = at("2027-01-11T18:00:00Z");
+        let tick = d.tick(start, &never).await.unwrap();
+        assert_eq!(tick.next, Some(at("2027-01-11T18:00:01Z")), "{tick:?}");
+        let files = outbox(dir.path());
+        assert_eq!(count(&files, "invite-"), 10, "{files:?}");
+        assert_eq!(
+            count(&files, "agenda_prompt-"),
+            0,
+            "invites first: {files:?}"
+        );
+        d.tick(at("2027-01-11T18:00:01Z"), &never).await.unwrap();
+        drop(d);
+        let mut d = daemon(dir.path(), &location).await;
+        d.tick(at("2027-01-11T18:05:00Z"), &never).await.unwrap();
+        let files = outbox(dir.path());
+        for kind in ["agenda_prompt-grace-alan", "mentor_reminder-grace-alan"] {
+            assert_eq!(count(&files, kind), 1, "{kind}: {files:?}");
+        }
+        // Meetings that have already started get nothing late (frances-dennis met at
+        // 09:00 Berlin on the 11th).
+        assert_eq!(
+            count(&files, "agenda_prompt-frances-dennis"),
+            0,
+            "{files:?}"
+        );
+    }
+}
+
+/// Regression: a pair added on reload two days before its first meeting got its invite
+/// and nothing else before that meeting. radia-ken joins on Tuesday 12 January 12:00 UTC
+/// and meets Wednesday 16:30 UTC: the invites and its (late) agenda prompt go out now,
+/// its reminder at its own time.
+#[tokio::test]
+async fn a_pair_added_inside_its_lead_time_gets_its_prompt() {
+    let stores = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(stores.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let never = || false;
+        let mut d = daemon(dir.path(), &location).await;
+        let without = common::example_with(&[common::REMOVE_RADIA_KEN]);
+        let program = program::parse(&without, Path::new(".")).unwrap();
+        d.replace_program(program, Templates::load(None).unwrap());
+        d.tick(at("2027-01-04T08:00:00Z"), &never).await.unwrap();
+        let mut now = at("2027-01-12T12:00:00Z");
+        d.tick(now, &never).await.unwrap();
+        assert_eq!(count(&outbox(dir.path()), "invite-radia-ken"), 0);
+        let full = program::load(Path::new(EXAMPLE)).unwrap();
+        d.replace_program(full, Templates::load(None).unwrap());
+        let until = at("2027-01-13T16:30:00Z");
+        while now < until {
+            let tick = d.tick(now, &never).await.unwrap();
+            now = tick.next.unwrap().min(until);
+        }
+        let files = outbox(dir.path());
+        assert_eq!(count(&files, "invite-radia-ken"), 2, "{files:?}");
+        assert_eq!(count(&files, "agenda_prompt-radia-ken"), 1, "{files:?}");
+        assert_eq!(count(&files, "mentor_reminder-radia-ken"), 1, "{files:?}");
+    }
+}

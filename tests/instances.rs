@@ -12,38 +12,15 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::postgres::{self, Database};
 use common::smtp::{Server, generated_program, start_server};
+use common::{Daemons, start_daemon as start};
 
 const PAIRS: usize = 5_000;
 const MESSAGES: usize = 2 * PAIRS;
-
-/// Daemons, killed if the test ends early.
-struct Daemons(Vec<Option<Child>>);
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        for child in self.0.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start(config: &Path, log: PathBuf) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mentord"))
-        .arg("-c")
-        .arg(config)
-        .arg("run")
-        .env("RUST_LOG", "warn")
-        .env_remove("MENTORD_NOW")
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
-}
 
 fn setup(dir: &Path, database: &Database) -> (Server, PathBuf) {
     let server = start_server(dir, &[]);

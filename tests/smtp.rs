@@ -113,7 +113,8 @@ async fn temporary_failures_retry_and_a_rejection_is_recorded() {
     let summary = store.summary().await.unwrap();
     assert_eq!((summary.sent, summary.failed, summary.pending), (9, 1, 0));
     assert!(
-        summary.failures[0].1 == "vint@example.org" && summary.failures[0].2.contains("550"),
+        summary.failures[0].recipient == "vint@example.org"
+            && summary.failures[0].error.contains("550"),
         "{:?}",
         summary.failures
     );

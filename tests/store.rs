@@ -23,7 +23,7 @@ fn message(i: usize) -> NewMessage {
     NewMessage {
         key: format!("followup/pair-{i}/2027-01-11/0/p{i}"),
         message_id: format!("<{i}@mentord.test>"),
-        kind: "followup".into(),
+        kind: mentord::mail::MessageKind::Followup,
         pair: Some(format!("pair-{i}")),
         recipient: format!("p{i}@example.org"),
         due_at: at("2027-01-11T09:00:00Z"),
@@ -143,8 +143,18 @@ async fn claims_are_given_back_or_taken_over() {
         assert_eq!(held.len(), 3);
         drop(b);
         let c = match &database {
-            // SQLite: one daemon at a time; the next start takes everything back.
-            None => daemon_store(&location, "c").await,
+            // SQLite: one daemon at a time; the next start takes everything back, as an
+            // explicit step (opening the store changes nothing).
+            None => {
+                let c = daemon_store(&location, "c").await;
+                let before = claim_keys(&c, now, 100).await;
+                assert!(before.is_disjoint(&held), "recovered by opening");
+                for key in &before {
+                    c.mark_retry(key, "test", now).await.unwrap();
+                }
+                assert_eq!(c.recover_abandoned().await.unwrap(), 3);
+                c
+            }
             // PostgreSQL: b's heartbeat stops; once its lease has run out, c takes over.
             Some(db) => {
                 let c = daemon_store(&location, "c").await;

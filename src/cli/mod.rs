@@ -76,7 +76,12 @@ pub mod exit {
 /// Parses arguments, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // A simulation is the daemon at work on a year of mail: only its problems are news.
+    let level = match cli.command {
+        Command::Simulate(_) => "warn",
+        _ => "info",
+    };
+    init_logging(cli.log_format, level);
     let outcome = match &cli.command {
         Command::Check(cmd) => cmd.execute(&cli.config),
         Command::Plan(cmd) => cmd.execute(&cli.config),
@@ -129,37 +134,25 @@ async fn open_store(
 }
 
 /// What the store holds, read only (safe beside a running daemon); empty without a store.
-#[derive(Debug, Default)]
-struct StoredState {
-    sent: std::collections::HashMap<String, crate::reconcile::Sent>,
-    reviews: std::collections::HashMap<String, jiff::civil::Date>,
-    summary: crate::store::Summary,
-    activity: std::collections::HashMap<String, (Option<jiff::Timestamp>, u64)>,
-    instances: Vec<crate::store::Instance>,
-}
-
-fn read_state(program: &Program, config: &std::path::Path) -> anyhow::Result<StoredState> {
+fn read_state(
+    program: &Program,
+    config: &std::path::Path,
+) -> anyhow::Result<crate::status::StoredState> {
     let location = store_location(program, config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         match crate::store::Store::open_read_only(&location).await? {
-            None => Ok(StoredState::default()),
-            Some(store) => Ok(StoredState {
-                sent: store.sent_series().await?,
-                reviews: store.last_reviews().await?,
-                summary: store.summary().await?,
-                activity: store.pair_activity().await?,
-                instances: store.instances().await?,
-            }),
+            None => Ok(Default::default()),
+            Some(store) => crate::status::StoredState::read(&store).await,
         }
     })
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     use std::io::IsTerminal;
     // Colours only on a terminal: journald and log files get plain lines.
     let builder = tracing_subscriber::fmt()

@@ -9,6 +9,7 @@ use clap::Args;
 use jiff::Timestamp;
 
 use super::{exit, plan_json, time};
+use crate::mail::MessageKind;
 use crate::program::{Program, Zone};
 use crate::reconcile::{self, Change};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject, Window};
@@ -86,7 +87,7 @@ impl Plan {
 #[derive(Debug, Clone)]
 pub struct ChangeRow {
     /// `invite`, `invite_update`, `invite_cancel` or `occurrence_cancel`.
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub pair: String,
     /// Person ids (an address that is no one's any more is shown as the address).
     pub to: Vec<String>,
@@ -134,7 +135,7 @@ fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
                 let pair = &program.pairs[*pair];
                 let ids = [pair.mentor, pair.mentee].map(|p| program.person(p).id.clone());
                 rows.push(row(
-                    "invite",
+                    MessageKind::Invite,
                     &pair.id,
                     ids.to_vec(),
                     "REQUEST",
@@ -151,7 +152,7 @@ fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
             } => {
                 let id = &program.pairs[*pair].id;
                 rows.push(row(
-                    "invite_update",
+                    MessageKind::InviteUpdate,
                     id,
                     both(series),
                     "REQUEST",
@@ -160,7 +161,7 @@ fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
                 ));
                 for (_, person) in removed {
                     rows.push(row(
-                        "invite_cancel",
+                        MessageKind::InviteCancel,
                         id,
                         vec![who(&person.email)],
                         "CANCEL",
@@ -177,7 +178,7 @@ fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
             } => {
                 let id = &program.pairs[*pair].id;
                 rows.push(row(
-                    "occurrence_cancel",
+                    MessageKind::OccurrenceCancel,
                     id,
                     both(series),
                     "CANCEL",
@@ -191,7 +192,7 @@ fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
                 sequence,
             } => {
                 rows.push(row(
-                    "invite_cancel",
+                    MessageKind::InviteCancel,
                     pair_id,
                     both(series),
                     "CANCEL",
@@ -265,12 +266,7 @@ fn write_table(
         .strftime("%a %Y-%m-%d %H:%M")
         .to_string();
     for row in rows {
-        let label = match row.kind {
-            "invite" => "series invite",
-            "invite_update" => "series update",
-            "invite_cancel" => "series cancel",
-            _ => "meeting cancel",
-        };
+        let label = row.kind.label();
         let mut detail = format!("{} SEQUENCE {}", row.method, row.sequence);
         if let Some(date) = row.date {
             detail = format!("{detail}; no meeting on {date}");

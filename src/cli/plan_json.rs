@@ -182,7 +182,7 @@ fn changes(program: &Program, rows: &[ChangeRow], at: Timestamp) -> Vec<u8> {
         buf.extend_from_slice(b"{\"at\":\"");
         write_instant(&mut buf, at, &TimeZone::UTC);
         buf.extend_from_slice(b"\",\"kind\":");
-        write_json_string(&mut buf, row.kind);
+        write_json_string(&mut buf, row.kind.name());
         buf.extend_from_slice(b",\"pair\":");
         write_json_string(&mut buf, &row.pair);
         buf.extend_from_slice(b",\"to\":[");

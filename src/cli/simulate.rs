@@ -1,23 +1,26 @@
-//! `mentord simulate`: run the program on a virtual clock and write every message it
-//! would send as an `.eml` file, with `index.json`. Touches no store, sends nothing.
+//! `mentord simulate`: the daemon itself ([`crate::daemon::run`]) on a virtual clock,
+//! over a store in memory, its mail written as `.eml` files with `index.json` instead of
+//! sent. Touches no store on disk, sends nothing. Every rule of `mentord run` (late
+//! prompts, reviews held, digests) holds here because it is the same code.
 //!
-//! At `--from` the series are reconciled (all invites; with `--previous OLD.toml`, the
-//! updates and cancels from OLD's series to this file's), then every action due until
-//! `--until` is composed in time order, by the same code the daemon uses.
+//! At `--from` the daemon starts for the first time (all invites; with `--previous
+//! OLD.toml`, it starts as if OLD had run until then, so the reconcile shows the updates
+//! and cancels from OLD's series to this file's), then ticks until `--until`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use serde::Serialize;
+use jiff::Timestamp;
 
 use super::{exit, time};
-use crate::compose::{Composed, Composer};
+use crate::clock::VirtualClock;
+use crate::daemon::{self, Control, Daemon, Silent, Transport, record::Recorder};
+use crate::mail::MessageKind;
 use crate::program::{self, Program};
-use crate::reconcile::{self, Change};
+use crate::reconcile;
 use crate::render::Templates;
-use crate::schedule::{self, History, Window};
+use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct Simulate {
@@ -33,23 +36,6 @@ pub struct Simulate {
     /// The program as it was before --from; its series count as sent.
     #[arg(long)]
     previous: Option<PathBuf>,
-}
-
-/// One line of `index.json`.
-#[derive(Debug, Serialize)]
-struct IndexEntry {
-    file: String,
-    at: String,
-    kind: &'static str,
-    pair: Option<String>,
-    recipients: Vec<String>,
-    message_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sequence: Option<u32>,
 }
 
 impl Simulate {
@@ -73,30 +59,31 @@ impl Simulate {
             );
             return Ok(exit::USAGE);
         }
-        let sent = match &self.previous {
+        let previous = match &self.previous {
             Some(path) => match program::load(path) {
-                Ok(previous) => reconcile::all_sent(&previous),
+                Ok(previous) => Some(previous),
                 Err(program::LoadError::Read { path, source }) => {
                     eprintln!("error: cannot read --previous {}: {source}", path.display());
                     return Ok(exit::USAGE);
                 }
                 Err(e) => return Err(e).context("in the --previous program"),
             },
-            None => Default::default(),
+            None => None,
         };
         let templates = Templates::load(program.templates.as_deref())?;
         prepare_folder(&self.out)?;
-        let mut writer = Writer::new(&self.out)?;
-        let result = run(
-            &program,
-            &templates,
-            &reconcile::reconcile(&program, &sent, from),
-            Window { from, until },
-            &mut writer,
-        );
-        // index.json stays valid JSON (listing what was written) even when a message fails.
-        let counts = writer.finish()?;
-        result?;
+        let recorder = Recorder::new(&self.out)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let counts = runtime.block_on(simulate(
+            program,
+            templates,
+            previous.as_ref(),
+            recorder,
+            from,
+            until,
+        ))?;
         let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         println!(
             "{}: {} messages ({}) in {}",
@@ -109,28 +96,36 @@ impl Simulate {
     }
 }
 
-/// The virtual run: the reconcile at the window's start, then every due action.
-fn run(
-    program: &Program,
-    templates: &Templates,
-    changes: &[Change],
-    window: Window,
-    writer: &mut Writer,
-) -> anyhow::Result<()> {
-    let composer = Composer::new(program, templates);
-    for change in changes {
-        for composed in composer.change(change, window.from)? {
-            writer.write(&composed)?;
+/// The daemon on a virtual clock from `from` to `until`, over a store in memory that
+/// starts empty (or, with `previous`, as if that program had run until `from`), its mail
+/// recorded. Returns the messages written per kind.
+async fn simulate(
+    program: Program,
+    templates: Templates,
+    previous: Option<&Program>,
+    recorder: Recorder,
+    from: Timestamp,
+    until: Timestamp,
+) -> anyhow::Result<Vec<(MessageKind, usize)>> {
+    let store = Store::open_memory().await?;
+    if let Some(previous) = previous {
+        for (pair, sent) in reconcile::all_sent(previous) {
+            store.save_series(&pair, &sent, from).await?;
         }
+        store.set_scheduled_until(from).await?;
     }
-    // A simulation starts with no reviews held and no failed deliveries.
-    let history = History::default();
-    for action in schedule::actions(program, &history, window) {
-        for composed in composer.action(&action, &history)? {
-            writer.write(&composed)?;
-        }
-    }
-    Ok(())
+    let transport = Transport::Record(Box::new(recorder));
+    let mut daemon = Daemon::new(program, templates, store, transport);
+    let clock = VirtualClock::new(from, until);
+    let (mut control, _wake) = Control::unattended();
+    let ran = daemon::run(&mut daemon, &clock, &mut control, &mut Silent).await;
+    // index.json stays valid JSON (listing what was written) even when a message failed.
+    let counts = match daemon.transport_mut().recorder() {
+        Some(recorder) => recorder.finish()?,
+        None => Vec::new(),
+    };
+    ran?;
+    Ok(counts)
 }
 
 fn prepare_folder(out: &Path) -> anyhow::Result<()> {
@@ -145,71 +140,4 @@ fn prepare_folder(out: &Path) -> anyhow::Result<()> {
         }
     }
     std::fs::create_dir_all(out).with_context(|| format!("while creating {}", out.display()))
-}
-
-/// Writes numbered `.eml` files and streams `index.json` beside them (a year of 5,000
-/// pairs is half a million entries: they are not kept in memory).
-struct Writer {
-    dir: PathBuf,
-    index: Option<std::io::BufWriter<std::fs::File>>,
-    written: usize,
-    counts: Vec<(&'static str, usize)>,
-}
-
-impl Writer {
-    fn new(dir: &Path) -> anyhow::Result<Writer> {
-        let path = dir.join("index.json");
-        let file = std::fs::File::create(&path)
-            .with_context(|| format!("while creating {}", path.display()))?;
-        let mut index = std::io::BufWriter::new(file);
-        index.write_all(b"[")?;
-        Ok(Writer {
-            dir: dir.to_path_buf(),
-            index: Some(index),
-            written: 0,
-            counts: Vec::new(),
-        })
-    }
-
-    fn write(&mut self, composed: &Composed) -> anyhow::Result<()> {
-        let number = self.written + 1;
-        let file = match &composed.pair {
-            Some(pair) => format!("{number:05}-{}-{pair}.eml", composed.kind),
-            None => format!("{number:05}-{}.eml", composed.kind),
-        };
-        let message = &composed.message;
-        let bytes = message.to_eml()?;
-        std::fs::write(self.dir.join(&file), bytes)
-            .with_context(|| format!("while writing {file}"))?;
-        let calendar = message.calendar.as_ref();
-        let entry = IndexEntry {
-            file,
-            at: message.date.to_string(),
-            kind: composed.kind,
-            pair: composed.pair.clone(),
-            recipients: vec![message.to.1.clone()],
-            message_id: message.message_id.clone(),
-            uid: calendar.map(|c| c.uid.clone()),
-            method: calendar.map(|c| c.method.as_str()),
-            sequence: calendar.map(|c| c.sequence),
-        };
-        if let Some(index) = &mut self.index {
-            index.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
-            serde_json::to_writer(&mut *index, &entry)?;
-        }
-        self.written += 1;
-        match self.counts.iter_mut().find(|(k, _)| *k == composed.kind) {
-            Some((_, n)) => *n += 1,
-            None => self.counts.push((composed.kind, 1)),
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> anyhow::Result<Vec<(&'static str, usize)>> {
-        if let Some(mut index) = self.index.take() {
-            index.write_all(if self.written == 0 { b"]\n" } else { b"\n]\n" })?;
-            index.flush()?;
-        }
-        Ok(self.counts)
-    }
 }

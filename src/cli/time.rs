@@ -1,23 +1,11 @@
-//! The command line's one read of the clock, and its date and time arguments.
-//!
-//! `MENTORD_NOW` (RFC 3339) replaces the clock, so scripts and tests can ask what the
-//! program looks like on a given day.
+//! The command line's date and time arguments; the clock itself is [`crate::clock`].
 
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 
-/// Now, from `MENTORD_NOW` if set, else the system clock.
-pub fn now() -> anyhow::Result<Timestamp> {
-    match std::env::var("MENTORD_NOW") {
-        Ok(text) if !text.trim().is_empty() => {
-            parse_instant(&text, &TimeZone::UTC).context("while reading MENTORD_NOW")
-        }
-        #[allow(clippy::disallowed_methods)] // the one read of the clock
-        _ => Ok(Timestamp::now()),
-    }
-}
+pub use crate::clock::now;
 
 /// `YYYY-MM-DD` as the start of that day in `zone`.
 pub fn parse_date_start(text: &str, zone: &TimeZone) -> anyhow::Result<Timestamp> {

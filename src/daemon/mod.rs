@@ -1,7 +1,9 @@
 //! The daemon's work, one tick at a time: reconcile on start and reload, turn what the
 //! schedule says is due into queued messages, deliver what is queued, and say when to
-//! wake next. The loop around it (sleeping, signals, reloads) lives in `cli::run`;
-//! tests drive ticks with a virtual clock.
+//! wake next. [`run`] is the loop around it, on any [`crate::clock::Clock`]:
+//! `mentord run` ([`service`]) on the system's, over SQLite or PostgreSQL and a file or
+//! SMTP transport; `simulate` on a virtual one, over a store in memory and a
+//! [`record`]ing transport. Tests drive single ticks too.
 //!
 //! Delivery promise: a message is in the store (key, body) before it is sent, marked
 //! after; keys are unique, so nothing is queued twice; a crash mid-send resends at most
@@ -9,6 +11,9 @@
 //! meeting has started is dropped (kept in the store as `dropped`, and logged);
 //! everything else due while down is sent late.
 
+pub mod record;
+mod run;
+pub mod service;
 pub mod smtp;
 pub mod transport;
 
@@ -23,6 +28,7 @@ use crate::reconcile::{self, Change, Sent};
 use crate::render::Templates;
 use crate::schedule::{self, Action, ActionKind, History, Subject, Window};
 use crate::store::{NewMessage, Store};
+pub use run::{Control, Observer, Silent, Wake, run};
 pub use transport::{SendError, Transport};
 
 /// How far ahead the schedule is expanded at a time.
@@ -45,6 +51,9 @@ pub struct Daemon {
     horizon: Option<Timestamp>,
     /// The breaker state last written to the store.
     reported_pause: Option<Timestamp>,
+    /// Pairs whose meetings are new to the store since the last schedule (invited,
+    /// resumed, moved): their prompts may already be late (see `schedule::late`).
+    catch_up: Vec<u32>,
 }
 
 /// What one tick did, for logs and tests.
@@ -75,11 +84,16 @@ impl Daemon {
             upcoming: VecDeque::new(),
             horizon: None,
             reported_pause: None,
+            catch_up: Vec::new(),
         }
     }
 
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    pub fn transport_mut(&mut self) -> &mut Transport {
+        &mut self.transport
     }
 
     /// After a failed tick: gives back this daemon's claims, so nothing waits on them.
@@ -102,6 +116,8 @@ impl Daemon {
         self.needs_reconcile = true;
         self.upcoming.clear();
         self.horizon = None;
+        // Indices into the old program; the reconcile of the new one finds its own.
+        self.catch_up.clear();
     }
 
     /// Does everything due at `now`; `stop` is checked between sends.
@@ -125,7 +141,14 @@ impl Daemon {
         // While the SMTP breaker is open, retries wait for it to close.
         let resume = self.transport.paused_until(now);
         let next_retry = next_retry.map(|t| resume.map_or(t, |r| t.max(r)));
-        tick.next = [next_action, next_retry, self.horizon, plan_again]
+        // Claims of another daemon pass to this one when its lease runs out: be awake then.
+        let lease = self
+            .store
+            .next_lease_expiry()
+            .await?
+            .and_then(|wait| SignedDuration::try_from(wait).ok())
+            .and_then(|wait| now.checked_add(wait + SignedDuration::from_secs(1)).ok());
+        tick.next = [next_action, next_retry, self.horizon, plan_again, lease]
             .into_iter()
             .flatten()
             .map(|t| t.max(now))
@@ -164,7 +187,8 @@ impl Daemon {
         Ok(queued)
     }
 
-    async fn apply_changes(&self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
+    async fn apply_changes(&mut self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
+        let mut catch_up = Vec::new();
         let composer = Composer::new(&self.program, &self.templates);
         let mut messages = Vec::new();
         let mut states = Vec::with_capacity(changes.len());
@@ -210,10 +234,14 @@ impl Daemon {
                     },
                 ),
             };
+            if let Change::Invite { pair, .. } | Change::Update { pair, .. } = change {
+                catch_up.push(*pair as u32);
+            }
             tracing::info!(pair = %pair_id, change = change_name(change), sequence = change.sequence(), "calendar change queued");
             states.push((pair_id, state));
         }
         let queued = self.store.enqueue_all(&messages, &states, now).await?;
+        self.catch_up.extend(catch_up);
         Ok(queued.into_iter().filter(|&q| q).count())
     }
 
@@ -222,11 +250,16 @@ impl Daemon {
         let cursor = match self.store.scheduled_until().await? {
             Some(cursor) => cursor,
             None => {
-                // The first start: nothing before now was ever due to this store.
+                // The first start: nothing before now was ever due to this store, but
+                // the prompts of meetings inside their lead time are late, not void.
+                self.catch_up = (0..self.program.pairs.len() as u32).collect();
                 self.store.set_scheduled_until(now).await?;
                 now
             }
         };
+        if !self.catch_up.is_empty() {
+            self.queue_late_prompts(cursor, now, tick).await?;
+        }
         let until = now.checked_add(SignedDuration::from_secs(1)).unwrap_or(now);
         if cursor >= until {
             return Ok(());
@@ -277,6 +310,48 @@ impl Daemon {
         self.enqueue_scheduled(batch, now, tick).await?;
         self.store.set_scheduled_until(until).await?;
         Ok(())
+    }
+
+    /// Queues the prompts and reminders of the pairs in `catch_up` that fell due before
+    /// `cursor` (before mentord knew their meetings) for meetings still ahead. Keys make
+    /// this idempotent: one already queued is not queued again.
+    async fn queue_late_prompts(
+        &mut self,
+        cursor: Timestamp,
+        now: Timestamp,
+        tick: &mut Tick,
+    ) -> anyhow::Result<()> {
+        let mut pairs = std::mem::take(&mut self.catch_up);
+        pairs.sort_unstable();
+        pairs.dedup();
+        let window = Window {
+            from: now
+                .checked_sub(schedule::late::lookback(&self.program))
+                .unwrap_or(now),
+            until: cursor.min(now),
+        };
+        if window.from >= window.until {
+            return Ok(());
+        }
+        let history = self.history(false, now).await?;
+        // A second after the invites, which are due now: the calendar first.
+        let late = schedule::late::late_prompts(
+            &self.program,
+            &history,
+            Some(&pairs),
+            window,
+            now,
+            SignedDuration::from_secs(1),
+        );
+        let composer = Composer::new(&self.program, &self.templates);
+        let mut batch = Vec::with_capacity(late.len());
+        for action in &late {
+            for composed in composer.action(action, &history)? {
+                tracing::info!(key = %composed.message.key, at = %action.at, "late: its meeting is inside the lead time; sending it now");
+                batch.push(new_message(&composed, action.at)?);
+            }
+        }
+        self.enqueue_scheduled(batch, now, tick).await
     }
 
     async fn enqueue_scheduled(
@@ -335,7 +410,7 @@ impl Daemon {
                 .failures()
                 .await?
                 .into_iter()
-                .map(|(key, to, error)| format!("{to} ({key}): {error}"))
+                .map(|f| format!("{} ({}): {}", f.recipient, f.key, f.error))
                 .collect();
             let zone = &self.program.zone.tz;
             history.sending_paused = self
@@ -393,7 +468,9 @@ impl Daemon {
                 }
                 match self.transport.send(message, now).await {
                     Ok(()) => {
-                        self.store.mark_sent(&message.key, now).await?;
+                        if !self.store.mark_sent(&message.key, now).await? {
+                            claim_lost(&message.key);
+                        }
                         tracing::info!(key = %message.key, to = %message.recipient, "sent");
                         tick.sent += 1;
                     }
@@ -401,12 +478,16 @@ impl Daemon {
                         let next = now
                             .checked_add(backoff(message.attempts, &message.key))
                             .unwrap_or(now);
-                        self.store.mark_retry(&message.key, &error, next).await?;
+                        if !self.store.mark_retry(&message.key, &error, next).await? {
+                            claim_lost(&message.key);
+                        }
                         tracing::warn!(key = %message.key, %error, retry_at = %next, "temporary failure");
                         tick.retried += 1;
                     }
                     Err(SendError::Permanent(error)) => {
-                        self.store.mark_failed(&message.key, &error).await?;
+                        if !self.store.mark_failed(&message.key, &error).await? {
+                            claim_lost(&message.key);
+                        }
                         tracing::error!(key = %message.key, to = %message.recipient, %error, "permanent failure");
                         tick.failed += 1;
                     }
@@ -447,6 +528,13 @@ fn reviewed_since(
     })
 }
 
+/// A mark that found the claim gone: this daemon was silent past its lease (a long
+/// pause, a lost database) and another daemon took the message over; it may have been
+/// sent twice, with the same Message-ID.
+fn claim_lost(key: &str) {
+    tracing::warn!(%key, "claim lost: another daemon took this message over while this one was silent; the other's mark stands");
+}
+
 fn change_name(change: &Change) -> &'static str {
     match change {
         Change::Invite { .. } => "invite",
@@ -460,9 +548,9 @@ fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMess
     let message = &composed.message;
     let calendar = message.calendar.as_ref();
     Ok(NewMessage {
-        key: message.key.clone(),
+        key: message.key.to_string(),
         message_id: message.message_id.clone(),
-        kind: composed.kind.to_string(),
+        kind: composed.kind,
         pair: composed.pair.clone(),
         recipient: message.to.1.clone(),
         due_at,

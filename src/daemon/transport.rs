@@ -24,20 +24,43 @@ pub enum Transport {
         dir: PathBuf,
     },
     Smtp(Box<super::smtp::Smtp>),
+    /// A simulation's: numbered files and `index.json` ([`super::record`]).
+    Record(Box<super::record::Recorder>),
 }
 
 impl Transport {
+    /// Where `program`'s mail goes; inside the runtime (an SMTP transport uses tokio).
+    pub fn for_program(program: &crate::program::Program) -> anyhow::Result<Transport> {
+        use crate::program::MailConfig;
+        Ok(match &program.mail {
+            MailConfig::File { dir } => Transport::File { dir: dir.clone() },
+            smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(super::smtp::Smtp::new(
+                smtp,
+                &program.organizer.email,
+            )?)),
+        })
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Transport::File { dir } => format!("files in {}", dir.display()),
             Transport::Smtp(smtp) => smtp.describe(),
+            Transport::Record(recorder) => recorder.describe(),
+        }
+    }
+
+    /// The recorder of a simulation, to finish its index.
+    pub fn recorder(&mut self) -> Option<&mut super::record::Recorder> {
+        match self {
+            Transport::Record(recorder) => Some(recorder),
+            _ => None,
         }
     }
 
     /// When sending is paused by the SMTP circuit breaker, until when.
     pub fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         match self {
-            Transport::File { .. } => None,
+            Transport::File { .. } | Transport::Record(_) => None,
             Transport::Smtp(smtp) => smtp.paused_until(now),
         }
     }
@@ -45,7 +68,7 @@ impl Transport {
     /// Why sending is paused (the SMTP link's last failure).
     pub fn pause_reason(&self) -> String {
         match self {
-            Transport::File { .. } => String::new(),
+            Transport::File { .. } | Transport::Record(_) => String::new(),
             Transport::Smtp(smtp) => smtp.pause_reason(),
         }
     }
@@ -56,6 +79,10 @@ impl Transport {
                 write_file(dir, message).map_err(|e| SendError::Transient(format!("{e:#}")))
             }
             Transport::Smtp(smtp) => smtp.send(message, now).await,
+            // A simulation that cannot write its files has nothing to wait for.
+            Transport::Record(recorder) => recorder
+                .record(message, now)
+                .map_err(|e| SendError::Permanent(format!("{e:#}"))),
         }
     }
 }

@@ -275,14 +275,8 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::example;
     use std::path::Path;
-
-    fn example() -> Program {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
-                .unwrap();
-        crate::program::parse(&text, Path::new(".")).unwrap()
-    }
 
     #[test]
     fn uid_is_stable_and_distinct_per_pair() {

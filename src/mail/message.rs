@@ -41,8 +41,8 @@ pub struct Calendar {
 /// A message ready to be written or sent.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    /// The delivery key: kind, pair, occurrence, sequence, recipient. Unique per message.
-    pub key: String,
+    /// Kind, pair, occurrence, sequence, recipient: unique per message.
+    pub key: super::DeliveryKey,
     pub message_id: String,
     pub from: (String, String),
     /// One recipient: a mail never shows one person's address to another pair.
@@ -97,6 +97,17 @@ fn encoded(text: &str, encoding: ContentTransferEncoding) -> Body {
 }
 
 impl Outgoing {
+    /// A MIME boundary derived from the Message-ID, so the same message is the same
+    /// bytes whoever composes it (the daemon, `simulate`, a second daemon). `=_` cannot
+    /// occur in quoted-printable or base64 text, so no part can contain it.
+    fn boundary(&self, part: &str) -> String {
+        let digest = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{part}\n{}", self.message_id).as_bytes(),
+        );
+        format!("=_{part}_{}", digest.simple())
+    }
+
     /// The message in RFC 5322 form, as written to an `.eml` file or sent.
     pub fn to_eml(&self) -> anyhow::Result<Vec<u8>> {
         let mailbox = |(name, email): &(String, String)| -> anyhow::Result<Mailbox> {
@@ -128,7 +139,10 @@ impl Outgoing {
                 &self.body.html,
                 ContentTransferEncoding::QuotedPrintable,
             ));
-        let mut alternative = MultiPart::alternative().singlepart(text).singlepart(html);
+        let mut alternative = MultiPart::alternative()
+            .boundary(self.boundary("alt"))
+            .singlepart(text)
+            .singlepart(html);
         let message = match &self.calendar {
             None => builder.multipart(alternative),
             Some(calendar) => {
@@ -149,6 +163,7 @@ impl Outgoing {
                 );
                 builder.multipart(
                     MultiPart::mixed()
+                        .boundary(self.boundary("mix"))
                         .multipart(alternative)
                         .singlepart(attachment),
                 )

@@ -1,5 +1,7 @@
 //! Mail: building messages ([`message`]) and, later, delivering them.
 
+pub mod kind;
 pub mod message;
 
+pub use kind::{DeliveryKey, MessageKind};
 pub use message::{Calendar, Outgoing, message_id};

@@ -35,6 +35,14 @@ pub struct Zone {
     pub tz: TimeZone,
 }
 
+/// The part a person plays: in a pair, or for the whole program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Mentor,
+    Mentee,
+    Coordinator,
+}
+
 /// Index of a person in [`Program::people`].
 pub type PersonIndex = usize;
 
@@ -189,4 +197,12 @@ impl Program {
         names.dedup();
         names
     }
+}
+
+/// The example program (`config/mentord.toml`), for unit tests.
+#[cfg(test)]
+pub fn example() -> Program {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
+        .expect("the example program");
+    parse(&text, std::path::Path::new(".")).expect("a valid example")
 }

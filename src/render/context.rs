@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Weekday;
 use serde::Serialize;
 
+pub use crate::program::Role;
 use crate::program::{Pair, PersonIndex, Program, Zone};
 use crate::recurrence::{Freq, Rule};
 
@@ -98,14 +99,6 @@ pub struct OverdueReview {
     pub mentor: String,
     pub mentee: String,
     pub due: String,
-}
-
-/// The role a recipient has in a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Mentor,
-    Mentee,
-    Coordinator,
 }
 
 fn person(program: &Program, index: PersonIndex, role: &str) -> PersonContext {

@@ -18,42 +18,25 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use minijinja::{AutoEscape, Environment, Value};
 
+use crate::mail::MessageKind;
+
 pub use context::{Context, DigestContext, OverdueReview, PersonContext, Role, cadence_text};
 
-/// The built-in templates, by name.
-pub const BUILT_IN: &[(&str, &str)] = &[
-    ("invite", include_str!("../../templates/invite.md")),
-    (
-        "invite_update",
-        include_str!("../../templates/invite_update.md"),
-    ),
-    (
-        "invite_cancel",
-        include_str!("../../templates/invite_cancel.md"),
-    ),
-    (
-        "occurrence_cancel",
-        include_str!("../../templates/occurrence_cancel.md"),
-    ),
-    (
-        "agenda_prompt",
-        include_str!("../../templates/agenda_prompt.md"),
-    ),
-    (
-        "mentor_reminder",
-        include_str!("../../templates/mentor_reminder.md"),
-    ),
-    ("followup", include_str!("../../templates/followup.md")),
-    (
-        "review_nudge",
-        include_str!("../../templates/review_nudge.md"),
-    ),
-    (
-        "review_escalation",
-        include_str!("../../templates/review_escalation.md"),
-    ),
-    ("digest", include_str!("../../templates/digest.md")),
-];
+/// The built-in template of each kind of message (`templates/<kind>.md`, compiled in).
+pub fn built_in(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Invite => include_str!("../../templates/invite.md"),
+        MessageKind::InviteUpdate => include_str!("../../templates/invite_update.md"),
+        MessageKind::InviteCancel => include_str!("../../templates/invite_cancel.md"),
+        MessageKind::OccurrenceCancel => include_str!("../../templates/occurrence_cancel.md"),
+        MessageKind::AgendaPrompt => include_str!("../../templates/agenda_prompt.md"),
+        MessageKind::MentorReminder => include_str!("../../templates/mentor_reminder.md"),
+        MessageKind::Followup => include_str!("../../templates/followup.md"),
+        MessageKind::ReviewNudge => include_str!("../../templates/review_nudge.md"),
+        MessageKind::ReviewEscalation => include_str!("../../templates/review_escalation.md"),
+        MessageKind::Digest => include_str!("../../templates/digest.md"),
+    }
+}
 
 /// A rendered mail body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,11 +87,12 @@ impl Templates {
             })
         });
         env.add_filter("code", code);
-        for (name, built_in) in BUILT_IN {
+        for kind in MessageKind::ALL {
+            let name = kind.name();
             let source = match folder.map(|f| f.join(format!("{name}.md"))) {
                 Some(path) if path.is_file() => std::fs::read_to_string(&path)
                     .with_context(|| format!("while reading template {}", path.display()))?,
-                _ => (*built_in).to_string(),
+                _ => built_in(kind).to_string(),
             };
             if !source.starts_with("subject:") {
                 bail!("template {name}.md must start with a `subject:` line");
@@ -121,8 +105,9 @@ impl Templates {
         Ok(Templates { env })
     }
 
-    /// Renders template `name` with `context`.
-    pub fn render(&self, name: &str, context: &Context) -> anyhow::Result<Rendered> {
+    /// Renders the template of `kind` with `context`.
+    pub fn render(&self, kind: MessageKind, context: &Context) -> anyhow::Result<Rendered> {
+        let name = kind.name();
         let value = Value::from(minijinja::value::Serde(context));
         let text = self
             .env

@@ -181,16 +181,12 @@ pub(super) fn reviews(
 mod tests {
     use super::*;
     use jiff::civil::date;
-    use std::path::Path;
 
     /// The example's grace-alan starts 2027-01-12, reviews every 90 days, 14 days' grace;
     /// its series ends 2027-06-30.
     #[test]
     fn review_standing_follows_the_nudges() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
-                .unwrap();
-        let program = crate::program::parse(&text, Path::new(".")).unwrap();
+        let program = crate::program::example();
         let pair = program.pair_by_id("grace-alan").unwrap();
         let due = date(2027, 4, 12);
         let cases = [

@@ -33,6 +33,16 @@ const FORGET_AFTER_SECONDS: i64 = 24 * 3600;
 /// The advisory lock's key ("ment"), under 2^31 so `pg_locks.objid` shows it as is.
 const PROGRAM_LOCK: i64 = 0x6d65_6e74;
 
+/// Seconds until the oldest heartbeat among the daemons holding claims (other than
+/// `$2`) is a lease old.
+const LEASE_EXPIRY: &str = dialects!(
+    "SELECT CAST(MIN(COALESCE(i.heartbeat_at, 0)) + $1 - ",
+    NOW,
+    " AS BIGINT) FROM messages m LEFT JOIN instances i ON i.id = m.claimed_by \
+     WHERE m.state = 'sending' AND m.claimed_by IS DISTINCT FROM $2"
+)
+.1;
+
 /// What a daemon says about itself.
 #[derive(Debug, Clone)]
 pub struct InstanceInfo {
@@ -72,16 +82,18 @@ pub struct Instance {
     pub program_lock: bool,
 }
 
-type InstanceRow = (
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<String>,
-);
+/// A row of `instances`, as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct InstanceRow {
+    id: String,
+    host: String,
+    pid: i64,
+    mail: String,
+    started_at: i64,
+    heartbeat_at: i64,
+    paused_until: Option<i64>,
+    pause_reason: Option<String>,
+}
 
 impl Store {
     /// Registers this daemon; from now on its claims carry its id. The id names the
@@ -226,21 +238,19 @@ impl Store {
         let holding: std::collections::HashMap<String, i64> = holding.into_iter().collect();
         Ok(rows
             .into_iter()
-            .map(
-                |(id, host, pid, mail, started, beat, paused_until, pause_reason)| Instance {
-                    holding: holding.get(&id).copied().unwrap_or(0) as u64,
-                    program_lock: lock_holder.as_deref() == Some(id.as_str()),
-                    alive: beat >= now - LEASE.as_secs() as i64,
-                    id,
-                    host,
-                    pid: pid as u32,
-                    mail,
-                    started_at: instant(started),
-                    heartbeat_at: instant(beat),
-                    paused_until: paused_until.map(instant),
-                    pause_reason,
-                },
-            )
+            .map(|row| Instance {
+                holding: holding.get(&row.id).copied().unwrap_or(0) as u64,
+                program_lock: lock_holder.as_deref() == Some(row.id.as_str()),
+                alive: row.heartbeat_at >= now - LEASE.as_secs() as i64,
+                id: row.id,
+                host: row.host,
+                pid: row.pid as u32,
+                mail: row.mail,
+                started_at: instant(row.started_at),
+                heartbeat_at: instant(row.heartbeat_at),
+                paused_until: row.paused_until.map(instant),
+                pause_reason: row.pause_reason,
+            })
             .collect())
     }
 
@@ -299,6 +309,23 @@ impl Store {
             *slot = None;
         }
         Ok(answer?)
+    }
+
+    /// How long until the first claim another daemon holds passes on by lease (at once
+    /// for a daemon already silent, or gone); `None` when no other daemon holds one, and
+    /// always on SQLite. A daemon sleeps no longer than this, so a dead one's messages
+    /// wait for its lease, not for the next scheduled action.
+    pub async fn next_lease_expiry(&self) -> anyhow::Result<Option<Duration>> {
+        let Pool::Postgres(pool) = &self.pool else {
+            return Ok(None);
+        };
+        let seconds: Option<i64> = sqlx::query_scalar(LEASE_EXPIRY)
+            .bind(LEASE.as_secs() as i64)
+            .bind(self.instance_id())
+            .fetch_one(pool)
+            .await
+            .context("while reading other daemons' claims")?;
+        Ok(seconds.map(|s| Duration::from_secs(s.max(0) as u64)))
     }
 
     /// Gives back every claim this daemon holds, after an error left them unmarked

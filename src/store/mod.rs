@@ -35,15 +35,17 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+use crate::mail::MessageKind;
 use crate::reconcile::Sent;
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 
 /// A message to put in the outbox.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
+    /// A [`crate::mail::DeliveryKey`], as written.
     pub key: String,
     pub message_id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub pair: Option<String>,
     pub recipient: String,
     pub due_at: Timestamp,
@@ -61,11 +63,15 @@ pub struct NewMessage {
 pub struct Queued {
     pub key: String,
     pub message_id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub pair: Option<String>,
     pub recipient: String,
     pub attempts: u32,
     pub body: Vec<u8>,
+    /// For calendar messages: the series' UID, the iTIP method and the SEQUENCE.
+    pub uid: Option<String>,
+    pub method: Option<String>,
+    pub sequence: Option<u32>,
 }
 
 /// Counts and recent problems for `status`.
@@ -75,8 +81,23 @@ pub struct Summary {
     pub sent: u64,
     pub failed: u64,
     pub last_sent: Option<Timestamp>,
-    /// (key, recipient, error) of permanently failed messages, newest first.
-    pub failures: Vec<(String, String, String)>,
+    /// Permanently failed messages, newest first.
+    pub failures: Vec<Failure>,
+}
+
+/// A pair's mail in two figures, for `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairActivity {
+    pub last_sent: Option<Timestamp>,
+    pub failed: u64,
+}
+
+/// A message that failed for good.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Failure {
+    pub key: String,
+    pub recipient: String,
+    pub error: String,
 }
 
 /// Where the store lives, from `[store] url`.
@@ -229,6 +250,8 @@ use dialects;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// In memory (a simulation): a sent message's body is dropped, not kept.
+    in_memory: bool,
     /// This daemon, once registered (see [`Store::register`]).
     instance: Option<Arc<instances::Registered>>,
 }
@@ -258,8 +281,9 @@ const SAVE_SERIES: &str = "INSERT INTO series (pair, uid, sequence, active, seri
 const CLAIM_SQLITE: &str = "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
      claimed_by = $3, claimed_at = $1 \
      WHERE key IN (SELECT key FROM messages WHERE state = 'pending' AND next_attempt_at <= $1 \
-                   ORDER BY next_attempt_at, key LIMIT $2) \
-     RETURNING key, message_id, kind, pair, recipient, attempts, body, next_attempt_at";
+                   ORDER BY next_attempt_at, rowid LIMIT $2) \
+     RETURNING key, message_id, kind, pair, recipient, attempts, body, uid, method, sequence, \
+       next_attempt_at, rowid AS queued";
 
 /// PostgreSQL: what is pending and due, or claimed by a daemon whose lease ran out;
 /// rows another daemon is claiming right now are skipped, not waited for.
@@ -272,14 +296,36 @@ const CLAIM_POSTGRES: &str = dialects!(
                  WHERE i.id = m.claimed_by AND i.heartbeat_at >= ",
     NOW,
     " - $4)) \
-        ORDER BY m.next_attempt_at, m.key LIMIT $2 FOR UPDATE SKIP LOCKED) \
-     RETURNING key, message_id, kind, pair, recipient, attempts, body, next_attempt_at"
+        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     RETURNING key, message_id, kind, pair, recipient, attempts, body, uid, method, sequence, \
+       next_attempt_at, queued"
 )
 .1;
 
+/// Marks change only a claim this daemon still holds (`IS` matches SQLite's unregistered
+/// NULL claimer too).
+const MARK_SENT: (&str, &str) = (
+    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
+     WHERE key = $2 AND state = 'sending' AND claimed_by IS $3",
+    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
+     WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+);
+const MARK_RETRY: (&str, &str) = (
+    "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
+     claimed_by = NULL WHERE key = $3 AND state = 'sending' AND claimed_by IS $4",
+    "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
+     claimed_by = NULL WHERE key = $3 AND state = 'sending' AND claimed_by = $4",
+);
+const MARK_FAILED: (&str, &str) = (
+    "UPDATE messages SET state = 'failed', last_error = $1 \
+     WHERE key = $2 AND state = 'sending' AND claimed_by IS $3",
+    "UPDATE messages SET state = 'failed', last_error = $1 \
+     WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+);
+
 impl Store {
-    /// Opens (creating if needed) the store, applies its migrations and, for SQLite,
-    /// returns messages left `sending` by a crash to `pending`.
+    /// Opens (creating if needed) the store and applies its migrations. A daemon then
+    /// takes back what a crash left behind with [`Store::recover_abandoned`].
     pub async fn open(location: impl Into<Location>) -> anyhow::Result<Store> {
         match &location.into() {
             Location::Sqlite(path) => Store::open_sqlite(path).await,
@@ -296,6 +342,7 @@ impl Store {
                     .context("while migrating the store")?;
                 Ok(Store {
                     pool: Pool::Postgres(pool),
+                    in_memory: false,
                     instance: None,
                 })
             }
@@ -325,14 +372,48 @@ impl Store {
             .run(&pool)
             .await
             .context("while migrating the store")?;
-        sqlx::query(
-            "UPDATE messages SET state = 'pending', claimed_by = NULL WHERE state = 'sending'",
-        )
-        .execute(&pool)
-        .await?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
+            in_memory: false,
             instance: None,
+        })
+    }
+
+    /// A store that lives in memory and ends with the process: the same tables and SQL
+    /// as on disk (SQLite), for `simulate`. One connection, kept open for its life.
+    pub async fn open_memory() -> anyhow::Result<Store> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .context("while opening a store in memory")?;
+        SQLITE_MIGRATIONS
+            .run(&pool)
+            .await
+            .context("while migrating the store")?;
+        Ok(Store {
+            pool: Pool::Sqlite(pool),
+            in_memory: true,
+            instance: None,
+        })
+    }
+
+    /// At a SQLite daemon's start: messages a crash left `sending` go back to `pending`
+    /// (the store's one daemon held them; at worst one is sent again, same Message-ID).
+    /// On PostgreSQL other daemons may be sending: their claims pass on by lease instead.
+    pub async fn recover_abandoned(&self) -> anyhow::Result<u64> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(
+                "UPDATE messages SET state = 'pending', claimed_by = NULL WHERE state = 'sending'",
+            )
+            .execute(pool)
+            .await?
+            .rows_affected(),
+            Pool::Postgres(_) => 0,
         })
     }
 
@@ -355,6 +436,7 @@ impl Store {
                     .with_context(|| format!("while opening the store {}", path.display()))?;
                 Ok(Some(Store {
                     pool: Pool::Sqlite(pool),
+                    in_memory: false,
                     instance: None,
                 }))
             }
@@ -373,6 +455,7 @@ impl Store {
                         .await?;
                 Ok(migrated.map(|_| Store {
                     pool: Pool::Postgres(pool),
+                    in_memory: false,
                     instance: None,
                 }))
             }
@@ -412,7 +495,7 @@ impl Store {
                 let result = sqlx::query(INSERT_MESSAGE)
                     .bind(&m.key)
                     .bind(&m.message_id)
-                    .bind(&m.kind)
+                    .bind(m.kind.name())
                     .bind(&m.pair)
                     .bind(&m.recipient)
                     .bind(seconds(m.due_at))
@@ -451,7 +534,7 @@ impl Store {
         if me.is_none() && self.is_shared() {
             bail!("a daemon must register before it claims messages from a shared store");
         }
-        let mut out: Vec<(i64, Queued)> = on!(self, |pool, backend| {
+        let mut out: Vec<((i64, i64), Queued)> = on!(self, |pool, backend| {
             sqlx::query(backend.pick((CLAIM_SQLITE, CLAIM_POSTGRES)))
                 .bind(seconds(now))
                 .bind(i64::from(limit))
@@ -461,67 +544,88 @@ impl Store {
                 .await?
                 .into_iter()
                 .map(|row| {
-                    (
-                        row.get::<i64, _>("next_attempt_at"),
+                    anyhow::Ok((
+                        (
+                            row.get::<i64, _>("next_attempt_at"),
+                            row.get::<i64, _>("queued"),
+                        ),
                         Queued {
                             key: row.get("key"),
                             message_id: row.get("message_id"),
-                            kind: row.get("kind"),
+                            kind: row.get::<String, _>("kind").parse()?,
                             pair: row.get("pair"),
                             recipient: row.get("recipient"),
                             attempts: row.get::<i64, _>("attempts") as u32,
                             body: row.get("body"),
+                            uid: row.get("uid"),
+                            method: row.get("method"),
+                            sequence: row.get::<Option<i64>, _>("sequence").map(|s| s as u32),
                         },
-                    )
+                    ))
                 })
-                .collect()
+                .collect::<anyhow::Result<_>>()?
         });
-        out.sort_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
+        // Due first, then in the order queued.
+        out.sort_by_key(|(order, _)| *order);
         Ok(out.into_iter().map(|(_, q)| q).collect())
     }
 
-    /// Sent: `claimed_by` stays, naming the daemon that sent it.
-    pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<()> {
-        on!(self, |pool| {
-            sqlx::query(
-                "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
-             WHERE key = $2",
-            )
+    /// Sent: `claimed_by` stays, naming the daemon that sent it. False when this daemon
+    /// no longer held the claim (it was silent past its lease and another took it over).
+    pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<bool> {
+        let me = self.instance_id();
+        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(MARK_SENT))
             .bind(seconds(at))
+            .bind(key)
+            .bind(me)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if self.in_memory && marked == 1 {
+            // A simulation keeps the key (nothing goes twice), not half a gigabyte of mail.
+            on!(self, |pool| sqlx::query(
+                "UPDATE messages SET body = x'' WHERE key = $1"
+            )
             .bind(key)
             .execute(pool)
             .await?
-            .rows_affected()
-        });
-        Ok(())
+            .rows_affected());
+        }
+        Ok(marked == 1)
     }
 
-    /// A temporary failure (or a claim given back): try again at `next`.
-    pub async fn mark_retry(&self, key: &str, error: &str, next: Timestamp) -> anyhow::Result<()> {
-        on!(self, |pool| sqlx::query(
-            "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
-             claimed_by = NULL WHERE key = $3",
-        )
-        .bind(error)
-        .bind(seconds(next))
-        .bind(key)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(())
+    /// A temporary failure (or a claim given back): try again at `next`. False when
+    /// the claim was no longer this daemon's.
+    pub async fn mark_retry(
+        &self,
+        key: &str,
+        error: &str,
+        next: Timestamp,
+    ) -> anyhow::Result<bool> {
+        let me = self.instance_id();
+        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(MARK_RETRY))
+            .bind(error)
+            .bind(seconds(next))
+            .bind(key)
+            .bind(me)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(marked == 1)
     }
 
-    /// A permanent failure, shown in `status` and the digest.
-    pub async fn mark_failed(&self, key: &str, error: &str) -> anyhow::Result<()> {
-        on!(self, |pool| {
-            sqlx::query("UPDATE messages SET state = 'failed', last_error = $1 WHERE key = $2")
-                .bind(error)
-                .bind(key)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(())
+    /// A permanent failure, shown in `status` and the digest. False when the claim was
+    /// no longer this daemon's.
+    pub async fn mark_failed(&self, key: &str, error: &str) -> anyhow::Result<bool> {
+        let me = self.instance_id();
+        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(MARK_FAILED))
+            .bind(error)
+            .bind(key)
+            .bind(me)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(marked == 1)
     }
 
     /// When the earliest pending message may be tried.
@@ -634,8 +738,8 @@ impl Store {
         })
     }
 
-    /// (key, recipient, error) of the 20 newest permanently failed messages.
-    pub async fn failures(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+    /// The 20 newest permanently failed messages.
+    pub async fn failures(&self) -> anyhow::Result<Vec<Failure>> {
         Ok(on!(self, |pool| sqlx::query_as(
             "SELECT key, recipient, COALESCE(last_error, '') AS error FROM messages \
              WHERE state = 'failed' ORDER BY created_at DESC, key LIMIT 20",
@@ -644,8 +748,8 @@ impl Store {
         .await?))
     }
 
-    /// Per pair: (last sent, failed count).
-    pub async fn pair_activity(&self) -> anyhow::Result<HashMap<String, (Option<Timestamp>, u64)>> {
+    /// Per pair: when mail last went out, and how many failed for good.
+    pub async fn pair_activity(&self) -> anyhow::Result<HashMap<String, PairActivity>> {
         let rows: Vec<(String, Option<i64>, i64)> = on!(self, |pool| sqlx::query_as(
             "SELECT pair, MAX(sent_at) AS last_sent, \
              COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed \
@@ -655,7 +759,13 @@ impl Store {
         .await?);
         Ok(rows
             .into_iter()
-            .map(|(pair, last, failed)| (pair, (last.map(instant), failed as u64)))
+            .map(|(pair, last, failed)| {
+                let activity = PairActivity {
+                    last_sent: last.map(instant),
+                    failed: failed as u64,
+                };
+                (pair, activity)
+            })
             .collect())
     }
 }

@@ -102,5 +102,32 @@ pub fn read_eml(file: &Path) -> serde_json::Value {
     );
     mail
 }
+/// `mentord -c CONFIG run` as a child process, its log in `log`.
+pub fn start_daemon(config: &Path, log: std::path::PathBuf) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
+        .arg("-c")
+        .arg(config)
+        .arg("run")
+        .env("RUST_LOG", "warn")
+        .env_remove("MENTORD_NOW")
+        .env_remove("MENTORD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Daemons, killed if the test ends early.
+pub struct Daemons(pub Vec<Option<std::process::Child>>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub mod postgres;
 pub mod smtp;

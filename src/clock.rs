@@ -1,0 +1,109 @@
+//! Time comes through one seam. [`now`] is the process's one read of the clock
+//! (`MENTORD_NOW`, RFC 3339, replaces it for scripts and tests); the daemon's loop takes
+//! a [`Clock`], so `mentord run` sleeps on the system's and `simulate` (and tests) run
+//! months on a [`VirtualClock`] in moments, through the same code.
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use jiff::{SignedDuration, Timestamp};
+
+/// Now, from `MENTORD_NOW` if set, else the system clock.
+pub fn now() -> anyhow::Result<Timestamp> {
+    match std::env::var("MENTORD_NOW") {
+        Ok(text) if !text.trim().is_empty() => {
+            parse_utc(text.trim()).context("while reading MENTORD_NOW")
+        }
+        #[allow(clippy::disallowed_methods)] // the one read of the clock
+        _ => Ok(Timestamp::now()),
+    }
+}
+
+/// RFC 3339, or a civil time or date taken as UTC.
+fn parse_utc(text: &str) -> anyhow::Result<Timestamp> {
+    use jiff::civil::{Date, DateTime};
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let civil = text
+        .parse::<DateTime>()
+        .or_else(|_| {
+            text.parse::<Date>()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .map_err(|_| {
+            anyhow::anyhow!("\"{text}\" is not a time; write RFC 3339, YYYY-MM-DDTHH:MM or a date")
+        })?;
+    Ok(jiff::tz::TimeZone::UTC
+        .to_ambiguous_timestamp(civil)
+        .compatible()?)
+}
+
+/// What the daemon's loop asks of time.
+pub trait Clock {
+    fn now(&self) -> anyhow::Result<Timestamp>;
+    /// Waits until `at` (or a little less: the loop asks again); false when this clock
+    /// has run out (a simulation's end) and the loop should stop.
+    fn sleep_until(&self, at: Timestamp) -> impl Future<Output = bool>;
+}
+
+/// The system's clock; the daemon never sleeps more than an hour at a time, so a
+/// clock set forward or a suspended machine is noticed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> anyhow::Result<Timestamp> {
+        now()
+    }
+
+    async fn sleep_until(&self, at: Timestamp) -> bool {
+        let wait = now()
+            .map(|now| at.duration_since(now))
+            .unwrap_or(SignedDuration::ZERO)
+            .clamp(SignedDuration::ZERO, SignedDuration::from_hours(1));
+        tokio::time::sleep(wait.unsigned_abs()).await;
+        true
+    }
+}
+
+/// A clock that jumps to whatever the daemon waits for, from `start` until `end`.
+#[derive(Debug)]
+pub struct VirtualClock {
+    now: Mutex<Timestamp>,
+    end: Timestamp,
+}
+
+impl VirtualClock {
+    pub fn new(start: Timestamp, end: Timestamp) -> VirtualClock {
+        VirtualClock {
+            now: Mutex::new(start),
+            end,
+        }
+    }
+
+    fn set(&self, at: Timestamp) {
+        if let Ok(mut now) = self.now.lock() {
+            *now = (*now).max(at);
+        }
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> anyhow::Result<Timestamp> {
+        self.now
+            .lock()
+            .map(|now| *now)
+            .map_err(|_| anyhow::anyhow!("the virtual clock was poisoned"))
+    }
+
+    async fn sleep_until(&self, at: Timestamp) -> bool {
+        if at >= self.end {
+            self.set(self.end);
+            return false;
+        }
+        self.set(at);
+        true
+    }
+}

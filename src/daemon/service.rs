@@ -1,0 +1,270 @@
+//! `mentord run` as a service: the store opened and this daemon registered, a heartbeat,
+//! signals (SIGHUP reloads, SIGTERM/SIGINT stop), the program file watched, systemd told
+//! (`Type=notify`), and [`super::run`] on the system clock in the middle. The shutdown
+//! token it makes is the one anything else the process serves should share.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::run::{Control, Observer, Wake};
+use super::{Daemon, Tick, Transport};
+use crate::clock::SystemClock;
+use crate::program::{self, Program};
+use crate::render::Templates;
+use crate::store::{InstanceInfo, Location, Store};
+
+/// Runs the daemon for `program` (read from `config`) until SIGTERM or SIGINT.
+pub async fn launch(
+    config: &Path,
+    program: Program,
+    templates: Templates,
+    location: &Location,
+    started: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    let transport = Transport::for_program(&program)?;
+    let mut store = Store::open(location).await?;
+    let recovered = store.recover_abandoned().await?;
+    if recovered > 0 {
+        tracing::warn!(
+            messages = recovered,
+            "messages left in flight by a crash go again (at most once more, same Message-ID)"
+        );
+    }
+    let instance = store
+        .register(
+            InstanceInfo {
+                host: hostname(),
+                pid: std::process::id(),
+                mail: transport.describe(),
+            },
+            started,
+        )
+        .await?;
+    tracing::info!(program = %program.name, store = %location.describe(), mail = %transport.describe(), %instance, "mentord started");
+    let heartbeat = tokio::spawn(beat(store.clone()));
+    let shutdown = CancellationToken::new();
+    let (wake, wakes) = mpsc::channel::<Wake>(16);
+    spawn_signals(wake.clone(), shutdown.clone())?;
+    let _watcher = watch(config, wake);
+    let mut control = Control { shutdown, wakes };
+    let mut daemon = Daemon::new(program, templates, store.clone(), transport);
+    let mut observer = Service {
+        config: config.to_path_buf(),
+        ready: false,
+    };
+    let served = super::run(&mut daemon, &SystemClock, &mut control, &mut observer).await;
+    tracing::info!("stopped");
+    notify("STOPPING=1");
+    heartbeat.abort();
+    if let Err(e) = store.deregister().await {
+        tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims; they pass to another after the lease");
+    }
+    served
+}
+
+/// Logs ticks, tells systemd, and reloads the program file.
+struct Service {
+    config: PathBuf,
+    ready: bool,
+}
+
+impl Observer for Service {
+    fn ticked(&mut self, tick: &anyhow::Result<Tick>) {
+        let Ok(tick) = tick else {
+            return;
+        };
+        if tick.queued + tick.sent + tick.dropped + tick.failed + tick.retried > 0 {
+            tracing::info!(
+                queued = tick.queued,
+                sent = tick.sent,
+                dropped = tick.dropped,
+                failed = tick.failed,
+                retried = tick.retried,
+                "tick"
+            );
+        }
+        if !self.ready {
+            notify("READY=1");
+            self.ready = true;
+        }
+    }
+
+    fn reload(&mut self, daemon: &mut Daemon, why: &'static str) {
+        notify("RELOADING=1");
+        reload(daemon, &self.config, why);
+        notify("READY=1");
+    }
+}
+
+/// Reads the program file again: a valid one replaces the running program (and its
+/// transport, if `[mail]` changed); an invalid one is logged and changes nothing.
+fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
+    let program = match program::load(config) {
+        Ok(program) => program,
+        Err(e) => {
+            tracing::error!(reason = why, error = %e, "program file invalid; keeping the last good program");
+            return;
+        }
+    };
+    let templates = match Templates::load(program.templates.as_deref()) {
+        Ok(templates) => templates,
+        Err(e) => {
+            tracing::error!(reason = why, error = %format!("{e:#}"), "templates invalid; keeping the last good program");
+            return;
+        }
+    };
+    let current = daemon.program();
+    if program.store != current.store {
+        tracing::warn!(
+            "[store] changed: the daemon keeps the store it started with; restart it to move"
+        );
+    }
+    if program.mail != current.mail || program.organizer.email != current.organizer.email {
+        match Transport::for_program(&program) {
+            Ok(transport) => {
+                tracing::info!(mail = %transport.describe(), "[mail] changed; sending there from now on");
+                daemon.replace_transport(transport);
+            }
+            Err(e) => {
+                tracing::error!(reason = why, error = %format!("{e:#}"), "[mail] unusable; keeping the last good program");
+                return;
+            }
+        }
+    }
+    tracing::info!(
+        reason = why,
+        pairs = program.pairs.len(),
+        "program reloaded"
+    );
+    daemon.replace_program(program, templates);
+}
+
+/// Holds an exclusive lock on `<db>.lock` for the daemon's life.
+pub fn lock(db: &Path) -> anyhow::Result<std::fs::File> {
+    let path = PathBuf::from(format!("{}.lock", db.display()));
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("while opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another mentord is already running on the store {}; SQLite cannot share one \
+             program between daemons (several instances need the PostgreSQL store)",
+            db.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("while locking {}", path.display()))
+        }
+    }
+}
+
+/// Beats every few seconds so other daemons (and `status`) know this one is alive.
+async fn beat(store: Store) {
+    let mut interval = tokio::time::interval(crate::store::HEARTBEAT);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = store.heartbeat().await {
+            tracing::warn!(error = %format!("{e:#}"), "heartbeat failed");
+        }
+    }
+}
+
+/// This machine's name, for `status`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Tells systemd (`Type=notify`) about the daemon's state; nothing without `NOTIFY_SOCKET`.
+fn notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|socket| {
+        use std::os::unix::ffi::OsStrExt;
+        match path.as_bytes().strip_prefix(b"@") {
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                socket.send_to_addr(state.as_bytes(), &address)
+            }
+            None => socket.send_to(state.as_bytes(), &path),
+        }
+    });
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// SIGHUP asks for a reload; SIGTERM and SIGINT cancel `shutdown`.
+fn spawn_signals(wake: mpsc::Sender<Wake>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = hangup.recv() => {
+                    if wake.send(Wake::Reload("SIGHUP")).await.is_err() {
+                        return;
+                    }
+                }
+                _ = terminate.recv() => {
+                    tracing::info!("stopping");
+                    shutdown.cancel();
+                }
+                _ = interrupt.recv() => {
+                    tracing::info!("stopping");
+                    shutdown.cancel();
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Watches the program file's folder (editors replace files by renaming).
+fn watch(config: &Path, wake: mpsc::Sender<Wake>) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let name = config.file_name()?.to_os_string();
+    let dir = config
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && event.kind.is_modify() | event.kind.is_create()
+            && event.paths.iter().any(|p| p.file_name() == Some(&name))
+        {
+            let _ = wake.try_send(Wake::Reload("file changed"));
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "cannot watch the program file; reload with SIGHUP"))
+    .ok()?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(
+            |e| tracing::warn!(error = %e, "cannot watch the program file; reload with SIGHUP"),
+        )
+        .ok()?;
+    Some(watcher)
+}
