@@ -5,9 +5,11 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use clap::Args;
 
 use super::{exit, time};
+use crate::compose;
 use crate::daemon::service;
 use crate::render::Templates;
 use crate::store::Location;
@@ -19,6 +21,7 @@ impl Run {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
         let templates = Templates::load(program.templates.as_deref())?;
+        compose::check_templates(&program, &templates).context("the templates do not render")?;
         let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
         let location = Location::parse(&program.store.url, &base)?;
         let _lock = match &location {

@@ -128,7 +128,7 @@ impl Daemon {
         // store's series and cursor have usually moved on and there is nothing left to do.
         let mut plan_again = None;
         if self.store.try_lock_program().await? {
-            let planned = self.plan_messages(now, &mut tick).await;
+            let planned = self.plan_messages(now, stop, &mut tick).await;
             self.store.unlock_program().await?;
             planned?;
         } else {
@@ -156,12 +156,24 @@ impl Daemon {
         Ok(tick)
     }
 
-    async fn plan_messages(&mut self, now: Timestamp, tick: &mut Tick) -> anyhow::Result<()> {
+    /// Reconciles (after a start or reload) and queues what the schedule has due. A
+    /// first start of a large program is a long piece of work: `stop` is heeded between
+    /// transactions, and what is left is done by the next start.
+    async fn plan_messages(
+        &mut self,
+        now: Timestamp,
+        stop: &dyn Fn() -> bool,
+        tick: &mut Tick,
+    ) -> anyhow::Result<()> {
         if self.needs_reconcile {
-            tick.queued += self.reconcile(now).await?;
+            let (queued, complete) = self.reconcile(now, stop).await?;
+            tick.queued += queued;
+            if !complete {
+                return Ok(());
+            }
             self.needs_reconcile = false;
         }
-        self.schedule(now, tick).await
+        self.schedule(now, stop, tick).await
     }
 
     /// Records the SMTP breaker's state in the store when it changes, for `status`.
@@ -177,14 +189,22 @@ impl Daemon {
 
     /// Brings every calendar in line with the file. Each batch of changes is one
     /// transaction: its messages queued and the new series state recorded together.
-    async fn reconcile(&mut self, now: Timestamp) -> anyhow::Result<usize> {
+    /// Returns what was queued, and false when `stop` cut it short.
+    async fn reconcile(
+        &mut self,
+        now: Timestamp,
+        stop: &dyn Fn() -> bool,
+    ) -> anyhow::Result<(usize, bool)> {
         let sent = self.store.sent_series().await?;
         let changes = reconcile::reconcile(&self.program, &sent, now);
         let mut queued = 0;
         for batch in changes.chunks(RECONCILE_BATCH) {
+            if stop() {
+                return Ok((queued, false));
+            }
             queued += self.apply_changes(batch, now).await?;
         }
-        Ok(queued)
+        Ok((queued, true))
     }
 
     async fn apply_changes(&mut self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
@@ -246,7 +266,12 @@ impl Daemon {
     }
 
     /// Queues every message the schedule has due by `now`, from where the last tick left off.
-    async fn schedule(&mut self, now: Timestamp, tick: &mut Tick) -> anyhow::Result<()> {
+    async fn schedule(
+        &mut self,
+        now: Timestamp,
+        stop: &dyn Fn() -> bool,
+        tick: &mut Tick,
+    ) -> anyhow::Result<()> {
         let cursor = match self.store.scheduled_until().await? {
             Some(cursor) => cursor,
             None => {
@@ -305,6 +330,13 @@ impl Daemon {
             if batch.len() >= SCHEDULE_BATCH {
                 self.enqueue_scheduled(std::mem::take(&mut batch), now, tick)
                     .await?;
+                if stop() {
+                    // The cursor stays: the next start queues the rest (keys keep
+                    // what is already queued from going twice).
+                    self.upcoming.clear();
+                    self.horizon = None;
+                    return Ok(());
+                }
             }
         }
         self.enqueue_scheduled(batch, now, tick).await?;

@@ -110,7 +110,10 @@ fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
             return;
         }
     };
-    let templates = match Templates::load(program.templates.as_deref()) {
+    let templates = match Templates::load(program.templates.as_deref()).and_then(|templates| {
+        crate::compose::check_templates(&program, &templates)?;
+        Ok(templates)
+    }) {
         Ok(templates) => templates,
         Err(e) => {
             tracing::error!(reason = why, error = %format!("{e:#}"), "templates invalid; keeping the last good program");

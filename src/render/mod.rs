@@ -50,7 +50,18 @@ pub struct Rendered {
 #[derive(Debug)]
 pub struct Templates {
     env: Environment<'static>,
+    /// Where each kind's template came from, for errors: an override's path, or the
+    /// built-in `templates/<kind>.md`.
+    origins: Vec<(MessageKind, String)>,
 }
+
+/// The work one rendering may do (minijinja's fuel: about one unit per instruction).
+/// The built-in digest of a 50,000-pair program with every review overdue needs about a
+/// million; nested `range(100000)` loops run out in a fraction of a second.
+const FUEL: u64 = 5_000_000;
+
+/// The most one rendering may write: no mail of ours is near it.
+const MAX_OUTPUT: usize = 8 << 20;
 
 const MARKDOWN: &str = "markdown";
 
@@ -87,13 +98,19 @@ impl Templates {
             })
         });
         env.add_filter("code", code);
+        env.set_fuel(Some(FUEL));
+        let mut origins = Vec::with_capacity(MessageKind::ALL.len());
         for kind in MessageKind::ALL {
             let name = kind.name();
-            let source = match folder.map(|f| f.join(format!("{name}.md"))) {
-                Some(path) if path.is_file() => std::fs::read_to_string(&path)
-                    .with_context(|| format!("while reading template {}", path.display()))?,
-                _ => built_in(kind).to_string(),
+            let (source, origin) = match folder.map(|f| f.join(format!("{name}.md"))) {
+                Some(path) if path.is_file() => (
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("while reading template {}", path.display()))?,
+                    path.display().to_string(),
+                ),
+                _ => (built_in(kind).to_string(), format!("templates/{name}.md")),
             };
+            origins.push((kind, origin));
             if !source.starts_with("subject:") {
                 bail!("template {name}.md must start with a `subject:` line");
             }
@@ -102,7 +119,47 @@ impl Templates {
                     .with_context(|| format!("in template {name}.md"))?;
             }
         }
-        Ok(Templates { env })
+        Ok(Templates { env, origins })
+    }
+
+    /// Renders one variant (`text/…` or `html/…`) of a template, within [`FUEL`] and
+    /// [`MAX_OUTPUT`]; an error names the template file and line.
+    fn render_one(
+        &self,
+        variant: &str,
+        kind: MessageKind,
+        value: &Value,
+    ) -> anyhow::Result<String> {
+        let mut out = Bounded(Vec::new());
+        let rendered = self
+            .env
+            .get_template(&format!("{variant}/{}", kind.name()))?
+            .render_captured_to(value, &mut out);
+        if let Err(e) = rendered {
+            let origin = self
+                .origins
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(kind.name(), |(_, o)| o.as_str());
+            let place = match e.line() {
+                Some(line) => format!("{origin}:{line}"),
+                None => origin.to_string(),
+            };
+            let what = match e.kind() {
+                minijinja::ErrorKind::OutOfFuel => {
+                    format!(
+                        "does too much work (a loop too long?); mentord stops a template \
+                         after {FUEL} steps"
+                    )
+                }
+                minijinja::ErrorKind::WriteFailure => {
+                    format!("writes more than {} MB", MAX_OUTPUT >> 20)
+                }
+                _ => e.to_string(),
+            };
+            bail!("{place}: the template {what}");
+        }
+        String::from_utf8(out.0).context("the template wrote text that is not UTF-8")
     }
 
     /// Renders the template of `kind` with `context`.
@@ -110,14 +167,10 @@ impl Templates {
         let name = kind.name();
         let value = Value::from(minijinja::value::Serde(context));
         let text = self
-            .env
-            .get_template(&format!("text/{name}"))?
-            .render(&value)
+            .render_one("text", kind, &value)
             .with_context(|| format!("while rendering template {name}.md"))?;
         let html_source = self
-            .env
-            .get_template(&format!("html/{name}"))?
-            .render(&value)
+            .render_one("html", kind, &value)
             .with_context(|| format!("while rendering template {name}.md"))?;
         let (subject, text) = split_subject(&text);
         let (_, html_source) = split_subject(&html_source);
@@ -126,6 +179,23 @@ impl Templates {
             text: tidy(&text),
             html: markdown_to_html(&html_source),
         })
+    }
+}
+
+/// A writer that refuses to grow past [`MAX_OUTPUT`].
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + bytes.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other("template output too large"));
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -185,4 +255,35 @@ fn markdown_to_html(markdown: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">\n{body}</body></html>\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bounds leave room for the largest mail we send: the digest of a 50,000-pair
+    /// program with every review overdue.
+    #[test]
+    fn the_largest_digest_fits_the_bounds() {
+        let program = crate::program::example();
+        let templates = Templates::load(None).unwrap();
+        let overdue = (0..50_000)
+            .map(|i| OverdueReview {
+                pair: format!("mentor{i}-mentee{i}"),
+                mentor: format!("Mentor Number {i}"),
+                mentee: format!("Mentee Number {i}"),
+                due: "2027-04-12".into(),
+            })
+            .collect();
+        let context = Context::for_coordinator(&program).with_digest(DigestContext {
+            date: "Mon 3 May 2027".into(),
+            active: 50_000,
+            paused: 0,
+            overdue,
+            failures: (0..20).map(|i| format!("failure {i}")).collect(),
+            sending_paused: None,
+        });
+        let rendered = templates.render(MessageKind::Digest, &context).unwrap();
+        assert!(rendered.text.contains("mentor49999-mentee49999"));
+    }
 }

@@ -19,7 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 use tokio::sync::Mutex;
 
-use super::{Backend, Pool, Store, dialects, instant, on, seconds};
+use super::{Pool, Store, dialects, instant, on, seconds};
 
 /// How long a daemon may go without a heartbeat before its claims are taken over.
 pub const LEASE: Duration = Duration::from_secs(30);

@@ -5,8 +5,14 @@ use anyhow::{Context as _, anyhow};
 use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+use super::on;
 use crate::ics::{Person, Series};
 use crate::program::Zone;
+use crate::reconcile::Sent;
 use crate::recurrence::parse_rrule;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -89,4 +95,38 @@ pub fn from_json(text: &str) -> anyhow::Result<Series> {
         description: record.description,
         location: record.location,
     })
+}
+
+pub(super) const SAVE_SERIES: &str = "INSERT INTO series (pair, uid, sequence, active, series, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (pair) DO UPDATE SET uid = excluded.uid, sequence = excluded.sequence, \
+     active = excluded.active, series = excluded.series, updated_at = excluded.updated_at";
+
+impl super::Store {
+    /// Each pair's series as last sent.
+    pub async fn sent_series(&self) -> anyhow::Result<HashMap<String, Sent>> {
+        let rows: Vec<(String, i64, i64, String)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, sequence, active, series FROM series"
+        )
+        .fetch_all(pool)
+        .await?);
+        let mut out = HashMap::with_capacity(rows.len());
+        for (pair, sequence, active, text) in rows {
+            out.insert(
+                pair,
+                Sent {
+                    series: from_json(&text)?,
+                    sequence: sequence as u32,
+                    active: active != 0,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    pub async fn save_series(&self, pair: &str, sent: &Sent, now: Timestamp) -> anyhow::Result<()> {
+        self.enqueue_all(&[], &[(pair.to_string(), sent.clone())], now)
+            .await?;
+        Ok(())
+    }
 }
