@@ -23,6 +23,8 @@ pub struct StoredState {
     pub summary: Summary,
     pub activity: HashMap<String, PairActivity>,
     pub instances: Vec<Instance>,
+    /// A daemon holds the SQLite store's lock (see [`crate::store::lock`]).
+    pub held: bool,
 }
 
 impl StoredState {
@@ -33,6 +35,7 @@ impl StoredState {
             summary: store.summary().await?,
             activity: store.pair_activity().await?,
             instances: store.instances().await?,
+            held: false,
         })
     }
 }
@@ -49,6 +52,10 @@ pub struct Report {
     pub last_sent: Option<String>,
     pub failures: Vec<Failure>,
     pub daemons: Vec<DaemonLine>,
+    /// A daemon runs (it holds the SQLite store) but has not beaten within the lease:
+    /// it cannot write to the store (a full disk, a read-only file) and sends nothing
+    /// until it can. Its log says why.
+    pub daemon_cannot_write: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,7 +128,9 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         })
         .collect();
     let summary = state.summary;
+    let daemon_cannot_write = state.held && !state.instances.iter().any(|i| i.alive);
     Report {
+        daemon_cannot_write,
         program: program.name.clone(),
         now: local(now),
         pairs,

@@ -143,10 +143,15 @@ fn read_state(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        match crate::store::Store::open_read_only(&location).await? {
-            None => Ok(Default::default()),
-            Some(store) => crate::status::StoredState::read(&store).await,
-        }
+        let held = match &location {
+            crate::store::Location::Sqlite(path) => crate::store::lock::is_held(path),
+            crate::store::Location::Postgres(_) => false,
+        };
+        let state = match crate::store::Store::open_read_only(&location).await? {
+            None => crate::status::StoredState::default(),
+            Some(store) => crate::status::StoredState::read(&store).await?,
+        };
+        Ok(crate::status::StoredState { held, ..state })
     })
 }
 

@@ -25,7 +25,7 @@ impl Run {
         let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
         let location = Location::parse(&program.store.url, &base)?;
         let _lock = match &location {
-            Location::Sqlite(db) => Some(service::lock(db)?),
+            Location::Sqlite(db) => Some(crate::store::lock::hold(db)?),
             Location::Postgres(_) => None,
         };
         let started = time::now()?;

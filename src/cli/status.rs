@@ -79,7 +79,12 @@ fn print_table(program: &Program, report: &Report) {
             failure.key, failure.recipient, failure.error
         );
     }
-    if !report.daemons.iter().any(|d| d.alive) {
+    if report.daemon_cannot_write {
+        println!(
+            "a daemon is running but cannot write to the store (a full disk? a read-only \
+             file?): nothing is sent until it can; its log says why"
+        );
+    } else if !report.daemons.iter().any(|d| d.alive) {
         println!("no daemon running");
     }
     for daemon in &report.daemons {

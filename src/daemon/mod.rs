@@ -96,10 +96,13 @@ impl Daemon {
         &mut self.transport
     }
 
-    /// After a failed tick: gives back this daemon's claims, so nothing waits on them.
+    /// After a failed tick: opens a SQLite store again (a failed write can leave it
+    /// unusable after its cause is gone) and gives back this daemon's claims, so
+    /// nothing waits on them.
     pub async fn recover(&mut self) -> anyhow::Result<()> {
         self.upcoming.clear();
         self.horizon = None;
+        self.store.reopen().await?;
         self.store.release_claims().await
     }
 

@@ -77,7 +77,7 @@ pub async fn run(
             Err(e) => {
                 troubles += 1;
                 let pause = SignedDuration::from_secs(1 << troubles.min(6));
-                tracing::error!(error = %format!("{e:#}"), retry_in = %pause, "tick failed; trying again");
+                tracing::error!(error = %format!("{e:#}"), retry_in = %pause, "tick failed: nothing is sent until it succeeds; trying again");
                 if let Err(e) = daemon.recover().await {
                     tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims yet");
                 }

@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -144,33 +142,6 @@ fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
         "program reloaded"
     );
     daemon.replace_program(program, templates);
-}
-
-/// Holds an exclusive lock on `<db>.lock` for the daemon's life.
-pub fn lock(db: &Path) -> anyhow::Result<std::fs::File> {
-    let path = PathBuf::from(format!("{}.lock", db.display()));
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("while opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "another mentord is already running on the store {}; SQLite cannot share one \
-             program between daemons (several instances need the PostgreSQL store)",
-            db.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("while locking {}", path.display()))
-        }
-    }
 }
 
 /// Beats every few seconds so other daemons (and `status`) know this one is alive.

@@ -104,7 +104,7 @@ impl Store {
         started: Timestamp,
     ) -> anyhow::Result<String> {
         let id = format!("{}:{}:{}", info.host, info.pid, started.as_second());
-        let lock_options = match &self.pool {
+        let lock_options = match &self.pool() {
             Pool::Sqlite(_) => None,
             Pool::Postgres(pool) => Some(
                 (*pool.connect_options())
@@ -256,7 +256,7 @@ impl Store {
 
     /// PostgreSQL: the daemon holding the program lock, read from `pg_locks`.
     async fn program_lock_holder(&self) -> anyhow::Result<Option<String>> {
-        let Pool::Postgres(pool) = &self.pool else {
+        let Pool::Postgres(pool) = &self.pool() else {
             return Ok(None);
         };
         let name: Option<String> = sqlx::query_scalar(
@@ -316,7 +316,7 @@ impl Store {
     /// always on SQLite. A daemon sleeps no longer than this, so a dead one's messages
     /// wait for its lease, not for the next scheduled action.
     pub async fn next_lease_expiry(&self) -> anyhow::Result<Option<Duration>> {
-        let Pool::Postgres(pool) = &self.pool else {
+        let Pool::Postgres(pool) = &self.pool() else {
             return Ok(None);
         };
         let seconds: Option<i64> = sqlx::query_scalar(LEASE_EXPIRY)

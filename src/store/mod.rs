@@ -19,13 +19,14 @@
 
 mod instances;
 mod location;
+pub mod lock;
 mod outbox;
 mod reviews;
 mod series;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
 use jiff::Timestamp;
@@ -63,7 +64,7 @@ impl Backend {
 /// the body is compiled once per backend, the SQL written once.
 macro_rules! on {
     ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
-        match &$store.pool {
+        match &$store.pool() {
             $crate::store::Pool::Sqlite($pool) => {
                 let $backend = $crate::store::Backend::Sqlite;
                 $body
@@ -102,7 +103,11 @@ use dialects;
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: Pool,
+    /// Shared by every clone (the daemon's, its heartbeat's), and replaced as a whole
+    /// when a SQLite store is opened again after a failed write.
+    pool: Arc<RwLock<Pool>>,
+    /// A SQLite file's path, to open it again.
+    sqlite_path: Option<PathBuf>,
     /// In memory (a simulation): a sent message's body is dropped, not kept.
     in_memory: bool,
     /// This daemon, once registered (see [`Store::register`]).
@@ -137,13 +142,45 @@ impl Store {
                     .run(&pool)
                     .await
                     .context("while migrating the store")?;
-                Ok(Store {
-                    pool: Pool::Postgres(pool),
-                    in_memory: false,
-                    instance: None,
-                })
+                Ok(Store::new(Pool::Postgres(pool), None, false))
             }
         }
+    }
+
+    fn new(pool: Pool, sqlite_path: Option<PathBuf>, in_memory: bool) -> Store {
+        Store {
+            pool: Arc::new(RwLock::new(pool)),
+            sqlite_path,
+            in_memory,
+            instance: None,
+        }
+    }
+
+    /// The pool of the moment (a cheap handle).
+    fn pool(&self) -> Pool {
+        match self.pool.read() {
+            Ok(pool) => pool.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// After a failed tick: a SQLite store is opened again. A write that failed (disk
+    /// full, file made read-only) can leave a connection holding an old snapshot, and
+    /// every later write then fails with "database is locked" although the cause has
+    /// gone; new connections start clean. PostgreSQL's pool reconnects by itself.
+    pub async fn reopen(&self) -> anyhow::Result<()> {
+        let Some(path) = &self.sqlite_path else {
+            return Ok(());
+        };
+        let fresh = sqlite_pool(path).await?;
+        let old = match self.pool.write() {
+            Ok(mut pool) => std::mem::replace(&mut *pool, Pool::Sqlite(fresh)),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), Pool::Sqlite(fresh)),
+        };
+        if let Pool::Sqlite(old) = old {
+            old.close().await;
+        }
+        Ok(())
     }
 
     async fn open_sqlite(path: &Path) -> anyhow::Result<Store> {
@@ -156,24 +193,16 @@ impl Store {
         if !path.exists() {
             create_private(path)?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .create_if_missing(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("while opening the store {}", path.display()))?;
+        let pool = sqlite_pool(path).await?;
         SQLITE_MIGRATIONS
             .run(&pool)
             .await
             .context("while migrating the store")?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-            in_memory: false,
-            instance: None,
-        })
+        Ok(Store::new(
+            Pool::Sqlite(pool),
+            Some(path.to_path_buf()),
+            false,
+        ))
     }
 
     /// A store that lives in memory and ends with the process: the same tables and SQL
@@ -192,18 +221,14 @@ impl Store {
             .run(&pool)
             .await
             .context("while migrating the store")?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-            in_memory: true,
-            instance: None,
-        })
+        Ok(Store::new(Pool::Sqlite(pool), None, true))
     }
 
     /// At a SQLite daemon's start: messages a crash left `sending` go back to `pending`
     /// (the store's one daemon held them; at worst one is sent again, same Message-ID).
     /// On PostgreSQL other daemons may be sending: their claims pass on by lease instead.
     pub async fn recover_abandoned(&self) -> anyhow::Result<u64> {
-        Ok(match &self.pool {
+        Ok(match &self.pool() {
             Pool::Sqlite(pool) => sqlx::query(
                 "UPDATE messages SET state = 'pending', claimed_by = NULL WHERE state = 'sending'",
             )
@@ -231,11 +256,7 @@ impl Store {
                     .connect_with(options)
                     .await
                     .with_context(|| format!("while opening the store {}", path.display()))?;
-                Ok(Some(Store {
-                    pool: Pool::Sqlite(pool),
-                    in_memory: false,
-                    instance: None,
-                }))
+                Ok(Some(Store::new(Pool::Sqlite(pool), None, false)))
             }
             Location::Postgres(url) => {
                 let pool = PgPoolOptions::new()
@@ -250,27 +271,37 @@ impl Store {
                     sqlx::query_scalar("SELECT CAST(to_regclass('messages') AS TEXT)")
                         .fetch_one(&pool)
                         .await?;
-                Ok(migrated.map(|_| Store {
-                    pool: Pool::Postgres(pool),
-                    in_memory: false,
-                    instance: None,
-                }))
+                Ok(migrated.map(|_| Store::new(Pool::Postgres(pool), None, false)))
             }
         }
     }
 
     /// True for a store several daemons may share.
     pub fn is_shared(&self) -> bool {
-        matches!(self.pool, Pool::Postgres(_))
+        matches!(self.pool(), Pool::Postgres(_))
     }
 
     /// Messages claimed per round: fewer where another daemon could take them.
     pub fn claim_batch(&self) -> u32 {
-        match self.pool {
+        match self.pool() {
             Pool::Sqlite(_) => 64,
             Pool::Postgres(_) => 16,
         }
     }
+}
+
+/// A pool on the SQLite file at `path` (WAL journal, five seconds' patience with a
+/// busy database).
+async fn sqlite_pool(path: &Path) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .create_if_missing(true);
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("while opening the store {}", path.display()))
 }
 
 /// Connection options from a `postgres://` URL (a password may also come from
