@@ -48,8 +48,10 @@ pub trait Clock {
     fn sleep_until(&self, at: Timestamp) -> impl Future<Output = bool>;
 }
 
-/// The system's clock; the daemon never sleeps more than an hour at a time, so a
-/// clock set forward or a suspended machine is noticed.
+/// The system's clock. The daemon never sleeps more than a minute at a time: a clock
+/// set forward or a suspended machine is noticed, and so are messages another command
+/// queued (`mentord retry`, `review done`); a wake-up that finds nothing due costs a
+/// few small queries.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -62,7 +64,7 @@ impl Clock for SystemClock {
         let wait = now()
             .map(|now| at.duration_since(now))
             .unwrap_or(SignedDuration::ZERO)
-            .clamp(SignedDuration::ZERO, SignedDuration::from_hours(1));
+            .clamp(SignedDuration::ZERO, SignedDuration::from_mins(1));
         tokio::time::sleep(wait.unsigned_abs()).await;
         true
     }

@@ -292,3 +292,143 @@ fn wait_until_it_handles_sigterm(child: &Child) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Regression: a relay that answers `530 Authentication required` to MAIL FROM failed
+/// every message for good, and once the credentials were fixed nothing went out. The
+/// refusal of the sender is the link's fault: sending pauses (status says why), nothing
+/// is failed, and once the relay takes mail again every invite goes out once.
+#[tokio::test]
+async fn a_relay_that_wants_a_login_pauses_sending_and_fails_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("relay-wants-login");
+    std::fs::write(&locked, "").unwrap();
+    let server = start_server(
+        dir.path(),
+        &["--refuse-sender-while", locked.to_str().unwrap()],
+    );
+    let mut d = daemon(dir.path(), server.port).await;
+    let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+    let tick = d.tick(start, &|| false).await.unwrap();
+    assert_eq!((tick.sent, tick.failed), (0, 0), "{tick:?}");
+    let report = status(dir.path(), start);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    assert!(
+        report["daemons"][0]["pause_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("530")),
+        "{report:#}"
+    );
+    // The credentials are fixed: everything goes out when the pause ends, once.
+    std::fs::remove_file(&locked).unwrap();
+    run_until_quiet(
+        &mut d,
+        tick.next.unwrap(),
+        "2027-01-04T12:00:00Z".parse().unwrap(),
+    )
+    .await;
+    assert_eq!(server.received().len(), 10);
+    assert_eq!(distinct(&server), 10);
+}
+
+/// `mentord retry PAIR` sends a failed message again once its cause is fixed, as it
+/// was: same key, same Message-ID. vint's address is refused (550) by the first
+/// server; the second takes it.
+#[tokio::test]
+async fn retry_sends_a_failed_message_again_with_its_message_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_server(dir.path(), &["--reject", "vint@example.org"]);
+    let port = first.port;
+    let mut d = daemon(dir.path(), port).await;
+    let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+    run_until_quiet(&mut d, start, "2027-01-04T09:00:00Z".parse().unwrap()).await;
+    assert_eq!(first.received().len(), 9);
+    drop(first);
+    let second = start_server_on(&dir.path().join("second"), port, &[]);
+    let config = dir.path().join("mentord.toml");
+    let retry = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mentord"))
+            .arg("-c")
+            .arg(&config)
+            .arg("retry")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(retry(&[]).status.code(), Some(2), "nothing named");
+    let unknown = retry(&["barbara-vin"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean \"barbara-vint\""));
+    let output = retry(&["barbara-vint"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("queued 1 failed message again"),
+        "{output:?}"
+    );
+    run_until_quiet(
+        &mut d,
+        "2027-01-04T09:00:00Z".parse().unwrap(),
+        "2027-01-04T10:00:00Z".parse().unwrap(),
+    )
+    .await;
+    let mail = second.received();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(header(&mail[0], "X-Envelope-To"), Some("vint@example.org"));
+    let program = program::load(&config).unwrap();
+    let expected = mentord::mail::message_id(
+        &format!("{}\ninvite/barbara-vint/-/0/vint", program.name),
+        &program.organizer.email,
+    );
+    assert_eq!(header(&mail[0], "Message-ID"), Some(expected.as_str()));
+    let report = status(dir.path(), "2027-01-04T10:00:00Z".parse().unwrap());
+    assert_eq!(
+        (report["sent"].as_u64(), report["failed"].as_u64()),
+        (Some(10), Some(0))
+    );
+}
+
+/// Regression: against a server that accepts and never answers, the breaker's pause
+/// was counted from the tick's start, so it was already over when it began ("sending
+/// paused … resume_at=" a time in the past) and sending never really paused. Each
+/// failed send here takes the 30 s timeout (on tokio's clock, run fast): the pause
+/// must end a minute after the fifth failure, not a minute after the tick began.
+#[tokio::test(start_paused = true)]
+async fn a_silent_server_pauses_from_the_failures_not_the_tick() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket); // never a word
+        }
+    });
+    let config = mentord::program::MailConfig::Smtp {
+        url: format!("smtp://127.0.0.1:{port}"),
+        tls: false,
+        password_env: None,
+        password_file: None,
+        rate: None,
+    };
+    let mut smtp = Smtp::new(&config, "org@example.org").unwrap();
+    let message = mentord::store::Queued {
+        key: "invite/a-b/-/0/a".into(),
+        message_id: "<x@example.org>".into(),
+        kind: mentord::mail::MessageKind::Invite,
+        pair: Some("a-b".into()),
+        recipient: "a@example.org".into(),
+        attempts: 0,
+        body: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+        uid: None,
+        method: None,
+        sequence: None,
+    };
+    let tick: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+    for _ in 0..5 {
+        assert!(smtp.send(&message, tick).await.is_err());
+    }
+    let until = smtp.paused_until(tick).expect("paused after five failures");
+    let five_timeouts = jiff::SignedDuration::from_secs(5 * 30);
+    assert!(
+        until >= tick + five_timeouts + jiff::SignedDuration::from_secs(60),
+        "the pause ends at {until}, before the failures ended"
+    );
+}

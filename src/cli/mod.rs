@@ -4,6 +4,7 @@
 mod check;
 mod plan;
 mod plan_json;
+mod retry;
 mod review;
 mod run;
 mod simulate;
@@ -62,6 +63,8 @@ enum Command {
     Status(status::Status),
     /// Record relationship reviews.
     Review(review::Review),
+    /// Queue failed messages again once their cause is fixed (same Message-ID).
+    Retry(retry::Retry),
 }
 
 /// Exit codes shared by every command.
@@ -89,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Status(cmd) => cmd.execute(&cli.config),
         Command::Run(cmd) => cmd.execute(&cli.config),
         Command::Review(cmd) => cmd.execute(&cli.config),
+        Command::Retry(cmd) => cmd.execute(&cli.config),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -11,9 +11,10 @@
 //! spell), and replaced after any error.
 //!
 //! Failures answer the caller's question: a 4xx reply, a timeout or a network error is
-//! temporary (retry later), a 5xx reply to a message is permanent (record it). Failing to
-//! connect, to secure the connection or to authenticate is the *link's* fault, not the
-//! message's: after repeated link failures in a row the transport pauses (a circuit
+//! temporary (retry later), a 5xx reply to a message (its recipient or content) is
+//! permanent (record it). Failing to connect, to secure the connection or to
+//! authenticate, or a refusal of the sender (a 5xx to MAIL FROM, or 530/535 "log in
+//! first") is the *link's* fault, not the message's: after repeated link failures in a row the transport pauses (a circuit
 //! breaker), doubling the pause up to 15 minutes, instead of feeding a retry storm.
 
 use std::fmt;
@@ -68,6 +69,34 @@ pub struct Smtp {
     paused_until: Option<Timestamp>,
     pause: SignedDuration,
     last_link_error: String,
+    clock: TickClock,
+}
+
+/// The time of a failure. The daemon says when its tick began, but the sends of one
+/// tick can take minutes (a server that never answers waits out every timeout): a
+/// pause counts from when the send failed, not from when the tick began. Measured on
+/// tokio's clock, which a test can run fast.
+#[derive(Debug, Default)]
+struct TickClock {
+    /// The tick's time as given, and when (monotonic) it was first given.
+    tick: Option<(Timestamp, tokio::time::Instant)>,
+}
+
+impl TickClock {
+    fn after(&mut self, tick: Timestamp) -> Timestamp {
+        let began = match self.tick {
+            Some((seen, began)) if seen == tick => began,
+            _ => {
+                let began = tokio::time::Instant::now();
+                self.tick = Some((tick, began));
+                began
+            }
+        };
+        SignedDuration::try_from(began.elapsed())
+            .ok()
+            .and_then(|spent| tick.checked_add(spent).ok())
+            .unwrap_or(tick)
+    }
 }
 
 /// No credentials, no password: only where the mail goes.
@@ -169,6 +198,7 @@ impl Smtp {
             paused_until: None,
             pause: SignedDuration::from_secs(60),
             last_link_error: String::new(),
+            clock: TickClock::default(),
         })
     }
 
@@ -187,6 +217,7 @@ impl Smtp {
     }
 
     pub async fn send(&mut self, message: &Queued, now: Timestamp) -> Result<(), SendError> {
+        self.clock.after(now);
         if let Some(interval) = self.interval
             && let Some(last) = self.last_send
         {
@@ -202,7 +233,9 @@ impl Smtp {
             .map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
         let envelope = Envelope::new(Some(self.from.clone()), vec![to])
             .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
-        match self.try_send(&envelope, &message.body).await {
+        let result = self.try_send(&envelope, &message.body).await;
+        let now = self.clock.after(now);
+        match result {
             Ok(()) => {
                 self.failures_in_a_row = 0;
                 self.pause = SignedDuration::from_secs(60);
@@ -241,21 +274,16 @@ impl Smtp {
             }
             None => self.connect().await?,
         };
-        match within(connection.send(envelope, body)).await {
-            Ok(Ok(_)) => {
+        match transaction(&mut connection, envelope, body).await {
+            Ok(()) => {
                 self.connection = Some((connection, Instant::now()));
                 Ok(())
             }
-            // lettre closes the connection after any error: the next send opens another.
-            Ok(Err(e)) if e.is_permanent() || e.is_client() => {
-                Err(Failure::Message(SendError::Permanent(e.to_string())))
+            // After any error the connection is dropped: the next send opens another.
+            Err(failure) => {
+                connection.abort().await;
+                Err(failure)
             }
-            // A 4xx reply is the server's verdict on this message: retry it later.
-            Ok(Err(e)) if e.is_transient() => {
-                Err(Failure::Message(SendError::Transient(e.to_string())))
-            }
-            Ok(Err(e)) => Err(Failure::Link(e.to_string())),
-            Err(elapsed) => Err(Failure::Link(elapsed)),
         }
     }
 
@@ -309,6 +337,90 @@ impl Smtp {
         }
         Ok(connection)
     }
+}
+
+/// One mail transaction (MAIL, RCPT, DATA), each step judged on its own. The sender
+/// is the same for every message, so a 5xx to MAIL FROM (530 authentication required,
+/// a policy refusal of the sender) is the link's fault and pauses sending, where it used
+/// to fail every message for good; so are 530/534/535/538 at any step. A 5xx to RCPT
+/// or to the message is this message's (an unknown recipient, rejected content); a 4xx
+/// anywhere is temporary.
+async fn transaction(
+    connection: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    body: &[u8],
+) -> Result<(), Failure> {
+    use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+    use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
+    let mut options = Vec::new();
+    if !body.is_ascii()
+        && connection
+            .server_info()
+            .supports_feature(Extension::EightBitMime)
+    {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    let non_ascii = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a: &lettre::Address| !AsRef::<str>::as_ref(a).is_ascii());
+    if non_ascii {
+        if !connection
+            .server_info()
+            .supports_feature(Extension::SmtpUtfEight)
+        {
+            return Err(Failure::Message(SendError::Permanent(
+                "the address is not ASCII and the server does not offer SMTPUTF8".into(),
+            )));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    let mail = Mail::new(envelope.from().cloned(), options);
+    step(connection.command(mail), Stage::Sender).await?;
+    for to in envelope.to() {
+        step(
+            connection.command(Rcpt::new(to.clone(), vec![])),
+            Stage::Message,
+        )
+        .await?;
+    }
+    step(connection.command(Data), Stage::Message).await?;
+    step(connection.message(body), Stage::Message).await
+}
+
+/// Which part of the transaction a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Sender,
+    Message,
+}
+
+async fn step(
+    command: impl Future<
+        Output = Result<
+            lettre::transport::smtp::response::Response,
+            lettre::transport::smtp::Error,
+        >,
+    >,
+    stage: Stage,
+) -> Result<(), Failure> {
+    let error = match within(command).await {
+        Ok(Ok(_)) => return Ok(()),
+        Ok(Err(error)) => error,
+        Err(timeout) => return Err(Failure::Link(timeout)),
+    };
+    let code = error.status().map(|c| c.to_string());
+    let session = matches!(code.as_deref(), Some("530" | "534" | "535" | "538"));
+    Err(if error.is_transient() {
+        Failure::Message(SendError::Transient(error.to_string()))
+    } else if error.is_permanent() && (session || stage == Stage::Sender) {
+        Failure::Link(format!("the server refuses mentord's mail: {error}"))
+    } else if error.is_permanent() || error.is_client() {
+        Failure::Message(SendError::Permanent(error.to_string()))
+    } else {
+        Failure::Link(error.to_string())
+    })
 }
 
 /// Runs one step of the conversation with the [`TIMEOUT`].

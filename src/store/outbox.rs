@@ -365,4 +365,43 @@ impl Store {
             })
             .collect())
     }
+
+    /// Queues failed messages again, as they were (same key, body and `Message-ID`),
+    /// due at `now`: those of `pairs`, or all with `None`. Returns how many, per pair
+    /// (`None` for program-wide mail).
+    pub async fn requeue_failed(
+        &self,
+        pairs: Option<&[String]>,
+        now: Timestamp,
+    ) -> anyhow::Result<Vec<(Option<String>, u64)>> {
+        on!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let counted: Vec<(Option<String>, i64)> = sqlx::query_as(
+                "SELECT pair, COUNT(*) FROM messages WHERE state = 'failed' GROUP BY pair \
+                 ORDER BY pair",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let wanted = |pair: &Option<String>| match (pairs, pair) {
+                (None, _) => true,
+                (Some(list), Some(pair)) => list.contains(pair),
+                (Some(_), None) => false,
+            };
+            let mut out = Vec::new();
+            for (pair, count) in counted.into_iter().filter(|(p, _)| wanted(p)) {
+                sqlx::query(
+                    "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+                     last_error = NULL, claimed_by = NULL \
+                     WHERE state = 'failed' AND pair IS NOT DISTINCT FROM $2",
+                )
+                .bind(seconds(now))
+                .bind(&pair)
+                .execute(&mut *tx)
+                .await?;
+                out.push((pair, count as u64));
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
 }

@@ -2,13 +2,14 @@
 """A real SMTP server for mentord's tests (aiosmtpd), with failures on demand.
 
 Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N]
-       [--tempfail-code 451|421] [--reject ADDR]...
+       [--tempfail-code 451|421] [--reject ADDR]... [--refuse-sender-while FILE]
 
 Every accepted message is written to DIR as NNNNN.eml, prefixed with
 "X-Envelope-To: <addr>" lines. The first N DATA commands are answered with
 the --tempfail-code: 451 (try again later; the session goes on) by default,
 or 421 (service not available), after which the server closes the connection
-as RFC 5321 4.2.3 says. RCPT TO any --reject address is answered 550.
+as RFC 5321 4.2.3 says. RCPT TO any --reject address is answered 550. While FILE exists, MAIL FROM is
+answered "530 5.7.0 Authentication required" (a relay that wants a login).
 Prints "ready" on stdout once listening, and runs until killed.
 """
 import argparse
@@ -22,13 +23,21 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, directory, tempfail, tempfail_code, reject):
+    def __init__(self, directory, tempfail, tempfail_code, reject, refuse_sender_while=None):
+        self.refuse_sender_while = refuse_sender_while
         self.directory = directory
         self.tempfail = tempfail
         self.tempfail_code = tempfail_code
         self.reject = {r.lower() for r in reject}
         self.lock = threading.Lock()
         self.count = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_sender_while and os.path.exists(self.refuse_sender_while):
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
@@ -61,9 +70,12 @@ def main():
     parser.add_argument("--tempfail", type=int, default=0)
     parser.add_argument("--tempfail-code", type=int, choices=[421, 451], default=451)
     parser.add_argument("--reject", action="append", default=[])
+    parser.add_argument("--refuse-sender-while")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    handler = Handler(args.dir, args.tempfail, args.tempfail_code, args.reject)
+    handler = Handler(
+        args.dir, args.tempfail, args.tempfail_code, args.reject, args.refuse_sender_while
+    )
     controller = Controller(handler, hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
