@@ -119,8 +119,8 @@ async fn downtime_drops_only_prompts_whose_meeting_started() {
         drop(d);
         // Down from 8 Jan to the 13th, 12:00 UTC: grace-alan's and barbara-vint's first
         // meetings (12th) have started, so their prompts and reminders are dropped; their
-        // follow-ups, radia-ken's prompt and reminder (meeting on the 13th, 16:30 UTC) and
-        // the Monday digest go out late.
+        // follow-ups and radia-ken's prompt and reminder (meeting on the 13th, 16:30 UTC)
+        // go out late; the Monday digest, two days late, is dropped.
         let mut d = daemon(dir.path(), &location).await;
         let tick = d.tick(at("2027-01-13T12:00:00Z"), &never).await.unwrap();
         let files = outbox(dir.path());
@@ -147,7 +147,7 @@ async fn downtime_drops_only_prompts_whose_meeting_started() {
             files.iter().any(|f| f.starts_with("followup-grace-alan")),
             "{files:?}"
         );
-        assert_eq!(count(&files, "digest-"), 1);
+        assert_eq!(count(&files, "digest-"), 0);
     }
 }
 
@@ -243,5 +243,29 @@ async fn a_pair_added_inside_its_lead_time_gets_its_prompt() {
         assert_eq!(count(&files, "invite-radia-ken"), 2, "{files:?}");
         assert_eq!(count(&files, "agenda_prompt-radia-ken"), 1, "{files:?}");
         assert_eq!(count(&files, "mentor_reminder-radia-ken"), 1, "{files:?}");
+    }
+}
+
+/// Regression: after five months down, the catch-up sent every follow-up and digest
+/// due meanwhile at once (62 follow-ups and 25 digests in a larger program). A
+/// follow-up more than two days late and a digest more than a day late are dropped
+/// like a late prompt; review nudges still go out (the reviews are still due).
+#[tokio::test]
+async fn months_of_downtime_drop_stale_followups_and_digests() {
+    let stores = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(stores.path()) {
+        let dir = tempfile::tempdir().unwrap();
+        let never = || false;
+        let mut d = daemon(dir.path(), &location).await;
+        d.tick(at("2027-01-04T08:00:00Z"), &never).await.unwrap();
+        drop(d);
+        let mut d = daemon(dir.path(), &location).await;
+        // Tuesday 1 June, 08:00 UTC: the last digest was Monday 07:00 (25 hours ago).
+        let tick = d.tick(at("2027-06-01T08:00:00Z"), &never).await.unwrap();
+        let files = outbox(dir.path());
+        assert!(count(&files, "followup-") <= 3, "{files:?}");
+        assert_eq!(count(&files, "digest-"), 0, "{files:?}");
+        assert!(count(&files, "review_nudge-") > 0, "{files:?}");
+        assert!(tick.dropped > 60, "{tick:?}");
     }
 }

@@ -161,7 +161,14 @@ fn read_state(
 
 fn init_logging(format: LogFormat, level: &str) {
     use tracing_subscriber::EnvFilter;
+    // The file watcher's own trace lines, written to a log file in the watched folder,
+    // would wake it again: a loop of 35 MB/s under RUST_LOG=trace.
+    let quiet_watcher = ["notify=info", "inotify=info", "mio=info"];
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let filter = quiet_watcher
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     use std::io::IsTerminal;
     // Colours only on a terminal: journald and log files get plain lines.
     let builder = tracing_subscriber::fmt()

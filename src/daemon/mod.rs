@@ -8,8 +8,9 @@
 //! Delivery promise: a message is in the store (key, body) before it is sent, marked
 //! after; keys are unique, so nothing is queued twice; a crash mid-send resends at most
 //! that message, byte-identical. Catch-up after downtime: a prompt or reminder whose
-//! meeting has started is dropped (kept in the store as `dropped`, and logged);
-//! everything else due while down is sent late.
+//! meeting has started, a follow-up more than two days late and a digest more than a
+//! day late are dropped (kept in the store as `dropped`, and logged); everything else
+//! due while down is sent late.
 
 pub mod record;
 mod run;
@@ -125,6 +126,7 @@ impl Daemon {
 
     /// Does everything due at `now`; `stop` is checked between sends.
     pub async fn tick(&mut self, now: Timestamp, stop: &dyn Fn() -> bool) -> anyhow::Result<Tick> {
+        self.store.verify()?;
         let mut tick = Tick::default();
         // Work done once per program, by one daemon at a time. A daemon that finds the
         // lock taken delivers what is queued and tries again in a second; by then the
@@ -318,16 +320,10 @@ impl Daemon {
             {
                 continue;
             }
-            let late = matches!(
-                action.kind,
-                ActionKind::AgendaPrompt | ActionKind::MentorReminder
-            ) && matches!(action.subject, Subject::Meeting { start, .. } if start <= now);
+            let stale = stale(&action, now);
             for composed in composer.action(&action, &history)? {
                 let mut message = new_message(&composed, action.at)?;
-                if late {
-                    message.dropped =
-                        Some("its meeting had started when mentord caught up".to_string());
-                }
+                message.dropped = stale.map(str::to_string);
                 batch.push(message);
             }
             if batch.len() >= SCHEDULE_BATCH {
@@ -403,8 +399,8 @@ impl Daemon {
             match (queued, &message.dropped) {
                 (false, _) => {}
                 (true, None) => tick.queued += 1,
-                (true, Some(_)) => {
-                    tracing::warn!(key = %message.key, "dropped: the meeting started while mentord was down");
+                (true, Some(why)) => {
+                    tracing::warn!(key = %message.key, "dropped after downtime: {why}");
                     tick.dropped += 1;
                 }
             }
@@ -529,6 +525,35 @@ impl Daemon {
                 }
             }
         }
+    }
+}
+
+/// How late a follow-up may still go out: two days after its time it asks about a
+/// meeting nobody remembers well.
+pub const FOLLOWUP_STALE_AFTER: SignedDuration = SignedDuration::from_hours(48);
+
+/// How late a digest may still go out: a day after its time the next one is near.
+pub const DIGEST_STALE_AFTER: SignedDuration = SignedDuration::from_hours(24);
+
+/// Why a message due while mentord was down is no longer worth sending at `now`, if it
+/// is not: a prompt or reminder whose meeting has started, a follow-up or digest long
+/// past its time. (After five months down the catch-up sent 62 stale follow-ups and 25
+/// digests at once.) Review nudges and escalations always go: the review is still due.
+fn stale(action: &Action, now: Timestamp) -> Option<&'static str> {
+    let overdue = |by: SignedDuration| action.at.checked_add(by).is_ok_and(|t| t < now);
+    match (action.kind, action.subject) {
+        (ActionKind::AgendaPrompt | ActionKind::MentorReminder, Subject::Meeting { start, .. })
+            if start <= now =>
+        {
+            Some("its meeting had started when mentord caught up")
+        }
+        (ActionKind::Followup, _) if overdue(FOLLOWUP_STALE_AFTER) => {
+            Some("a follow-up more than two days late")
+        }
+        (ActionKind::Digest, _) if overdue(DIGEST_STALE_AFTER) => {
+            Some("a digest more than a day late")
+        }
+        _ => None,
     }
 }
 

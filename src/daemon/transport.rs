@@ -98,11 +98,29 @@ pub fn file_name(message: &Queued) -> String {
     )
 }
 
+/// Mail is personal data: the folder mentord creates is its owner's only (0700) and
+/// each file is written 0600, as the store is.
 fn write_file(dir: &std::path::Path, message: &Queued) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    if !dir.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("while creating {}", dir.display()))?;
+    }
     let name = file_name(message);
     let temporary = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&temporary, &message.body)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("while writing {}", temporary.display()))?;
+    file.write_all(&message.body)
+        .and_then(|()| file.sync_data())
         .with_context(|| format!("while writing {}", temporary.display()))?;
     std::fs::rename(&temporary, dir.join(&name))
         .with_context(|| format!("while renaming to {name}"))?;

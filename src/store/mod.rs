@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use jiff::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -106,8 +106,9 @@ pub struct Store {
     /// Shared by every clone (the daemon's, its heartbeat's), and replaced as a whole
     /// when a SQLite store is opened again after a failed write.
     pool: Arc<RwLock<Pool>>,
-    /// A SQLite file's path, to open it again.
+    /// A SQLite file's path, to open it again, and the file it was (device, inode).
     sqlite_path: Option<PathBuf>,
+    sqlite_identity: Option<(u64, u64)>,
     /// In memory (a simulation): a sent message's body is dropped, not kept.
     in_memory: bool,
     /// This daemon, once registered (see [`Store::register`]).
@@ -151,6 +152,7 @@ impl Store {
         Store {
             pool: Arc::new(RwLock::new(pool)),
             sqlite_path,
+            sqlite_identity: None,
             in_memory,
             instance: None,
         }
@@ -172,6 +174,8 @@ impl Store {
         let Some(path) = &self.sqlite_path else {
             return Ok(());
         };
+        // Never a new, empty store in place of a deleted one.
+        self.verify()?;
         let fresh = sqlite_pool(path).await?;
         let old = match self.pool.write() {
             Ok(mut pool) => std::mem::replace(&mut *pool, Pool::Sqlite(fresh)),
@@ -193,16 +197,38 @@ impl Store {
         if !path.exists() {
             create_private(path)?;
         }
+        make_private(path)?;
+        let identity = file_identity(path)?;
         let pool = sqlite_pool(path).await?;
         SQLITE_MIGRATIONS
             .run(&pool)
             .await
             .context("while migrating the store")?;
-        Ok(Store::new(
-            Pool::Sqlite(pool),
-            Some(path.to_path_buf()),
-            false,
-        ))
+        let mut store = Store::new(Pool::Sqlite(pool), Some(path.to_path_buf()), false);
+        store.sqlite_identity = Some(identity);
+        Ok(store)
+    }
+
+    /// A SQLite store's file must still be the one opened: deleted or replaced under a
+    /// running daemon, a new empty store would send every invite again at SEQUENCE 0
+    /// after the updates already sent. The daemon stops sending and says why.
+    pub fn verify(&self) -> anyhow::Result<()> {
+        let (Some(path), Some(opened)) = (&self.sqlite_path, self.sqlite_identity) else {
+            return Ok(());
+        };
+        match file_identity(path) {
+            Ok(now) if now == opened => Ok(()),
+            Ok(_) => bail!(
+                "the store {} was replaced while mentord ran; nothing is sent from it. \
+                 Put the original back, or restart mentord to adopt the new file",
+                path.display()
+            ),
+            Err(_) => bail!(
+                "the store {} was deleted while mentord ran; nothing is sent. Restore it \
+                 from a backup and restart; a new empty store would send every invite again",
+                path.display()
+            ),
+        }
     }
 
     /// A store that lives in memory and ends with the process: the same tables and SQL
@@ -310,6 +336,33 @@ fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(PgConnectOptions::from_str(url)
         .map_err(|e| anyhow::anyhow!("the store URL {}: {e}", redact(url)))?
         .application_name("mentord"))
+}
+
+/// A file's device and inode: which file a path names.
+fn file_identity(path: &Path) -> anyhow::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("while reading {}", path.display()))?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// An empty store file someone else created (a `touch`, a provisioning tool) is made
+/// owner-only before mentord fills it; SQLite gives its WAL and SHM files the same mode.
+/// A store already holding data keeps its mode, with a warning if others may read it.
+fn make_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("while reading {}", path.display()))?;
+    if meta.permissions().mode() & 0o077 == 0 {
+        return Ok(());
+    }
+    if meta.len() == 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("while making {} private", path.display()))?;
+    } else {
+        tracing::warn!(store = %path.display(), "the store can be read by others; it holds names and addresses: chmod 600 it");
+    }
+    Ok(())
 }
 
 /// Creates the database file readable by its owner only: it holds names and addresses.
