@@ -5,16 +5,28 @@
 //! ```text
 //! mentord.toml ─▶ program (parse, then validate) ─▶ schedule (pure: program × window → actions)
 //!                                                     │            reconcile (file × sent → calendar changes)
-//!          store (SQLite) ◀──▶ daemon (queue, deliver) ◀─ compose (ics + templates → messages)
+//!                                                     ▼
+//!                     compose (ics + render → one message per recipient, keyed by DeliveryKey)
 //!                                                     │
-//!                      cli: check | plan | simulate | run | status | review
+//!   store (SQLite | PostgreSQL | memory) ◀──▶ daemon (tick: reconcile, queue, claim, send, mark)
+//!                                                     │
+//!                     transport (files | SMTP | a simulation's recorder)
+//!
+//!   daemon::run = loop { tick; sleep until next or woken } on a Clock (system or virtual)
+//!   cli: check | plan | simulate | run | status | review | retry  (thin wrappers)
 //! ```
 //!
 //! - [`program`] reads the file into validated types, reporting every error with its
 //!   file, line and column ([`diagnostic`]).
 //! - [`recurrence`] and [`cron`] expand cadences; [`schedule`] turns a program and a
 //!   window of time into time-ordered actions. Both are pure: they take `now` (or a
-//!   window) as a value and never read the clock.
+//!   window) as a value and never read the clock; [`clock`] is the one seam that does.
+//! - [`compose`] turns changes and actions into [`mail::Outgoing`] messages, each named
+//!   by a [`mail::DeliveryKey`] of a [`mail::MessageKind`].
+//! - [`daemon`] is the one daemon: `mentord run` drives [`daemon::run`] on the system
+//!   clock over a real store and transport ([`daemon::service`]); `simulate` drives the
+//!   same loop on a virtual clock over a store in memory and a recording transport.
+//! - [`status`] computes where the program stands, once, for every place that shows it.
 //! - [`cli`] holds one small module per command; `main` only turns its result into an
 //!   exit code.
 
