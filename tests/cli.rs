@@ -12,7 +12,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{EXAMPLE, mentord};
+use common::{example, mentord};
 
 fn plan_json(config: &Path, args: &[&str]) -> Vec<Value> {
     let output = mentord()
@@ -47,7 +47,7 @@ fn count_by(
 
 #[test]
 fn check_accepts_the_example_and_summarises_it() {
-    let output = mentord().args(["-c", EXAMPLE, "check"]).output().unwrap();
+    let output = mentord().args(["-c", example(), "check"]).output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
@@ -66,14 +66,14 @@ fn exit_codes_follow_the_spec() {
         .assert()
         .code(2);
     mentord()
-        .args(["-c", EXAMPLE, "plan", "--days", "many"])
+        .args(["-c", example(), "plan", "--days", "many"])
         .assert()
         .code(2);
     mentord().arg("frobnicate").assert().code(2);
     // MENTORD_CONFIG names the file when -c is absent.
     Command::cargo_bin("mentord")
         .unwrap()
-        .env("MENTORD_CONFIG", EXAMPLE)
+        .env("MENTORD_CONFIG", example())
         .arg("check")
         .assert()
         .code(0);
@@ -87,7 +87,7 @@ fn exit_codes_follow_the_spec() {
 #[test]
 fn plan_json_of_the_example_month() {
     let actions = plan_json(
-        Path::new(EXAMPLE),
+        Path::new(example()),
         &["--from", "2027-01-11", "--days", "28"],
     );
     let meetings = count_by(&actions, "pair", |a| a["kind"] == "meeting");
@@ -139,7 +139,7 @@ fn plan_json_of_the_example_month() {
 #[test]
 fn a_paused_pair_gets_nothing_all_year() {
     let actions = plan_json(
-        Path::new(EXAMPLE),
+        Path::new(example()),
         &["--from", "2027-01-01", "--days", "365"],
     );
     assert!(actions.iter().any(|a| a["kind"] == "review_escalation"));
@@ -153,7 +153,7 @@ fn a_paused_pair_gets_nothing_all_year() {
 #[test]
 fn plan_table_and_default_start_from_the_clock() {
     let output = mentord()
-        .args(["-c", EXAMPLE, "plan", "--days", "3"])
+        .args(["-c", example(), "plan", "--days", "3"])
         .env("MENTORD_NOW", "2027-01-10T12:00:00+01:00")
         .output()
         .unwrap();
@@ -380,18 +380,18 @@ fn check_renders_every_branch_of_an_override() {
 #[test]
 fn bad_dates_and_day_counts_are_usage_errors() {
     mentord()
-        .args(["-c", EXAMPLE, "plan", "--days", "9000000"])
+        .args(["-c", example(), "plan", "--days", "9000000"])
         .assert()
         .code(2);
     mentord()
-        .args(["-c", EXAMPLE, "plan", "--from", "2027-13-01"])
+        .args(["-c", example(), "plan", "--from", "2027-13-01"])
         .assert()
         .code(2);
     let dir = tempfile::tempdir().unwrap();
     mentord()
         .args([
             "-c",
-            EXAMPLE,
+            example(),
             "simulate",
             "--from",
             "nonsense",
@@ -409,7 +409,7 @@ fn bad_dates_and_day_counts_are_usage_errors() {
 #[test]
 fn plan_shows_updates_and_cancels_against_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let old = mentord::program::load(Path::new(EXAMPLE)).unwrap();
+    let old = mentord::program::load(Path::new(example())).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -16,13 +16,13 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{EXAMPLE, mentord};
+use common::{example, mentord};
 
 const BEFORE_START: &str = "2026-12-01T10:00:00Z";
 
 fn example_copy(dir: &tempfile::TempDir) -> PathBuf {
     let config = dir.path().join("mentord.toml");
-    std::fs::copy(EXAMPLE, &config).unwrap();
+    std::fs::copy(example(), &config).unwrap();
     config
 }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::postgres::backends;
-use common::{EXAMPLE, mentord};
+use common::{example, mentord};
 use jiff::Timestamp;
 use mentord::clock::VirtualClock;
 use mentord::daemon::{self, Control, Daemon, Silent, Transport};
@@ -51,7 +51,7 @@ async fn a_month_of_simulate_is_a_month_of_the_daemon() {
     let simulated = dir.path().join("simulated");
     let output = mentord()
         .arg("-c")
-        .arg(EXAMPLE)
+        .arg(example())
         .args(["simulate", "--from", FROM, "--until", UNTIL, "--out"])
         .arg(&simulated)
         .output()
@@ -64,7 +64,7 @@ async fn a_month_of_simulate_is_a_month_of_the_daemon() {
         let outbox = dir
             .path()
             .join(format!("outbox-{}", location.describe().len()));
-        let program = program::load(Path::new(EXAMPLE)).unwrap();
+        let program = program::load(Path::new(example())).unwrap();
         let templates = Templates::load(None).unwrap();
         let mut store = Store::open(&location).await.unwrap();
         store

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemons, EXAMPLE, start_daemon};
+use common::{Daemons, example, start_daemon};
 
 fn example_copy(dir: &Path) -> PathBuf {
     let config = dir.join("mentord.toml");
-    std::fs::copy(EXAMPLE, &config).unwrap();
+    std::fs::copy(example(), &config).unwrap();
     config
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{EXAMPLE, mentord};
+use common::{example, mentord};
 
 fn simulate(config: &Path, out: &Path, extra: &[&str]) -> Vec<Value> {
     let output = mentord()
@@ -57,7 +57,7 @@ fn counts(index: &[Value]) -> BTreeMap<String, usize> {
 fn a_year_of_the_example() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let index = simulate(Path::new(EXAMPLE), &out, &[]);
+    let index = simulate(Path::new(example()), &out, &[]);
     let expected: BTreeMap<String, usize> = [
         ("agenda_prompt", 64),
         ("digest", 26),
@@ -113,7 +113,7 @@ fn a_year_of_the_example() {
     assert!(!index.iter().any(|e| e["pair"] == "edsger-alan"));
 
     // The same run again writes the same Message-IDs (they come from delivery keys).
-    let again = simulate(Path::new(EXAMPLE), &dir.path().join("again"), &[]);
+    let again = simulate(Path::new(example()), &dir.path().join("again"), &[]);
     let ids_again: Vec<&Value> = again.iter().map(|e| &e["message_id"]).collect();
     let ids_first: Vec<&Value> = index.iter().map(|e| &e["message_id"]).collect();
     assert_eq!(ids_first, ids_again);
@@ -122,7 +122,7 @@ fn a_year_of_the_example() {
 #[test]
 fn previous_shows_updates_and_cancels() {
     let dir = tempfile::tempdir().unwrap();
-    let first = simulate(Path::new(EXAMPLE), &dir.path().join("first"), &[]);
+    let first = simulate(Path::new(example()), &dir.path().join("first"), &[]);
     let uid_of = |index: &[Value], pair: &str| -> String {
         index
             .iter()
@@ -137,7 +137,7 @@ fn previous_shows_updates_and_cancels() {
     ]);
     let new = dir.path().join("mentord.toml");
     std::fs::write(&new, changed).unwrap();
-    let index = simulate(&new, &dir.path().join("second"), &["--previous", EXAMPLE]);
+    let index = simulate(&new, &dir.path().join("second"), &["--previous", example()]);
     let calendar: Vec<(String, String, String, u64, String)> = index
         .iter()
         .filter(|e| e.get("uid").is_some())
@@ -231,7 +231,7 @@ fn refuses_a_used_folder_and_a_backwards_window() {
     mentord()
         .args([
             "-c",
-            EXAMPLE,
+            example(),
             "simulate",
             "--from",
             "2027-01-04",
@@ -245,7 +245,7 @@ fn refuses_a_used_folder_and_a_backwards_window() {
     mentord()
         .args([
             "-c",
-            EXAMPLE,
+            example(),
             "simulate",
             "--from",
             "2027-02-01",

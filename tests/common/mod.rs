@@ -4,7 +4,23 @@
 
 use std::path::Path;
 
-pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
+/// The example program as committed.
+const EXAMPLE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
+
+/// The example program, copied once per test process into a folder of its own. The
+/// README's first command runs the daemon on `config/mentord.toml` and leaves a store
+/// and an outbox beside it; a test that read them (`plan` opens the store beside the
+/// file) failed after it ("no entry found for key"). Tests never see that state.
+pub fn example() -> &'static str {
+    static COPY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mentord-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("mentord.toml");
+        std::fs::copy(EXAMPLE_SOURCE, &copy).unwrap();
+        copy.to_string_lossy().into_owned()
+    })
+}
 
 /// The real binary, without the environment that would change which file or clock it uses.
 pub fn mentord() -> assert_cmd::Command {
@@ -41,7 +57,7 @@ pub const LATER_BARBARA_VINT: Edit = ("at = \"11:30\"", "at = \"12:00\"");
 
 /// The example program's text with `edits` applied; each must match.
 pub fn example_with(edits: &[Edit]) -> String {
-    let mut text = std::fs::read_to_string(EXAMPLE).unwrap();
+    let mut text = std::fs::read_to_string(EXAMPLE_SOURCE).unwrap();
     for (from, to) in edits {
         assert!(
             text.contains(from),
