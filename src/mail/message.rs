@@ -22,10 +22,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use jiff::Timestamp;
 use lettre::message::header::{
-    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue, Headers,
 };
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 
+use super::header;
 use crate::ics::Method;
 use crate::render::Rendered;
 
@@ -77,6 +78,16 @@ impl Header for AutoSubmitted {
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), "auto-generated".into())
     }
+}
+
+/// Gives header `name` the encoded value `encoded`, keeping its place and raw value.
+fn replace(headers: &mut Headers, name: &'static str, encoded: String) {
+    let raw = headers.get_raw(name).unwrap_or_default().to_string();
+    headers.insert_raw(HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(name),
+        raw,
+        encoded,
+    ));
 }
 
 /// Every line ending as CRLF.
@@ -143,7 +154,7 @@ impl Outgoing {
             .boundary(self.boundary("alt"))
             .singlepart(text)
             .singlepart(html);
-        let message = match &self.calendar {
+        let mut message = match &self.calendar {
             None => builder.multipart(alternative),
             Some(calendar) => {
                 let method = calendar.method.as_str();
@@ -170,6 +181,15 @@ impl Outgoing {
             }
         }
         .context("while building the message")?;
+        // lettre built the envelope from these; their text is now written so that it reads
+        // back literally and folds (see `header`).
+        let headers = message.headers_mut();
+        let subject = header::unstructured("Subject", &self.body.subject);
+        replace(headers, "Subject", subject);
+        let from = header::mailbox("From", &self.from.0, &self.from.1);
+        replace(headers, "From", from);
+        let to = header::mailbox("To", &self.to.0, &self.to.1);
+        replace(headers, "To", to);
         Ok(message.formatted())
     }
 }
