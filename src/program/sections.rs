@@ -6,7 +6,7 @@ use jiff::civil::Date;
 
 use super::load::Zones;
 use super::reader::{self, Table, TableName, Value};
-use super::values::{self, ValueError, check_email, check_text};
+use super::values::{self, ValueError, check_email, check_name, check_text};
 use super::{HttpConfig, MailConfig, Mailbox, StoreConfig, Zone};
 use crate::diagnostic::{Diagnostics, Span};
 
@@ -43,7 +43,7 @@ pub fn program_head(
     let mut t = Table::from_value("[program]", value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring 2027\"")
-        .and_then(|v| text(v, "name", diags));
+        .and_then(|v| name(v, "name", diags));
     let zone = t
         .require("timezone", diags, "\"Europe/Berlin\"")
         .and_then(|v| zones.read(v, "timezone", diags));
@@ -113,8 +113,22 @@ pub fn program_head(
 
 /// One line of text that will reach a header or a calendar line.
 pub fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_text)
+}
+
+/// A name (of a person, the organizer or the program): it reaches mail subjects.
+pub fn name(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_name)
+}
+
+fn checked_text(
+    value: &Value<'_>,
+    key: &str,
+    diags: &mut Diagnostics,
+    check: fn(&str) -> Result<(), ValueError>,
+) -> Option<String> {
     reader::parsed(value, key, "\"...\"", diags, |s| {
-        check_text(s)?;
+        check(s)?;
         if s.trim().is_empty() {
             return Err(values::invalid(
                 "is empty",
@@ -136,7 +150,7 @@ fn mailbox(value: &Value<'_>, key: &'static str, diags: &mut Diagnostics) -> Opt
     let mut t = Table::from_value(TableName::Key(key), value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring Program\"")
-        .and_then(|v| text(v, "name", diags));
+        .and_then(|v| name(v, "name", diags));
     let email = t
         .require("email", diags, "\"mentoring@example.org\"")
         .and_then(|v| email(v, "\"mentoring@example.org\"", diags));
