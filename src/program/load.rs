@@ -190,6 +190,12 @@ pub struct Zones {
 impl Zones {
     pub fn read(&mut self, value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Zone> {
         let name = reader::string(value, key, "\"Europe/Berlin\"", diags)?;
+        if let Some(what) = host_dependent_zone(name) {
+            diags
+                .error(value.span(), format!("`{key}`: {name:?} {what}"))
+                .help("name the zone itself, like \"Europe/Berlin\": invites carry the zone's name, and calendars elsewhere must know it");
+            return None;
+        }
         let zone = match self.cache.get(name) {
             Some(zone) => zone.clone(),
             None => {
@@ -216,6 +222,18 @@ impl Zones {
                 .help(help);
         }
         zone
+    }
+}
+
+/// Names in a host's zone database that are not zones of their own: what they mean
+/// depends on the host (or on nothing), so an invite naming them is read differently
+/// elsewhere.
+fn host_dependent_zone(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "localtime" => Some("is this computer's own zone setting, not a zone"),
+        "posixrules" => Some("is a file of the zone database, not a zone"),
+        "factory" => Some("is a placeholder for a zone not set yet"),
+        _ => None,
     }
 }
 
