@@ -371,6 +371,21 @@ pub fn read_digest(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Option<
     }
     let text = reader::string(value, "digest", "\"0 8 * * MON\"", diags)?;
     match Cron::parse(text) {
+        Ok(cron) if cron.firings_per_hour() > 1 => {
+            let minutes = text.trim_start();
+            let start = text.len() - minutes.len();
+            let end = start + minutes.find(char::is_whitespace).unwrap_or(minutes.len());
+            diags
+                .error(
+                    reader::span_within(value, text, start..end),
+                    format!(
+                        "`digest`: \"{text}\" sends a digest {} times an hour",
+                        cron.firings_per_hour()
+                    ),
+                )
+                .help("a digest comes at most hourly: give one minute, e.g. \"0 8 * * MON\" (Mondays at 08:00) or \"0 * * * *\" (every hour)");
+            None
+        }
         Ok(cron) => Some(Some(cron)),
         Err((range, error)) => {
             reader::report(
