@@ -306,6 +306,12 @@ fn read_on(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Vec<OnD
         })
     })?;
     let days: Vec<OnDay> = items.into_iter().flatten().collect();
+    if days.iter().enumerate().any(|(i, d)| days[..i].contains(d)) {
+        diags
+            .error(value.span(), "`on` names the same day twice")
+            .help("give each day once, e.g. `on = \"tue, thu\"`");
+        return None;
+    }
     if days.is_empty() {
         diags
             .error(value.span(), "`on` names no day")
