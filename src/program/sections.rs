@@ -207,8 +207,7 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
     });
     let dir = t
         .get("dir")
-        .and_then(|v| reader::string(v, "dir", "\"outbox\"", diags))
-        .map(|d| base.join(d));
+        .and_then(|v| reader::parsed(v, "dir", "\"outbox\"", diags, |d| mail_dir(base, d)));
     let url = t.get("url");
     let tls_off = t.get("tls").and_then(|v| {
         reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
@@ -290,6 +289,22 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
         password_file,
         rate,
     })
+}
+
+/// The folder `.eml` files are written to: a folder, or a path where one can be made.
+fn mail_dir(base: &Path, dir: &str) -> Result<PathBuf, ValueError> {
+    let help = "name a folder for the .eml files, e.g. \"outbox\" (made when missing; relative to the program file)";
+    if dir.trim().is_empty() {
+        return Err(values::invalid("is empty", help));
+    }
+    let path = base.join(dir);
+    match std::fs::metadata(&path) {
+        Ok(meta) if !meta.is_dir() => Err(values::invalid(
+            format!("{dir:?} exists and is not a folder"),
+            help,
+        )),
+        _ => Ok(path),
+    }
 }
 
 /// Returns the host of an SMTP URL, refusing a password written into it.
