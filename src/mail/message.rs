@@ -121,9 +121,11 @@ impl Outgoing {
 
     /// The message in RFC 5322 form, as written to an `.eml` file or sent.
     pub fn to_eml(&self) -> anyhow::Result<Vec<u8>> {
+        // lettre keeps these as the headers' raw values; a line break in a name would make
+        // it panic (its Display fails), so it gets the one-line text the headers show.
         let mailbox = |(name, email): &(String, String)| -> anyhow::Result<Mailbox> {
             Ok(Mailbox::new(
-                Some(name.clone()),
+                Some(header::one_line(name)),
                 email
                     .parse()
                     .with_context(|| format!("address {email:?}"))?,
@@ -134,7 +136,7 @@ impl Outgoing {
         let builder = lettre::Message::builder()
             .from(mailbox(&self.from)?)
             .to(mailbox(&self.to)?)
-            .subject(self.body.subject.clone())
+            .subject(header::one_line(&self.body.subject))
             .date(date)
             .message_id(Some(self.message_id.clone()))
             .header(AutoSubmitted);
