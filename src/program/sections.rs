@@ -43,7 +43,7 @@ pub fn program_head(
     let mut t = Table::from_value("[program]", value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring 2027\"")
-        .and_then(|v| name(v, "name", diags));
+        .and_then(|v| name_text(v, "name", diags));
     let zone = t
         .require("timezone", diags, "\"Europe/Berlin\"")
         .and_then(|v| zones.read(v, "timezone", diags));
@@ -117,7 +117,7 @@ pub fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Str
 }
 
 /// A name (of a person, the organizer or the program): it reaches mail subjects.
-pub fn name(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+pub fn name_text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
     checked_text(value, key, diags, check_name)
 }
 
@@ -150,7 +150,7 @@ fn mailbox(value: &Value<'_>, key: &'static str, diags: &mut Diagnostics) -> Opt
     let mut t = Table::from_value(TableName::Key(key), value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring Program\"")
-        .and_then(|v| name(v, "name", diags));
+        .and_then(|v| name_text(v, "name", diags));
     let email = t
         .require("email", diags, "\"mentoring@example.org\"")
         .and_then(|v| email(v, "\"mentoring@example.org\"", diags));
