@@ -71,6 +71,11 @@ impl Cron {
         })
     }
 
+    /// How many times an hour it fires in the hours it fires at all.
+    pub fn firings_per_hour(&self) -> u32 {
+        self.minutes.count_ones()
+    }
+
     fn day_matches(&self, date: Date) -> bool {
         if self.months & (1 << date.month()) == 0 {
             return false;

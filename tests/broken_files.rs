@@ -119,6 +119,20 @@ fn every_broken_file_is_refused_with_its_expected_errors() {
     );
 }
 
+/// The README says how many broken files there are; the count went stale once (it said
+/// 51 while there were 53).
+#[test]
+fn the_readme_counts_the_broken_files() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let count = cases().len();
+    let said = format!("`tests/broken/` holds {count} broken files");
+    assert!(
+        readme.replace('\n', " ").contains(&said),
+        "README.md should say: {said}"
+    );
+}
+
 #[test]
 fn every_expected_file_has_its_program_file() {
     let orphans: Vec<PathBuf> = std::fs::read_dir(broken_dir())

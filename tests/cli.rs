@@ -79,6 +79,58 @@ fn exit_codes_follow_the_spec() {
         .code(0);
 }
 
+/// Issue 10: `-c` naming a FIFO hung `check` (and a daemon's reload) for good, and
+/// `/dev/zero` or `/dev/urandom` were read until memory ran out. Only a regular file
+/// of at most 64 MB is read: anything else is refused at once as a wrong path, without
+/// opening it.
+#[test]
+fn a_program_file_that_is_not_a_file_or_too_large_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("mentord.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(65 * 1024 * 1024)
+        .unwrap();
+    let cases = [
+        (fifo.as_path(), "it is a named pipe (FIFO), not a file"),
+        (
+            huge.as_path(),
+            "it is 65 MB, more than the 64 MB a program file may be",
+        ),
+        (Path::new("/dev/zero"), "it is a device, not a file"),
+        (Path::new("/dev/urandom"), "it is a device, not a file"),
+        (Path::new("/dev/null"), "it is a device, not a file"),
+        (dir.path(), "it is a folder, not a file"),
+    ];
+    for (path, why) in cases {
+        let output = mentord()
+            .arg("-c")
+            .arg(path)
+            .arg("check")
+            .timeout(std::time::Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            path.display()
+        );
+        let want = format!(
+            "error: cannot read the program file {}: {why}",
+            path.display()
+        );
+        assert!(stderr.contains(&want), "{}: {stderr}", path.display());
+    }
+}
+
 /// Four weeks from Monday 2027-01-11 (Berlin), counted by hand from the example:
 /// grace-alan and barbara-vint meet on alternate Tuesdays from the 12th (12th, 26th);
 /// margaret-linus every Thursday (14th, 21st, 28th, 4 Feb); radia-ken on the 2nd

@@ -22,10 +22,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use jiff::Timestamp;
 use lettre::message::header::{
-    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue, Headers,
 };
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 
+use super::header;
 use crate::ics::Method;
 use crate::render::Rendered;
 
@@ -79,6 +80,16 @@ impl Header for AutoSubmitted {
     }
 }
 
+/// Gives header `name` the encoded value `encoded`, keeping its place and raw value.
+fn replace(headers: &mut Headers, name: &'static str, encoded: String) {
+    let raw = headers.get_raw(name).unwrap_or_default().to_string();
+    headers.insert_raw(HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(name),
+        raw,
+        encoded,
+    ));
+}
+
 /// Every line ending as CRLF.
 pub fn crlf(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 32);
@@ -110,9 +121,11 @@ impl Outgoing {
 
     /// The message in RFC 5322 form, as written to an `.eml` file or sent.
     pub fn to_eml(&self) -> anyhow::Result<Vec<u8>> {
+        // lettre keeps these as the headers' raw values; a line break in a name would make
+        // it panic (its Display fails), so it gets the one-line text the headers show.
         let mailbox = |(name, email): &(String, String)| -> anyhow::Result<Mailbox> {
             Ok(Mailbox::new(
-                Some(name.clone()),
+                Some(header::one_line(name)),
                 email
                     .parse()
                     .with_context(|| format!("address {email:?}"))?,
@@ -123,7 +136,7 @@ impl Outgoing {
         let builder = lettre::Message::builder()
             .from(mailbox(&self.from)?)
             .to(mailbox(&self.to)?)
-            .subject(self.body.subject.clone())
+            .subject(header::one_line(&self.body.subject))
             .date(date)
             .message_id(Some(self.message_id.clone()))
             .header(AutoSubmitted);
@@ -143,7 +156,7 @@ impl Outgoing {
             .boundary(self.boundary("alt"))
             .singlepart(text)
             .singlepart(html);
-        let message = match &self.calendar {
+        let mut message = match &self.calendar {
             None => builder.multipart(alternative),
             Some(calendar) => {
                 let method = calendar.method.as_str();
@@ -170,6 +183,15 @@ impl Outgoing {
             }
         }
         .context("while building the message")?;
+        // lettre built the envelope from these; their text is now written so that it reads
+        // back literally and folds (see `header`).
+        let headers = message.headers_mut();
+        let subject = header::unstructured("Subject", &self.body.subject);
+        replace(headers, "Subject", subject);
+        let from = header::mailbox("From", &self.from.0, &self.from.1);
+        replace(headers, "From", from);
+        let to = header::mailbox("To", &self.to.0, &self.to.1);
+        replace(headers, "To", to);
         Ok(message.formatted())
     }
 }

@@ -1,5 +1,6 @@
 //! Mail: building messages ([`message`]) and, later, delivering them.
 
+pub mod header;
 pub mod kind;
 pub mod message;
 

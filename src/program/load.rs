@@ -58,10 +58,14 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// The largest program file read. 64 MB holds hundreds of thousands of people; anything
+/// larger is a wrong path (a log, a dump), and reading it would only take the memory.
+pub const MAX_PROGRAM_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads and validates the program file at `path`. Relative paths inside the file
 /// (templates, mail folder) are taken from the file's own folder.
 pub fn load(path: &Path) -> Result<Program, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+    let bytes = read_program_file(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -89,6 +93,59 @@ pub fn load(path: &Path) -> Result<Program, LoadError> {
             file: SourceFile::new(name, text),
             diagnostics,
         }),
+    }
+}
+
+/// The bytes of a regular file of at most [`MAX_PROGRAM_BYTES`]. Anything else is
+/// refused before it is opened: opening a FIFO waits for a writer, and a device such
+/// as `/dev/zero` never ends.
+fn read_program_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    let usable = |meta: &std::fs::Metadata| {
+        if !meta.is_file() {
+            return Err(refuse(not_a_file(meta).to_string()));
+        }
+        if meta.len() > MAX_PROGRAM_BYTES {
+            return Err(refuse(format!(
+                "it is {} MB, more than the {} MB a program file may be",
+                meta.len().div_ceil(1024 * 1024),
+                MAX_PROGRAM_BYTES / (1024 * 1024)
+            )));
+        }
+        Ok(())
+    };
+    usable(&std::fs::metadata(path)?)?;
+    let file = std::fs::File::open(path)?;
+    // The path may have been replaced in between: check what was opened, and never read
+    // more than the bound (a file may also grow while it is read).
+    let meta = file.metadata()?;
+    usable(&meta)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_PROGRAM_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PROGRAM_BYTES {
+        return Err(refuse(format!(
+            "it grew past the {} MB a program file may be while it was read",
+            MAX_PROGRAM_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
+}
+
+/// What a path that is not a regular file is, for the error.
+fn not_a_file(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        "it is a folder, not a file"
+    } else if kind.is_fifo() {
+        "it is a named pipe (FIFO), not a file"
+    } else if kind.is_socket() {
+        "it is a socket, not a file"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "it is a device, not a file"
+    } else {
+        "it is not a regular file"
     }
 }
 
@@ -190,6 +247,12 @@ pub struct Zones {
 impl Zones {
     pub fn read(&mut self, value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Zone> {
         let name = reader::string(value, key, "\"Europe/Berlin\"", diags)?;
+        if let Some(what) = host_dependent_zone(name) {
+            diags
+                .error(value.span(), format!("`{key}`: {name:?} {what}"))
+                .help("name the zone itself, like \"Europe/Berlin\": invites carry the zone's name, and calendars elsewhere must know it");
+            return None;
+        }
         let zone = match self.cache.get(name) {
             Some(zone) => zone.clone(),
             None => {
@@ -216,6 +279,18 @@ impl Zones {
                 .help(help);
         }
         zone
+    }
+}
+
+/// Names in a host's zone database that are not zones of their own: what they mean
+/// depends on the host (or on nothing), so an invite naming them is read differently
+/// elsewhere.
+fn host_dependent_zone(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "localtime" => Some("is this computer's own zone setting, not a zone"),
+        "posixrules" => Some("is a file of the zone database, not a zone"),
+        "factory" => Some("is a placeholder for a zone not set yet"),
+        _ => None,
     }
 }
 

@@ -49,7 +49,7 @@ pub fn read_person(
     };
     let name = t
         .require("name", diags, "\"Grace Hopper\"")
-        .and_then(|v| sections::text(v, "name", diags));
+        .and_then(|v| sections::name_text(v, "name", diags));
     let example = format!("\"{id}@example.org\"");
     let email = t.require("email", diags, &example).and_then(|v| {
         let email = sections::email(v, &example, diags)?;

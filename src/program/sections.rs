@@ -6,7 +6,7 @@ use jiff::civil::Date;
 
 use super::load::Zones;
 use super::reader::{self, Table, TableName, Value};
-use super::values::{self, ValueError, check_email, check_text};
+use super::values::{self, ValueError, check_email, check_name, check_text};
 use super::{HttpConfig, MailConfig, Mailbox, StoreConfig, Zone};
 use crate::diagnostic::{Diagnostics, Span};
 
@@ -43,7 +43,7 @@ pub fn program_head(
     let mut t = Table::from_value("[program]", value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring 2027\"")
-        .and_then(|v| text(v, "name", diags));
+        .and_then(|v| name_text(v, "name", diags));
     let zone = t
         .require("timezone", diags, "\"Europe/Berlin\"")
         .and_then(|v| zones.read(v, "timezone", diags));
@@ -113,8 +113,22 @@ pub fn program_head(
 
 /// One line of text that will reach a header or a calendar line.
 pub fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_text)
+}
+
+/// A name (of a person, the organizer or the program): it reaches mail subjects.
+pub fn name_text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_name)
+}
+
+fn checked_text(
+    value: &Value<'_>,
+    key: &str,
+    diags: &mut Diagnostics,
+    check: fn(&str) -> Result<(), ValueError>,
+) -> Option<String> {
     reader::parsed(value, key, "\"...\"", diags, |s| {
-        check_text(s)?;
+        check(s)?;
         if s.trim().is_empty() {
             return Err(values::invalid(
                 "is empty",
@@ -136,7 +150,7 @@ fn mailbox(value: &Value<'_>, key: &'static str, diags: &mut Diagnostics) -> Opt
     let mut t = Table::from_value(TableName::Key(key), value, diags)?;
     let name = t
         .require("name", diags, "\"Mentoring Program\"")
-        .and_then(|v| text(v, "name", diags));
+        .and_then(|v| name_text(v, "name", diags));
     let email = t
         .require("email", diags, "\"mentoring@example.org\"")
         .and_then(|v| email(v, "\"mentoring@example.org\"", diags));
@@ -193,8 +207,7 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
     });
     let dir = t
         .get("dir")
-        .and_then(|v| reader::string(v, "dir", "\"outbox\"", diags))
-        .map(|d| base.join(d));
+        .and_then(|v| reader::parsed(v, "dir", "\"outbox\"", diags, |d| mail_dir(base, d)));
     let url = t.get("url");
     let tls_off = t.get("tls").and_then(|v| {
         reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
@@ -276,6 +289,22 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
         password_file,
         rate,
     })
+}
+
+/// The folder `.eml` files are written to: a folder, or a path where one can be made.
+fn mail_dir(base: &Path, dir: &str) -> Result<PathBuf, ValueError> {
+    let help = "name a folder for the .eml files, e.g. \"outbox\" (made when missing; relative to the program file)";
+    if dir.trim().is_empty() {
+        return Err(values::invalid("is empty", help));
+    }
+    let path = base.join(dir);
+    match std::fs::metadata(&path) {
+        Ok(meta) if !meta.is_dir() => Err(values::invalid(
+            format!("{dir:?} exists and is not a folder"),
+            help,
+        )),
+        _ => Ok(path),
+    }
 }
 
 /// Returns the host of an SMTP URL, refusing a password written into it.

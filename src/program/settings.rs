@@ -306,6 +306,12 @@ fn read_on(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Vec<OnD
         })
     })?;
     let days: Vec<OnDay> = items.into_iter().flatten().collect();
+    if days.iter().enumerate().any(|(i, d)| days[..i].contains(d)) {
+        diags
+            .error(value.span(), "`on` names the same day twice")
+            .help("give each day once, e.g. `on = \"tue, thu\"`");
+        return None;
+    }
     if days.is_empty() {
         diags
             .error(value.span(), "`on` names no day")
@@ -371,6 +377,21 @@ pub fn read_digest(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Option<
     }
     let text = reader::string(value, "digest", "\"0 8 * * MON\"", diags)?;
     match Cron::parse(text) {
+        Ok(cron) if cron.firings_per_hour() > 1 => {
+            let minutes = text.trim_start();
+            let start = text.len() - minutes.len();
+            let end = start + minutes.find(char::is_whitespace).unwrap_or(minutes.len());
+            diags
+                .error(
+                    reader::span_within(value, text, start..end),
+                    format!(
+                        "`digest`: \"{text}\" sends a digest {} times an hour",
+                        cron.firings_per_hour()
+                    ),
+                )
+                .help("a digest comes at most hourly: give one minute, e.g. \"0 8 * * MON\" (Mondays at 08:00) or \"0 * * * *\" (every hour)");
+            None
+        }
         Ok(cron) => Some(Some(cron)),
         Err((range, error)) => {
             reader::report(

@@ -342,6 +342,24 @@ mod tests {
     }
 
     #[test]
+    fn lists_hold_each_value_once() {
+        let days = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+        let huge = format!("FREQ=WEEKLY;BYDAY={}", days.repeat(1500).join(","));
+        let (range, error) = parse_rrule(&huge).unwrap_err();
+        assert_eq!(&huge[range], "MO");
+        assert_eq!(error.message, "MO appears twice in BYDAY");
+        let all_ordinals: Vec<String> = (1..=5)
+            .chain(-5..=-1)
+            .flat_map(|n| days.iter().map(move |d| format!("{n}{d}")))
+            .chain(days.iter().map(|d| d.to_string()))
+            .collect();
+        let rule = format!("FREQ=MONTHLY;BYDAY={}", all_ordinals.join(","));
+        assert_eq!(parse_rrule(&rule).unwrap().by_day.len(), 77);
+        assert!(parse_rrule("FREQ=YEARLY;BYMONTH=3,3").is_err());
+        assert!(parse_rrule("FREQ=MONTHLY;BYDAY=2TU,+2TU").is_err());
+    }
+
+    #[test]
     fn weekly_every_other_tuesday_keeps_phase_after_seek() {
         let anchor = date(2027, 1, 11);
         let all = expand("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor, anchor, 4);

@@ -69,19 +69,20 @@ pub fn parse_rrule(text: &str) -> Result<Rule, RuleError> {
             "UNTIL" => parse_until(value).map(|u| rule.until = Some(u)),
             "WKST" => parse_code(value).map(|d| rule.week_start = d),
             "BYDAY" => {
-                rule.by_day = parse_list(value, value_at, parse_by_day)?;
+                rule.by_day = parse_list(&name, value, value_at, parse_by_day)?;
                 Ok(())
             }
             "BYMONTHDAY" => {
-                rule.by_month_day = parse_list(value, value_at, |v| {
+                rule.by_month_day = parse_list(&name, value, value_at, |v| {
                     parse_number(v, -31, 31)
                         .and_then(|n| if n == 0 { Err(zero_day()) } else { Ok(n as i8) })
                 })?;
                 Ok(())
             }
             "BYMONTH" => {
-                rule.by_month =
-                    parse_list(value, value_at, |v| parse_number(v, 1, 12).map(|n| n as i8))?;
+                rule.by_month = parse_list(&name, value, value_at, |v| {
+                    parse_number(v, 1, 12).map(|n| n as i8)
+                })?;
                 Ok(())
             }
             "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
@@ -239,8 +240,11 @@ fn parse_until(value: &str) -> Result<Until, ValueError> {
     }
 }
 
-/// A comma list; an error names the bytes of the bad item (`at` is where `value` starts).
-fn parse_list<T>(
+/// A comma list of part `name`; an error names the bytes of the bad item (`at` is where
+/// `value` starts). An item given twice is refused: that bounds every list (a BYDAY of
+/// 10,000 days was accepted and copied into every invite) without a limit to learn.
+fn parse_list<T: PartialEq>(
+    name: &str,
     value: &str,
     at: usize,
     item: impl Fn(&str) -> Result<T, ValueError>,
@@ -248,7 +252,18 @@ fn parse_list<T>(
     let mut out = Vec::new();
     let mut offset = at;
     for raw in value.split(',') {
-        out.push(item(raw.trim()).map_err(|e| (offset..offset + raw.len(), e))?);
+        let range = offset..offset + raw.len();
+        let parsed = item(raw.trim()).map_err(|e| (range.clone(), e))?;
+        if out.contains(&parsed) {
+            return Err((
+                range,
+                invalid(
+                    format!("{} appears twice in {name}", raw.trim()),
+                    "give each value once",
+                ),
+            ));
+        }
+        out.push(parsed);
         offset += raw.len() + 1;
     }
     Ok(out)
