@@ -341,10 +341,27 @@ pub fn check_text(text: &str) -> Result<(), ValueError> {
     check_length(text, MAX_TEXT_CHARS, "shorten it")
 }
 
-/// A name: as [`check_text`], without joiners or tag characters either (two names
-/// must not look alike yet differ), and at most [`MAX_NAME_CHARS`].
+/// A name: as [`check_text`], without tag characters or stray joiners (two names must
+/// not look alike yet differ), and at most [`MAX_NAME_CHARS`]. A joiner (U+200C ZWNJ,
+/// U+200D ZWJ) between two letters of a script that writes with them stays: Persian
+/// and many Indic names are spelled with one (`مهدی‌زاده`).
 pub fn check_name(text: &str) -> Result<(), ValueError> {
-    check_line(text, true)?;
+    check_line(text, false)?;
+    let chars: Vec<char> = text.chars().collect();
+    let script_letter = |c: Option<&char>| c.is_some_and(|c| c.is_alphabetic() && !c.is_ascii());
+    for (i, &c) in chars.iter().enumerate() {
+        let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+        let in_word = joiner
+            && script_letter(chars.get(i.wrapping_sub(1)))
+            && script_letter(chars.get(i + 1));
+        if (joiner && !in_word) || hidden(c, true).is_some() && !joiner {
+            let hidden = hidden(c, true).unwrap_or(Hidden::Invisible);
+            return Err(invalid(
+                format!("contains U+{:04X}, {}", c as u32, hidden.what()),
+                hidden.help(),
+            ));
+        }
+    }
     check_length(
         text,
         MAX_NAME_CHARS,
@@ -645,6 +662,9 @@ mod tests {
             }
         }
         assert!(check_name("A\u{200d}da").is_err());
+        assert!(check_name("\u{200c}Ada").is_err());
+        // A Persian surname written with its zero-width non-joiner.
+        assert!(check_name("مهدی\u{200c}زاده").is_ok());
         assert!(check_name(&"x".repeat(MAX_NAME_CHARS)).is_ok());
         assert!(check_name(&"ü".repeat(MAX_NAME_CHARS + 1)).is_err());
         assert!(check_text(&"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
