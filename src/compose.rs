@@ -10,7 +10,7 @@ use jiff::civil::Date;
 
 use crate::ics::{self, Method, Person, Series};
 use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, message_id};
-use crate::program::{Pair, Program, Status};
+use crate::program::{Mailbox, Pair, Program, Status};
 use crate::reconcile::Change;
 use crate::render::{Context, DigestContext, OverdueReview, Role, Templates};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject};
@@ -30,8 +30,11 @@ pub struct Composer<'p> {
     templates: &'p Templates,
 }
 
-fn mailbox(name: &str, email: &str) -> (String, String) {
-    (name.to_string(), email.to_string())
+fn mailbox(name: &str, email: &str) -> Mailbox {
+    Mailbox {
+        name: name.to_string(),
+        email: email.to_string(),
+    }
 }
 
 impl<'p> Composer<'p> {
@@ -42,7 +45,7 @@ impl<'p> Composer<'p> {
     fn outgoing(
         &self,
         key: DeliveryKey,
-        to: (String, String),
+        to: Mailbox,
         at: Timestamp,
         context: &Context,
     ) -> anyhow::Result<Outgoing> {

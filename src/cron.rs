@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 
-use crate::program::values::{ValueError, invalid};
+use crate::diagnostic::{ValueError, invalid};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {

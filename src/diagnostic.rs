@@ -11,6 +11,52 @@ use std::ops::Range;
 /// A byte range into the program file.
 pub type Span = Range<usize>;
 
+/// What is wrong with a value and how to fix it, before anyone knows where it was
+/// written: the parsers of values (`program::values`, `recurrence`, `cron`) return it,
+/// the loader adds the location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    pub message: String,
+    pub help: String,
+}
+
+pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> ValueError {
+    ValueError {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// Edit distance, for "did you mean" suggestions on misspelt keys and ids.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// The closest candidate within a small edit distance, if any.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 3))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
 /// One problem found in the program file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

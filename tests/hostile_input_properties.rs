@@ -247,8 +247,8 @@ mentee = "alan"
             let m = &composed.message;
             check_message(&m.to_eml().unwrap(), &[
                 ("Subject", one_line(&m.body.subject)),
-                ("From", one_line(&m.from.0)),
-                ("To", one_line(&m.to.0)),
+                ("From", one_line(&m.from.name)),
+                ("To", one_line(&m.to.name)),
             ])?;
         }
     }
@@ -270,8 +270,14 @@ mentee = "alan"
                 recipient: "alan".into(),
             },
             message_id: "<x@example.org>".into(),
-            from: (from_name.clone(), "mentoring@example.org".into()),
-            to: (to_name.clone(), "alan@example.org".into()),
+            from: mentord::program::Mailbox {
+                name: from_name.clone(),
+                email: "mentoring@example.org".into(),
+            },
+            to: mentord::program::Mailbox {
+                name: to_name.clone(),
+                email: "alan@example.org".into(),
+            },
             date: "2027-01-11T09:00:00Z".parse().unwrap(),
             body: Rendered {
                 subject: subject.clone(),

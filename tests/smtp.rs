@@ -402,7 +402,12 @@ async fn a_silent_server_pauses_from_the_failures_not_the_tick() {
         }
     });
     let config = mentord::program::MailConfig::Smtp {
-        url: format!("smtp://127.0.0.1:{port}"),
+        endpoint: mentord::program::SmtpEndpoint {
+            implicit_tls: false,
+            user: None,
+            host: "127.0.0.1".into(),
+            port: Some(port),
+        },
         tls: false,
         password_env: None,
         password_file: None,

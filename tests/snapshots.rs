@@ -28,7 +28,7 @@ fn show(composed: &Composed) -> String {
     let m = &composed.message;
     format!(
         "To: {} <{}>\nSubject: {}\n\n--- text ---\n{}\n--- html ---\n{}",
-        m.to.0, m.to.1, m.body.subject, m.body.text, m.body.html
+        m.to.name, m.to.email, m.body.subject, m.body.text, m.body.html
     )
 }
 

@@ -119,30 +119,14 @@ fn load(path: &std::path::Path) -> anyhow::Result<Program> {
     Ok(program::load(path)?)
 }
 
-/// Where the program's store is; a relative SQLite path is taken from the program
-/// file's folder.
-fn store_location(
-    program: &Program,
-    config: &std::path::Path,
-) -> anyhow::Result<crate::store::Location> {
-    let base = config.parent().unwrap_or(std::path::Path::new("."));
-    crate::store::Location::parse(&program.store.url, base)
-}
-
 /// Opens (creating if needed) the program's store.
-async fn open_store(
-    program: &Program,
-    config: &std::path::Path,
-) -> anyhow::Result<crate::store::Store> {
-    crate::store::Store::open(&store_location(program, config)?).await
+async fn open_store(program: &Program) -> anyhow::Result<crate::store::Store> {
+    crate::store::Store::open(&program.store.location).await
 }
 
 /// What the store holds, read only (safe beside a running daemon); empty without a store.
-fn read_state(
-    program: &Program,
-    config: &std::path::Path,
-) -> anyhow::Result<crate::status::StoredState> {
-    let location = store_location(program, config)?;
+fn read_state(program: &Program) -> anyhow::Result<crate::status::StoredState> {
+    let location = &program.store.location;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -151,7 +135,7 @@ fn read_state(
             crate::store::Location::Sqlite(path) => crate::store::lock::is_held(path),
             crate::store::Location::Postgres(_) => false,
         };
-        let state = match crate::store::Store::open_read_only(&location).await? {
+        let state = match crate::store::Store::open_read_only(location).await? {
             None => crate::status::StoredState::default(),
             Some(store) => crate::status::StoredState::read(&store).await?,
         };

@@ -54,7 +54,7 @@ impl Plan {
         };
         // What was sent and reviewed, from the store when there is one: the plan opens
         // with the calendar changes reconciling would send now (all invites, without one).
-        let state = super::read_state(&program, config)?;
+        let state = super::read_state(&program)?;
         let rows = change_rows(&program, &reconcile::reconcile(&program, &state.sent, from));
         let history = History {
             last_review: state.reviews,

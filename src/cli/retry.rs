@@ -43,7 +43,7 @@ impl Retry {
             .build()?;
         let pairs = (!self.all_failed).then_some(self.pairs.as_slice());
         let queued = runtime.block_on(async {
-            let store = open_store(&program, config).await?;
+            let store = open_store(&program).await?;
             store.requeue_failed(pairs, now).await
         })?;
         let total: u64 = queued.iter().map(|(_, n)| n).sum();

@@ -51,7 +51,7 @@ impl Review {
             .enable_all()
             .build()?;
         runtime.block_on(async {
-            let store = open_store(&program, config).await?;
+            let store = open_store(&program).await?;
             store.record_review(&found.id, held_on, now).await
         })?;
         match next {

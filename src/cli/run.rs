@@ -22,8 +22,7 @@ impl Run {
         let program = super::load(config)?;
         let templates = Templates::load(program.templates.as_deref())?;
         compose::check_templates(&program, &templates).context("the templates do not render")?;
-        let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let location = Location::parse(&program.store.url, &base)?;
+        let location = program.store.location.clone();
         let _lock = match &location {
             Location::Sqlite(db) => Some(crate::store::lock::hold(db)?),
             Location::Postgres(_) => None,

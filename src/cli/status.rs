@@ -21,7 +21,7 @@ impl Status {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
         let now = time::now()?;
-        let state = super::read_state(&program, config)?;
+        let state = super::read_state(&program)?;
         let report = status::report(&program, state, now);
         if self.json {
             println!("{}", serde_json::to_string_pretty(&report)?);

@@ -612,7 +612,7 @@ fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMess
         message_id: message.message_id.clone(),
         kind: composed.kind,
         pair: composed.pair.clone(),
-        recipient: message.to.1.clone(),
+        recipient: message.to.email.clone(),
         due_at,
         uid: calendar.map(|c| c.uid.clone()),
         method: calendar.map(|c| c.method.as_str().to_string()),

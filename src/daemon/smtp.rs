@@ -118,7 +118,7 @@ impl Smtp {
     /// Builds the transport from `[mail]`; `from` is the organizer's address.
     pub fn new(config: &MailConfig, from: &str) -> anyhow::Result<Smtp> {
         let MailConfig::Smtp {
-            url,
+            endpoint,
             tls,
             password_env,
             password_file,
@@ -127,26 +127,8 @@ impl Smtp {
         else {
             bail!("not an SMTP configuration");
         };
-        let (implicit_tls, rest) = match url.strip_prefix("smtps://") {
-            Some(rest) => (true, rest),
-            None => (
-                false,
-                url.strip_prefix("smtp://")
-                    .context("an smtp:// or smtps:// URL")?,
-            ),
-        };
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let (user, host_port) = match authority.rsplit_once('@') {
-            Some((user, host)) => (Some(user.to_string()), host),
-            None => (None, authority),
-        };
-        let (host, port) = match host_port.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => (
-                host.trim_matches(['[', ']']).to_string(),
-                Some(port.parse::<u16>().context("the SMTP port")?),
-            ),
-            _ => (host_port.trim_matches(['[', ']']).to_string(), None),
-        };
+        let implicit_tls = endpoint.implicit_tls;
+        let (user, host, port) = (&endpoint.user, endpoint.host.clone(), endpoint.port);
         let security = match (*tls, implicit_tls) {
             (false, _) => Security::None,
             (true, true) => Security::Implicit,

@@ -45,9 +45,9 @@ pub struct Outgoing {
     /// Kind, pair, occurrence, sequence, recipient: unique per message.
     pub key: super::DeliveryKey,
     pub message_id: String,
-    pub from: (String, String),
+    pub from: crate::program::Mailbox,
     /// One recipient: a mail never shows one person's address to another pair.
-    pub to: (String, String),
+    pub to: crate::program::Mailbox,
     pub date: Timestamp,
     pub body: Rendered,
     pub calendar: Option<Calendar>,
@@ -123,9 +123,10 @@ impl Outgoing {
     pub fn to_eml(&self) -> anyhow::Result<Vec<u8>> {
         // lettre keeps these as the headers' raw values; a line break in a name would make
         // it panic (its Display fails), so it gets the one-line text the headers show.
-        let mailbox = |(name, email): &(String, String)| -> anyhow::Result<Mailbox> {
+        let mailbox = |mailbox: &crate::program::Mailbox| -> anyhow::Result<Mailbox> {
+            let email = &mailbox.email;
             Ok(Mailbox::new(
-                Some(header::one_line(name)),
+                Some(header::one_line(&mailbox.name)),
                 email
                     .parse()
                     .with_context(|| format!("address {email:?}"))?,
@@ -188,9 +189,9 @@ impl Outgoing {
         let headers = message.headers_mut();
         let subject = header::unstructured("Subject", &self.body.subject);
         replace(headers, "Subject", subject);
-        let from = header::mailbox("From", &self.from.0, &self.from.1);
+        let from = header::mailbox("From", &self.from.name, &self.from.email);
         replace(headers, "From", from);
-        let to = header::mailbox("To", &self.to.0, &self.to.1);
+        let to = header::mailbox("To", &self.to.name, &self.to.email);
         replace(headers, "To", to);
         Ok(message.formatted())
     }

@@ -369,7 +369,7 @@ impl<'b> Loader<'b> {
                 "defaults" => self.read_defaults(value, diags),
                 "people" => self.read_people(value, diags),
                 "pairs" => self.read_pairs(value, diags),
-                "store" => self.store = sections::store(value, diags),
+                "store" => self.store = sections::store(value, self.base, diags),
                 "mail" => self.mail = sections::mail(value, self.base, diags),
                 "http" => self.http = sections::http(value, diags),
                 _ => {
@@ -526,8 +526,8 @@ impl<'b> Loader<'b> {
             digest,
             people,
             pairs,
-            store: self.store.unwrap_or(StoreConfig {
-                url: "sqlite://mentord.db".into(),
+            store: self.store.unwrap_or_else(|| StoreConfig {
+                location: sections::default_store(self.base),
             }),
             mail: self.mail.unwrap_or(MailConfig::File {
                 dir: self.base.join("outbox"),

@@ -6,6 +6,7 @@
 //! loaded, cadences turned into recurrence rules. Nothing downstream sees raw TOML.
 
 mod load;
+mod location;
 mod pairs;
 mod people;
 mod reader;
@@ -24,6 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::cron::Cron;
 use crate::recurrence::Rule;
 pub use load::{LoadError, load, parse};
+pub use location::{Location, redact};
 pub use pairs::first_meeting;
 use values::QuietHours;
 
@@ -150,7 +152,18 @@ pub struct Timing {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
-    pub url: String,
+    pub location: Location,
+}
+
+/// Where an SMTP server is, from `[mail] url`, read once by the loader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpEndpoint {
+    /// `smtps://`: TLS from the first byte; else STARTTLS (or none, on loopback).
+    pub implicit_tls: bool,
+    pub user: Option<String>,
+    pub host: String,
+    /// As written, or none for the scheme's default.
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +172,7 @@ pub enum MailConfig {
         dir: PathBuf,
     },
     Smtp {
-        url: String,
+        endpoint: SmtpEndpoint,
         /// Only `tls = "none"` for a loopback test server turns TLS off.
         tls: bool,
         password_env: Option<String>,
@@ -172,6 +185,18 @@ pub enum MailConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     pub listen: Option<SocketAddr>,
+}
+
+impl Meeting {
+    /// The instant a meeting on `date` starts: its time in its zone, a time in a DST gap
+    /// pushed forward by the gap and one in a fold taken the first time (RFC 5545).
+    pub fn start_on(&self, date: Date) -> Timestamp {
+        self.zone
+            .tz
+            .to_ambiguous_timestamp(date.to_datetime(self.at))
+            .compatible()
+            .unwrap_or(Timestamp::MAX)
+    }
 }
 
 impl Program {

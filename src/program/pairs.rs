@@ -426,7 +426,7 @@ pub fn first_meeting(meeting: &Meeting, start: Date, skip: &[Date]) -> Option<Da
     meeting
         .rule
         .dates(start, start)
-        .map(|date| (date, crate::schedule::meeting_instant(meeting, date)))
+        .map(|date| (date, meeting.start_on(date)))
         .take_while(|(_, instant)| meeting.until.is_none_or(|u| *instant <= u))
         .find(|(date, _)| skip.binary_search(date).is_err())
         .map(|(date, _)| date)

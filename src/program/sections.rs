@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use super::load::Zones;
 use super::reader::{self, Table, TableName, Value};
 use super::values::{self, ValueError, check_email, check_name, check_text};
-use super::{HttpConfig, MailConfig, Mailbox, StoreConfig, Zone};
+use super::{HttpConfig, Location, MailConfig, Mailbox, SmtpEndpoint, StoreConfig, Zone};
 use crate::diagnostic::{Diagnostics, Span};
 
 /// What `[program]` says, before people are known. Spans are absolute.
@@ -161,27 +161,47 @@ fn mailbox(value: &Value<'_>, key: &'static str, diags: &mut Diagnostics) -> Opt
     })
 }
 
-pub fn store(value: &Value<'_>, diags: &mut Diagnostics) -> Option<StoreConfig> {
+pub fn store(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<StoreConfig> {
     let mut t = Table::from_value("[store]", value, diags)?;
-    let url = t.get("url").and_then(|v| {
+    let location = t.get("url").and_then(|v| {
         reader::parsed(v, "url", "\"sqlite://mentord.db\"", diags, |s| {
-            let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
-                .iter()
-                .any(|p| s.starts_with(p));
-            if scheme_ok {
-                Ok(s.to_string())
-            } else {
-                Err(values::invalid(
-                    format!("\"{s}\" is not a store URL"),
-                    "use \"sqlite://mentord.db\" or \"postgres://user@host/db\"",
-                ))
-            }
+            store_location(s, base)
         })
     });
     t.finish(&[&["url"]], diags);
     Some(StoreConfig {
-        url: url.unwrap_or_else(|| "sqlite://mentord.db".into()),
+        location: location.unwrap_or_else(|| default_store(base)),
     })
+}
+
+/// The store when `[store]` says nothing: `mentord.db` beside the program file.
+pub fn default_store(base: &Path) -> Location {
+    Location::Sqlite(base.join("mentord.db"))
+}
+
+/// A store URL: `postgres://…` as written; `sqlite://FILE` (or `sqlite:FILE`), a
+/// relative path taken from the program file's folder.
+fn store_location(url: &str, base: &Path) -> Result<Location, ValueError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Location::Postgres(url.to_string()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|path| !path.is_empty())
+        .ok_or_else(|| {
+            values::invalid(
+                format!("\"{}\" is not a store URL", super::redact(url)),
+                "use \"sqlite://mentord.db\" or \"postgres://user@host/db\"",
+            )
+        })?;
+    let path = Path::new(path);
+    Ok(Location::Sqlite(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }))
 }
 
 const MAIL_KEYS: &[&str] = &[
@@ -257,13 +277,14 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
         return None;
     };
     let url = reader::string(url_value, "url", "\"smtp://mail.example.org:587\"", diags)?;
-    let host = match check_smtp_url(url) {
-        Ok(host) => host,
+    let endpoint = match smtp_endpoint(url) {
+        Ok(endpoint) => endpoint,
         Err(e) => {
             reader::report(diags, url_value.span(), "url", e);
             return None;
         }
     };
+    let host = &endpoint.host;
     let tls = match tls_off {
         Some((true, span)) => {
             let loopback = host == "localhost"
@@ -283,7 +304,7 @@ pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<M
         _ => true,
     };
     Some(MailConfig::Smtp {
-        url: url.to_string(),
+        endpoint,
         tls,
         password_env,
         password_file,
@@ -308,16 +329,21 @@ fn mail_dir(base: &Path, dir: &str) -> Result<PathBuf, ValueError> {
 }
 
 /// Returns the host of an SMTP URL, refusing a password written into it.
-fn check_smtp_url(url: &str) -> Result<String, ValueError> {
+/// `smtp://[user@]host[:port]` or `smtps://…`, read once: nothing parses it again.
+fn smtp_endpoint(url: &str) -> Result<SmtpEndpoint, ValueError> {
     let help = "write \"smtp://user@host:587\" (STARTTLS) or \"smtps://user@host:465\"; the password goes in an environment variable";
-    let rest = url
-        .strip_prefix("smtp://")
-        .or_else(|| url.strip_prefix("smtps://"))
-        .ok_or_else(|| {
-            values::invalid(format!("\"{url}\" is not an smtp:// or smtps:// URL"), help)
-        })?;
+    let (implicit_tls, rest) = match (url.strip_prefix("smtps://"), url.strip_prefix("smtp://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => {
+            return Err(values::invalid(
+                format!("\"{url}\" is not an smtp:// or smtps:// URL"),
+                help,
+            ));
+        }
+    };
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let host_port = match authority.rsplit_once('@') {
+    let (user, host_port) = match authority.rsplit_once('@') {
         Some((user, host)) => {
             if user.contains(':') {
                 return Err(values::invalid(
@@ -325,19 +351,43 @@ fn check_smtp_url(url: &str) -> Result<String, ValueError> {
                     "remove it from the URL and set `password_env = \"MENTORD_SMTP_PASSWORD\"`",
                 ));
             }
-            host
+            (Some(user.to_string()).filter(|u| !u.is_empty()), host)
         }
-        None => authority,
+        None => (None, authority),
     };
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, rest)) => (host, rest.strip_prefix(':')),
+            None => {
+                return Err(values::invalid(
+                    format!("\"{url}\" has an unclosed [ in its host"),
+                    help,
+                ));
+            }
+        },
+        None => match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
     };
     if host.is_empty() {
         return Err(values::invalid(format!("\"{url}\" has no host"), help));
     }
-    Ok(host.to_string())
+    let port = match port {
+        None => None,
+        Some(port) => Some(
+            port.parse::<u16>()
+                .ok()
+                .filter(|&p| p > 0)
+                .ok_or_else(|| values::invalid(format!("\"{port}\" is not a port"), help))?,
+        ),
+    };
+    Ok(SmtpEndpoint {
+        implicit_tls,
+        user,
+        host: host.to_string(),
+        port,
+    })
 }
 
 pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {
@@ -354,4 +404,56 @@ pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {
     });
     t.finish(&[&["listen"]], diags);
     Some(HttpConfig { listen })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The URLs are read once, here; the transport and the store take the parts.
+    #[test]
+    fn urls_are_read_into_their_parts() {
+        let endpoint = |url: &str| smtp_endpoint(url).map_err(|e| e.message);
+        assert_eq!(
+            endpoint("smtps://mentoring@mail.example.org:465"),
+            Ok(SmtpEndpoint {
+                implicit_tls: true,
+                user: Some("mentoring".into()),
+                host: "mail.example.org".into(),
+                port: Some(465),
+            })
+        );
+        assert_eq!(
+            endpoint("smtp://[::1]:2525"),
+            Ok(SmtpEndpoint {
+                implicit_tls: false,
+                user: None,
+                host: "::1".into(),
+                port: Some(2525),
+            })
+        );
+        assert_eq!(
+            endpoint("smtp://mail.example.org").map(|e| e.port),
+            Ok(None)
+        );
+        assert!(endpoint("smtp://mail.example.org:99999").is_err());
+        assert!(endpoint("smtp://user:secret@mail.example.org").is_err());
+        assert!(endpoint("http://mail.example.org").is_err());
+
+        let base = Path::new("/srv/mentoring");
+        assert_eq!(
+            store_location("sqlite://state/mentord.db", base).ok(),
+            Some(Location::Sqlite(base.join("state/mentord.db")))
+        );
+        assert_eq!(
+            store_location("sqlite:///var/lib/mentord/mentord.db", base).ok(),
+            Some(Location::Sqlite("/var/lib/mentord/mentord.db".into()))
+        );
+        assert_eq!(
+            store_location("postgres://m@db/mentoring", base).ok(),
+            Some(Location::Postgres("postgres://m@db/mentoring".into()))
+        );
+        assert!(store_location("sqlite://", base).is_err());
+        assert!(store_location("mysql://db", base).is_err());
+    }
 }

@@ -6,19 +6,8 @@
 use jiff::SignedDuration;
 use jiff::civil::{Time, Weekday};
 
-/// What is wrong with a value and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueError {
-    pub message: String,
-    pub help: String,
-}
-
-pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> ValueError {
-    ValueError {
-        message: message.into(),
-        help: help.into(),
-    }
-}
+pub(crate) use crate::diagnostic::invalid;
+pub use crate::diagnostic::{ValueError, closest, edit_distance};
 
 /// The longest lead or lag we accept; keeps every later arithmetic far from overflow.
 const MAX_DURATION_SECS: i64 = 3650 * 86_400;
@@ -494,36 +483,6 @@ pub fn parse_rate(text: &str) -> Result<f64, ValueError> {
         return Err(invalid(format!("rate \"{text}\" would never send"), help));
     }
     Ok(f64::from(count) / per)
-}
-
-/// Edit distance, for "did you mean" suggestions on misspelt keys and ids.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
-/// The closest candidate within a small edit distance, if any.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, c)| d <= 2.max(c.len() / 3))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::ops::Range;
 use jiff::civil::{Date, Weekday};
 
 use super::{ByDay, Freq, Rule, Until};
-use crate::program::values::{ValueError, invalid};
+use crate::diagnostic::{ValueError, invalid};
 
 const WEEKDAY_CODES: [(&str, Weekday); 7] = [
     ("MO", Weekday::Monday),

@@ -292,7 +292,7 @@ fn sort_by_time(actions: Vec<Action>, from: Timestamp) -> Vec<Action> {
 
 /// The instant a meeting on `date` starts.
 pub fn meeting_instant(meeting: &Meeting, date: Date) -> Timestamp {
-    quiet::instant(&meeting.zone.tz, date, meeting.at).unwrap_or(Timestamp::MAX)
+    meeting.start_on(date)
 }
 
 /// The UTC date of an instant, without a time zone look-up.

@@ -11,14 +11,14 @@
 //! - [`reviews`]: relationship reviews held.
 //! - [`instances`]: the daemons at work, their heartbeats and breaker state.
 //!
-//! [`location`] reads `[store] url`; this file opens the store and recovers it.
+//! The loader reads `[store] url` into a [`Location`]; this file opens the store and
+//! recovers it.
 //!
 //! Most statements are the same SQL on both backends (`$1` placeholders work in both);
 //! [`on!`] runs one body against whichever pool the store has. Where the two differ
 //! (claims, the database's clock) both texts sit side by side.
 
 mod instances;
-mod location;
 pub mod lock;
 mod outbox;
 mod reviews;
@@ -33,9 +33,9 @@ use jiff::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use crate::program::Location;
+use crate::program::redact;
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
-pub use location::Location;
-use location::redact;
 pub use outbox::{Failure, NewMessage, PairActivity, Queued, Summary};
 
 #[derive(Debug, Clone)]
@@ -319,10 +319,12 @@ impl Store {
 /// A pool on the SQLite file at `path` (WAL journal, five seconds' patience with a
 /// busy database).
 async fn sqlite_pool(path: &Path) -> anyhow::Result<SqlitePool> {
+    // The file exists (made private first): a connection opened later must never make a
+    // new, empty store where a deleted one was.
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
         .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(std::time::Duration::from_secs(5))
-        .create_if_missing(true);
+        .create_if_missing(false);
     SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)

@@ -1,9 +1,8 @@
-//! Where the store lives, from `[store] url`, and how it is shown: a PostgreSQL
-//! password never appears in a log or an error.
+//! Where the store lives, read from `[store] url` by the loader (a relative SQLite path
+//! taken from the program file's folder), and how it is shown: a PostgreSQL password
+//! never appears in a log or an error.
 
 use std::path::{Path, PathBuf};
-
-use anyhow::bail;
 
 /// Where the store lives, from `[store] url`.
 #[derive(Clone, PartialEq, Eq)]
@@ -19,26 +18,6 @@ impl std::fmt::Debug for Location {
 }
 
 impl Location {
-    /// Reads a store URL; a relative SQLite path is taken from `base` (the program
-    /// file's folder).
-    pub fn parse(url: &str, base: &Path) -> anyhow::Result<Location> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Location::Postgres(url.to_string()));
-        }
-        let Some(rest) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        else {
-            bail!("{url:?} is not a store URL: use sqlite://FILE or postgres://USER@HOST/DB");
-        };
-        let path = Path::new(rest.split('?').next().unwrap_or(rest));
-        Ok(Location::Sqlite(if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            base.join(path)
-        }))
-    }
-
     /// For logs and errors: a PostgreSQL password never shows.
     pub fn describe(&self) -> String {
         match self {
@@ -68,7 +47,7 @@ impl From<&Location> for Location {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub(super) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     // A password can also sit in the query (`?password=`): drop the whole query then.
     let url = if url.contains("password") {
         url.split('?').next().unwrap_or_default()
