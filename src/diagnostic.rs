@@ -73,6 +73,8 @@ pub struct Diagnostic {
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    /// Worth saying, not worth refusing the file for.
+    warnings: Vec<Diagnostic>,
     base: usize,
 }
 
@@ -87,6 +89,26 @@ impl Diagnostics {
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
+    }
+
+    /// Records something worth a coordinator's attention that does not make the file
+    /// invalid (a legacy zone name, say).
+    pub fn warning(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.absolute(span);
+        self.warnings.push(Diagnostic {
+            span,
+            message: message.into(),
+            help: None,
+        });
+        let last = self.warnings.len() - 1;
+        &mut self.warnings[last]
+    }
+
+    /// The warnings, in file order.
+    pub fn take_warnings(&mut self) -> Vec<Diagnostic> {
+        let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.sort_by_key(|d| d.span.start);
+        warnings
     }
 
     /// Makes spans of the segment being read relative to the whole file.
@@ -172,11 +194,16 @@ impl SourceFile {
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
-    /// Renders one diagnostic: location line, source line, underline and help.
+    /// Renders one error: location line, source line, underline and help.
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        self.render_as("error", diagnostic)
+    }
+
+    /// Renders a diagnostic with its label (`error`, `warning`).
+    pub fn render_as(&self, label: &str, diagnostic: &Diagnostic) -> String {
         let (line, column) = self.line_column(diagnostic.span.start);
         let mut out = format!(
-            "{}:{}:{}: error: {}\n",
+            "{}:{}:{}: {label}: {}\n",
             self.name, line, column, diagnostic.message
         );
         let source_line = self.line_text(line);

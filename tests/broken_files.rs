@@ -88,7 +88,7 @@ fn check_case(toml: &Path) -> Vec<String> {
         ));
     }
     let summary = format!(
-        "{shown}: {} error{} found; nothing was sent",
+        "{shown}: {} error{} found; the file is not valid, and mentord sends nothing from it",
         expected.len(),
         if expected.len() == 1 { "" } else { "s" }
     );

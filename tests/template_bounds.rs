@@ -97,3 +97,26 @@ fn a_daemon_keeps_its_program_and_stops_on_sigterm_after_a_hungry_reload() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Regression: a template file that was a symlink out of the templates folder was
+/// followed and its target mailed (a link to a secret beside the program, say).
+#[test]
+fn a_template_linked_out_of_its_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = example_with_templates(dir.path(), &[]);
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "subject: not for mail\n\nthe database password\n").unwrap();
+    std::os::unix::fs::symlink(&secret, dir.path().join("mine/agenda_prompt.md")).unwrap();
+    let output = mentord()
+        .arg("-c")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("leads outside the templates folder"),
+        "{stderr}"
+    );
+}

@@ -17,6 +17,9 @@ pub struct Check {}
 impl Check {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let program = super::load(config)?;
+        for warning in &program.warning_lines {
+            eprint!("{warning}");
+        }
         let templates = Templates::load(program.templates.as_deref())?;
         compose::check_templates(&program, &templates).context("the templates do not render")?;
         let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
@@ -39,7 +42,7 @@ impl Check {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         println!(
-            "{}: ok: \"{}\", {}, {} ({}), {}, {dates}",
+            "{}: valid: \"{}\", {}, {} ({}), {}, {dates}",
             config.display(),
             program.name,
             plural(program.people.len(), "person", "people"),

@@ -267,7 +267,12 @@ fn write_table(
         .to_string();
     for row in rows {
         let label = row.kind.label();
-        let mut detail = format!("{} SEQUENCE {}", row.method, row.sequence);
+        // In words; the iTIP method and sequence are in `plan --json`.
+        let mut detail = match row.kind {
+            MessageKind::Invite => "new invite".to_string(),
+            MessageKind::InviteUpdate => format!("update (version {})", row.sequence + 1),
+            _ => "cancel".to_string(),
+        };
         if let Some(date) = row.date {
             detail = format!("{detail}; no meeting on {date}");
         }

@@ -23,6 +23,7 @@ pub async fn launch(
     location: &Location,
     started: jiff::Timestamp,
 ) -> anyhow::Result<()> {
+    log_warnings(&program);
     let transport = Transport::for_program(&program)?;
     let mut store = Store::open(location).await?;
     let recovered = store.recover_abandoned().await?;
@@ -136,12 +137,25 @@ fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
             }
         }
     }
+    log_warnings(&program);
     tracing::info!(
         reason = why,
         pairs = program.pairs.len(),
         "program reloaded"
     );
     daemon.replace_program(program, templates);
+}
+
+/// What the loader found worth saying, one log line each.
+fn log_warnings(program: &Program) {
+    for warning in &program.warning_lines {
+        let first = warning.lines().next().unwrap_or_default();
+        let help = warning
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("= help: "))
+            .unwrap_or_default();
+        tracing::warn!(%help, "{first}");
+    }
 }
 
 /// Beats every few seconds so other daemons (and `status`) know this one is alive.

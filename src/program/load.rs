@@ -47,7 +47,7 @@ impl fmt::Display for LoadError {
                 let n = diagnostics.len();
                 write!(
                     f,
-                    "{}: {n} error{} found; nothing was sent",
+                    "{}: {n} error{} found; the file is not valid, and mentord sends nothing from it",
                     file.name,
                     if n == 1 { "" } else { "s" }
                 )
@@ -88,7 +88,15 @@ pub fn load(path: &Path) -> Result<Program, LoadError> {
     };
     let base = path.parent().unwrap_or(Path::new("."));
     match parse(&text, base) {
-        Ok(program) => Ok(program),
+        Ok(mut program) => {
+            let file = SourceFile::new(name, text);
+            program.warning_lines = program
+                .warnings
+                .iter()
+                .map(|w| file.render_as("warning", w))
+                .collect();
+            Ok(program)
+        }
         Err(diagnostics) => Err(LoadError::Invalid {
             file: SourceFile::new(name, text),
             diagnostics,
@@ -210,7 +218,10 @@ fn parse_in_segments(
         return Err(Some(diags.into_sorted()));
     }
     match loader.finish(&|span| line_of(text, span), &mut diags) {
-        Some(program) if diags.is_empty() => Ok(program),
+        Some(mut program) if diags.is_empty() => {
+            program.warnings = diags.take_warnings();
+            Ok(program)
+        }
         _ => Err(Some(diags.into_sorted())),
     }
 }
@@ -235,6 +246,37 @@ fn read_parsed(
         if !*syntax_errors {
             loader.read_segment(document.get_ref(), diags);
         }
+    }
+}
+
+/// What to write instead of a legacy zone name, if `name` is one: the old US, Canada and
+/// other backward links (`US/Eastern`), and the POSIX-style abbreviations without DST
+/// rules of their region (`EST` has no daylight saving time, New York has).
+/// `PST8PDT`-style names keep DST and are fine.
+fn legacy_zone(name: &str, zone: &Zone) -> Option<String> {
+    let modern: Option<&str> = match name {
+        "EST" | "US/Eastern" => Some("America/New_York"),
+        "MST" | "US/Mountain" => Some("America/Denver"),
+        "HST" | "US/Hawaii" => Some("Pacific/Honolulu"),
+        "US/Central" => Some("America/Chicago"),
+        "US/Pacific" => Some("America/Los_Angeles"),
+        "US/Arizona" => Some("America/Phoenix"),
+        "US/Alaska" => Some("America/Anchorage"),
+        _ => None,
+    };
+    let abbreviation = matches!(name, "EST" | "MST" | "HST");
+    match modern {
+        Some(modern) if abbreviation => Some(format!(
+            "{name:?} has no daylight saving time, though most places that use it change their \
+             clocks: if the people are in {modern}'s region, write \"{modern}\""
+        )),
+        Some(modern) => Some(format!("write \"{modern}\", the zone's current name")),
+        None if zone.name.as_ref() != name
+            && (name.starts_with("US/") || name.starts_with("Canada/")) =>
+        {
+            Some(format!("write \"{}\", the zone's current name", zone.name))
+        }
+        None => None,
     }
 }
 
@@ -264,9 +306,30 @@ impl Zones {
                 zone
             }
         };
+        if let Some(zone) = &zone
+            && let Some(modern) = legacy_zone(name, zone)
+        {
+            diags
+                .warning(
+                    value.span(),
+                    format!("`{key}`: {name:?} is a legacy zone name"),
+                )
+                .help(modern);
+        }
         if zone.is_none() {
             let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-            let help = match closest(name, names.iter().map(String::as_str)) {
+            // A bare city ("Berlin") names the zone's last part.
+            let city = name.replace(' ', "_");
+            let by_city = names.iter().find(|n| {
+                n.rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.eq_ignore_ascii_case(&city))
+                    && n.contains('/')
+            });
+            let help = match by_city
+                .map(String::as_str)
+                .or_else(|| closest(name, names.iter().map(String::as_str)))
+            {
                 Some(s) => {
                     format!("did you mean {s:?}? Zones are IANA names like \"Europe/Berlin\"")
                 }
@@ -533,6 +596,8 @@ impl<'b> Loader<'b> {
                 dir: self.base.join("outbox"),
             }),
             http: self.http,
+            warnings: Vec::new(),
+            warning_lines: Vec::new(),
         })
     }
 }

@@ -67,6 +67,10 @@ pub struct Program {
     pub store: StoreConfig,
     pub mail: MailConfig,
     pub http: Option<HttpConfig>,
+    /// What the loader found worth saying but not refusing (legacy zone names), and the
+    /// same rendered with file, line and column once the file's text is known.
+    pub warnings: Vec<crate::diagnostic::Diagnostic>,
+    pub warning_lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -76,8 +76,24 @@ pub fn program_head(
     skip.dedup();
     let templates = t.get("templates").and_then(|v| {
         let folder = reader::string(v, "templates", "\"templates\"", diags)?;
+        let relative = Path::new(folder);
+        // A relative folder stays inside the program's own folder: `../..` would mail
+        // whatever files sit there under a template's name. An absolute one is taken as
+        // the coordinator's deliberate choice.
+        let escapes = !relative.is_absolute()
+            && relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir));
         let path = base.join(folder);
-        if path.is_dir() {
+        if escapes {
+            diags
+                .error(
+                    v.span(),
+                    format!("`templates`: {folder:?} leaves the program file's folder"),
+                )
+                .help("keep the templates in a folder beside the program file, e.g. \"templates\", or give an absolute path");
+            None
+        } else if path.is_dir() {
             Some(path)
         } else {
             diags

@@ -35,6 +35,8 @@ pub struct ProgramContext {
     pub name: String,
     pub organizer: String,
     pub coordinator: String,
+    /// The coordinator's address: every nudge says how to reach them.
+    pub coordinator_email: String,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -66,6 +68,8 @@ pub struct SeriesContext {
 pub struct MeetingContext {
     /// "Tue 12 Jan 2027, 10:00", in the recipient's zone.
     pub when: String,
+    /// "Tue 12 Jan, 10:00 EST": for subjects, with the zone's abbreviation.
+    pub when_short: String,
     pub date: String,
     pub time: String,
     /// The recipient's zone, which `when`, `date` and `time` are in.
@@ -117,6 +121,7 @@ fn program_context(program: &Program) -> ProgramContext {
         name: program.name.clone(),
         organizer: program.organizer.name.clone(),
         coordinator: program.person(program.coordinator).name.clone(),
+        coordinator_email: program.person(program.coordinator).email.clone(),
     }
 }
 
@@ -176,16 +181,26 @@ impl Context {
         if let Some(series) = &mut self.series
             && zone.name != pair.meeting.zone.name
         {
+            // Said of the meeting in this mail: where the two zones change their clocks
+            // on different dates, the time is an hour off for some weeks of the year.
+            let shifts = offsets_differ(&pair.meeting.zone.tz, &zone.tz, start);
             series.local = Some(format!(
-                "{} {} your time ({})",
+                "{} {} your time ({}){}",
                 weekday_name(local.weekday()),
                 local.strftime("%H:%M"),
-                zone.name
+                zone.name,
+                if shifts {
+                    "; for a few weeks a year it is an hour earlier or later, as your clocks \
+                     and the meeting's change on different dates"
+                } else {
+                    ""
+                }
             ));
         }
         let minutes = pair.meeting.duration.as_mins();
         self.meeting = Some(MeetingContext {
             when: local.strftime("%a %-d %b %Y, %H:%M").to_string(),
+            when_short: local.strftime("%a %-d %b, %H:%M %Z").to_string(),
             date: local.strftime("%a %-d %b %Y").to_string(),
             time: local.strftime("%H:%M").to_string(),
             zone: zone.name.to_string(),
@@ -244,6 +259,16 @@ fn ordinal(n: i8) -> String {
         3 => "3rd".into(),
         n => format!("{n}th"),
     }
+}
+
+/// Whether the difference between two zones' clocks changes within a year of `from`.
+fn offsets_differ(a: &jiff::tz::TimeZone, b: &jiff::tz::TimeZone, from: Timestamp) -> bool {
+    let difference = |t: Timestamp| a.to_offset(t).seconds() - b.to_offset(t).seconds();
+    let first = difference(from);
+    (1..=53).any(|week| {
+        from.checked_add(jiff::SignedDuration::from_hours(24 * 7 * week))
+            .is_ok_and(|t| difference(t) != first)
+    })
 }
 
 /// A cadence in words, with the meeting's time and zone: "every 2 weeks on Tuesday at

@@ -12,6 +12,7 @@
 //! may override any of them by file name.
 
 mod context;
+mod plain;
 
 use std::path::Path;
 
@@ -104,8 +105,7 @@ impl Templates {
             let name = kind.name();
             let (source, origin) = match folder.map(|f| f.join(format!("{name}.md"))) {
                 Some(path) if path.is_file() => (
-                    std::fs::read_to_string(&path)
-                        .with_context(|| format!("while reading template {}", path.display()))?,
+                    read_inside(folder.unwrap_or(Path::new(".")), &path)?,
                     path.display().to_string(),
                 ),
                 _ => (built_in(kind).to_string(), format!("templates/{name}.md")),
@@ -172,14 +172,37 @@ impl Templates {
         let html_source = self
             .render_one("html", kind, &value)
             .with_context(|| format!("while rendering template {name}.md"))?;
-        let (subject, text) = split_subject(&text);
+        let (subject, _) = split_subject(&text);
         let (_, html_source) = split_subject(&html_source);
+        // The body as plain text comes from the escaped Markdown too, so values show as
+        // written; the raw rendering gives only the subject.
         Ok(Rendered {
             subject: subject.chars().filter(|c| !c.is_control()).collect(),
-            text: tidy(&text),
+            text: tidy(&plain::markdown_to_text(&html_source)),
             html: markdown_to_html(&html_source),
         })
     }
+}
+
+/// Reads a template override, which must be a file inside `folder`: a symlink out of
+/// it (to `/etc/shadow`, say) would mail whatever it points at.
+fn read_inside(folder: &Path, path: &Path) -> anyhow::Result<String> {
+    let real_folder = folder
+        .canonicalize()
+        .with_context(|| format!("while reading the templates folder {}", folder.display()))?;
+    let real = path
+        .canonicalize()
+        .with_context(|| format!("while reading template {}", path.display()))?;
+    if !real.starts_with(&real_folder) {
+        bail!(
+            "template {} leads outside the templates folder (to {}); copy the file into {} instead of linking to it",
+            path.display(),
+            real.display(),
+            folder.display()
+        );
+    }
+    std::fs::read_to_string(&real)
+        .with_context(|| format!("while reading template {}", path.display()))
 }
 
 /// A writer that refuses to grow past [`MAX_OUTPUT`].

@@ -85,6 +85,16 @@ pub fn record_review_on(
         .and_then(|days| held_on.checked_add(i64::from(days).days()).ok()))
 }
 
+/// `day`, or the Monday after it when it is a Saturday or Sunday.
+fn working_day(day: Date) -> Date {
+    let ahead = match day.weekday() {
+        jiff::civil::Weekday::Saturday => 2,
+        jiff::civil::Weekday::Sunday => 1,
+        _ => 0,
+    };
+    day.checked_add(ahead.days()).unwrap_or(day)
+}
+
 pub(super) fn reviews(
     program: &Program,
     history: &History,
@@ -105,11 +115,12 @@ pub(super) fn reviews(
         .get(&pair.id)
         .copied()
         .unwrap_or(pair.start);
-    // Dates are compared in UTC with two days of slack for zone offsets and quiet hours.
+    // Dates are compared in UTC with slack for zone offsets, quiet hours and nudges
+    // moved off a weekend.
     let first_day = utc_date(window.from);
     let last_day = utc_date(window.until);
     let days_from_anchor = |d: Date| i64::from((d - anchor).get_days());
-    let earliest = days_from_anchor(first_day) - 2 * i64::from(grace) - 2;
+    let earliest = days_from_anchor(first_day) - 2 * i64::from(grace) - 4;
     let latest = days_from_anchor(last_day) + 2;
     let every = i64::from(every);
     let k_first = (earliest.div_euclid(every)).max(1);
@@ -132,6 +143,8 @@ pub(super) fn reviews(
             ),
         ];
         for (day, nudge) in nudges {
+            // A nudge due on a weekend lands on the Monday after: a review is work.
+            let day = working_day(day);
             let subject = Subject::Review { due, nudge };
             let recipients: &[(Recipient, &jiff::tz::TimeZone, _)] = if nudge < 3 {
                 &[
