@@ -97,17 +97,32 @@ const SEGMENT_BYTES: usize = 256 * 1024;
 
 /// Validates program text; `base` is the folder relative paths are taken from.
 pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
-    match parse_in_segments(text, base, SEGMENT_BYTES) {
+    parse_segmented(text, base, SEGMENT_BYTES)
+}
+
+/// [`parse`] with segments of about `segment_bytes`: the fast path, which must give
+/// exactly what [`parse_whole`] gives.
+pub(super) fn parse_segmented(
+    text: &str,
+    base: &Path,
+    segment_bytes: usize,
+) -> Result<Program, Vec<Diagnostic>> {
+    match parse_in_segments(text, base, segment_bytes) {
         // A section continued in a later segment (say `[program.organizer]` after the
         // people) is one TOML table: only a single-piece parse can read it as such.
-        Err(None) => parse_in_segments(text, base, usize::MAX).map_err(Option::unwrap_or_default),
+        Err(None) => parse_whole(text, base),
         result => result.map_err(Option::unwrap_or_default),
     }
 }
 
+/// The plain reference: the whole text parsed as one TOML document.
+pub(super) fn parse_whole(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
+    parse_in_segments(text, base, usize::MAX).map_err(Option::unwrap_or_default)
+}
+
 /// Parses in segments of about `segment_bytes`; `Err(None)` when a table was split
 /// across two segments and the file must be read in one piece.
-fn parse_in_segments(
+pub(super) fn parse_in_segments(
     text: &str,
     base: &Path,
     segment_bytes: usize,
