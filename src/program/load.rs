@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 
 use super::pairs::{Context, RawPair, read_pair, resolve_pairs, resolve_person};
 pub use super::people::PersonEntry;
@@ -101,7 +101,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
 }
 
 /// [`parse`] with segments of about `segment_bytes`: the fast path, which must give
-/// exactly what [`parse_whole`] gives.
+/// exactly what [`parse_whole`] gives (`segments_agree` tests that it does).
 pub(super) fn parse_segmented(
     text: &str,
     base: &Path,
@@ -120,8 +120,8 @@ pub(super) fn parse_whole(text: &str, base: &Path) -> Result<Program, Vec<Diagno
     parse_in_segments(text, base, usize::MAX).map_err(Option::unwrap_or_default)
 }
 
-/// Parses in segments of about `segment_bytes`; `Err(None)` when a table was split
-/// across two segments and the file must be read in one piece.
+/// Parses in segments of about `segment_bytes`; `Err(None)` when the file must be read
+/// in one piece: a table was split across two segments, or a segment has a syntax error.
 pub(super) fn parse_in_segments(
     text: &str,
     base: &Path,
@@ -149,6 +149,13 @@ pub(super) fn parse_in_segments(
             done.into_iter().for_each(drop);
         });
         for (segment, (document, errors)) in receiver {
+            if !errors.is_empty() && loader.segmented {
+                // The parser's recovery from an error can run past the next header,
+                // and tables around it may clash with other segments': only the whole
+                // text in one piece gets the errors of the whole text.
+                loader.split_table = true;
+                break;
+            }
             diags.set_base(segment.start);
             read_parsed(
                 &mut loader,
@@ -249,6 +256,9 @@ struct Loader<'b> {
     digest_span: Option<Span>,
     zones: Zones,
     sections_seen: HashMap<String, Span>,
+    /// Whether every segment so far wrote `people` (or `pairs`) so that a later segment
+    /// can add to it (see [`extendable`]).
+    extendable: HashMap<String, bool>,
     head: Option<ProgramHead>,
     defaults: Settings,
     digest: Option<Option<Cron>>,
@@ -271,6 +281,7 @@ impl<'b> Loader<'b> {
             digest_span: None,
             zones: Zones::default(),
             sections_seen: HashMap::default(),
+            extendable: HashMap::default(),
             head: None,
             defaults: Settings::default(),
             digest: None,
@@ -301,6 +312,14 @@ impl<'b> Loader<'b> {
                     continue;
                 }
                 self.sections_seen.insert(name.to_string(), absolute);
+            } else {
+                let extendable = extendable(name, &key_span, value);
+                if let Some(earlier) = self.extendable.insert(name.to_string(), extendable)
+                    && !(earlier && extendable)
+                {
+                    self.split_table = true;
+                    continue;
+                }
             }
             match name {
                 "program" => {
@@ -474,6 +493,20 @@ impl<'b> Loader<'b> {
             }),
             http: self.http,
         })
+    }
+}
+
+/// Whether `people` or `pairs` as one segment wrote them can be joined to another
+/// segment's: tables made by `[people.ID]` headers (or dotted keys), arrays made by
+/// `[[pairs]]` headers. Anything else (`[people]` twice, `pairs = [...]` and then
+/// `[[pairs]]`, `[pairs.x]` after a `[[pairs]]`) is one TOML table or array that only a
+/// single-piece parse reads right. The parser gives a table it made for a header's path
+/// the span of its key, and an array of tables the span of its first header.
+fn extendable(name: &str, key_span: &Span, value: &Value<'_>) -> bool {
+    match (name, value.get_ref()) {
+        ("people", DeValue::Table(_)) => value.span() == *key_span,
+        ("pairs", DeValue::Array(items)) => items.first().is_some_and(|t| t.span() == value.span()),
+        _ => false,
     }
 }
 
