@@ -38,9 +38,14 @@ fn local(at: Timestamp, zone: &Zone) -> String {
         .to_string()
 }
 
-/// A calendar change, at the window's start, in the program's zone.
+/// A calendar change, at the window's start, in the zone of the pair's meetings (the
+/// program's for a pair no longer in the file).
 fn reference_change(program: &Program, row: &ChangeRow, at: Timestamp) -> Value {
-    let zone = &program.zone;
+    let zone = program
+        .pairs
+        .iter()
+        .find(|p| p.id == row.pair)
+        .map_or(&program.zone, |p| &p.meeting.zone);
     let mut line = json!({
         "at": utc(at),
         "kind": row.kind.name(),
@@ -435,4 +440,27 @@ fn the_example_half_year_equals_the_reference() {
         &reconcile::reconcile(&program, &HashMap::new(), from),
     );
     assert_matches_reference(&program, &rows, &History::default(), window);
+}
+
+/// Found by the reference: since invites became calendar changes (reconciled, not
+/// scheduled), their `zone` and `local` were the program's, while the README says the
+/// meeting's. margaret-linus meets in New York in a Berlin program.
+#[test]
+fn an_invite_is_shown_in_the_meeting_zone() {
+    let program = crate::program::example();
+    let from = time::start_of(Date::constant(2027, 1, 4), &program.zone.tz).unwrap();
+    let rows = change_rows(
+        &program,
+        &reconcile::reconcile(&program, &HashMap::new(), from),
+    );
+    let (mut out, history) = (Vec::new(), History::default());
+    let chunks = schedule::chunks(&program, &history, Window { from, until: from });
+    plan_json::write(&program, &rows, from, chunks, &mut out).unwrap();
+    let lines: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    let invite = lines
+        .iter()
+        .find(|l| l["pair"] == "margaret-linus")
+        .unwrap();
+    assert_eq!(invite["zone"], "America/New_York");
+    assert_eq!(invite["local"], "2027-01-03T18:00:00-05:00");
 }
