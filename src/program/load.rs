@@ -5,14 +5,14 @@ use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 use super::pairs::{Context, RawPair, read_pair, resolve_pairs, resolve_person};
 pub use super::people::PersonEntry;
 use super::people::read_person;
 use super::reader::{self, Table, Value};
 use super::sections::{self, ProgramHead};
-use super::segments::segments;
+use super::segments::{extendable, segments};
 use super::settings::{Located, SHARED_KEYS, Settings, builtin, read_digest};
 use super::values::{check_id, closest};
 use super::{HttpConfig, MailConfig, Person, PersonIndex, Program, StoreConfig, Zone};
@@ -493,20 +493,6 @@ impl<'b> Loader<'b> {
             }),
             http: self.http,
         })
-    }
-}
-
-/// Whether `people` or `pairs` as one segment wrote them can be joined to another
-/// segment's: tables made by `[people.ID]` headers (or dotted keys), arrays made by
-/// `[[pairs]]` headers. Anything else (`[people]` twice, `pairs = [...]` and then
-/// `[[pairs]]`, `[pairs.x]` after a `[[pairs]]`) is one TOML table or array that only a
-/// single-piece parse reads right. The parser gives a table it made for a header's path
-/// the span of its key, and an array of tables the span of its first header.
-fn extendable(name: &str, key_span: &Span, value: &Value<'_>) -> bool {
-    match (name, value.get_ref()) {
-        ("people", DeValue::Table(_)) => value.span() == *key_span,
-        ("pairs", DeValue::Array(items)) => items.first().is_some_and(|t| t.span() == value.span()),
-        _ => false,
     }
 }
 
