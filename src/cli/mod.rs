@@ -4,6 +4,8 @@
 mod check;
 mod plan;
 mod plan_json;
+#[cfg(test)]
+mod plan_json_agrees;
 mod retry;
 mod review;
 mod run;

@@ -97,7 +97,7 @@ pub struct ChangeRow {
     pub date: Option<jiff::civil::Date>,
 }
 
-fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
+pub(super) fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRow> {
     // Only changes to sent series name addresses; a program's first plan has none.
     let ids: std::collections::HashMap<String, &str> =
         if changes.iter().all(|c| matches!(c, Change::Invite { .. })) {

@@ -10,7 +10,9 @@
 //! the recipient's zone (the meeting's zone for meetings and invites, the coordinator's
 //! for digests and escalations). Meeting-related actions add `meeting` (its start, in
 //! the meeting's zone) and `first`; review actions add `due` and `nudge` (1, 2; 3 is the
-//! escalation). `pair` is `null` for digests.
+//! escalation). `pair` is `null` for digests. The array opens with the calendar changes
+//! (`invite`, `invite_update`, `invite_cancel`, `occurrence_cancel`) at the window's
+//! start, which add `method`, `sequence` and, for a cancelled meeting, `date`.
 //!
 //! A year of 50,000 pairs is millions of lines, and actions arrive in time order, which
 //! hops between pairs at random. So each pair's unchanging part of a line (`"pair":…,
@@ -175,10 +177,23 @@ pub fn write(
     })
 }
 
-/// The calendar changes as the array's first objects, at the window's start.
+/// The calendar changes as the array's first objects, at the window's start, in the
+/// zone of the pair's meetings (the program's for a pair no longer in the file).
 fn changes(program: &Program, rows: &[ChangeRow], at: Timestamp) -> Vec<u8> {
+    let meeting_zones: HashMap<&str, &Zone> = match rows {
+        [] => HashMap::new(),
+        _ => program
+            .pairs
+            .iter()
+            .map(|p| (p.id.as_str(), &p.meeting.zone))
+            .collect(),
+    };
     let mut buf = Vec::new();
     for row in rows {
+        let zone = meeting_zones
+            .get(row.pair.as_str())
+            .copied()
+            .unwrap_or(&program.zone);
         buf.extend_from_slice(b"{\"at\":\"");
         write_instant(&mut buf, at, &TimeZone::UTC);
         buf.extend_from_slice(b"\",\"kind\":");
@@ -193,9 +208,9 @@ fn changes(program: &Program, rows: &[ChangeRow], at: Timestamp) -> Vec<u8> {
             write_json_string(&mut buf, to);
         }
         buf.extend_from_slice(b"],\"zone\":");
-        write_json_string(&mut buf, &program.zone.name);
+        write_json_string(&mut buf, &zone.name);
         buf.extend_from_slice(b",\"local\":\"");
-        write_instant(&mut buf, at, &program.zone.tz);
+        write_instant(&mut buf, at, &zone.tz);
         buf.extend_from_slice(
             format!(
                 "\",\"method\":\"{}\",\"sequence\":{}",

@@ -12,7 +12,7 @@ pub use super::people::PersonEntry;
 use super::people::read_person;
 use super::reader::{self, Table, Value};
 use super::sections::{self, ProgramHead};
-use super::segments::segments;
+use super::segments::{extendable, segments};
 use super::settings::{Located, SHARED_KEYS, Settings, builtin, read_digest};
 use super::values::{check_id, closest};
 use super::{HttpConfig, MailConfig, Person, PersonIndex, Program, StoreConfig, Zone};
@@ -162,17 +162,32 @@ const SEGMENT_BYTES: usize = 256 * 1024;
 
 /// Validates program text; `base` is the folder relative paths are taken from.
 pub fn parse(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
-    match parse_in_segments(text, base, SEGMENT_BYTES) {
+    parse_segmented(text, base, SEGMENT_BYTES)
+}
+
+/// [`parse`] with segments of about `segment_bytes`: the fast path, which must give
+/// exactly what [`parse_whole`] gives (`segments_agree` tests that it does).
+pub(super) fn parse_segmented(
+    text: &str,
+    base: &Path,
+    segment_bytes: usize,
+) -> Result<Program, Vec<Diagnostic>> {
+    match parse_in_segments(text, base, segment_bytes) {
         // A section continued in a later segment (say `[program.organizer]` after the
         // people) is one TOML table: only a single-piece parse can read it as such.
-        Err(None) => parse_in_segments(text, base, usize::MAX).map_err(Option::unwrap_or_default),
+        Err(None) => parse_whole(text, base),
         result => result.map_err(Option::unwrap_or_default),
     }
 }
 
-/// Parses in segments of about `segment_bytes`; `Err(None)` when a table was split
-/// across two segments and the file must be read in one piece.
-fn parse_in_segments(
+/// The plain reference: the whole text parsed as one TOML document.
+pub(super) fn parse_whole(text: &str, base: &Path) -> Result<Program, Vec<Diagnostic>> {
+    parse_in_segments(text, base, usize::MAX).map_err(Option::unwrap_or_default)
+}
+
+/// Parses in segments of about `segment_bytes`; `Err(None)` when the file must be read
+/// in one piece: a table was split across two segments, or a segment has a syntax error.
+pub(super) fn parse_in_segments(
     text: &str,
     base: &Path,
     segment_bytes: usize,
@@ -199,6 +214,13 @@ fn parse_in_segments(
             done.into_iter().for_each(drop);
         });
         for (segment, (document, errors)) in receiver {
+            if !errors.is_empty() && loader.segmented {
+                // The parser's recovery from an error can run past the next header,
+                // and tables around it may clash with other segments': only the whole
+                // text in one piece gets the errors of the whole text.
+                loader.split_table = true;
+                break;
+            }
             diags.set_base(segment.start);
             read_parsed(
                 &mut loader,
@@ -372,6 +394,9 @@ struct Loader<'b> {
     digest_span: Option<Span>,
     zones: Zones,
     sections_seen: HashMap<String, Span>,
+    /// Whether every segment so far wrote `people` (or `pairs`) so that a later segment
+    /// can add to it (see [`extendable`]).
+    extendable: HashMap<String, bool>,
     head: Option<ProgramHead>,
     defaults: Settings,
     digest: Option<Option<Cron>>,
@@ -394,6 +419,7 @@ impl<'b> Loader<'b> {
             digest_span: None,
             zones: Zones::default(),
             sections_seen: HashMap::default(),
+            extendable: HashMap::default(),
             head: None,
             defaults: Settings::default(),
             digest: None,
@@ -424,6 +450,14 @@ impl<'b> Loader<'b> {
                     continue;
                 }
                 self.sections_seen.insert(name.to_string(), absolute);
+            } else {
+                let extendable = extendable(name, &key_span, value);
+                if let Some(earlier) = self.extendable.insert(name.to_string(), extendable)
+                    && !(earlier && extendable)
+                {
+                    self.split_table = true;
+                    continue;
+                }
             }
             match name {
                 "program" => {

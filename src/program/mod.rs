@@ -12,6 +12,8 @@ mod people;
 mod reader;
 mod sections;
 mod segments;
+#[cfg(test)]
+mod segments_agree;
 mod settings;
 pub mod values;
 

@@ -8,10 +8,13 @@
 //! outside any array or inline table, as the lexer sees it (strings are single tokens,
 //! so brackets inside strings never count). Any such header starts a self-contained
 //! TOML document; the loader checks across segments what the parser would check in one
-//! document (a section written twice, a person defined twice).
+//! document (a section written twice, a person defined twice, `people` or `pairs` written
+//! in a form another segment cannot add to: [`extendable`]).
 
 use std::ops::Range;
 
+use toml::Spanned;
+use toml::de::DeValue;
 use toml_parser::Source;
 use toml_parser::lexer::TokenKind;
 
@@ -49,6 +52,22 @@ pub fn segments(text: &str, target: usize) -> Vec<Range<usize>> {
     }
     out.push(segment_start..text.len());
     out
+}
+
+/// Whether `people` or `pairs` as one segment wrote them can simply be joined to
+/// another segment's: tables made by `[people.ID]` headers (or dotted keys), arrays made
+/// by `[[pairs]]` headers. Anything else goes to a single-piece parse: `[people]` twice,
+/// `pairs = [...]` and then `[[pairs]]`, `[pairs.x]` after a `[[pairs]]` are one TOML
+/// table or array there (or an error); an explicit `[people]` beside `[people.ID]` is
+/// valid but rare, and not told apart. The parser gives a table it made for a header's
+/// path the span of its key, and an array of tables the span of its first header
+/// (`segments_agree` fails should a new `toml` change that).
+pub fn extendable(name: &str, key_span: &Range<usize>, value: &Spanned<DeValue<'_>>) -> bool {
+    match (name, value.get_ref()) {
+        ("people", DeValue::Table(_)) => value.span() == *key_span,
+        ("pairs", DeValue::Array(items)) => items.first().is_some_and(|t| t.span() == value.span()),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
