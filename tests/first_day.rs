@@ -125,7 +125,7 @@ fn the_escalation_shows_the_command_as_written() {
     );
     let text = mail["text"].as_str().unwrap();
     assert!(
-        text.contains("`mentord review done margaret-linus`"),
+        text.contains("record it with mentord review done margaret-linus."),
         "{text}"
     );
 }
