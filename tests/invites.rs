@@ -19,6 +19,8 @@ use mentord::program::{self, Program};
 use mentord::schedule;
 use serde_json::Value;
 
+mod common;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Installs and builds the checkers once per test run; fails loudly when it cannot.
@@ -54,7 +56,7 @@ fn libical(file: &Path) {
 
 fn python(script: &str, args: &[&str]) -> Value {
     checkers();
-    let output = Command::new("python3")
+    let output = Command::new(common::python())
         .arg(format!("{ROOT}/tests/ical/{script}"))
         .args(args)
         .output()

@@ -67,6 +67,9 @@ pub struct Tick {
     pub retried: usize,
     /// When there is something to do next.
     pub next: Option<Timestamp>,
+    /// What that is, in words: "agenda prompt to Alan Turing", "a retry"; `None` when
+    /// nothing is due before then.
+    pub next_what: Option<String>,
 }
 
 impl Daemon {
@@ -153,12 +156,50 @@ impl Daemon {
             .await?
             .and_then(|wait| SignedDuration::try_from(wait).ok())
             .and_then(|wait| now.checked_add(wait + SignedDuration::from_secs(1)).ok());
-        tick.next = [next_action, next_retry, self.horizon, plan_again, lease]
+        let action_what = self.upcoming.front().map(|a| self.describe(a));
+        let candidates = [
+            (next_action, action_what),
+            (
+                next_retry,
+                Some("a retry of mail that could not go".to_string()),
+            ),
+            // Nothing sooner: the schedule is looked at again then.
+            (self.horizon, None),
+            (
+                plan_again,
+                Some("planning, once another daemon is done".to_string()),
+            ),
+            (
+                lease,
+                Some("taking over a silent daemon's mail".to_string()),
+            ),
+        ];
+        if let Some((at, what)) = candidates
             .into_iter()
-            .flatten()
-            .map(|t| t.max(now))
-            .min();
+            .filter_map(|(at, what)| Some((at?.max(now), what)))
+            .min_by_key(|(at, _)| *at)
+        {
+            tick.next = Some(at);
+            tick.next_what = what;
+        }
         Ok(tick)
+    }
+
+    /// An action in words, for the log: "agenda prompt to Alan Turing".
+    fn describe(&self, action: &Action) -> String {
+        let kind =
+            crate::mail::MessageKind::of_action(action.kind).map_or("a meeting", |k| k.label());
+        let pair = action.pair.map(|i| &self.program.pairs[i as usize]);
+        let person = match (action.to, pair) {
+            (schedule::Recipient::Mentor, Some(p)) => Some(p.mentor),
+            (schedule::Recipient::Mentee, Some(p)) => Some(p.mentee),
+            (schedule::Recipient::Coordinator, _) => Some(self.program.coordinator),
+            _ => None,
+        };
+        match person {
+            Some(person) => format!("{kind} to {}", self.program.person(person).name),
+            None => kind.to_string(),
+        }
     }
 
     /// Reconciles (after a start or reload) and queues what the schedule has due. A
@@ -502,7 +543,7 @@ impl Daemon {
                         if !self.store.mark_sent(&message.key, now).await? {
                             claim_lost(&message.key);
                         }
-                        tracing::info!(key = %message.key, to = %message.recipient, "sent");
+                        tracing::info!(key = %message.key, to = %message.recipient, "{}", self.transport.delivered(message));
                         tick.sent += 1;
                     }
                     Err(SendError::Transient(error)) => {

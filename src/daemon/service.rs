@@ -43,7 +43,16 @@ pub async fn launch(
             started,
         )
         .await?;
-    tracing::info!(program = %program.name, store = %location.describe(), mail = %transport.describe(), %instance, "mentord started");
+    tracing::info!(
+        program = %program.name,
+        store = %location.describe(),
+        mail = %transport.describe(),
+        %instance,
+        "mentord started: the store is {}, mail goes to {}; `mentord --config {} status` shows where the program stands",
+        location.describe(),
+        transport.describe(),
+        config.display()
+    );
     let heartbeat = tokio::spawn(beat(store.clone()));
     let shutdown = CancellationToken::new();
     let (wake, wakes) = mpsc::channel::<Wake>(16);
@@ -54,6 +63,7 @@ pub async fn launch(
     let mut observer = Service {
         config: config.to_path_buf(),
         ready: false,
+        zone: daemon.program().zone.tz.clone(),
     };
     let served = super::run(&mut daemon, &SystemClock, &mut control, &mut observer).await;
     tracing::info!("stopped");
@@ -69,6 +79,8 @@ pub async fn launch(
 struct Service {
     config: PathBuf,
     ready: bool,
+    /// The program's zone, for times in the log.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Observer for Service {
@@ -76,14 +88,37 @@ impl Observer for Service {
         let Ok(tick) = tick else {
             return;
         };
-        if tick.queued + tick.sent + tick.dropped + tick.failed + tick.retried > 0 {
+        if tick.queued + tick.sent + tick.dropped + tick.failed + tick.retried > 0 || !self.ready {
+            let mut done = vec![format!("{} delivered", tick.sent)];
+            for (n, what) in [
+                (tick.queued, "queued"),
+                (tick.retried, "to retry"),
+                (tick.failed, "failed"),
+                (tick.dropped, "dropped as stale"),
+            ] {
+                if n > 0 {
+                    done.push(format!("{n} {what}"));
+                }
+            }
+            let when = |at: jiff::Timestamp| {
+                at.to_zoned_datetime(self.zone.clone())
+                    .strftime("%a %-d %b %H:%M %Z")
+                    .to_string()
+            };
+            let next = match (tick.next, &tick.next_what) {
+                (Some(at), Some(what)) => format!("; next: {what}, {}", when(at)),
+                (Some(at), None) => format!("; nothing due before {}", when(at)),
+                (None, _) => String::new(),
+            };
             tracing::info!(
                 queued = tick.queued,
                 sent = tick.sent,
                 dropped = tick.dropped,
                 failed = tick.failed,
                 retried = tick.retried,
-                "tick"
+                next = ?tick.next,
+                "{}{next}",
+                done.join(", ")
             );
         }
         if !self.ready {
@@ -95,6 +130,7 @@ impl Observer for Service {
     fn reload(&mut self, daemon: &mut Daemon, why: &'static str) {
         notify("RELOADING=1");
         reload(daemon, &self.config, why);
+        self.zone = daemon.program().zone.tz.clone();
         notify("READY=1");
     }
 }

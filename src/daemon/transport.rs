@@ -49,6 +49,18 @@ impl Transport {
         }
     }
 
+    /// What happened to a delivered message, in words for the log: "written to
+    /// config/outbox/…" for the file transport, "sent to smtp://…" for SMTP.
+    pub fn delivered(&self, message: &Queued) -> String {
+        match self {
+            Transport::File { dir } => {
+                format!("written to {}", dir.join(file_name(message)).display())
+            }
+            Transport::Smtp(smtp) => format!("sent to {}", smtp.describe()),
+            Transport::Record(_) => "recorded".to_string(),
+        }
+    }
+
     /// The recorder of a simulation, to finish its index.
     pub fn recorder(&mut self) -> Option<&mut super::record::Recorder> {
         match self {

@@ -97,7 +97,7 @@ pub const REMOVE_RADIA_KEN: Edit = (
 /// library only): headers, decoded text, HTML and calendar parts. Fails the test on any
 /// problem with the message's layout.
 pub fn read_eml(file: &Path) -> serde_json::Value {
-    let output = std::process::Command::new("python3")
+    let output = std::process::Command::new(python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/ical/eml_check.py"
@@ -120,6 +120,24 @@ pub fn read_eml(file: &Path) -> serde_json::Value {
     );
     mail
 }
+/// The tests' Python: the project's own virtual environment (`target/test-venv`), made
+/// and filled by `tests/ical/setup.sh` on first use, never the machine's Python.
+pub fn python() -> &'static Path {
+    static READY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    READY.get_or_init(|| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let status = std::process::Command::new("bash")
+            .arg(format!("{root}/tests/ical/setup.sh"))
+            .status()
+            .expect("run tests/ical/setup.sh");
+        assert!(
+            status.success(),
+            "tests/ical/setup.sh failed: the tests need their checkers and servers"
+        );
+        std::path::PathBuf::from(format!("{root}/target/test-venv/bin/python3"))
+    })
+}
+
 /// `mentord -c CONFIG run` as a child process, its log in `log`.
 pub fn start_daemon(config: &Path, log: std::path::PathBuf) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))

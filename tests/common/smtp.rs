@@ -36,22 +36,8 @@ pub fn start_server(dir: &Path, args: &[&str]) -> Server {
 }
 
 pub fn start_server_on(dir: &Path, port: u16, args: &[&str]) -> Server {
-    let installed = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .unwrap();
-    if !installed.success() {
-        let status = Command::new("python3")
-            .args(["-m", "pip", "install", "-q", "aiosmtpd==1.4.6"])
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "pip install aiosmtpd failed: the SMTP tests need a real server"
-        );
-    }
     let mail = dir.join("received");
-    let mut child = Command::new("python3")
+    let mut child = Command::new(super::python())
         .arg(format!("{ROOT}/tests/smtp/server.py"))
         .args(["--port", &port.to_string(), "--dir"])
         .arg(&mail)

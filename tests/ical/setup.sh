@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Install what the independent iCalendar checkers need and build libical_check.
+# Install what the tests' independent checkers and servers need, and build
+# libical_check. The tests run it themselves on first use.
 #
 #   bash tests/ical/setup.sh        (from anywhere; as root on Debian 12)
 #
-# Idempotent and quick when everything is there: it installs Debian packages
-# only if missing (apt-get update first, once), pip packages only if the pins
-# in requirements.txt are not already satisfied, and recompiles
-# target/ical/libical_check only when the source is newer than the binary.
-# Progress goes to stderr; stdout stays empty.
+# Python packages go into a virtual environment of the project's own,
+# target/test-venv, never into the machine's Python. Idempotent and quick when
+# everything is there: it installs Debian packages only if missing (apt-get
+# update first, once), pip packages only if the pins in requirements.txt are
+# not already satisfied in the venv, and recompiles target/ical/libical_check
+# only when the source is newer than the binary. Progress goes to stderr;
+# stdout stays empty.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,15 +20,21 @@ bin="$out_dir/libical_check"
 src="$here/libical_check.c"
 req="$here/requirements.txt"
 
+venv="$repo/target/test-venv"
 say() { printf 'ical-setup: %s\n' "$*" >&2; }
+
+# One setup at a time (tests in several processes may ask at once).
+mkdir -p "$repo/target"
+exec 9>"$repo/target/test-setup.lock"
+flock 9
 
 # --- Debian packages --------------------------------------------------------
 need_pkgs=()
 command -v cc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
-for pkg in libical-dev pkg-config python3 python3-pip; do
-    if [ "$pkg" = python3-pip ]; then
-        # Any working pip will do (e.g. a pyenv Python); Debian's only if none.
-        python3 -c "import pip" >/dev/null 2>&1 && continue
+for pkg in libical-dev pkg-config python3 python3-venv; do
+    if [ "$pkg" = python3-venv ]; then
+        # Any Python that can make a venv with pip will do (e.g. a pyenv Python).
+        python3 -c "import venv, ensurepip" >/dev/null 2>&1 && continue
     fi
     if [ "$pkg" = python3 ]; then
         command -v python3 >/dev/null 2>&1 && continue
@@ -43,11 +52,15 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "apt-get install -y ${need_pkgs[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2
 else
-    say "Debian packages present (libical-dev, pkg-config, cc, python3, pip)"
+    say "Debian packages present (libical-dev, pkg-config, cc, python3 with venv)"
 fi
 
-# --- Python packages --------------------------------------------------------
-if python3 - "$req" <<'PY'
+# --- Python packages, in the project's venv ----------------------------------
+if [ ! -x "$venv/bin/python3" ]; then
+    say "python3 -m venv $venv"
+    python3 -m venv "$venv" >&2
+fi
+if "$venv/bin/python3" - "$req" <<'PY'
 import sys, importlib.metadata as md
 bad = []
 for line in open(sys.argv[1]):
@@ -68,11 +81,9 @@ PY
 then
     say "python packages match $req"
 else
-    say "python3 -m pip install -r $req"
-    # PIP_BREAK_SYSTEM_PACKAGES: Debian's own python3 is 'externally managed'
-    # (PEP 668); check.py must run under plain python3, so install there.
-    PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
-        python3 -m pip install -q -r "$req" >&2
+    say "$venv/bin/python3 -m pip install -r $req"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+        "$venv/bin/python3" -m pip install -q -r "$req" >&2
 fi
 
 # --- libical_check ----------------------------------------------------------
@@ -85,4 +96,4 @@ else
     cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" "$src" $(pkg-config --cflags --libs libical)
     mv -f "$bin.tmp" "$bin"
 fi
-say "ready: $bin FILE.ics ; python3 $here/check.py FILE.ics --from ... --until ..."
+say "ready: $bin FILE.ics ; $venv/bin/python3 $here/check.py FILE.ics --from ... --until ..."
