@@ -437,3 +437,49 @@ async fn a_silent_server_pauses_from_the_failures_not_the_tick() {
         "the pause ends at {until}, before the failures ended"
     );
 }
+
+/// Regression: a 1,200-character name gave To and Subject lines over 1,000 octets, and a
+/// relay enforcing RFC 5321's limit (aiosmtpd does: "500 Line too long") failed both
+/// invites for good. Names are now bounded and every header folded, inside a word if
+/// need be (RFC 2047): a subject of a 1,200-character word goes through such a relay.
+#[tokio::test]
+async fn the_longest_names_pass_a_relay_that_enforces_line_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path(), &[]);
+    let long = "GraceBrewsterMurrayHopper".repeat(8);
+    assert!(long.chars().count() <= 200);
+    let text = std::fs::read_to_string(format!("{ROOT}/config/mentord.toml"))
+        .unwrap()
+        .replace("name = \"Grace Hopper\"", &format!("name = \"{long}\""))
+        .replace(
+            "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
+            "skip = [2027-03-26, 2027-04-05, 2027-05-24]\ntemplates = \"mine\"",
+        )
+        + &format!(
+            "\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\n",
+            server.port
+        );
+    std::fs::create_dir_all(dir.path().join("mine")).unwrap();
+    std::fs::write(
+        dir.path().join("mine/invite.md"),
+        // A word of 1,200 characters: nowhere to fold it but inside.
+        "subject: {{ other.name }}{{ other.name }}{{ other.name }}{{ other.name }}{{ other.name }}{{ other.name }}\n\nHello {{ recipient.name }}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    let program = program::load(&config).unwrap();
+    let smtp = Smtp::new(&program.mail, &program.organizer.email).unwrap();
+    let store = Store::open(&dir.path().join("mentord.db")).await.unwrap();
+    let templates = Templates::load(program.templates.as_deref()).unwrap();
+    let mut d = Daemon::new(program, templates, store, Transport::Smtp(Box::new(smtp)));
+    let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+    let total = run_until_quiet(&mut d, start, "2027-01-04T09:00:00Z".parse().unwrap()).await;
+    assert_eq!((total.sent, total.failed), (10, 0), "{total:?}");
+    let mail = server.received();
+    assert!(
+        mail.iter()
+            .flat_map(|m| m.split("\r\n"))
+            .all(|line| line.len() <= 998)
+    );
+}
