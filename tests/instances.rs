@@ -127,6 +127,10 @@ fn duplicates(ids: &[String]) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    not(mentord_test_postgres),
+    ignore = "needs a PostgreSQL server: set MENTORD_TEST_POSTGRES (.ci/run does)"
+)]
 fn three_daemons_send_ten_thousand_messages_once() {
     let Some(database) = postgres::database() else {
         return;
@@ -156,6 +160,10 @@ fn three_daemons_send_ten_thousand_messages_once() {
 }
 
 #[test]
+#[cfg_attr(
+    not(mentord_test_postgres),
+    ignore = "needs a PostgreSQL server: set MENTORD_TEST_POSTGRES (.ci/run does)"
+)]
 fn a_daemon_killed_mid_run_loses_nothing() {
     let Some(database) = postgres::database() else {
         return;
@@ -216,6 +224,10 @@ fn a_daemon_killed_mid_run_loses_nothing() {
 /// server): they log it, give back their claims, carry on, and everything arrives, a
 /// duplicate only for a message whose mark was lost with its connection.
 #[test]
+#[cfg_attr(
+    not(mentord_test_postgres),
+    ignore = "needs a PostgreSQL server: set MENTORD_TEST_POSTGRES (.ci/run does)"
+)]
 fn daemons_ride_out_lost_database_connections() {
     let Some(database) = postgres::database() else {
         return;

@@ -83,6 +83,10 @@ fn states(database: &Database) -> HashMap<String, i64> {
 }
 
 #[test]
+#[cfg_attr(
+    not(mentord_test_postgres),
+    ignore = "needs a PostgreSQL server: set MENTORD_TEST_POSTGRES (.ci/run does)"
+)]
 fn a_dead_daemons_claims_are_sent_soon_after_its_lease() {
     let Some(database) = postgres::database() else {
         eprintln!("skipped: {} not set", postgres::VARIABLE);

@@ -111,6 +111,8 @@ pub struct Store {
     sqlite_identity: Option<(u64, u64)>,
     /// In memory (a simulation): a sent message's body is dropped, not kept.
     in_memory: bool,
+    /// Messages marked sent in memory, to forget old ones now and then.
+    sent_marks: Arc<std::sync::atomic::AtomicU64>,
     /// This daemon, once registered (see [`Store::register`]).
     instance: Option<Arc<instances::Registered>>,
 }
@@ -154,6 +156,7 @@ impl Store {
             sqlite_path,
             sqlite_identity: None,
             in_memory,
+            sent_marks: Arc::default(),
             instance: None,
         }
     }

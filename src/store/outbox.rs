@@ -237,16 +237,38 @@ impl Store {
             .await?
             .rows_affected());
         if self.in_memory && marked == 1 {
-            // A simulation keeps the key (nothing goes twice), not half a gigabyte of mail.
+            self.forget_sent(key, at).await?;
+        }
+        Ok(marked == 1)
+    }
+
+    /// A simulation keeps a sent message's key while it could be queued again (late
+    /// prompts look back a few days at most), not its body, and forgets the row after a
+    /// fortnight: a year of 5,000 pairs stays in tens of megabytes, not gigabytes.
+    async fn forget_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<()> {
+        on!(self, |pool| sqlx::query(
+            "UPDATE messages SET body = x'' WHERE key = $1"
+        )
+        .bind(key)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        let marks = self
+            .sent_marks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if marks.is_multiple_of(4096) {
+            let before = at
+                .checked_sub(jiff::SignedDuration::from_hours(14 * 24))
+                .unwrap_or(at);
             on!(self, |pool| sqlx::query(
-                "UPDATE messages SET body = x'' WHERE key = $1"
+                "DELETE FROM messages WHERE state = 'sent' AND due_at < $1"
             )
-            .bind(key)
+            .bind(seconds(before))
             .execute(pool)
             .await?
             .rows_affected());
         }
-        Ok(marked == 1)
+        Ok(())
     }
 
     /// A temporary failure (or a claim given back): try again at `next`. False when
