@@ -2,6 +2,7 @@
 //! Commands are thin: they load the program, call the library, and print.
 
 mod check;
+mod import;
 mod plan;
 mod plan_json;
 mod retry;
@@ -65,6 +66,8 @@ enum Command {
     Review(review::Review),
     /// Queue failed messages again once their cause is fixed (same Message-ID).
     Retry(retry::Retry),
+    /// Turn spreadsheet exports (CSV) into [people.*] and [[pairs]] TOML, checked like the file.
+    Import(import::Import),
 }
 
 /// Exit codes shared by every command.
@@ -93,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Run(cmd) => cmd.execute(&cli.config),
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
+        Command::Import(cmd) => cmd.execute(&cli.config),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
