@@ -1,4 +1,4 @@
-//! `mentord import` through the real binary: the example
+//! `mentord import` and `mentord status --csv` through the real binary: the example
 //! sheets rebuild the example program; a 5,000-person sheet with ten broken rows names
 //! each by its line; what exports really look like (a byte order mark, quotes, `;`).
 
@@ -380,4 +380,44 @@ fn header_problems_and_unreadable_sheets() {
     let run = import(&good, Some(&dir.path().join("nope.csv")));
     assert_eq!(run.code, Some(2));
     assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn status_csv_has_the_pair_table_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mentord.toml");
+    std::fs::copy(format!("{ROOT}/config/mentord.toml"), &config).unwrap();
+    let output = mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["status", "--csv"])
+        .env("MENTORD_NOW", "2027-01-10T12:00:00+01:00")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "pair",
+            "status",
+            "next_meeting",
+            "review",
+            "review_due",
+            "last_sent",
+            "failures"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(&rows[0][0], "grace-alan");
+    assert_eq!(&rows[0][1], "active");
+    assert_eq!(&rows[0][2], "Tue 2027-01-12 16:00");
+    assert_eq!((&rows[0][3], &rows[0][4]), ("upcoming", "2027-04-12"));
+    assert_eq!(&rows[5][1], "paused");
+    assert_eq!(&rows[5][6], "0");
 }
