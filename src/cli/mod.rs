@@ -2,6 +2,7 @@
 //! Commands are thin: they load the program, call the library, and print.
 
 mod check;
+mod completions;
 mod import;
 mod plan;
 mod plan_json;
@@ -25,7 +26,7 @@ use crate::program::{self, LoadError, Program};
     version,
     about = "Runs a mentoring program on autopilot."
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// The program file.
     #[arg(
         short,
@@ -68,6 +69,10 @@ enum Command {
     Retry(retry::Retry),
     /// Turn spreadsheet exports (CSV) into [people.*] and [[pairs]] TOML, checked like the file.
     Import(import::Import),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Completions),
+    /// Print the manual page (roff) for `man -l -`; --dir DIR writes a page per command.
+    Man(completions::Man),
 }
 
 /// Exit codes shared by every command.
@@ -97,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
         Command::Import(cmd) => cmd.execute(&cli.config),
+        Command::Completions(cmd) => cmd.execute(),
+        Command::Man(cmd) => cmd.execute(),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
