@@ -13,7 +13,7 @@
 //!                     transport (files | SMTP | a simulation's recorder)
 //!
 //!   daemon::run = loop { tick; sleep until next or woken } on a Clock (system or virtual)
-//!   cli: check | plan | simulate | run | status | review | retry  (thin wrappers)
+//!   cli: check | plan | simulate | run | status | review | retry | import  (thin wrappers)
 //! ```
 //!
 //! - [`program`] reads the file into validated types, reporting every error with its
@@ -27,6 +27,8 @@
 //!   clock over a real store and transport ([`daemon::service`]); `simulate` drives the
 //!   same loop on a virtual clock over a store in memory and a recording transport.
 //! - [`status`] computes where the program stands, once, for every place that shows it.
+//! - [`import`] turns spreadsheet exports into people and pairs, checked by [`program`]'s
+//!   own loader.
 //! - [`cli`] holds one small module per command; `main` only turns its result into an
 //!   exit code.
 
@@ -37,6 +39,7 @@ pub mod cron;
 pub mod daemon;
 pub mod diagnostic;
 pub mod ics;
+pub mod import;
 pub mod mail;
 pub mod program;
 pub mod reconcile;

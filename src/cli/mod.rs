@@ -2,6 +2,8 @@
 //! Commands are thin: they load the program, call the library, and print.
 
 mod check;
+mod completions;
+mod import;
 mod plan;
 mod plan_json;
 #[cfg(test)]
@@ -26,7 +28,7 @@ use crate::program::{self, LoadError, Program};
     version,
     about = "Runs a mentoring program on autopilot."
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// The program file.
     #[arg(
         short,
@@ -67,6 +69,12 @@ enum Command {
     Review(review::Review),
     /// Queue failed messages again once their cause is fixed (same Message-ID).
     Retry(retry::Retry),
+    /// Turn spreadsheet exports (CSV) into [people.*] and [[pairs]] TOML, checked like the file.
+    Import(import::Import),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Completions),
+    /// Print the manual page (roff) for `man -l -`; --dir DIR writes a page per command.
+    Man(completions::Man),
 }
 
 /// Exit codes shared by every command.
@@ -95,6 +103,9 @@ pub fn main() -> ExitCode {
         Command::Run(cmd) => cmd.execute(&cli.config),
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
+        Command::Import(cmd) => cmd.execute(&cli.config),
+        Command::Completions(cmd) => cmd.execute(),
+        Command::Man(cmd) => cmd.execute(),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

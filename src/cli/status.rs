@@ -1,4 +1,4 @@
-//! `mentord status [--json]`: prints [`crate::status::report`] — each pair's next
+//! `mentord status [--json | --csv]`: prints [`crate::status::report`] — each pair's next
 //! meeting, review state, last send and failures, the outbox in numbers, and the daemons
 //! at work: alive or not, what each holds, and whether its sending is paused.
 
@@ -13,8 +13,11 @@ use crate::status::{self, Report};
 #[derive(Debug, Args)]
 pub struct Status {
     /// Print JSON for machines instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     json: bool,
+    /// Print the pairs as CSV (one line per pair, with a header), for a spreadsheet.
+    #[arg(long)]
+    csv: bool,
 }
 
 impl Status {
@@ -25,11 +28,40 @@ impl Status {
         let report = status::report(&program, state, now);
         if self.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
+        } else if self.csv {
+            print_csv(&report)?;
         } else {
             print_table(&program, &report);
         }
         Ok(exit::OK)
     }
+}
+
+/// The pair table's rows, with the review's standing and date in columns of their own.
+fn print_csv(report: &Report) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+    out.write_record([
+        "pair",
+        "status",
+        "next_meeting",
+        "review",
+        "review_due",
+        "last_sent",
+        "failures",
+    ])?;
+    for line in &report.pairs {
+        out.write_record([
+            line.pair.as_str(),
+            line.status,
+            line.next_meeting.as_deref().unwrap_or(""),
+            line.review,
+            line.review_due.as_deref().unwrap_or(""),
+            line.last_sent.as_deref().unwrap_or(""),
+            &line.failures.to_string(),
+        ])?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn print_table(program: &Program, report: &Report) {

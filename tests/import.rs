@@ -1,0 +1,423 @@
+//! `mentord import` and `mentord status --csv` through the real binary: the example
+//! sheets rebuild the example program; a 5,000-person sheet with ten broken rows names
+//! each by its line; what exports really look like (a byte order mark, quotes, `;`).
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+mod common;
+
+use common::mentord;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn import(people: &Path, pairs: Option<&Path>) -> Run {
+    let mut cmd = mentord();
+    cmd.arg("import").arg("--people").arg(people);
+    if let Some(pairs) = pairs {
+        cmd.arg("--pairs").arg(pairs);
+    }
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// The example program's `[program]` and `[defaults]`: everything before its people.
+fn example_head() -> String {
+    let text = std::fs::read_to_string(format!("{ROOT}/config/mentord.toml")).unwrap();
+    let end = text.find("\n[people.").unwrap();
+    text[..=end].to_string()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn check(config: &Path) -> Run {
+    let output = mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("check")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn plan_json(config: &Path) -> String {
+    let output = mentord()
+        .arg("-c")
+        .arg(config)
+        .args(["plan", "--from", "2027-01-04", "--days", "120", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_example_sheets_rebuild_the_example_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = import(
+        Path::new(&format!("{ROOT}/config/people.csv")),
+        Some(Path::new(&format!("{ROOT}/config/pairs.csv"))),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ok: 12 people, 6 pairs"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(
+            "goals = [\"Lead one design review by March\", \"Ship the on-call runbook by April\"]"
+        ),
+        "{}",
+        run.stdout
+    );
+    let rebuilt = write(
+        dir.path(),
+        "mentord.toml",
+        &format!("{}{}", example_head(), run.stdout),
+    );
+    let checked = check(&rebuilt);
+    assert_eq!(checked.code, Some(0), "{}", checked.stderr);
+    assert!(
+        checked
+            .stdout
+            .contains("12 people, 6 pairs (5 active, 1 paused), 6 time zones"),
+        "{}",
+        checked.stdout
+    );
+    // Not only valid: the same program. Four months of its plan match the original's.
+    let original_dir = tempfile::tempdir().unwrap();
+    let original = original_dir.path().join("mentord.toml");
+    std::fs::copy(format!("{ROOT}/config/mentord.toml"), &original).unwrap();
+    assert_eq!(plan_json(&rebuilt), plan_json(&original));
+}
+
+/// Ten broken rows among 5,000 people and 2,500 pairs, each with what it must say.
+#[test]
+fn a_large_sheet_names_each_broken_row_by_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let zones = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", ""];
+    let mut people = vec!["id,name,email,timezone,quiet_hours".to_string()];
+    for i in 0..5000 {
+        people.push(format!(
+            "p{i},\"Person {i}, Jr.\",p{i}@example.org,{},",
+            zones[i % zones.len()]
+        ));
+    }
+    let mut pairs = vec!["mentor,mentee,start,goals,at,every,on,duration".to_string()];
+    for i in 0..2500 {
+        // The last pair's mentee is p1 (p4998 mentors p1 too), so p4999 is in no pair.
+        let mentee = if i == 2499 { 1 } else { 2 * i + 1 };
+        pairs.push(format!(
+            "p{},p{mentee},2027-02-01,Goal one; Goal two,{:02}:30,2 weeks,tue,45m",
+            2 * i,
+            9 + i % 8
+        ));
+    }
+    // (sheet, line, what the line becomes, what the error must say). Line n is
+    // people[n - 1]: the header is line 1.
+    let broken: [(&str, usize, String, &str); 10] = [
+        (
+            "people",
+            15,
+            "p13,P 13,p13@example.org,Berlin,".into(),
+            "unknown time zone \"Berlin\"",
+        ),
+        (
+            "people",
+            101,
+            "p99,P 99,p99-at-example.org,,".into(),
+            "is not an email address",
+        ),
+        (
+            "people",
+            1002,
+            "p1000,P 1000,P7@Example.org,,".into(),
+            "is also the address on line 9",
+        ),
+        (
+            "people",
+            5001,
+            "p11,P 4999,p4999@example.org,,".into(),
+            "is also the id on line 13",
+        ),
+        (
+            "people",
+            4001,
+            "p3999,P 3999,p3999@example.org,,25:00-07:00".into(),
+            "`quiet_hours`",
+        ),
+        (
+            "pairs",
+            3,
+            "p2,nobody,2027-02-01,,10:00,,,".into(),
+            "unknown person \"nobody\"",
+        ),
+        (
+            "pairs",
+            500,
+            "p996,p997,2027-02-30,,10:00,,,".into(),
+            "\"2027-02-30\" is not a date",
+        ),
+        ("pairs", 1200, "p2396,p2397,,,25:00,,,".into(), "`at`"),
+        (
+            "pairs",
+            2000,
+            "p3996,p3997,,,10:00,fortnightly-ish,,".into(),
+            "`every`",
+        ),
+        (
+            "pairs",
+            2501,
+            "p4998,p4998,,,10:00,,,".into(),
+            "both mentor and mentee",
+        ),
+    ];
+    for (sheet, line, text, _) in &broken {
+        let rows = if *sheet == "people" {
+            &mut people
+        } else {
+            &mut pairs
+        };
+        rows[line - 1] = text.clone();
+    }
+    let people_csv = write(dir.path(), "people.csv", &(people.join("\n") + "\n"));
+    let pairs_csv = write(dir.path(), "pairs.csv", &(pairs.join("\r\n") + "\r\n"));
+    let started = Instant::now();
+    let run = import(&people_csv, Some(&pairs_csv));
+    let took = started.elapsed();
+    eprintln!("import of 5,000 people and 2,500 pairs with ten broken rows: {took:?}");
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "", "nothing on stdout when a row is invalid");
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": error: "))
+        .collect();
+    for (sheet, line, _, says) in &broken {
+        let at = format!("{}/{sheet}.csv:{line}: error: ", dir.path().display());
+        let found: Vec<&&str> = errors.iter().filter(|e| e.starts_with(&at)).collect();
+        assert_eq!(found.len(), 1, "{at} once in:\n{}", run.stderr);
+        assert!(
+            found[0].contains(says),
+            "{at} says {says:?}:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(errors.len(), 10, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .ends_with("10 errors in 10 rows; nothing was printed\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("  = help: "))
+            .count(),
+        10,
+        "every error has a help line:\n{}",
+        run.stderr
+    );
+}
+
+/// The same sizes without the broken rows: the output, behind the example's head,
+/// passes `check`.
+#[test]
+fn a_large_sheet_that_is_good_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    // Ada is the example head's coordinator.
+    let mut people = vec![
+        "Name,Email,Time zone".to_string(),
+        "Ada Lovelace,ada@example.org,".into(),
+    ];
+    for i in 0..5000 {
+        people.push(format!("Person {i},person.{i}@example.org,Asia/Tokyo"));
+    }
+    let mut pairs = vec!["mentor,mentee,goals".to_string()];
+    for i in 0..2500 {
+        // By address and by name: the sheet has no ids, they are derived.
+        pairs.push(format!(
+            "person.{}@example.org,Person {},A; B",
+            2 * i,
+            2 * i + 1
+        ));
+    }
+    let people_csv = write(dir.path(), "people.csv", &(people.join("\n") + "\n"));
+    let pairs_csv = write(dir.path(), "pairs.csv", &(pairs.join("\n") + "\n"));
+    let run = import(&people_csv, Some(&pairs_csv));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("[people.\"person.4999\"]\n"),
+        "derived ids"
+    );
+    assert!(
+        run.stdout
+            .contains("mentor = \"person.0\"\nmentee = \"person.1\"\ngoals = [\"A\", \"B\"]\n")
+    );
+    let config = write(
+        dir.path(),
+        "mentord.toml",
+        &format!("{}{}", example_head(), run.stdout),
+    );
+    let checked = check(&config);
+    assert_eq!(checked.code, Some(0), "{}", checked.stderr);
+    assert!(
+        checked.stdout.contains("5001 people, 2500 pairs"),
+        "{}",
+        checked.stdout
+    );
+}
+
+#[test]
+fn exports_with_a_byte_order_mark_quotes_and_semicolons_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // Excel's "CSV UTF-8" in a German locale: a BOM, `;` between fields, CRLF.
+    let people = write(
+        dir.path(),
+        "people.csv",
+        "\u{feff} Name ; E-Mail ;Time Zone;ID\r\n\
+         \"Hopper; Grace \"\"Amazing\"\"\";grace@example.org;America/New_York;\r\n\
+         Alan Turing;alan@example.org;;\r\n\
+         \"Ada\r\nLovelace\";ada@example.org;;ada\r\n",
+    );
+    let pairs = write(
+        dir.path(),
+        "pairs.csv",
+        "mentor,mentee,goals,location\n\
+         grace,Alan Turing,\" Lead a review by March;Ship the runbook; ;\",\"Room 4, \"\"Lovelace\"\"\"\n",
+    );
+    let run = import(&people, Some(&pairs));
+    // A name with a line break is refused by the loader, on the row's first line.
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("people.csv:4: error: `name`"),
+        "{}",
+        run.stderr
+    );
+    let people = write(
+        dir.path(),
+        "people.csv",
+        "\u{feff} Name ; E-Mail ;Time Zone;ID\r\n\
+         \"Hopper; Grace \"\"Amazing\"\"\";grace@example.org;America/New_York;\r\n\
+         Alan Turing;alan@example.org;;\r\n\
+         Ada Lovelace;ada@example.org;;ada\r\n",
+    );
+    let run = import(&people, Some(&pairs));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let expected = "\
+[people.grace]
+name = \"Hopper; Grace \\\"Amazing\\\"\"
+email = \"grace@example.org\"
+timezone = \"America/New_York\"
+
+[people.alan]
+name = \"Alan Turing\"
+email = \"alan@example.org\"
+
+[people.ada]
+name = \"Ada Lovelace\"
+email = \"ada@example.org\"
+
+[[pairs]]
+mentor = \"grace\"
+mentee = \"alan\"
+location = \"Room 4, \\\"Lovelace\\\"\"
+goals = [\"Lead a review by March\", \"Ship the runbook\"]
+";
+    assert!(run.stdout.ends_with(expected), "{}", run.stdout);
+}
+
+#[test]
+fn header_problems_and_unreadable_sheets() {
+    let dir = tempfile::tempdir().unwrap();
+    let people = write(
+        dir.path(),
+        "people.csv",
+        "name,mail address,timezone\nAda,ada@example.org,UTC\n",
+    );
+    let run = import(&people, None);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("people.csv:1: error: unknown column \"mail address\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("people.csv:1: error: the header has no \"email\" column"),
+        "{}",
+        run.stderr
+    );
+    let run = import(&dir.path().join("missing.csv"), None);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("cannot read"), "{}", run.stderr);
+    let run = import(dir.path(), None);
+    assert_eq!(run.code, Some(2), "a folder is a wrong path");
+    let good = write(dir.path(), "good.csv", "name,email\nAda,ada@example.org\n");
+    let run = import(&good, Some(&dir.path().join("nope.csv")));
+    assert_eq!(run.code, Some(2));
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn status_csv_has_the_pair_table_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mentord.toml");
+    std::fs::copy(format!("{ROOT}/config/mentord.toml"), &config).unwrap();
+    let output = mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["status", "--csv"])
+        .env("MENTORD_NOW", "2027-01-10T12:00:00+01:00")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "pair",
+            "status",
+            "next_meeting",
+            "review",
+            "review_due",
+            "last_sent",
+            "failures"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(&rows[0][0], "grace-alan");
+    assert_eq!(&rows[0][1], "active");
+    assert_eq!(&rows[0][2], "Tue 2027-01-12 16:00");
+    assert_eq!((&rows[0][3], &rows[0][4]), ("upcoming", "2027-04-12"));
+    assert_eq!(&rows[5][1], "paused");
+    assert_eq!(&rows[5][6], "0");
+}
