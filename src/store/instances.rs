@@ -208,6 +208,13 @@ impl Store {
                 .await?;
             tx.commit().await?;
         });
+        // A clean stop leaves a SQLite store whole in its one file (until now the data
+        // could sit in the -wal file, so copying mentord.db alone was no backup).
+        if let Pool::Sqlite(pool) = self.pool() {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
+                .await?;
+        }
         Ok(())
     }
 

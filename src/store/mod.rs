@@ -313,6 +313,8 @@ impl Store {
     /// Messages claimed per round: fewer where another daemon could take them.
     pub fn claim_batch(&self) -> u32 {
         match self.pool() {
+            // In memory nothing else claims, and a round trip is the cost.
+            Pool::Sqlite(_) if self.in_memory => 1024,
             Pool::Sqlite(_) => 64,
             Pool::Postgres(_) => 16,
         }

@@ -116,6 +116,13 @@ const MARK_SENT: (&str, &str) = (
     "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
      WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
 );
+/// [`MARK_SENT`] for a store in memory: the body is not kept.
+const MARK_SENT_FORGETTING_BODY: (&str, &str) = (
+    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, body = x'' \
+     WHERE key = $2 AND state = 'sending' AND claimed_by IS $3",
+    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, body = '' \
+     WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+);
 const MARK_RETRY: (&str, &str) = (
     "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
      claimed_by = NULL WHERE key = $3 AND state = 'sending' AND claimed_by IS $4",
@@ -229,7 +236,13 @@ impl Store {
     /// no longer held the claim (it was silent past its lease and another took it over).
     pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<bool> {
         let me = self.instance_id();
-        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(MARK_SENT))
+        // In memory (a simulation) the body goes in the same statement.
+        let statement = if self.in_memory {
+            MARK_SENT_FORGETTING_BODY
+        } else {
+            MARK_SENT
+        };
+        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(statement))
             .bind(seconds(at))
             .bind(key)
             .bind(me)
@@ -237,22 +250,15 @@ impl Store {
             .await?
             .rows_affected());
         if self.in_memory && marked == 1 {
-            self.forget_sent(key, at).await?;
+            self.forget_sent(at).await?;
         }
         Ok(marked == 1)
     }
 
     /// A simulation keeps a sent message's key while it could be queued again (late
-    /// prompts look back a few days at most), not its body, and forgets the row after a
-    /// fortnight: a year of 5,000 pairs stays in tens of megabytes, not gigabytes.
-    async fn forget_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<()> {
-        on!(self, |pool| sqlx::query(
-            "UPDATE messages SET body = x'' WHERE key = $1"
-        )
-        .bind(key)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    /// prompts look back a few days at most), not its body (dropped when it is marked),
+    /// and forgets the row after a fortnight: a year of 5,000 pairs stays small.
+    async fn forget_sent(&self, at: Timestamp) -> anyhow::Result<()> {
         let marks = self
             .sent_marks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
