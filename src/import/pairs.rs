@@ -9,55 +9,22 @@ use super::RowError;
 use super::people::{Lookup, People};
 use super::sheet::{Columns, Row, Sheet};
 use crate::diagnostic::closest;
+use crate::program::SHARED_KEYS;
 use crate::program::values::check_id;
 
 /// Any key a `[[pairs]]` table takes, except `digest` (program-wide).
+/// The pair's own columns; the cadence and timing ones are the keys a `[[pairs]]`
+/// entry shares with `[defaults]`, taken from the program file's own list.
+const PAIR_COLUMNS: &[&str] = &["id", "mentor", "mentee", "start", "end", "goals"];
+
+/// Columns written into the TOML as they are, as strings: these, then [`SHARED_KEYS`].
+const TEXT_COLUMNS: &[&str] = &["status", "kind"];
+
 pub const COLUMNS: Columns = Columns {
-    known: &[
-        "id",
-        "mentor",
-        "mentee",
-        "start",
-        "end",
-        "goals",
-        "status",
-        "kind",
-        "every",
-        "on",
-        "at",
-        "rrule",
-        "timezone",
-        "duration",
-        "location",
-        "agenda_before",
-        "reminder_before",
-        "followup_after",
-        "review_every",
-        "review_grace",
-        "quiet_hours",
-    ],
+    known: &[PAIR_COLUMNS, TEXT_COLUMNS, SHARED_KEYS],
     required: &["mentor", "mentee"],
     aliases: &[("time_zone", "timezone")],
 };
-
-/// Columns written into the TOML as they are, as strings, in this order.
-pub const TEXT_COLUMNS: &[&str] = &[
-    "status",
-    "kind",
-    "every",
-    "on",
-    "at",
-    "rrule",
-    "timezone",
-    "duration",
-    "location",
-    "agenda_before",
-    "reminder_before",
-    "followup_after",
-    "review_every",
-    "review_grace",
-    "quiet_hours",
-];
 
 /// One pair as it goes into the TOML.
 #[derive(Debug)]
@@ -71,7 +38,7 @@ pub struct Pair {
     pub start: Option<String>,
     pub end: Option<String>,
     pub goals: Vec<String>,
-    /// `(column, text)` for [`TEXT_COLUMNS`] with a value.
+    /// `(column, text)` for [`TEXT_COLUMNS`] and [`SHARED_KEYS`] with a value.
     pub text: Vec<(&'static str, String)>,
 }
 
@@ -168,6 +135,7 @@ pub fn read(sheet: &Sheet, people: &People, errors: &mut Vec<RowError>) -> Vec<P
                 .unwrap_or_default(),
             text: TEXT_COLUMNS
                 .iter()
+                .chain(SHARED_KEYS)
                 .filter_map(|&c| Some((c, row.get(c)?.to_string())))
                 .collect(),
         });

@@ -11,7 +11,7 @@ use super::sheet::{Columns, Sheet};
 use crate::program::values::check_id;
 
 pub const COLUMNS: Columns = Columns {
-    known: &["id", "name", "email", "timezone", "quiet_hours"],
+    known: &[&["id", "name", "email", "timezone", "quiet_hours"]],
     required: &["name", "email"],
     aliases: &[
         ("e_mail", "email"),

@@ -17,9 +17,21 @@ const MAX_SHEET_BYTES: u64 = 64 * 1024 * 1024;
 /// exports use for some of them.
 #[derive(Debug)]
 pub struct Columns {
-    pub known: &'static [&'static str],
+    /// The column names, in groups (a group may be a list the program file shares).
+    pub known: &'static [&'static [&'static str]],
     pub required: &'static [&'static str],
     pub aliases: &'static [(&'static str, &'static str)],
+}
+
+impl Columns {
+    /// Every known column, in order.
+    fn names(&self) -> impl Iterator<Item = &'static str> + Clone {
+        self.known.iter().flat_map(|group| group.iter().copied())
+    }
+
+    fn listed(&self) -> String {
+        self.names().collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// A sheet as read: its name for messages and its rows.
@@ -100,7 +112,7 @@ pub fn parse(name: &str, bytes: &[u8], columns: &Columns) -> (Sheet, Vec<RowErro
                     "the file is empty",
                     format!(
                         "export the sheet with a header line naming its columns: {}",
-                        columns.known.join(", ")
+                        columns.listed()
                     ),
                 ));
                 return (sheet, errors);
@@ -277,7 +289,7 @@ fn read_header(
             .iter()
             .find(|(alias, _)| *alias == normal)
             .map(|(_, column)| *column)
-            .or_else(|| columns.known.iter().copied().find(|c| *c == normal));
+            .or_else(|| columns.names().find(|c| *c == normal));
         match known {
             Some(column) if names.contains(&Some(column)) => {
                 errors.push(RowError::new(
@@ -290,11 +302,11 @@ fn read_header(
             }
             Some(column) => names.push(Some(column)),
             None => {
-                let help = match closest(&normal, columns.known.iter().copied()) {
+                let help = match closest(&normal, columns.names()) {
                     Some(s) => format!("did you mean {s:?}? Otherwise delete the column"),
                     None => format!(
                         "delete the column, or rename it to one of: {}",
-                        columns.known.join(", ")
+                        columns.listed()
                     ),
                 };
                 errors.push(RowError::new(
@@ -340,7 +352,7 @@ mod tests {
     use super::*;
 
     const COLUMNS: Columns = Columns {
-        known: &["id", "name", "email", "quiet_hours"],
+        known: &[&["id", "name", "email", "quiet_hours"]],
         required: &["name", "email"],
         aliases: &[("e_mail", "email")],
     };

@@ -29,6 +29,7 @@ use crate::recurrence::Rule;
 pub use load::{LoadError, load, parse};
 pub use location::{Location, redact};
 pub use pairs::first_meeting;
+pub use settings::SHARED_KEYS;
 use values::QuietHours;
 
 /// An IANA time zone with the name the coordinator wrote.
