@@ -97,6 +97,20 @@ macro_rules! dialects {
     (@postgres NOW) => {
         "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
     };
+    // The claimer compared to a parameter: `IS` also matches SQLite's NULL claimer (a
+    // store in memory has no registered daemon).
+    (@sqlite CLAIMER_IS) => {
+        "claimed_by IS"
+    };
+    (@postgres CLAIMER_IS) => {
+        "claimed_by ="
+    };
+    (@sqlite EMPTY_BODY) => {
+        "x''"
+    };
+    (@postgres EMPTY_BODY) => {
+        "''"
+    };
     (@$dialect:ident $text:literal) => { $text };
 }
 use dialects;

@@ -108,32 +108,32 @@ const CLAIM_POSTGRES: &str = dialects!(
 )
 .1;
 
-/// Marks change only a claim this daemon still holds (`IS` matches SQLite's unregistered
-/// NULL claimer too).
-const MARK_SENT: (&str, &str) = (
+/// Marks change only a claim this daemon still holds.
+const MARK_SENT: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
-     WHERE key = $2 AND state = 'sending' AND claimed_by IS $3",
-    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
-     WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+     WHERE key = $2 AND state = 'sending' AND ",
+    CLAIMER_IS,
+    " $3"
 );
 /// [`MARK_SENT`] for a store in memory: the body is not kept.
-const MARK_SENT_FORGETTING_BODY: (&str, &str) = (
-    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, body = x'' \
-     WHERE key = $2 AND state = 'sending' AND claimed_by IS $3",
-    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, body = '' \
-     WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+const MARK_SENT_FORGETTING_BODY: (&str, &str) = dialects!(
+    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, body = ",
+    EMPTY_BODY,
+    " WHERE key = $2 AND state = 'sending' AND ",
+    CLAIMER_IS,
+    " $3"
 );
-const MARK_RETRY: (&str, &str) = (
+const MARK_RETRY: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
-     claimed_by = NULL WHERE key = $3 AND state = 'sending' AND claimed_by IS $4",
-    "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
-     claimed_by = NULL WHERE key = $3 AND state = 'sending' AND claimed_by = $4",
+     claimed_by = NULL WHERE key = $3 AND state = 'sending' AND ",
+    CLAIMER_IS,
+    " $4"
 );
-const MARK_FAILED: (&str, &str) = (
+const MARK_FAILED: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'failed', last_error = $1 \
-     WHERE key = $2 AND state = 'sending' AND claimed_by IS $3",
-    "UPDATE messages SET state = 'failed', last_error = $1 \
-     WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+     WHERE key = $2 AND state = 'sending' AND ",
+    CLAIMER_IS,
+    " $3"
 );
 
 impl Store {
@@ -250,7 +250,7 @@ impl Store {
             .await?
             .rows_affected());
         if self.in_memory && marked == 1 {
-            self.forget_sent(at).await?;
+            self.forget_old_sent(at).await?;
         }
         Ok(marked == 1)
     }
@@ -258,7 +258,7 @@ impl Store {
     /// A simulation keeps a sent message's key while it could be queued again (late
     /// prompts look back a few days at most), not its body (dropped when it is marked),
     /// and forgets the row after a fortnight: a year of 5,000 pairs stays small.
-    async fn forget_sent(&self, at: Timestamp) -> anyhow::Result<()> {
+    async fn forget_old_sent(&self, at: Timestamp) -> anyhow::Result<()> {
         let marks = self
             .sent_marks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
