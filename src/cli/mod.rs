@@ -132,6 +132,23 @@ fn load(path: &std::path::Path) -> anyhow::Result<Program> {
     Ok(program::load(path)?)
 }
 
+/// The pair with id `id`, or `None` after saying on stderr that there is none (with a
+/// did-you-mean): a usage error for the commands that name pairs.
+fn find_pair<'p>(
+    program: &'p Program,
+    id: &str,
+    config: &std::path::Path,
+) -> Option<&'p crate::program::Pair> {
+    let found = program.pair_by_id(id);
+    if found.is_none() {
+        let hint = crate::diagnostic::closest(id, program.pairs.iter().map(|p| p.id.as_str()))
+            .map(|s| format!("; did you mean {s:?}?"))
+            .unwrap_or_default();
+        eprintln!("error: no pair {id:?} in {}{hint}", config.display());
+    }
+    found
+}
+
 /// Opens (creating if needed) the program's store.
 async fn open_store(program: &Program) -> anyhow::Result<crate::store::Store> {
     crate::store::Store::open(&program.store.location).await

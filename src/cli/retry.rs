@@ -8,7 +8,6 @@ use std::path::Path;
 use clap::Args;
 
 use super::{exit, open_store, time};
-use crate::program::values::closest;
 
 #[derive(Debug, Args)]
 pub struct Retry {
@@ -29,11 +28,7 @@ impl Retry {
         }
         let program = super::load(config)?;
         for pair in &self.pairs {
-            if program.pair_by_id(pair).is_none() {
-                let hint = closest(pair, program.pairs.iter().map(|p| p.id.as_str()))
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default();
-                eprintln!("error: no pair {pair:?} in {}{hint}", config.display());
+            if super::find_pair(&program, pair, config).is_none() {
                 return Ok(exit::USAGE);
             }
         }

@@ -6,7 +6,6 @@ use std::path::Path;
 use clap::{Args, Subcommand};
 
 use super::{exit, open_store, time};
-use crate::program::values::closest;
 use crate::schedule;
 
 #[derive(Debug, Args)]
@@ -31,11 +30,7 @@ impl Review {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
         let ReviewAction::Done { pair, on } = &self.action;
         let program = super::load(config)?;
-        let Some(found) = program.pair_by_id(pair) else {
-            let hint = closest(pair, program.pairs.iter().map(|p| p.id.as_str()))
-                .map(|s| format!("; did you mean {s:?}?"))
-                .unwrap_or_default();
-            eprintln!("error: no pair {pair:?} in {}{hint}", config.display());
+        let Some(found) = super::find_pair(&program, pair, config) else {
             return Ok(exit::USAGE);
         };
         let now = time::now()?;
