@@ -71,21 +71,6 @@ fn status(config: &Path) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn stop(daemons: &mut Daemons) {
-    for child in daemons.0.iter_mut().flatten() {
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-    }
-    for child in daemons.0.iter_mut() {
-        if let Some(mut c) = child.take() {
-            assert!(c.wait().unwrap().success(), "a daemon did not stop cleanly");
-        }
-    }
-}
-
 /// Sent messages per daemon, from the store.
 fn sent_by(database: &Database) -> HashMap<String, i64> {
     let url = database.url.clone();
@@ -149,7 +134,7 @@ fn three_daemons_send_ten_thousand_messages_once() {
         .count();
     assert_eq!(alive, 3, "{report:#}");
     assert_eq!(report["sent"], MESSAGES as u64, "{report:#}");
-    stop(&mut daemons);
+    daemons.stop();
 
     assert_eq!(duplicates(&ids), 0, "a message was accepted twice");
     let shares = sent_by(&database);
@@ -198,7 +183,7 @@ fn a_daemon_killed_mid_run_loses_nothing() {
         .collect();
     assert_eq!(dead.len(), 1, "{report:#}");
     assert_eq!(dead[0]["holding"], 0, "{report:#}");
-    stop(&mut daemons);
+    daemons.stop();
 
     // Only the message in flight at the kill may arrive twice (same Message-ID: the
     // duplicate is found by its Message-ID).
@@ -239,7 +224,7 @@ fn daemons_ride_out_lost_database_connections() {
     let dropped = terminate_connections(&database.url);
     assert!(dropped >= 2, "only {dropped} connections to drop");
     let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
-    stop(&mut daemons);
+    daemons.stop();
     let logs: String = (0..2)
         .map(|i| std::fs::read_to_string(dir.path().join(format!("daemon-{i}.log"))).unwrap())
         .collect();

@@ -181,36 +181,13 @@ impl Daemon {
 
     /// SIGTERM, and a clean exit.
     fn stop(mut self) {
-        wait_until_it_handles_sigterm(self.0.as_ref().unwrap());
+        common::wait_until_it_handles_sigterm(self.0.as_ref().unwrap());
         self.signal("TERM");
         let status = self.0.take().unwrap().wait().unwrap();
         assert!(
             status.success(),
             "the daemon did not stop cleanly: {status}"
         );
-    }
-}
-
-/// Waits (up to 30 s) until the process has a handler for SIGTERM (Linux: `SigCgt`), so
-/// a SIGTERM or SIGHUP does not just kill it.
-fn wait_until_it_handles_sigterm(child: &Child) {
-    let status = format!("/proc/{}/status", child.id());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let caught = std::fs::read_to_string(&status)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("SigCgt:"))
-            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
-            .unwrap();
-        if caught & (1 << (15 - 1)) != 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the daemon never set up its signal handlers"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -415,7 +392,7 @@ fn a_pair_added_on_reload_inside_the_lead_time_gets_its_prompt_and_reminder() {
         &config,
         &program(added.start, &all, server.port, dir.path()),
     );
-    wait_until_it_handles_sigterm(daemon.0.as_ref().unwrap());
+    common::wait_until_it_handles_sigterm(daemon.0.as_ref().unwrap());
     daemon.signal("HUP");
     let want = expected(&[(&early, false), (&added, true)]);
     let wrong = wait_for(&server, &all, &want);

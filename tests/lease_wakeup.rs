@@ -28,7 +28,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::postgres::{self, Database};
@@ -183,18 +182,7 @@ fn a_dead_daemons_claims_are_sent_soon_after_its_lease() {
     let took = killed.elapsed();
 
     // The survivors stop cleanly.
-    for child in daemons.0.iter().flatten() {
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-    }
-    for child in daemons.0.iter_mut() {
-        if let Some(mut c) = child.take() {
-            assert!(c.wait().unwrap().success(), "a daemon did not stop cleanly");
-        }
-    }
+    daemons.stop();
 
     // None lost; only the message in flight at the kill may have arrived twice.
     let (distinct, all) = counts(&server);

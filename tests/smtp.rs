@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use jiff::Timestamp;
 use mentord::daemon::smtp::Smtp;
@@ -254,7 +254,7 @@ fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
     }
     // A clean stop: SIGTERM, exit 0. (Everything may have gone out before this run
     // started; a SIGTERM before it handles the signal would just kill it.)
-    wait_until_it_handles_sigterm(&child);
+    common::wait_until_it_handles_sigterm(&child);
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -269,28 +269,6 @@ fn kill_9_while_sending_loses_nothing_and_doubles_at_most_the_one_in_flight() {
         "{} duplicates after {kills} kills",
         accepted - distinct
     );
-}
-
-/// Waits (up to 30 s) until the process has a handler for SIGTERM (Linux: `SigCgt`).
-fn wait_until_it_handles_sigterm(child: &Child) {
-    let status = format!("/proc/{}/status", child.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let caught = std::fs::read_to_string(&status)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("SigCgt:"))
-            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
-            .unwrap();
-        if caught & (1 << (15 - 1)) != 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the daemon never set up its signal handlers"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
 
 /// Regression: a relay that answers `530 Authentication required` to MAIL FROM failed

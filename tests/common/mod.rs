@@ -156,6 +156,48 @@ pub fn start_daemon(config: &Path, log: std::path::PathBuf) -> std::process::Chi
 /// Daemons, killed if the test ends early.
 pub struct Daemons(pub Vec<Option<std::process::Child>>);
 
+impl Daemons {
+    /// SIGTERM to each, and each must stop cleanly (exit 0).
+    pub fn stop(&mut self) {
+        for child in self.0.iter().flatten() {
+            std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status()
+                .unwrap();
+        }
+        for child in self.0.iter_mut() {
+            if let Some(mut c) = child.take() {
+                assert!(c.wait().unwrap().success(), "a daemon did not stop cleanly");
+            }
+        }
+    }
+}
+
+/// Waits (up to 30 s) until the process has a handler for SIGTERM (Linux: `SigCgt`), so
+/// a SIGTERM or SIGHUP does not just kill it (everything may be sent before it gets
+/// that far).
+pub fn wait_until_it_handles_sigterm(child: &std::process::Child) {
+    let status = format!("/proc/{}/status", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let caught = std::fs::read_to_string(&status)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+            .unwrap();
+        if caught & (1 << (15 - 1)) != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never set up its signal handlers"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 impl Drop for Daemons {
     fn drop(&mut self) {
         for child in self.0.iter_mut().flatten() {
