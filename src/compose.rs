@@ -280,7 +280,7 @@ impl<'p> Composer<'p> {
         let (id, name, email) = self.role_person(pair, role);
         // The cancelled meeting, or the next one from now for a (re-)sent series.
         let (start, first) = match occurrence {
-            Some(date) => (crate::schedule::meeting_instant(&pair.meeting, date), false),
+            Some(date) => (pair.meeting.start_on(date), false),
             None => crate::schedule::meetings(program, pair, at, Timestamp::MAX)
                 .next()
                 .map_or((at, false), |(date, start)| {
@@ -394,7 +394,7 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
     let Some(first) = pair.meeting.first else {
         return Ok(());
     };
-    let start = crate::schedule::meeting_instant(&pair.meeting, first);
+    let start = pair.meeting.start_on(first);
     let changes = [
         Change::Invite {
             pair: index,

@@ -95,7 +95,9 @@ fn check_program(name: &str) {
         std::fs::write(&file, ics::render(&series, Method::Request, 3, stamp, None)).unwrap();
         libical(&file);
 
-        let from = schedule::meeting_instant(&pair.meeting, pair.start)
+        let from = pair
+            .meeting
+            .start_on(pair.start)
             .checked_sub(SignedDuration::from_hours(48))
             .unwrap();
         let until = pair.meeting.until.map_or(

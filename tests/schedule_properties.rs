@@ -235,7 +235,7 @@ fn oracle(program: &Program, from: Timestamp, until: Timestamp) -> Vec<i64> {
     else {
         return Vec::new();
     };
-    let from = from.max(schedule::meeting_instant(meeting, first));
+    let from = from.max(meeting.start_on(first));
     if meeting.until.is_some_and(|u| u < from) {
         // Every meeting before the end was on a DST change day: nothing to compare.
         return Vec::new();

@@ -93,9 +93,7 @@ impl Series {
         // The end from the instant the start resolves to, so a first meeting in a DST gap
         // still lasts its duration; in a fold, where that would end before it starts on
         // the clock, the plain wall-clock sum.
-        let end_instant = crate::schedule::meeting_instant(meeting, first)
-            .checked_add(meeting.duration)
-            .ok()?;
+        let end_instant = meeting.start_on(first).checked_add(meeting.duration).ok()?;
         let end = Some(meeting.zone.tz.to_datetime(end_instant))
             .filter(|end| *end > start)
             .or_else(|| start.checked_add(meeting.duration).ok())?;
@@ -110,7 +108,7 @@ impl Series {
                     .dates(pair.start, pair.start)
                     .take(count as usize)
                     .last();
-                if last.is_some_and(|d| crate::schedule::meeting_instant(meeting, d) > until) {
+                if last.is_some_and(|d| meeting.start_on(d) > until) {
                     rule.count = None;
                     rule.until = Some(Until::Instant(until));
                 }
@@ -121,11 +119,7 @@ impl Series {
             .skip
             .iter()
             .filter(|&&d| d >= first && meeting.rule.dates(pair.start, d).next() == Some(d))
-            .filter(|&&d| {
-                meeting
-                    .until
-                    .is_none_or(|u| crate::schedule::meeting_instant(meeting, d) <= u)
-            })
+            .filter(|&&d| meeting.until.is_none_or(|u| meeting.start_on(d) <= u))
             .map(|d| d.to_datetime(meeting.at))
             .collect();
         let person = |i: usize| Person {

@@ -37,7 +37,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cron::Cron;
-use crate::program::{Meeting, Pair, Program, Status};
+use crate::program::{Pair, Program, Status};
 
 /// What an action is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -290,11 +290,6 @@ fn sort_by_time(actions: Vec<Action>, from: Timestamp) -> Vec<Action> {
     sorted
 }
 
-/// The instant a meeting on `date` starts.
-pub fn meeting_instant(meeting: &Meeting, date: Date) -> Timestamp {
-    meeting.start_on(date)
-}
-
 /// The UTC date of an instant, without a time zone look-up.
 pub(crate) fn utc_date(at: Timestamp) -> Date {
     jiff::tz::Offset::UTC.to_datetime(at).date()
@@ -316,7 +311,7 @@ pub fn meetings(
         .dates(pair.start, from_date)
         .take_while(move |&date| date <= until_date)
         .filter(|&date| !program.is_skipped(date))
-        .map(|date| (date, meeting_instant(meeting, date)))
+        .map(|date| (date, meeting.start_on(date)))
         .take_while(|&(_, start)| meeting.until.is_none_or(|u| start <= u))
         .filter(move |&(_, start)| start >= from && start < until)
 }
