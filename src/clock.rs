@@ -6,38 +6,47 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 /// Now, from `MENTORD_NOW` if set, else the system clock.
 pub fn now() -> anyhow::Result<Timestamp> {
     match std::env::var("MENTORD_NOW") {
-        Ok(text) if !text.trim().is_empty() => {
-            parse_utc(text.trim()).context("while reading MENTORD_NOW")
-        }
+        Ok(text) if !text.trim().is_empty() => parse_instant(text.trim(), &jiff::tz::TimeZone::UTC)
+            .context("while reading MENTORD_NOW"),
         #[allow(clippy::disallowed_methods)] // the one read of the clock
         _ => Ok(Timestamp::now()),
     }
 }
 
-/// RFC 3339, or a civil time or date taken as UTC.
-fn parse_utc(text: &str) -> anyhow::Result<Timestamp> {
-    use jiff::civil::{Date, DateTime};
+/// `YYYY-MM-DD` as the start of that day in `zone`.
+pub fn parse_date_start(text: &str, zone: &TimeZone) -> anyhow::Result<Timestamp> {
+    let date: Date = text
+        .parse()
+        .with_context(|| format!("\"{text}\" is not a date; write YYYY-MM-DD"))?;
+    start_of(date, zone)
+}
+
+pub fn start_of(date: Date, zone: &TimeZone) -> anyhow::Result<Timestamp> {
+    Ok(zone
+        .to_ambiguous_timestamp(date.to_datetime(Time::midnight()))
+        .compatible()?)
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS]` in `zone`, a date (its start), or RFC 3339 with an offset.
+pub fn parse_instant(text: &str, zone: &TimeZone) -> anyhow::Result<Timestamp> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Ok(t);
     }
-    let civil = text
-        .parse::<DateTime>()
-        .or_else(|_| {
-            text.parse::<Date>()
-                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
-        })
-        .map_err(|_| {
-            anyhow::anyhow!("\"{text}\" is not a time; write RFC 3339, YYYY-MM-DDTHH:MM or a date")
-        })?;
-    Ok(jiff::tz::TimeZone::UTC
-        .to_ambiguous_timestamp(civil)
-        .compatible()?)
+    if let Ok(dt) = text.parse::<DateTime>() {
+        return Ok(zone.to_ambiguous_timestamp(dt).compatible()?);
+    }
+    if text.len() == 10 {
+        return parse_date_start(text, zone);
+    }
+    bail!("\"{text}\" is not a time; write YYYY-MM-DDTHH:MM, a date, or RFC 3339 with an offset")
 }
 
 /// What the daemon's loop asks of time.
