@@ -54,6 +54,8 @@ pub struct Templates {
     /// Where each kind's template came from, for errors: an override's path, or the
     /// built-in `templates/<kind>.md`.
     origins: Vec<(MessageKind, String)>,
+    /// The kinds whose subject line is a template of its own (`subject/<kind>`).
+    subject_alone: Vec<MessageKind>,
 }
 
 /// The work one rendering may do (minijinja's fuel: about one unit per instruction).
@@ -101,6 +103,7 @@ impl Templates {
         env.add_filter("code", code);
         env.set_fuel(Some(FUEL));
         let mut origins = Vec::with_capacity(MessageKind::ALL.len());
+        let mut subject_alone = Vec::new();
         for kind in MessageKind::ALL {
             let name = kind.name();
             let (source, origin) = match folder.map(|f| f.join(format!("{name}.md"))) {
@@ -118,11 +121,25 @@ impl Templates {
                 env.add_template_owned(format!("{prefix}{name}"), source.clone())
                     .with_context(|| format!("in template {name}.md"))?;
             }
+            // The subject line on its own, so a mail renders its body once (as Markdown)
+            // and only this line raw; a first line that opens a block closed further
+            // down does not stand alone, and such a template is rendered raw whole.
+            let first_line = source.lines().next().unwrap_or_default().to_string();
+            if env
+                .add_template_owned(format!("subject/{name}"), first_line)
+                .is_ok()
+            {
+                subject_alone.push(kind);
+            }
         }
-        Ok(Templates { env, origins })
+        Ok(Templates {
+            env,
+            origins,
+            subject_alone,
+        })
     }
 
-    /// Renders one variant (`text/…` or `html/…`) of a template, within [`FUEL`] and
+    /// Renders one variant (`subject/…`, `text/…` or `html/…`) of a template, within [`FUEL`] and
     /// [`MAX_OUTPUT`]; an error names the template file and line.
     fn render_one(
         &self,
@@ -166,8 +183,13 @@ impl Templates {
     pub fn render(&self, kind: MessageKind, context: &Context) -> anyhow::Result<Rendered> {
         let name = kind.name();
         let value = Value::from(minijinja::value::Serde(context));
+        let raw = if self.subject_alone.contains(&kind) {
+            "subject"
+        } else {
+            "text"
+        };
         let text = self
-            .render_one("text", kind, &value)
+            .render_one(raw, kind, &value)
             .with_context(|| format!("while rendering template {name}.md"))?;
         let html_source = self
             .render_one("html", kind, &value)
@@ -308,5 +330,24 @@ mod tests {
         });
         let rendered = templates.render(MessageKind::Digest, &context).unwrap();
         assert!(rendered.text.contains("mentor49999-mentee49999"));
+    }
+
+    /// A subject line that opens a block closed further down cannot be rendered on its
+    /// own: the whole template is rendered raw for it, as before.
+    #[test]
+    fn a_subject_line_that_opens_a_block_still_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("followup.md"),
+            "subject: {% if recipient.name %}Thanks, {{ recipient.name }}\n{% endif %}\nBody\n",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        assert!(!templates.subject_alone.contains(&MessageKind::Followup));
+        assert!(templates.subject_alone.contains(&MessageKind::Invite));
+        let program = crate::program::example();
+        let context = Context::for_coordinator(&program);
+        let rendered = templates.render(MessageKind::Followup, &context).unwrap();
+        assert_eq!(rendered.subject, "Thanks, Ada Lovelace");
     }
 }
