@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::ics::{self, Method, Person, Series};
-use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, message_id};
+use crate::inbound::token::{self, TokenKey};
+use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, ReplyTo, message_id};
 use crate::program::{Mailbox, Pair, Program, Status};
 use crate::reconcile::Change;
 use crate::render::{Context, DigestContext, OverdueReview, Role, Templates};
@@ -28,6 +29,17 @@ pub struct Composed {
 pub struct Composer<'p> {
     program: &'p Program,
     templates: &'p Templates,
+    /// Signs the tokens of Reply-To addresses, when `[mail] reply_to` is set.
+    tokens: Option<&'p TokenKey>,
+}
+
+/// Kinds whose replies mentord reads (SPEC §2: prompts, follow-ups and nudges), so they
+/// carry a Reply-To with a token.
+fn takes_replies(kind: MessageKind) -> bool {
+    matches!(
+        kind,
+        MessageKind::AgendaPrompt | MessageKind::Followup | MessageKind::ReviewNudge
+    )
 }
 
 fn mailbox(name: &str, email: &str) -> Mailbox {
@@ -39,7 +51,17 @@ fn mailbox(name: &str, email: &str) -> Mailbox {
 
 impl<'p> Composer<'p> {
     pub fn new(program: &'p Program, templates: &'p Templates) -> Self {
-        Composer { program, templates }
+        Composer {
+            program,
+            templates,
+            tokens: None,
+        }
+    }
+
+    /// Reply-To addresses (with `[mail] reply_to`) signed with `tokens`.
+    pub fn with_tokens(mut self, tokens: Option<&'p TokenKey>) -> Self {
+        self.tokens = tokens;
+        self
     }
 
     fn outgoing(
@@ -50,15 +72,27 @@ impl<'p> Composer<'p> {
         context: &Context,
     ) -> anyhow::Result<Outgoing> {
         let organizer = &self.program.organizer;
+        // The program is part of the id: the same pair next year is new mail.
+        let message_id = message_id(&format!("{}\n{key}", self.program.name), &organizer.email);
+        let reply_to = match (&self.program.reply_to, self.tokens) {
+            (Some(pattern), Some(tokens)) if takes_replies(key.kind) => {
+                let token = tokens.token(&message_id);
+                Some(ReplyTo {
+                    address: token::address(pattern, &token),
+                    token,
+                })
+            }
+            _ => None,
+        };
         Ok(Outgoing {
-            // The program is part of the id: the same pair next year is new mail.
-            message_id: message_id(&format!("{}\n{key}", self.program.name), &organizer.email),
+            message_id,
             body: self.templates.render(key.kind, context)?,
             key,
             from: mailbox(&organizer.name, &organizer.email),
             to,
             date: at,
             calendar: None,
+            reply_to,
         })
     }
 
@@ -93,7 +127,20 @@ impl<'p> Composer<'p> {
         let occurrence = match action.subject {
             Subject::Meeting { start, first } => {
                 context = context.with_meeting(program, pair, start, first);
-                start.to_string()
+                let occurrence = start.to_string();
+                if matches!(
+                    kind,
+                    MessageKind::AgendaPrompt | MessageKind::MentorReminder
+                ) {
+                    context.action_items = history.action_items_before(&pair.id, start);
+                }
+                if kind == MessageKind::MentorReminder {
+                    context.agenda = history
+                        .agendas
+                        .get(&(pair.id.clone(), occurrence.clone()))
+                        .cloned();
+                }
+                occurrence
             }
             Subject::Review { due, nudge } => {
                 context = context.with_review(due, nudge);
@@ -115,6 +162,40 @@ impl<'p> Composer<'p> {
             pair: Some(pair.id.clone()),
             message,
         }])
+    }
+
+    /// The mentee's agenda passed on to the mentor (it came after the reminder). One
+    /// mail per agenda received: its key names the mail that brought it.
+    pub fn agenda(
+        &self,
+        pair_index: usize,
+        start: Timestamp,
+        reply_id: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<Composed> {
+        let program = self.program;
+        let pair = &program.pairs[pair_index];
+        let mut context = Context::for_pair(program, pair, Role::Mentor)
+            .with_meeting(program, pair, start, false);
+        context.agenda = Some(text.to_string());
+        let (id, name, email) = self.role_person(pair, Role::Mentor);
+        // Which reply, as a number: a second agenda for the same meeting is a second mail.
+        let reply = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, reply_id.as_bytes());
+        let sequence = u32::from_be_bytes(reply.as_bytes()[..4].try_into().unwrap_or_default());
+        let key = DeliveryKey {
+            kind: MessageKind::Agenda,
+            pair: Some(pair.id.clone()),
+            occurrence: Some(start.to_string()),
+            sequence,
+            recipient: id,
+        };
+        let message = self.outgoing(key, mailbox(&name, &email), at, &context)?;
+        Ok(Composed {
+            kind: MessageKind::Agenda,
+            pair: Some(pair.id.clone()),
+            message,
+        })
     }
 
     /// The coordinator's digest as of `at`: pair counts and reviews overdue (due more
@@ -148,6 +229,10 @@ impl<'p> Composer<'p> {
             overdue,
             failures: history.failures.clone(),
             sending_paused: history.sending_paused.clone(),
+            declined_series: history.declined_series.clone(),
+            bounces: history.bounces.clone(),
+            set_aside: history.set_aside.clone(),
+            late_cancellations: history.late_cancellations.clone(),
         });
         let key = DeliveryKey {
             kind: MessageKind::Digest,
@@ -287,8 +372,13 @@ impl<'p> Composer<'p> {
                     (start, Some(date) == pair.meeting.first)
                 }),
         };
-        let context =
+        let mut context =
             Context::for_pair(program, pair, role).with_meeting(program, pair, start, first);
+        if kind == MessageKind::OccurrenceCancel {
+            context.cancelled_by = occurrence
+                .and_then(|date| pair.cancelled_by(date))
+                .map(|person| program.person(person).name.clone());
+        }
         let key = DeliveryKey {
             kind,
             pair: Some(pair.id.clone()),
@@ -459,12 +549,23 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
         Context::for_pair(program, pair, Role::Mentee).with_meeting(program, pair, start, false);
     context.agenda = Some("1. Progress\n2. A decision".into());
     context.action_items = vec!["Draft the design doc".into()];
-    for kind in [
-        MessageKind::AgendaPrompt,
-        MessageKind::MentorReminder,
-        MessageKind::Followup,
-    ] {
-        templates.render(kind, &context)?;
+    context.cancelled_by = Some(context.recipient.name.clone());
+    for replies in [false, true] {
+        context.replies = replies;
+        for kind in [
+            MessageKind::AgendaPrompt,
+            MessageKind::MentorReminder,
+            MessageKind::Agenda,
+            MessageKind::Followup,
+            MessageKind::OccurrenceCancel,
+        ] {
+            templates.render(kind, &context)?;
+        }
+    }
+    // A meeting the other one can't make.
+    if let Some(other) = &context.other {
+        context.cancelled_by = Some(other.name.clone());
+        templates.render(MessageKind::OccurrenceCancel, &context)?;
     }
     Ok(())
 }

@@ -40,6 +40,7 @@ pub mod daemon;
 pub mod diagnostic;
 pub mod ics;
 pub mod import;
+pub mod inbound;
 pub mod mail;
 pub mod program;
 pub mod reconcile;

@@ -285,11 +285,16 @@ mentee = "alan"
                 html: "<p>Hello</p>\n".into(),
             },
             calendar: None,
+            reply_to: Some(mentord::mail::ReplyTo {
+                address: "mentoring+abcdefghijklmnopqrst@example.org".into(),
+                token: "abcdefghijklmnopqrst".into(),
+            }),
         };
         check_message(&message.to_eml().unwrap(), &[
             ("Subject", one_line(&subject)),
             ("From", one_line(&from_name)),
             ("To", one_line(&to_name)),
+            ("Reply-To", one_line(&from_name)),
         ])?;
     }
 }

@@ -31,6 +31,7 @@ fn message(i: usize) -> NewMessage {
         method: None,
         sequence: None,
         body: format!("Message-ID: <{i}@mentord.test>\r\n\r\nbody {i}\r\n").into_bytes(),
+        reply_token: None,
         dropped: None,
     }
 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod completions;
+mod deliver;
 mod import;
 mod plan;
 mod plan_json;
@@ -69,6 +70,8 @@ enum Command {
     Review(review::Review),
     /// Queue failed messages again once their cause is fixed (same Message-ID).
     Retry(retry::Retry),
+    /// Take in one mail on stdin (a reply, a calendar answer, a bounce), as a mail server's pipe.
+    Deliver(deliver::Deliver),
     /// Turn spreadsheet exports (CSV) into [people.*] and [[pairs]] TOML, checked like the file.
     Import(import::Import),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -103,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Run(cmd) => cmd.execute(&cli.config),
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
+        Command::Deliver(cmd) => cmd.execute(&cli.config),
         Command::Import(cmd) => cmd.execute(&cli.config),
         Command::Completions(cmd) => cmd.execute(),
         Command::Man(cmd) => cmd.execute(),

@@ -12,6 +12,7 @@
 //! day late are dropped (kept in the store as `dropped`, and logged); everything else
 //! due while down is sent late.
 
+mod inbound;
 pub mod record;
 mod run;
 pub mod service;
@@ -55,6 +56,10 @@ pub struct Daemon {
     /// Pairs whose meetings are new to the store since the last schedule (invited,
     /// resumed, moved): their prompts may already be late (see `schedule::late`).
     catch_up: Vec<u32>,
+    /// Signs Reply-To tokens (with `[mail] reply_to`), read from the store once.
+    tokens: Option<crate::inbound::token::TokenKey>,
+    /// How many cancelled meetings the program holds, as the store last said.
+    cancellations_seen: Option<i64>,
 }
 
 /// What one tick did, for logs and tests.
@@ -89,6 +94,8 @@ impl Daemon {
             horizon: None,
             reported_pause: None,
             catch_up: Vec::new(),
+            tokens: None,
+            cancellations_seen: None,
         }
     }
 
@@ -125,6 +132,9 @@ impl Daemon {
         self.horizon = None;
         // Indices into the old program; the reconcile of the new one finds its own.
         self.catch_up.clear();
+        // The new program has no cancellations on it yet, and may name other pairs.
+        self.forget_cancellations();
+        self.tokens = None;
     }
 
     /// Does everything due at `now`; `stop` is checked between sends.
@@ -211,6 +221,7 @@ impl Daemon {
         stop: &dyn Fn() -> bool,
         tick: &mut Tick,
     ) -> anyhow::Result<()> {
+        self.hear(now, tick).await?;
         if self.needs_reconcile {
             let (queued, complete) = self.reconcile(now, stop).await?;
             tick.queued += queued;
@@ -255,7 +266,8 @@ impl Daemon {
 
     async fn apply_changes(&mut self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
         let mut catch_up = Vec::new();
-        let composer = Composer::new(&self.program, &self.templates);
+        let composer =
+            Composer::new(&self.program, &self.templates).with_tokens(self.tokens.as_ref());
         let mut messages = Vec::new();
         let mut states = Vec::with_capacity(changes.len());
         for change in changes {
@@ -346,7 +358,8 @@ impl Daemon {
         } else {
             self.history(digest_due, now).await?
         };
-        let composer = Composer::new(&self.program, &self.templates);
+        let composer =
+            Composer::new(&self.program, &self.templates).with_tokens(self.tokens.as_ref());
         let mut batch = Vec::new();
         while let Some(action) = self.upcoming.front().copied() {
             if action.at >= until {
@@ -415,7 +428,8 @@ impl Daemon {
             now,
             SignedDuration::from_secs(1),
         );
-        let composer = Composer::new(&self.program, &self.templates);
+        let composer =
+            Composer::new(&self.program, &self.templates).with_tokens(self.tokens.as_ref());
         let mut batch = Vec::with_capacity(late.len());
         for action in &late {
             for composed in composer.action(action, &history)? {
@@ -476,7 +490,9 @@ impl Daemon {
             last_review: self.store.last_reviews().await?,
             ..History::default()
         };
+        self.replies(&mut history, now).await?;
         if for_digest {
+            self.heard_for_digest(&mut history, now).await?;
             history.failures = self
                 .store
                 .failures()
@@ -645,7 +661,7 @@ fn change_name(change: &Change) -> &'static str {
     }
 }
 
-fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMessage> {
+pub(crate) fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMessage> {
     let message = &composed.message;
     let calendar = message.calendar.as_ref();
     Ok(NewMessage {
@@ -661,6 +677,7 @@ fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMess
         body: message
             .to_eml()
             .with_context(|| format!("while building {}", message.key))?,
+        reply_token: message.reply_to.as_ref().map(|r| r.token.clone()),
         dropped: None,
     })
 }

@@ -15,6 +15,8 @@ use crate::clock::Clock;
 pub enum Wake {
     /// Read the program file again (why: "SIGHUP", "file changed").
     Reload(&'static str),
+    /// Mail came in that the daemon acts on (an agenda to pass on, a meeting declined).
+    Inbound,
 }
 
 /// How a loop is steered from outside: a shutdown shared with everything else the
@@ -101,6 +103,7 @@ pub async fn run(
                         observer.reload(daemon, why);
                     }
                 }
+                Some(Wake::Inbound) => {}
                 // Nobody can wake it any more: sleep on the clock alone.
                 None => {
                     if !clock.sleep_until(next).await {

@@ -56,6 +56,7 @@ pub async fn launch(
     let heartbeat = tokio::spawn(beat(store.clone()));
     let shutdown = CancellationToken::new();
     let (wake, wakes) = mpsc::channel::<Wake>(16);
+    let listening = tokio::spawn(notice_inbound(store.clone(), wake.clone()));
     spawn_signals(wake.clone(), shutdown.clone())?;
     let _watcher = watch(config, wake);
     let mut control = Control { shutdown, wakes };
@@ -69,6 +70,7 @@ pub async fn launch(
     tracing::info!("stopped");
     notify("STOPPING=1");
     heartbeat.abort();
+    listening.abort();
     if let Err(e) = store.deregister().await {
         tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims; they pass to another after the lease");
     }
@@ -202,6 +204,29 @@ async fn beat(store: Store) {
         interval.tick().await;
         if let Err(e) = store.heartbeat().await {
             tracing::warn!(error = %format!("{e:#}"), "heartbeat failed");
+        }
+    }
+}
+
+/// How often the store is asked whether `mentord deliver` (another process) left mail
+/// for the daemon to act on.
+const INBOUND_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Wakes the daemon when mail taken in by `mentord deliver` waits for it: an agenda to
+/// pass on, a declined meeting to cancel. Two seconds keep the cost to one indexed query.
+async fn notice_inbound(store: Store, wake: mpsc::Sender<Wake>) {
+    let mut interval = tokio::time::interval(INBOUND_POLL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match store.has_pending_inbound().await {
+            Ok(true) => {
+                let _ = wake.try_send(Wake::Inbound);
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "could not look for mail taken in")
+            }
         }
     }
 }

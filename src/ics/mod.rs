@@ -115,8 +115,15 @@ impl Series {
             }
             (Some(_), None) => {}
         }
-        let exdates = program
+        let mut skipped: Vec<Date> = program
             .skip
+            .iter()
+            .copied()
+            .chain(pair.cancelled.iter().map(|c| c.date))
+            .collect();
+        skipped.sort_unstable();
+        skipped.dedup();
+        let exdates = skipped
             .iter()
             .filter(|&&d| d >= first && meeting.rule.dates(pair.start, d).next() == Some(d))
             .filter(|&&d| meeting.until.is_none_or(|u| meeting.start_on(d) <= u))

@@ -19,6 +19,8 @@ pub enum MessageKind {
     OccurrenceCancel,
     AgendaPrompt,
     MentorReminder,
+    /// The mentee's agenda, passed on to the mentor when it came after the reminder.
+    Agenda,
     Followup,
     ReviewNudge,
     ReviewEscalation,
@@ -26,13 +28,14 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 10] = [
+    pub const ALL: [MessageKind; 11] = [
         MessageKind::Invite,
         MessageKind::InviteUpdate,
         MessageKind::InviteCancel,
         MessageKind::OccurrenceCancel,
         MessageKind::AgendaPrompt,
         MessageKind::MentorReminder,
+        MessageKind::Agenda,
         MessageKind::Followup,
         MessageKind::ReviewNudge,
         MessageKind::ReviewEscalation,
@@ -49,6 +52,7 @@ impl MessageKind {
             MessageKind::OccurrenceCancel => "occurrence_cancel",
             MessageKind::AgendaPrompt => "agenda_prompt",
             MessageKind::MentorReminder => "mentor_reminder",
+            MessageKind::Agenda => "agenda",
             MessageKind::Followup => "followup",
             MessageKind::ReviewNudge => "review_nudge",
             MessageKind::ReviewEscalation => "review_escalation",
@@ -65,6 +69,7 @@ impl MessageKind {
             MessageKind::OccurrenceCancel => "meeting cancel",
             MessageKind::AgendaPrompt => "agenda prompt",
             MessageKind::MentorReminder => "mentor reminder",
+            MessageKind::Agenda => "agenda",
             MessageKind::Followup => "follow-up",
             MessageKind::ReviewNudge => "review nudge",
             MessageKind::ReviewEscalation => "review escalation",

@@ -51,6 +51,15 @@ pub struct Outgoing {
     pub date: Timestamp,
     pub body: Rendered,
     pub calendar: Option<Calendar>,
+    /// Where replies go, when mentord reads them (`[mail] reply_to`).
+    pub reply_to: Option<ReplyTo>,
+}
+
+/// A Reply-To address and the token in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub address: String,
+    pub token: String,
 }
 
 /// `Message-ID` from the delivery key: a resend after a crash carries the same one.
@@ -141,6 +150,16 @@ impl Outgoing {
             .date(date)
             .message_id(Some(self.message_id.clone()))
             .header(AutoSubmitted);
+        let builder = match &self.reply_to {
+            Some(reply_to) => builder.reply_to(Mailbox::new(
+                Some(header::one_line(&self.from.name)),
+                reply_to
+                    .address
+                    .parse()
+                    .with_context(|| format!("reply address {:?}", reply_to.address))?,
+            )),
+            None => builder,
+        };
         let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(encoded(
@@ -193,6 +212,10 @@ impl Outgoing {
         replace(headers, "From", from);
         let to = header::mailbox("To", &self.to.name, &self.to.email);
         replace(headers, "To", to);
+        if let Some(reply_to) = &self.reply_to {
+            let value = header::mailbox("Reply-To", &self.from.name, &reply_to.address);
+            replace(headers, "Reply-To", value);
+        }
         Ok(message.formatted())
     }
 }

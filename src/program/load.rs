@@ -380,7 +380,7 @@ fn host_dependent_zone(name: &str) -> Option<&'static str> {
 }
 
 const SECTIONS: &[&str] = &[
-    "program", "defaults", "people", "pairs", "store", "mail", "http",
+    "program", "defaults", "people", "pairs", "store", "mail", "inbound", "http",
 ];
 
 /// What has been read so far, segment by segment. Every span kept here is absolute.
@@ -406,6 +406,8 @@ struct Loader<'b> {
     pairs: Vec<RawPair>,
     store: Option<StoreConfig>,
     mail: Option<MailConfig>,
+    reply_to: Option<String>,
+    inbound: Option<super::InboundConfig>,
     http: Option<HttpConfig>,
 }
 
@@ -429,6 +431,8 @@ impl<'b> Loader<'b> {
             pairs: Vec::new(),
             store: None,
             mail: None,
+            reply_to: None,
+            inbound: None,
             http: None,
         }
     }
@@ -467,7 +471,10 @@ impl<'b> Loader<'b> {
                 "people" => self.read_people(value, diags),
                 "pairs" => self.read_pairs(value, diags),
                 "store" => self.store = sections::store(value, self.base, diags),
-                "mail" => self.mail = sections::mail(value, self.base, diags),
+                "mail" => {
+                    self.mail = sections::mail(value, self.base, diags, &mut self.reply_to);
+                }
+                "inbound" => self.inbound = sections::inbound(value, self.base, diags),
                 "http" => self.http = sections::http(value, diags),
                 _ => {
                     let what = if value.get_ref().is_table() {
@@ -629,6 +636,8 @@ impl<'b> Loader<'b> {
             mail: self.mail.unwrap_or(MailConfig::File {
                 dir: self.base.join("outbox"),
             }),
+            reply_to: self.reply_to,
+            inbound: self.inbound,
             http: self.http,
             warnings: Vec::new(),
             warning_lines: Vec::new(),

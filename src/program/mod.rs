@@ -69,6 +69,11 @@ pub struct Program {
     pub pairs: Vec<Pair>,
     pub store: StoreConfig,
     pub mail: MailConfig,
+    /// `[mail] reply_to`: the Reply-To of prompts, follow-ups and nudges, with
+    /// `{token}` where the message's token goes.
+    pub reply_to: Option<String>,
+    /// `[inbound]`: an IMAP mailbox to watch for replies.
+    pub inbound: Option<InboundConfig>,
     pub http: Option<HttpConfig>,
     /// What the loader found worth saying but not refusing (legacy zone names), and the
     /// same rendered with file, line and column once the file's text is known.
@@ -124,6 +129,34 @@ pub struct Pair {
     pub kind: Option<String>,
     pub meeting: Meeting,
     pub timing: Timing,
+    /// Meetings someone can't make (from the store, not the file): never held, never
+    /// invited again. Sorted by date.
+    pub cancelled: Vec<Cancelled>,
+}
+
+/// A meeting of a pair that one of them can't make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled {
+    pub date: Date,
+    /// Who can't make it.
+    pub by: PersonIndex,
+}
+
+impl Pair {
+    pub fn is_cancelled(&self, date: Date) -> bool {
+        self.cancelled
+            .binary_search_by_key(&date, |c| c.date)
+            .is_ok()
+    }
+
+    /// Who can't make the meeting on `date`, if it was cancelled.
+    pub fn cancelled_by(&self, date: Date) -> Option<PersonIndex> {
+        let i = self
+            .cancelled
+            .binary_search_by_key(&date, |c| c.date)
+            .ok()?;
+        Some(self.cancelled[i].by)
+    }
 }
 
 /// When and where a pair meets.
@@ -155,6 +188,9 @@ pub struct Timing {
     pub review_grace: i32,
     pub mentor_quiet_hours: Option<QuietHours>,
     pub mentee_quiet_hours: Option<QuietHours>,
+    /// "Can't make it" later than this before a meeting is still honoured, but the
+    /// digest lists it as late.
+    pub cancel_notice: SignedDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +225,19 @@ pub enum MailConfig {
     },
 }
 
+/// Where replies reach mentord, from `[inbound]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundConfig {
+    /// `imaps://` (TLS from the first byte) or `imap://` (STARTTLS).
+    pub endpoint: SmtpEndpoint,
+    /// Only `tls = "none"` for a loopback test server turns TLS off.
+    pub tls: bool,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub folder: String,
+    pub done_folder: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     pub listen: Option<SocketAddr>,
@@ -213,6 +262,39 @@ impl Program {
 
     pub fn pair_by_id(&self, id: &str) -> Option<&Pair> {
         self.pairs.iter().find(|p| p.id == id)
+    }
+
+    pub fn person_by_id(&self, id: &str) -> Option<PersonIndex> {
+        self.people.iter().position(|p| p.id == id)
+    }
+
+    /// Puts the meetings people can't make (from the store) on their pairs; returns
+    /// whether anything changed. Cancellations of pairs or people no longer in the
+    /// file are left out.
+    pub fn set_cancellations(&mut self, cancelled: &[(String, Date, String)]) -> bool {
+        let index: std::collections::HashMap<&str, usize> = self
+            .pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
+        let mut by_pair: Vec<Vec<Cancelled>> = vec![Vec::new(); self.pairs.len()];
+        for (pair, date, person) in cancelled {
+            let (Some(&i), Some(by)) = (index.get(pair.as_str()), self.person_by_id(person)) else {
+                continue;
+            };
+            by_pair[i].push(Cancelled { date: *date, by });
+        }
+        let mut changed = false;
+        for (pair, mut list) in self.pairs.iter_mut().zip(by_pair) {
+            list.sort_by_key(|c| c.date);
+            list.dedup_by_key(|c| c.date);
+            if pair.cancelled != list {
+                pair.cancelled = list;
+                changed = true;
+            }
+        }
+        changed
     }
 
     pub fn is_skipped(&self, date: Date) -> bool {

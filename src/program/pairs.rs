@@ -367,7 +367,9 @@ fn resolve_one(
             review_grace,
             mentor_quiet_hours: person_quiet(mentor),
             mentee_quiet_hours: person_quiet(mentee),
+            cancel_notice: merged.cancel_notice.unwrap_or(builtin::CANCEL_NOTICE),
         },
+        cancelled: Vec::new(),
     })
 }
 

@@ -1,4 +1,4 @@
-//! The program-wide sections: `[program]`, `[store]`, `[mail]` and `[http]`.
+//! The program-wide sections: `[program]`, `[store]`, `[mail]`, `[inbound]` and `[http]`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,9 @@ use jiff::civil::Date;
 use super::load::Zones;
 use super::reader::{self, Table, TableName, Value};
 use super::values::{self, ValueError, check_email, check_name, check_text};
-use super::{HttpConfig, Location, MailConfig, Mailbox, SmtpEndpoint, StoreConfig, Zone};
+use super::{
+    HttpConfig, InboundConfig, Location, MailConfig, Mailbox, SmtpEndpoint, StoreConfig, Zone,
+};
 use crate::diagnostic::{Diagnostics, Span};
 
 /// What `[program]` says, before people are known. Spans are absolute.
@@ -228,10 +230,26 @@ const MAIL_KEYS: &[&str] = &[
     "password_env",
     "password_file",
     "rate",
+    "reply_to",
 ];
 
-pub fn mail(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<MailConfig> {
+/// `[mail]`; its `reply_to` (for any transport) goes to `reply_to`.
+pub fn mail(
+    value: &Value<'_>,
+    base: &Path,
+    diags: &mut Diagnostics,
+    reply_to: &mut Option<String>,
+) -> Option<MailConfig> {
     let mut t = Table::from_value("[mail]", value, diags)?;
+    *reply_to = t.get("reply_to").and_then(|v| {
+        reader::parsed(
+            v,
+            "reply_to",
+            "\"mentoring+{token}@example.org\"",
+            diags,
+            values::parse_reply_to,
+        )
+    });
     let transport = t.get("transport").and_then(|v| {
         reader::parsed(v, "transport", "\"file\"", diags, |s| match s {
             "file" | "smtp" => Ok(s.to_string()),
@@ -348,12 +366,33 @@ fn mail_dir(base: &Path, dir: &str) -> Result<PathBuf, ValueError> {
 /// `smtp://[user@]host[:port]` or `smtps://…`, read once: nothing parses it again.
 fn smtp_endpoint(url: &str) -> Result<SmtpEndpoint, ValueError> {
     let help = "write \"smtp://user@host:587\" (STARTTLS) or \"smtps://user@host:465\"; the password goes in an environment variable";
-    let (implicit_tls, rest) = match (url.strip_prefix("smtps://"), url.strip_prefix("smtp://")) {
+    endpoint(url, "smtp", help)
+}
+
+/// An IMAP server from `[inbound] imap`: `imaps://` (TLS from the first byte) or
+/// `imap://` (STARTTLS), the same shape as an SMTP URL.
+fn imap_endpoint(url: &str) -> Result<SmtpEndpoint, ValueError> {
+    let help = "write \"imaps://user@host\" (TLS) or \"imap://user@host:143\" (STARTTLS); the password goes in an environment variable or a file";
+    let endpoint = endpoint(url, "imap", help)?;
+    if endpoint.user.is_none() {
+        return Err(values::invalid(
+            format!("\"{url}\" names no user"),
+            "write the mailbox's user before the host: \"imaps://mentoring@mail.example.org\"",
+        ));
+    }
+    Ok(endpoint)
+}
+
+/// `scheme://user@host:port` or `schemes://…` (implicit TLS).
+fn endpoint(url: &str, scheme: &str, help: &str) -> Result<SmtpEndpoint, ValueError> {
+    let secure = format!("{scheme}s://");
+    let plain = format!("{scheme}://");
+    let (implicit_tls, rest) = match (url.strip_prefix(&secure), url.strip_prefix(&plain)) {
         (Some(rest), _) => (true, rest),
         (None, Some(rest)) => (false, rest),
         (None, None) => {
             return Err(values::invalid(
-                format!("\"{url}\" is not an smtp:// or smtps:// URL"),
+                format!("\"{url}\" is not a {plain} or {secure} URL"),
                 help,
             ));
         }
@@ -404,6 +443,109 @@ fn smtp_endpoint(url: &str) -> Result<SmtpEndpoint, ValueError> {
         host: host.to_string(),
         port,
     })
+}
+
+const INBOUND_KEYS: &[&str] = &[
+    "imap",
+    "tls",
+    "password_env",
+    "password_file",
+    "folder",
+    "done_folder",
+];
+
+/// `[inbound]`: the IMAP mailbox replies reach mentord in.
+pub fn inbound(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<InboundConfig> {
+    let mut t = Table::from_value("[inbound]", value, diags)?;
+    let url_value = t.require("imap", diags, "\"imaps://mentoring@mail.example.org\"");
+    let endpoint = url_value.and_then(|v| {
+        reader::parsed(
+            v,
+            "imap",
+            "\"imaps://mentoring@mail.example.org\"",
+            diags,
+            imap_endpoint,
+        )
+    });
+    let tls_off = t.get("tls").and_then(|v| {
+        reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
+            "none" => Ok(true),
+            "required" => Ok(false),
+            _ => Err(values::invalid(
+                format!("unknown tls setting \"{s}\""),
+                "leave `tls` out (TLS is required), or write \"none\" for a loopback test server",
+            )),
+        })
+        .map(|off| (off, v.span()))
+    });
+    let password_env = t.get("password_env").and_then(|v| {
+        reader::parsed(v, "password_env", "\"MENTORD_IMAP_PASSWORD\"", diags, |s| {
+            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if ok {
+                Ok(s.to_string())
+            } else {
+                Err(values::invalid(
+                    format!("\"{s}\" is not an environment variable name"),
+                    "name the variable that holds the password, e.g. \"MENTORD_IMAP_PASSWORD\"",
+                ))
+            }
+        })
+    });
+    let password_file = t
+        .get("password_file")
+        .and_then(|v| reader::string(v, "password_file", "\"/run/secrets/imap\"", diags))
+        .map(|p| base.join(p));
+    let folder = t
+        .get("folder")
+        .and_then(|v| reader::parsed(v, "folder", "\"INBOX\"", diags, mailbox_name));
+    let done_folder = t
+        .get("done_folder")
+        .and_then(|v| reader::parsed(v, "done_folder", "\"mentord\"", diags, mailbox_name));
+    let table_span = t.span.clone();
+    t.finish(&[INBOUND_KEYS], diags);
+    let endpoint = endpoint?;
+    if password_env.is_none() && password_file.is_none() {
+        diags
+            .error(table_span, "[inbound] has no password")
+            .help("add `password_env = \"MENTORD_IMAP_PASSWORD\"` (or `password_file`)");
+    }
+    let tls = match tls_off {
+        Some((true, span)) => {
+            let host = &endpoint.host;
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                diags
+                    .error(
+                        span,
+                        format!("`tls = \"none\"` is refused for \"{host}\": it is not a loopback address"),
+                    )
+                    .help("plaintext IMAP is only for a test server on 127.0.0.1; remove `tls` to require TLS");
+            }
+            false
+        }
+        _ => true,
+    };
+    Some(InboundConfig {
+        endpoint,
+        tls,
+        password_env,
+        password_file,
+        folder: folder.unwrap_or_else(|| "INBOX".into()),
+        done_folder: done_folder.unwrap_or_else(|| "mentord".into()),
+    })
+}
+
+fn mailbox_name(text: &str) -> Result<String, ValueError> {
+    if text.is_empty() || text.chars().any(|c| c.is_control()) {
+        return Err(values::invalid(
+            format!("{text:?} is not a mailbox name"),
+            "write a folder name such as \"INBOX\" or \"mentord\"",
+        ));
+    }
+    Ok(text.to_string())
 }
 
 pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {

@@ -38,6 +38,7 @@ pub const SHARED_KEYS: &[&str] = &[
     "review_every",
     "review_grace",
     "quiet_hours",
+    "cancel_notice",
 ];
 
 /// One level of settings as written; `None` means not given at this level.
@@ -57,6 +58,7 @@ pub struct Settings {
     pub review_every: Option<Option<i32>>,
     pub review_grace: Option<i32>,
     pub quiet_hours: Option<Option<QuietHours>>,
+    pub cancel_notice: Option<SignedDuration>,
 }
 
 /// Built-in defaults: a fortnightly 45-minute meeting at 10:00, the agenda prompt two
@@ -77,6 +79,7 @@ pub mod builtin {
         end: Time::constant(7, 0, 0, 0),
     };
     pub const DIGEST: &str = "0 8 * * MON";
+    pub const CANCEL_NOTICE: SignedDuration = SignedDuration::from_hours(24);
 }
 
 impl Settings {
@@ -149,6 +152,9 @@ impl Settings {
             diags,
             parse_quiet_hours,
         );
+        if let Some(v) = table.get("cancel_notice") {
+            s.cancel_notice = reader::parsed(v, "cancel_notice", "\"24h\"", diags, parse_duration);
+        }
         s
     }
 
@@ -168,6 +174,7 @@ impl Settings {
             review_every: self.review_every.or(fallback.review_every),
             review_grace: self.review_grace.or(fallback.review_grace),
             quiet_hours: self.quiet_hours.or(fallback.quiet_hours),
+            cancel_notice: self.cancel_notice.or(fallback.cancel_notice),
         }
     }
 

@@ -325,6 +325,35 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 /// Text that reaches a mail header or a calendar line: one line, no controls, nothing
 /// invisible, at most [`MAX_TEXT_CHARS`]. Joiners (U+200C, U+200D) and tag characters
 /// are allowed here: emoji sequences and some scripts need them.
+/// `[mail] reply_to`: an address with `{token}` once in its local part, which stays
+/// within 64 octets with the token in place.
+pub fn parse_reply_to(text: &str) -> Result<String, ValueError> {
+    let help =
+        "write an address with {token} in its local part, e.g. \"mentoring+{token}@example.org\"";
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return Err(invalid(format!("\"{text}\" is not an address"), help));
+    };
+    if local.matches("{token}").count() != 1 || domain.contains("{token}") {
+        return Err(invalid(
+            format!("\"{text}\" must hold {{token}} once, before the @"),
+            help,
+        ));
+    }
+    let filled = local.replace("{token}", &"x".repeat(crate::inbound::token::LEN));
+    if filled.len() > 64 {
+        return Err(invalid(
+            format!(
+                "with the {}-letter token its local part is {} octets; an address allows 64",
+                crate::inbound::token::LEN,
+                filled.len()
+            ),
+            "shorten the part before the @",
+        ));
+    }
+    check_email(&format!("{filled}@{domain}"))?;
+    Ok(text.to_string())
+}
+
 pub fn check_text(text: &str) -> Result<(), ValueError> {
     check_line(text, false)?;
     check_length(text, MAX_TEXT_CHARS, "shorten it")

@@ -28,6 +28,12 @@ pub struct Context {
     pub action_items: Vec<String>,
     /// The agenda the mentee sent for this meeting, if any.
     pub agenda: Option<String>,
+    /// Who can't make the meeting a cancel is about (a declined meeting, "can't make
+    /// it"), by name; `None` for a skip date in the file.
+    pub cancelled_by: Option<String>,
+    /// Whether mentord reads replies (`[mail] reply_to` or `[inbound]`): prompts then say
+    /// to reply above a line.
+    pub replies: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -95,6 +101,12 @@ pub struct DigestContext {
     pub failures: Vec<String>,
     /// Set while the SMTP circuit breaker holds mail back.
     pub sending_paused: Option<String>,
+    /// What came back, without anything a pair wrote: series declined, addresses that
+    /// bounce, mail set aside (sender and subject), meetings cancelled late.
+    pub declined_series: Vec<String>,
+    pub bounces: Vec<String>,
+    pub set_aside: Vec<String>,
+    pub late_cancellations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -155,6 +167,7 @@ impl Context {
                 ),
                 local: None,
             }),
+            replies: program.reply_to.is_some() || program.inbound.is_some(),
             ..Context::default()
         }
     }

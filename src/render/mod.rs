@@ -32,6 +32,7 @@ pub fn built_in(kind: MessageKind) -> &'static str {
         MessageKind::OccurrenceCancel => include_str!("../../templates/occurrence_cancel.md"),
         MessageKind::AgendaPrompt => include_str!("../../templates/agenda_prompt.md"),
         MessageKind::MentorReminder => include_str!("../../templates/mentor_reminder.md"),
+        MessageKind::Agenda => include_str!("../../templates/agenda.md"),
         MessageKind::Followup => include_str!("../../templates/followup.md"),
         MessageKind::ReviewNudge => include_str!("../../templates/review_nudge.md"),
         MessageKind::ReviewEscalation => include_str!("../../templates/review_escalation.md"),
@@ -101,6 +102,7 @@ impl Templates {
             })
         });
         env.add_filter("code", code);
+        env.add_filter("lines", lines);
         env.set_fuel(Some(FUEL));
         let mut origins = Vec::with_capacity(MessageKind::ALL.len());
         let mut subject_alone = Vec::new();
@@ -255,6 +257,32 @@ fn code(state: &minijinja::State, text: String) -> Value {
     }
 }
 
+/// `{{ agenda | lines }}`: text a person wrote, shown as written, line by line: each
+/// line escaped and ended with a hard break, so Markdown neither joins the lines nor
+/// reads the writer's `*`, `#` or `<a>` as its own.
+fn lines(state: &minijinja::State, text: String) -> Value {
+    if !matches!(state.auto_escape(), AutoEscape::Custom(name) if name == MARKDOWN) {
+        return Value::from(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut lines = text.lines().map(str::trim_end).peekable();
+    while let Some(line) = lines.next() {
+        if line.trim().is_empty() {
+            // A paragraph break; runs of them count once.
+            if !out.ends_with("\n\n") && !out.is_empty() {
+                out.truncate(out.trim_end_matches(['\\', '\n']).len());
+                out.push_str("\n\n");
+            }
+            continue;
+        }
+        out.push_str(&escape_markdown(line.trim_start()));
+        if lines.peek().is_some() {
+            out.push_str("\\\n");
+        }
+    }
+    Value::from_safe_string(out.trim_end_matches(['\\', '\n']).to_string())
+}
+
 fn split_subject(rendered: &str) -> (String, String) {
     let (first, rest) = rendered.split_once('\n').unwrap_or((rendered, ""));
     let subject = first.trim_start_matches("subject:").trim().to_string();
@@ -326,7 +354,7 @@ mod tests {
             paused: 0,
             overdue,
             failures: (0..20).map(|i| format!("failure {i}")).collect(),
-            sending_paused: None,
+            ..DigestContext::default()
         });
         let rendered = templates.render(MessageKind::Digest, &context).unwrap();
         assert!(rendered.text.contains("mentor49999-mentee49999"));

@@ -130,6 +130,47 @@ pub struct History {
     pub failures: Vec<String>,
     /// When sending is paused by the SMTP circuit breaker: until when, and why.
     pub sending_paused: Option<String>,
+    /// The agenda each meeting's mentee sent, by (pair id, meeting start as in keys):
+    /// the latest one.
+    pub agendas: HashMap<(String, String), String>,
+    /// Action items sent after each pair's meetings: (meeting start, text), oldest first.
+    pub action_items: HashMap<String, Vec<(Timestamp, String)>>,
+    /// For the digest: what the coordinator should hear of what came back, without
+    /// anything the pair wrote (series declined, bouncing addresses, set-aside mail,
+    /// late cancellations), one line each.
+    pub declined_series: Vec<String>,
+    pub bounces: Vec<String>,
+    pub set_aside: Vec<String>,
+    pub late_cancellations: Vec<String>,
+}
+
+impl History {
+    /// The action items from the last meeting before `start` that has some, one per
+    /// line, list marks taken off.
+    pub fn action_items_before(&self, pair: &str, start: Timestamp) -> Vec<String> {
+        let Some(text) = self
+            .action_items
+            .get(pair)
+            .and_then(|items| items.iter().rev().find(|(at, _)| *at < start))
+            .map(|(_, text)| text)
+        else {
+            return Vec::new();
+        };
+        text.lines()
+            .map(|line| {
+                let line = line.trim();
+                let unmarked = line.trim_start_matches(['-', '*', '•']).trim_start();
+                // "1." / "2)" numbering.
+                let digits = unmarked.bytes().take_while(u8::is_ascii_digit).count();
+                match unmarked[digits..].strip_prefix(['.', ')']) {
+                    Some(rest) if digits > 0 => rest.trim_start().to_string(),
+                    _ => unmarked.to_string(),
+                }
+            })
+            .filter(|line| !line.is_empty())
+            .take(30)
+            .collect()
+    }
 }
 
 /// Review nudges and escalations are sent at this local time on their day.
@@ -310,7 +351,7 @@ pub fn meetings(
         .rule
         .dates(pair.start, from_date)
         .take_while(move |&date| date <= until_date)
-        .filter(|&date| !program.is_skipped(date))
+        .filter(|&date| !program.is_skipped(date) && !pair.is_cancelled(date))
         .map(|date| (date, meeting.start_on(date)))
         .take_while(|&(_, start)| meeting.until.is_none_or(|u| start <= u))
         .filter(move |&(_, start)| start >= from && start < until)

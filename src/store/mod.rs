@@ -18,6 +18,7 @@
 //! [`on!`] runs one body against whichever pool the store has. Where the two differ
 //! (claims, the database's clock) both texts sit side by side.
 
+mod inbound;
 mod instances;
 pub mod lock;
 mod outbox;
@@ -35,6 +36,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use crate::program::Location;
 use crate::program::redact;
+pub use inbound::{
+    Bounce, Cancellation, InboundKind, InboundRecord, PendingInbound, Reply, Rsvp, SentMessage,
+    SetAside,
+};
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use outbox::{Failure, NewMessage, PairActivity, Queued, Summary};
 

@@ -31,6 +31,8 @@ pub struct NewMessage {
     pub method: Option<String>,
     pub sequence: Option<u32>,
     pub body: Vec<u8>,
+    /// The token in its Reply-To, when replies are read (see `inbound::token`).
+    pub reply_token: Option<String>,
     /// Recorded but never sent, and why (a prompt whose meeting started while mentord
     /// was down).
     pub dropped: Option<String>,
@@ -79,8 +81,8 @@ pub struct Failure {
 }
 
 const INSERT_MESSAGE: &str = "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, \
-     attempts, next_attempt_at, last_error, uid, method, sequence, body, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $6, $8, $9, $10, $11, $12, $13) \
+     attempts, next_attempt_at, last_error, uid, method, sequence, body, created_at, reply_token) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $6, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (key) DO NOTHING";
 
 /// SQLite has one daemon: what is pending and due.
@@ -168,6 +170,7 @@ impl Store {
                     .bind(m.sequence.map(i64::from))
                     .bind(&m.body)
                     .bind(seconds(now))
+                    .bind(&m.reply_token)
                     .execute(&mut *tx)
                     .await?;
                 queued.push(result.rows_affected() == 1);

@@ -1,0 +1,189 @@
+//! What the daemon does with what mentord heard (see [`crate::inbound`]): meetings
+//! someone can't make leave the schedule and the calendars (the reconcile sends the
+//! `CANCEL` with `RECURRENCE-ID` to both, which tells the other person), and an agenda
+//! that came after the mentor's reminder went out is passed on in a short mail of its
+//! own. Run by the daemon that holds the program lock, so each reply is acted on once.
+
+use anyhow::Context as _;
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Daemon, Tick, new_message};
+use crate::compose::Composer;
+use crate::inbound::token::TokenKey;
+use crate::mail::{DeliveryKey, MessageKind};
+use crate::store::InboundKind;
+
+/// The store's key that signs reply tokens.
+const TOKEN_SECRET: &str = "reply_tokens";
+
+/// How far back agendas and action items are read for the mail that quotes them.
+pub const REPLIES_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 120);
+
+impl Daemon {
+    /// Before planning: the reply-token key, the meetings cancelled since the last tick,
+    /// and the agendas to pass on.
+    pub(super) async fn hear(&mut self, now: Timestamp, tick: &mut Tick) -> anyhow::Result<()> {
+        if self.program.reply_to.is_some() && self.tokens.is_none() {
+            let secret = self.store.secret(TOKEN_SECRET).await?;
+            self.tokens = Some(TokenKey::new(&secret));
+        }
+        self.refresh_cancellations().await?;
+        let pending = self.store.pending_inbound().await?;
+        for reply in pending {
+            if reply.kind == InboundKind::Agenda {
+                tick.queued += self.pass_on_agenda(&reply, now).await?;
+            }
+            self.store.finish_inbound(&reply.message_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the cancellations again when their number changed; a changed schedule is
+    /// reconciled and planned afresh.
+    async fn refresh_cancellations(&mut self) -> anyhow::Result<()> {
+        let count = self.store.cancellation_count().await?;
+        if self.cancellations_seen == Some(count) {
+            return Ok(());
+        }
+        let cancelled: Vec<_> = self
+            .store
+            .cancellations()
+            .await?
+            .into_iter()
+            .map(|c| (c.pair, c.date, c.person))
+            .collect();
+        if self.program.set_cancellations(&cancelled) {
+            self.needs_reconcile = true;
+            self.upcoming.clear();
+            self.horizon = None;
+        }
+        self.cancellations_seen = Some(count);
+        Ok(())
+    }
+
+    /// The agendas and action items the pair's mail quotes.
+    pub(super) async fn replies(
+        &self,
+        history: &mut crate::schedule::History,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        let since = now.checked_sub(REPLIES_LOOKBACK).unwrap_or(now);
+        for reply in self.store.replies(InboundKind::Agenda, since).await? {
+            // Oldest first: the latest agenda for a meeting stays.
+            history
+                .agendas
+                .insert((reply.pair, reply.occurrence), reply.body);
+        }
+        for reply in self.store.replies(InboundKind::ActionItems, since).await? {
+            let Ok(start) = reply.occurrence.parse::<Timestamp>() else {
+                continue;
+            };
+            let items = history.action_items.entry(reply.pair).or_default();
+            items.retain(|(at, _)| *at != start);
+            items.push((start, reply.body));
+            items.sort_by_key(|(at, _)| *at);
+        }
+        Ok(())
+    }
+
+    /// What the coordinator's digest says of what came back: never what the pair wrote.
+    pub(super) async fn heard_for_digest(
+        &self,
+        history: &mut crate::schedule::History,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        let program = &self.program;
+        let name = |id: &str| {
+            program
+                .person_by_id(id)
+                .map_or(id.to_string(), |i| program.person(i).name.clone())
+        };
+        history.declined_series = self
+            .store
+            .rsvps()
+            .await?
+            .into_iter()
+            .filter(|r| r.occurrence.is_empty() && r.partstat == "declined")
+            .filter(|r| program.pair_by_id(&r.pair).is_some())
+            .map(|r| format!("{}: {} declined the series", r.pair, name(&r.person)))
+            .collect();
+        history.bounces = self
+            .store
+            .bounces()
+            .await?
+            .into_iter()
+            .map(|b| format!("{} ({}, {}×)", b.address, b.status, b.count))
+            .collect();
+        history.set_aside = self
+            .store
+            .set_aside(50)
+            .await?
+            .into_iter()
+            .map(|s| format!("from {}: \"{}\" ({})", s.sender, s.subject, s.reason))
+            .collect();
+        let week = now
+            .checked_sub(SignedDuration::from_hours(24 * 8))
+            .unwrap_or(now);
+        history.late_cancellations = self
+            .store
+            .cancellations()
+            .await?
+            .into_iter()
+            .filter(|c| c.late && c.at >= week)
+            .map(|c| format!("{}: {} can't make {}", c.pair, name(&c.person), c.date))
+            .collect();
+        Ok(())
+    }
+
+    /// Puts cancellations read before a reload on the new program.
+    pub(super) fn forget_cancellations(&mut self) {
+        self.cancellations_seen = None;
+    }
+
+    /// An agenda whose meeting's reminder is already queued or sent (or that has no
+    /// reminder) goes to the mentor in a mail of its own, before the meeting.
+    async fn pass_on_agenda(
+        &mut self,
+        reply: &crate::store::PendingInbound,
+        now: Timestamp,
+    ) -> anyhow::Result<usize> {
+        let (Some(pair_id), Some(occurrence)) = (&reply.pair, &reply.occurrence) else {
+            return Ok(0);
+        };
+        let Some(index) = self.program.pairs.iter().position(|p| &p.id == pair_id) else {
+            return Ok(0);
+        };
+        let pair = &self.program.pairs[index];
+        let Ok(start) = occurrence.parse::<Timestamp>() else {
+            return Ok(0);
+        };
+        if start <= now || pair.is_cancelled(pair.meeting.zone.tz.to_datetime(start).date()) {
+            return Ok(0);
+        }
+        let mentor = self.program.person(pair.mentor);
+        let reminder = DeliveryKey {
+            kind: MessageKind::MentorReminder,
+            pair: Some(pair.id.clone()),
+            occurrence: Some(occurrence.clone()),
+            sequence: 0,
+            recipient: mentor.id.clone(),
+        };
+        let has_reminder = pair.timing.reminder_before.is_some();
+        if has_reminder && !self.store.is_queued(&reminder.to_string()).await? {
+            // The reminder is still to come and will quote it.
+            return Ok(0);
+        }
+        let text = self
+            .store
+            .inbound_body(&reply.message_id)
+            .await?
+            .unwrap_or_default();
+        let composer = Composer::new(&self.program, &self.templates);
+        let composed = composer
+            .agenda(index, start, &reply.message_id, &text, now)
+            .context("while passing an agenda on")?;
+        let message = new_message(&composed, now)?;
+        let queued = self.store.enqueue_all(&[message], &[], now).await?;
+        Ok(queued.into_iter().filter(|&q| q).count())
+    }
+}

@@ -1,0 +1,101 @@
+//! Delivery status notifications (RFC 3464): which addresses a report says failed.
+//! A report is a `multipart/report; report-type=delivery-status` whose
+//! `message/delivery-status` part holds one block of fields for the message and one per
+//! recipient (`Final-Recipient`, `Action`, `Status`, `Diagnostic-Code`).
+
+/// A recipient the report says mail could not reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    /// Lower case.
+    pub address: String,
+    /// `5.1.1 (smtp; 550 5.1.1 user unknown)`: the status and the server's words.
+    pub status: String,
+}
+
+/// The failed recipients in a `message/delivery-status` body. `delayed`, `delivered`,
+/// `relayed` and `expanded` recipients are not failures.
+pub fn failed(status_part: &str) -> Vec<Failed> {
+    let mut out = Vec::new();
+    // Blocks are separated by blank lines; the first is about the message.
+    let text = status_part.replace("\r\n", "\n");
+    for block in text.split("\n\n") {
+        let fields = fields(block);
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let Some(action) = get("Action") else {
+            continue;
+        };
+        if !action.trim().eq_ignore_ascii_case("failed") {
+            continue;
+        }
+        let Some(recipient) = get("Final-Recipient").or_else(|| get("Original-Recipient")) else {
+            continue;
+        };
+        // `rfc822; someone@example.org`
+        let address = recipient
+            .split_once(';')
+            .map_or(recipient, |(_, a)| a)
+            .trim()
+            .trim_matches(['<', '>'])
+            .to_ascii_lowercase();
+        if !address.contains('@') {
+            continue;
+        }
+        let mut status = get("Status").unwrap_or("5.0.0").trim().to_string();
+        if let Some(diagnostic) = get("Diagnostic-Code") {
+            status = format!("{status} ({})", diagnostic.trim());
+        }
+        out.push(Failed {
+            address,
+            status: status.chars().take(300).collect(),
+        });
+    }
+    out
+}
+
+/// `Name: value` fields, continuation lines joined.
+fn fields(block: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in block.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = out.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            out.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_postfix_report() {
+        let report = "Reporting-MTA: dns; mail.example.org\r\nX-Postfix-Queue-ID: 4A1B2\r\n\
+            Arrival-Date: Tue, 12 Jan 2027 09:00:01 +0100 (CET)\r\n\r\n\
+            Final-Recipient: rfc822; Alan@Example.org\r\nOriginal-Recipient: rfc822;alan@example.org\r\n\
+            Action: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.example.org\r\n\
+            Diagnostic-Code: smtp; 550 5.1.1 <alan@example.org>: Recipient address\r\n rejected: User unknown\r\n";
+        assert_eq!(
+            failed(report),
+            vec![Failed {
+                address: "alan@example.org".into(),
+                status: "5.1.1 (smtp; 550 5.1.1 <alan@example.org>: Recipient address rejected: User unknown)".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_delay_is_not_a_bounce() {
+        let report = "Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822; a@b.org\nAction: delayed\nStatus: 4.4.1\n";
+        assert!(failed(report).is_empty());
+    }
+}

@@ -1,0 +1,385 @@
+//! One mail in: what it answers, whether its sender may answer it, what it means, and
+//! the store's record of it, once per Message-ID. `mentord deliver` and the IMAP watcher
+//! both call [`take_in`]; everything before the store is [`super::read`]'s pure reading.
+//!
+//! The rules (SPEC §5): a mail answers the message named by the token in the address it
+//! was sent to, else by its `In-Reply-To`/`References`, else (a calendar reply) by the
+//! invite's UID; its sender must be the pair's mentor or mentee. A reply to an agenda
+//! prompt is the agenda for that meeting, a reply to a follow-up the action items; a
+//! calendar reply records each answer, and a declined meeting is cancelled. Reports and
+//! automatic replies are recorded; anything else is set aside with the reason.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::itip::{Answer, PartStat, RecurrenceId};
+use super::read::{Incoming, read};
+use super::token;
+use crate::mail::{DeliveryKey, MessageKind};
+use crate::program::{Pair, Program};
+use crate::store::{Cancellation, InboundKind, InboundRecord, Rsvp, Store};
+
+/// Set-aside mail from `deliver` is kept whole up to this size; larger, its headers.
+const MAX_KEPT: usize = 10 * 1024 * 1024;
+
+/// What became of a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Used (or recorded: a report, an automatic reply).
+    Used(InboundKind),
+    /// Kept for the coordinator; why.
+    SetAside(String),
+    /// Taken in before (the same Message-ID): what it was then.
+    Again(InboundKind),
+}
+
+impl Verdict {
+    /// Whether the mail stays for a person to look at (unread in IMAP).
+    pub fn is_set_aside(&self) -> bool {
+        matches!(
+            self,
+            Verdict::SetAside(_) | Verdict::Again(InboundKind::SetAside)
+        )
+    }
+
+    /// The kind recorded, for metrics.
+    pub fn kind(&self) -> InboundKind {
+        match self {
+            Verdict::Used(kind) | Verdict::Again(kind) => *kind,
+            Verdict::SetAside(_) => InboundKind::SetAside,
+        }
+    }
+}
+
+/// Where the mail came from: set-aside mail from a pipe is kept in the store, from IMAP
+/// it stays in the mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Pipe,
+    Imap,
+}
+
+/// Takes in one mail. An error means the store could not record it now: the caller
+/// keeps the mail and tries again (exit 75 for a mail server's pipe).
+pub async fn take_in(
+    program: &Program,
+    store: &Store,
+    raw: &[u8],
+    source: Source,
+    now: Timestamp,
+) -> anyhow::Result<Verdict> {
+    let incoming = read(raw);
+    if let Some(kind) = store.inbound_kind(&incoming.message_id).await? {
+        return Ok(Verdict::Again(kind));
+    }
+    let meaning = understand(program, store, &incoming, now).await?;
+    let mut record = InboundRecord {
+        message_id: incoming.message_id.clone(),
+        kind: InboundKind::SetAside,
+        pair: None,
+        occurrence: None,
+        person: None,
+        sender: incoming.from.clone().unwrap_or_default(),
+        subject: incoming.subject.chars().take(300).collect(),
+        note: None,
+        body: None,
+        raw: None,
+        pending: false,
+    };
+    let verdict = match meaning {
+        Meaning::SetAside(reason) => {
+            tracing::warn!(message_id = %incoming.message_id, from = %record.sender, %reason, "mail set aside");
+            record.note = Some(reason.clone());
+            if source == Source::Pipe {
+                record.raw = Some(if raw.len() <= MAX_KEPT {
+                    raw.to_vec()
+                } else {
+                    raw[..header_block(raw)].to_vec()
+                });
+            }
+            Verdict::SetAside(reason)
+        }
+        Meaning::Automatic(why) => {
+            record.kind = InboundKind::AutoReply;
+            record.note = Some(why);
+            Verdict::Used(InboundKind::AutoReply)
+        }
+        Meaning::Bounce(failed) => {
+            record.kind = InboundKind::Bounce;
+            for f in &failed {
+                store.record_bounce(&f.address, &f.status, now).await?;
+            }
+            record.note = Some(if failed.is_empty() {
+                "a delivery report with no failed recipient".into()
+            } else {
+                failed
+                    .iter()
+                    .map(|f| f.address.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            Verdict::Used(InboundKind::Bounce)
+        }
+        Meaning::Reply {
+            kind,
+            pair,
+            occurrence,
+            person,
+            text,
+        } => {
+            record.kind = kind;
+            record.pair = Some(pair);
+            record.occurrence = Some(occurrence);
+            record.person = Some(person);
+            record.body = Some(text);
+            // An agenda may have to be passed on by the daemon (see `daemon::inbound`).
+            record.pending = kind == InboundKind::Agenda;
+            Verdict::Used(kind)
+        }
+        Meaning::Rsvp {
+            pair,
+            person,
+            rsvps,
+            cancellations,
+        } => {
+            record.kind = InboundKind::Rsvp;
+            record.pair = Some(pair);
+            record.person = Some(person);
+            record.note = Some(
+                rsvps
+                    .iter()
+                    .map(|r| {
+                        if r.occurrence.is_empty() {
+                            format!("{} the series", r.partstat)
+                        } else {
+                            format!("{} {}", r.partstat, r.occurrence)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            for rsvp in &rsvps {
+                store.record_rsvp(rsvp).await?;
+            }
+            for cancellation in &cancellations {
+                if store.record_cancellation(cancellation).await? {
+                    tracing::info!(pair = %cancellation.pair, date = %cancellation.date, person = %cancellation.person, "meeting declined: cancelling it for both");
+                    record.pending = true;
+                }
+            }
+            Verdict::Used(InboundKind::Rsvp)
+        }
+    };
+    if !store.record_inbound(&record, now).await? {
+        // Taken in meanwhile by another daemon (the same mail twice at once).
+        if let Some(kind) = store.inbound_kind(&incoming.message_id).await? {
+            return Ok(Verdict::Again(kind));
+        }
+    }
+    if !verdict.is_set_aside() {
+        tracing::info!(message_id = %incoming.message_id, kind = record.kind.name(), pair = record.pair.as_deref().unwrap_or("-"), "mail taken in");
+    }
+    Ok(verdict)
+}
+
+/// What a mail means, before anything is recorded.
+#[derive(Debug)]
+enum Meaning {
+    SetAside(String),
+    Automatic(String),
+    Bounce(Vec<super::dsn::Failed>),
+    Reply {
+        kind: InboundKind,
+        pair: String,
+        occurrence: String,
+        person: String,
+        text: String,
+    },
+    Rsvp {
+        pair: String,
+        person: String,
+        rsvps: Vec<Rsvp>,
+        cancellations: Vec<Cancellation>,
+    },
+}
+
+async fn understand(
+    program: &Program,
+    store: &Store,
+    incoming: &Incoming,
+    now: Timestamp,
+) -> anyhow::Result<Meaning> {
+    if let Some(problem) = &incoming.problem {
+        return Ok(Meaning::SetAside(problem.clone()));
+    }
+    if let Some(failed) = &incoming.bounced {
+        return Ok(Meaning::Bounce(failed.clone()));
+    }
+    if let Some(why) = &incoming.automatic {
+        return Ok(Meaning::Automatic(why.clone()));
+    }
+    let sender = incoming.from.clone().unwrap_or_default();
+    // Which message it answers, and so which pair.
+    let pattern = program.reply_to.as_deref();
+    let token = pattern.and_then(|p| incoming.recipients.iter().find_map(|a| token::find(p, a)));
+    let answered = match &token {
+        Some(token) => match store.message_by_token(token).await? {
+            Some(found) => Some(found),
+            None => {
+                return Ok(Meaning::SetAside(
+                    "its reply address holds a token mentord never gave out (altered or forged)"
+                        .into(),
+                ));
+            }
+        },
+        None => store.message_by_id(&incoming.answers).await?,
+    };
+    let key = answered
+        .as_ref()
+        .and_then(|found| found.key.parse::<DeliveryKey>().ok());
+    let pair_id = match (&answered, incoming.calendar.first()) {
+        (Some(found), _) => found.pair.clone(),
+        (None, Some(answer)) => store.pair_by_uid(&answer.uid).await?,
+        (None, None) => None,
+    };
+    let Some(pair_id) = pair_id else {
+        return Ok(Meaning::SetAside(
+            "it answers no mail of a pair that mentord sent".into(),
+        ));
+    };
+    let Some(pair) = program.pair_by_id(&pair_id) else {
+        return Ok(Meaning::SetAside(format!(
+            "it answers mail of pair {pair_id}, which is no longer in the program"
+        )));
+    };
+    let Some(person) = person_of(program, pair, &sender) else {
+        return Ok(Meaning::SetAside(format!(
+            "its sender {sender} is neither the mentor nor the mentee of {pair_id}"
+        )));
+    };
+    if !incoming.calendar.is_empty() {
+        return Ok(rsvp(program, pair, person, &incoming.calendar, now));
+    }
+    let Some(key) = key else {
+        return Ok(Meaning::SetAside(
+            "it answers no mail that mentord reads replies to".into(),
+        ));
+    };
+    let kind = match key.kind {
+        MessageKind::AgendaPrompt => InboundKind::Agenda,
+        MessageKind::Followup => InboundKind::ActionItems,
+        other => {
+            return Ok(Meaning::SetAside(format!(
+                "a reply to a {}: mentord reads replies to agenda prompts and follow-ups only",
+                other.label()
+            )));
+        }
+    };
+    let Some(occurrence) = key.occurrence else {
+        return Ok(Meaning::SetAside("it answers mail about no meeting".into()));
+    };
+    let Some(text) = incoming.text.clone() else {
+        return Ok(Meaning::SetAside(
+            "no new text in it (only quoted mail, or nothing mentord can read)".into(),
+        ));
+    };
+    Ok(Meaning::Reply {
+        kind,
+        pair: pair.id.clone(),
+        occurrence,
+        person: program.person(person).id.clone(),
+        text: text.chars().take(20_000).collect(),
+    })
+}
+
+/// The mentor or mentee with this address (addresses compare without case).
+fn person_of(program: &Program, pair: &Pair, address: &str) -> Option<usize> {
+    [pair.mentor, pair.mentee]
+        .into_iter()
+        .find(|&i| program.person(i).email.eq_ignore_ascii_case(address))
+}
+
+/// The answers of a calendar reply, and the meetings it declines that are still ahead.
+fn rsvp(
+    program: &Program,
+    pair: &Pair,
+    sender: usize,
+    answers: &[Answer],
+    now: Timestamp,
+) -> Meaning {
+    let mut rsvps = Vec::new();
+    let mut cancellations = Vec::new();
+    for answer in answers {
+        // The attendee it names, if of the pair; else the sender, whose client may write
+        // another of their addresses.
+        let person = person_of(program, pair, &answer.attendee).unwrap_or(sender);
+        let person_id = program.person(person).id.clone();
+        let meeting = match answer.recurrence {
+            None => None,
+            Some(id) => match meeting_of(program, pair, id) {
+                Some(meeting) => Some(meeting),
+                // Not a meeting of this series (moved, or a client's own date): kept as
+                // an answer to nothing.
+                None => continue,
+            },
+        };
+        let occurrence = meeting.map_or(String::new(), |(_, start)| start.to_string());
+        rsvps.push(Rsvp {
+            pair: pair.id.clone(),
+            person: person_id.clone(),
+            occurrence: occurrence.clone(),
+            partstat: answer.partstat.as_str().to_string(),
+            at: now,
+        });
+        if let (PartStat::Declined, Some((date, start))) = (answer.partstat, meeting)
+            && start > now
+        {
+            let notice = pair.timing.cancel_notice;
+            cancellations.push(Cancellation {
+                pair: pair.id.clone(),
+                date,
+                occurrence,
+                person: person_id,
+                at: now,
+                late: start.duration_since(now) < notice,
+            });
+        }
+    }
+    Meaning::Rsvp {
+        pair: pair.id.clone(),
+        person: program.person(sender).id.clone(),
+        rsvps,
+        cancellations,
+    }
+}
+
+/// The meeting of `pair` a `RECURRENCE-ID` names: its date and start.
+fn meeting_of(
+    program: &Program,
+    pair: &Pair,
+    id: RecurrenceId,
+) -> Option<(jiff::civil::Date, Timestamp)> {
+    let zone = &pair.meeting.zone.tz;
+    let date = match id {
+        RecurrenceId::Utc(instant) => instant.to_zoned_datetime(zone.clone()).date(),
+        RecurrenceId::Local(datetime) => datetime.date(),
+        RecurrenceId::Date(date) => date,
+    };
+    let day = SignedDuration::from_hours(36);
+    let around = pair.meeting.start_on(date);
+    crate::schedule::meetings(
+        program,
+        pair,
+        around.checked_sub(day).ok()?,
+        around.checked_add(day).ok()?,
+    )
+    .find(|(d, _)| *d == date)
+}
+
+/// Where the header block of `raw` ends.
+fn header_block(raw: &[u8]) -> usize {
+    let limit = raw.len().min(1024 * 1024);
+    raw[..limit]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(limit, |p| p + 4)
+}

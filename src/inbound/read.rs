@@ -1,0 +1,290 @@
+//! From a mail's bytes to the facts mentord uses: who sent it, to which addresses, what
+//! it answers (`In-Reply-To`, `References`), whether a machine wrote it (an auto-reply,
+//! a delivery report), the calendar answers in it and the new text of a reply. Pure and
+//! total: broken MIME, odd charsets and huge mail give an [`Incoming`] with less in it,
+//! never an error.
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use ring::digest;
+
+use super::{body, dsn, itip};
+
+/// Mail larger than this is not parsed beyond its headers: it is set aside.
+pub const MAX_PARSED: usize = 20 * 1024 * 1024;
+
+/// What one mail says, as far as mentord cares.
+#[derive(Debug, Clone, Default)]
+pub struct Incoming {
+    /// Its `Message-ID` with angle brackets; for mail without one, a digest of its bytes
+    /// (the same mail delivered twice is still one mail).
+    pub message_id: String,
+    /// The sender's address, lower case.
+    pub from: Option<String>,
+    pub subject: String,
+    /// Every address it was delivered to, lower case: To, Cc, and the headers mail
+    /// servers add for the envelope (Delivered-To, X-Original-To, Envelope-To).
+    pub recipients: Vec<String>,
+    /// `In-Reply-To`, then `References` from the newest, with angle brackets.
+    pub answers: Vec<String>,
+    /// Why it is an automatic reply (out of office, `Auto-Submitted`), if it is one.
+    pub automatic: Option<String>,
+    /// For a delivery report (RFC 3464): the recipients that failed.
+    pub bounced: Option<Vec<dsn::Failed>>,
+    /// Calendar answers (`METHOD:REPLY`).
+    pub calendar: Vec<itip::Answer>,
+    /// The new text of a reply: quotes, attributions and signatures removed.
+    pub text: Option<String>,
+    /// Why it could not be read whole (too large, no headers).
+    pub problem: Option<String>,
+}
+
+/// Reads `raw`, never failing.
+pub fn read(raw: &[u8]) -> Incoming {
+    if raw.len() > MAX_PARSED {
+        let head = &raw[..header_end(raw)];
+        let mut incoming = read_parsed(head, false);
+        incoming.problem = Some(format!(
+            "too large to read ({} MB; mentord reads up to {} MB)",
+            raw.len() / (1024 * 1024),
+            MAX_PARSED / (1024 * 1024)
+        ));
+        if incoming.message_id.is_empty() {
+            incoming.message_id = digest_id(raw);
+        }
+        return incoming;
+    }
+    let mut incoming = read_parsed(raw, true);
+    if incoming.message_id.is_empty() {
+        incoming.message_id = digest_id(raw);
+    }
+    incoming
+}
+
+fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return Incoming {
+            problem: Some("not a mail: no headers could be read".into()),
+            ..Incoming::default()
+        };
+    };
+    let mut incoming = Incoming {
+        message_id: message
+            .message_id()
+            .map(|id| format!("<{}>", id.trim().trim_matches(['<', '>'])))
+            .unwrap_or_default(),
+        from: message
+            .from()
+            .and_then(Address::first)
+            .and_then(|a| a.address())
+            .map(|a| a.trim().to_ascii_lowercase()),
+        subject: message.subject().unwrap_or_default().to_string(),
+        recipients: recipients(&message),
+        answers: answers(&message),
+        automatic: automatic(&message),
+        ..Incoming::default()
+    };
+    if incoming.from.is_none() {
+        incoming.problem = Some("it has no sender (From)".into());
+    }
+    if with_body {
+        incoming.bounced = bounced(&message);
+        incoming.calendar = calendar(&message);
+        if incoming.bounced.is_none() && incoming.automatic.is_none() {
+            incoming.text = body::new_text(&message);
+        }
+    }
+    incoming
+}
+
+/// Where the header block ends (or the whole, if it never does within the limit).
+fn header_end(raw: &[u8]) -> usize {
+    let limit = raw.len().min(1024 * 1024);
+    let head = &raw[..limit];
+    head.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| head.windows(2).position(|w| w == b"\n\n").map(|p| p + 2))
+        .unwrap_or(limit)
+}
+
+fn digest_id(raw: &[u8]) -> String {
+    let digest = digest::digest(&digest::SHA256, raw);
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("<{hex}@no-message-id.mentord.invalid>")
+}
+
+fn recipients(message: &Message<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |address: &str| {
+        let address = address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+        if !address.is_empty() && !out.contains(&address) {
+            out.push(address);
+        }
+    };
+    for list in message.all_to().chain(message.all_cc()) {
+        for addr in list.iter() {
+            if let Some(address) = addr.address() {
+                push(address);
+            }
+        }
+    }
+    for name in [
+        "Delivered-To",
+        "X-Original-To",
+        "Envelope-To",
+        "X-Envelope-To",
+    ] {
+        for value in message.header_values(name) {
+            if let Some(text) = value.as_text() {
+                push(text);
+            } else if let Some(list) = value.as_address() {
+                for addr in list.iter() {
+                    if let Some(address) = addr.address() {
+                        push(address);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let list: Vec<&str> = match value {
+        HeaderValue::Text(text) => vec![text.as_ref()],
+        HeaderValue::TextList(list) => list.iter().map(|t| t.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .map(|id| format!("<{}>", id.trim().trim_matches(['<', '>'])))
+        .collect()
+}
+
+fn answers(message: &Message<'_>) -> Vec<String> {
+    let mut out = ids(message.in_reply_to());
+    let mut references = ids(message.references());
+    references.reverse();
+    for id in references {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// RFC 3834's `Auto-Submitted`, and the headers and subjects responders use instead.
+fn automatic(message: &Message<'_>) -> Option<String> {
+    let header = |name: &str| {
+        message
+            .header(name)
+            .and_then(HeaderValue::as_text)
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    if let Some(value) = header("Auto-Submitted")
+        && !value.starts_with("no")
+    {
+        return Some(format!("Auto-Submitted: {value}"));
+    }
+    if let Some(value) = header("Precedence")
+        && matches!(value.as_str(), "bulk" | "junk" | "list" | "auto_reply")
+    {
+        return Some(format!("Precedence: {value}"));
+    }
+    for name in ["X-Autoreply", "X-Autorespond", "X-Autoresponder"] {
+        if header(name).is_some() {
+            return Some(name.to_string());
+        }
+    }
+    let subject = message.subject().unwrap_or_default().to_lowercase();
+    const SUBJECTS: [&str; 8] = [
+        "automatic reply:",
+        "auto-reply:",
+        "autoreply:",
+        "out of office",
+        "automatische antwort:",
+        "abwesenheitsnotiz",
+        "réponse automatique",
+        "respuesta automática",
+    ];
+    SUBJECTS
+        .iter()
+        .find(|s| subject.starts_with(*s))
+        .map(|s| format!("subject \"{s}\""))
+}
+
+/// The failed recipients, for a `multipart/report; report-type=delivery-status`.
+fn bounced(message: &Message<'_>) -> Option<Vec<dsn::Failed>> {
+    let root = message.content_type()?;
+    let is_report = root.ctype().eq_ignore_ascii_case("multipart")
+        && root
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        && root
+            .attribute("report-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"));
+    if !is_report {
+        return None;
+    }
+    let failed = message
+        .parts
+        .iter()
+        .filter(|part| {
+            part.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("message")
+                    && ct.subtype().is_some_and(|s| {
+                        s.eq_ignore_ascii_case("delivery-status")
+                            || s.eq_ignore_ascii_case("global-delivery-status")
+                    })
+            })
+        })
+        .flat_map(|part| {
+            let text = match part.text_contents() {
+                Some(text) => text.to_string(),
+                None => String::from_utf8_lossy(status_bytes(part)).into_owned(),
+            };
+            dsn::failed(&text)
+        })
+        .collect();
+    Some(failed)
+}
+
+/// A `message/delivery-status` part's bytes: mail-parser may read it as a nested message
+/// (its first block looks like headers); then its raw text is what we want.
+fn status_bytes<'a>(part: &'a mail_parser::MessagePart<'_>) -> &'a [u8] {
+    match &part.body {
+        mail_parser::PartType::Message(inner) => inner.raw_message(),
+        _ => part.contents(),
+    }
+}
+
+/// Calendar answers from any `text/calendar` or `application/ics` part.
+fn calendar(message: &Message<'_>) -> Vec<itip::Answer> {
+    message
+        .parts
+        .iter()
+        .filter(|part| {
+            part.content_type().is_some_and(|ct| {
+                let sub = ct.subtype().unwrap_or_default();
+                (ct.ctype().eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case("calendar"))
+                    || (ct.ctype().eq_ignore_ascii_case("application")
+                        && sub.eq_ignore_ascii_case("ics"))
+            })
+        })
+        .flat_map(|part| {
+            let text = match part.text_contents() {
+                Some(text) => text.to_string(),
+                None => String::from_utf8_lossy(part.contents()).into_owned(),
+            };
+            itip::answers(&text)
+        })
+        .fold(Vec::new(), |mut all, answer| {
+            // The same object often comes twice: inline and as an attachment.
+            if !all.contains(&answer) {
+                all.push(answer);
+            }
+            all
+        })
+}

@@ -1,0 +1,582 @@
+//! What mentord hears (SPEC §5), by table: `inbound` (every mail taken in, once per
+//! Message-ID, and what it meant), `rsvps`, `bounces`, `cancellations` (meetings someone
+//! can't make), and for the IMAP watcher `imap_cursor` and `leases`; `secrets` holds the
+//! key that signs reply tokens. Agenda and action-item text lives only in
+//! `inbound.body`, read back only to compose the pair's own mail.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use sqlx::Row;
+
+use super::{Store, dialects, instant, on, seconds};
+
+/// What a mail meant, as the `inbound.kind` column names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundKind {
+    Agenda,
+    ActionItems,
+    Rsvp,
+    Bounce,
+    AutoReply,
+    SetAside,
+}
+
+impl InboundKind {
+    pub const ALL: [InboundKind; 6] = [
+        InboundKind::Agenda,
+        InboundKind::ActionItems,
+        InboundKind::Rsvp,
+        InboundKind::Bounce,
+        InboundKind::AutoReply,
+        InboundKind::SetAside,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InboundKind::Agenda => "agenda",
+            InboundKind::ActionItems => "action_items",
+            InboundKind::Rsvp => "rsvp",
+            InboundKind::Bounce => "bounce",
+            InboundKind::AutoReply => "auto_reply",
+            InboundKind::SetAside => "set_aside",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<InboundKind> {
+        InboundKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// One mail taken in.
+#[derive(Debug, Clone)]
+pub struct InboundRecord {
+    pub message_id: String,
+    pub kind: InboundKind,
+    pub pair: Option<String>,
+    pub occurrence: Option<String>,
+    pub person: Option<String>,
+    pub sender: String,
+    pub subject: String,
+    pub note: Option<String>,
+    /// The agenda or action items.
+    pub body: Option<String>,
+    pub raw: Option<Vec<u8>>,
+    /// The daemon has mail to send for it (an agenda to pass on, a meeting to cancel).
+    pub pending: bool,
+}
+
+/// A message mentord sent, as a reply finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub key: String,
+    pub pair: Option<String>,
+}
+
+/// Mail set aside, for the coordinator: sender and subject only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SetAside {
+    pub received_at: String,
+    pub sender: String,
+    pub subject: String,
+    pub reason: String,
+}
+
+/// An address whose mail bounced.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Bounce {
+    pub address: String,
+    pub status: String,
+    pub last_at: String,
+    pub count: i64,
+}
+
+/// A meeting someone can't make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancellation {
+    pub pair: String,
+    pub date: Date,
+    pub occurrence: String,
+    pub person: String,
+    pub at: Timestamp,
+    pub late: bool,
+}
+
+/// A reply the daemon still has to act on.
+#[derive(Debug, Clone)]
+pub struct PendingInbound {
+    pub message_id: String,
+    pub kind: InboundKind,
+    pub pair: Option<String>,
+    pub occurrence: Option<String>,
+    pub person: Option<String>,
+}
+
+/// An answer to the series (`occurrence` empty) or one meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rsvp {
+    pub pair: String,
+    pub person: String,
+    pub occurrence: String,
+    pub partstat: String,
+    pub at: Timestamp,
+}
+
+/// Replies the pair's mail quotes back: an agenda for a meeting, action items after one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub pair: String,
+    pub occurrence: String,
+    pub body: String,
+    pub received_at: Timestamp,
+}
+
+const TRY_LEASE: (&str, &str) = dialects!(
+    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, ",
+    NOW,
+    " + $3) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+     WHERE leases.holder = excluded.holder OR leases.expires_at < ",
+    NOW
+);
+
+impl Store {
+    /// The store's own key named `name`, made (32 random bytes) on first use. Every
+    /// daemon on a shared store reads the same one.
+    pub async fn secret(&self, name: &str) -> anyhow::Result<Vec<u8>> {
+        if self.in_memory {
+            // A simulation sends nothing: its tokens only need to look real.
+            return Ok(format!("simulation key {name}").into_bytes());
+        }
+        let mut fresh = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut fresh)
+            .map_err(|_| anyhow::anyhow!("the system gave no random bytes for a key"))?;
+        on!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(fresh.to_vec())
+            .execute(pool)
+            .await?;
+            let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await?;
+            Ok(value)
+        })
+    }
+
+    /// The message whose Reply-To carried `token`.
+    pub async fn message_by_token(&self, token: &str) -> anyhow::Result<Option<SentMessage>> {
+        let row: Option<(String, Option<String>)> = on!(self, |pool| sqlx::query_as(
+            "SELECT key, pair FROM messages WHERE reply_token = $1"
+        )
+        .bind(token)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|(key, pair)| SentMessage { key, pair }))
+    }
+
+    /// The first of `ids` (Message-IDs, newest first) that mentord sent.
+    pub async fn message_by_id(&self, ids: &[String]) -> anyhow::Result<Option<SentMessage>> {
+        for id in ids.iter().take(20) {
+            let row: Option<(String, Option<String>)> = on!(self, |pool| sqlx::query_as(
+                "SELECT key, pair FROM messages WHERE message_id = $1 LIMIT 1"
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?);
+            if let Some((key, pair)) = row {
+                return Ok(Some(SentMessage { key, pair }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The pair whose series has this UID.
+    pub async fn pair_by_uid(&self, uid: &str) -> anyhow::Result<Option<String>> {
+        Ok(on!(self, |pool| sqlx::query_scalar(
+            "SELECT pair FROM series WHERE uid = $1"
+        )
+        .bind(uid)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// What a mail already taken in meant, if it was.
+    pub async fn inbound_kind(&self, message_id: &str) -> anyhow::Result<Option<InboundKind>> {
+        let kind: Option<String> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT kind FROM inbound WHERE message_id = $1"
+        )
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(kind.as_deref().and_then(InboundKind::parse))
+    }
+
+    /// Records a mail taken in; false when one with its Message-ID already was.
+    pub async fn record_inbound(
+        &self,
+        record: &InboundRecord,
+        now: Timestamp,
+    ) -> anyhow::Result<bool> {
+        let inserted = on!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO inbound (message_id, received_at, kind, pair, occurrence, person, sender, \
+             subject, note, body, raw, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (message_id) DO NOTHING"
+        )
+        .bind(&record.message_id)
+        .bind(seconds(now))
+        .bind(record.kind.name())
+        .bind(&record.pair)
+        .bind(&record.occurrence)
+        .bind(&record.person)
+        .bind(&record.sender)
+        .bind(&record.subject)
+        .bind(&record.note)
+        .bind(&record.body)
+        .bind(&record.raw)
+        .bind(if record.pending { "pending" } else { "done" })
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    pub async fn record_rsvp(&self, rsvp: &Rsvp) -> anyhow::Result<()> {
+        on!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO rsvps (pair, person, occurrence, partstat, answered_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (pair, person, occurrence) DO UPDATE SET partstat = excluded.partstat, \
+             answered_at = excluded.answered_at"
+        )
+        .bind(&rsvp.pair)
+        .bind(&rsvp.person)
+        .bind(&rsvp.occurrence)
+        .bind(&rsvp.partstat)
+        .bind(seconds(rsvp.at))
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    pub async fn record_bounce(
+        &self,
+        address: &str,
+        status: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        on!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO bounces (address, status, first_at, last_at, count) VALUES ($1, $2, $3, $3, 1) \
+             ON CONFLICT (address) DO UPDATE SET status = excluded.status, last_at = excluded.last_at, \
+             count = bounces.count + 1"
+        )
+        .bind(address.to_ascii_lowercase())
+        .bind(status)
+        .bind(seconds(now))
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Records that `person` can't make a meeting and, in the same transaction, drops the
+    /// meeting's prompt, reminder and follow-up still waiting in the outbox. False when
+    /// the meeting was already cancelled.
+    pub async fn record_cancellation(&self, c: &Cancellation) -> anyhow::Result<bool> {
+        on!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO cancellations (pair, date, occurrence, person, cancelled_at, late) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pair, date) DO NOTHING",
+            )
+            .bind(&c.pair)
+            .bind(c.date.to_string())
+            .bind(&c.occurrence)
+            .bind(&c.person)
+            .bind(seconds(c.at))
+            .bind(i64::from(c.late))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            for kind in ["agenda_prompt", "mentor_reminder", "followup"] {
+                let prefix = format!("{kind}/{}/{}/", c.pair, c.occurrence);
+                sqlx::query(
+                    "UPDATE messages SET state = 'dropped', last_error = $1 \
+                     WHERE pair = $2 AND state = 'pending' AND substr(key, 1, length($3)) = $3",
+                )
+                .bind(format!(
+                    "the meeting was cancelled: {} can't make it",
+                    c.person
+                ))
+                .bind(&c.pair)
+                .bind(&prefix)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, anyhow::Error>(inserted == 1)
+        })
+    }
+
+    /// Every meeting someone can't make.
+    pub async fn cancellations(&self) -> anyhow::Result<Vec<Cancellation>> {
+        let rows: Vec<(String, String, String, String, i64, i64)> = on!(self, |pool| {
+            sqlx::query_as(
+            "SELECT pair, date, occurrence, person, cancelled_at, late FROM cancellations ORDER BY pair, date"
+        )
+        .fetch_all(pool)
+        .await?
+        });
+        rows.into_iter()
+            .map(|(pair, date, occurrence, person, at, late)| {
+                Ok(Cancellation {
+                    pair,
+                    date: date
+                        .parse()
+                        .with_context(|| format!("cancellation date {date:?}"))?,
+                    occurrence,
+                    person,
+                    at: instant(at),
+                    late: late != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// How many meetings were cancelled: the daemon reads them again when this changes.
+    pub async fn cancellation_count(&self) -> anyhow::Result<i64> {
+        Ok(on!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cancellations"
+        )
+        .fetch_one(pool)
+        .await?))
+    }
+
+    /// Replies the daemon has to act on, oldest first.
+    pub async fn pending_inbound(&self) -> anyhow::Result<Vec<PendingInbound>> {
+        let rows = on!(self, |pool| {
+            sqlx::query(
+            "SELECT message_id, kind, pair, occurrence, person FROM inbound WHERE state = 'pending' \
+             ORDER BY received_at LIMIT 500"
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|row| PendingInbound {
+            message_id: row.get("message_id"),
+            kind: InboundKind::parse(row.get::<String, _>("kind").as_str())
+                .unwrap_or(InboundKind::SetAside),
+            pair: row.get("pair"),
+            occurrence: row.get("occurrence"),
+            person: row.get("person"),
+        })
+        .collect::<Vec<_>>()
+        });
+        Ok(rows)
+    }
+
+    pub async fn has_pending_inbound(&self) -> anyhow::Result<bool> {
+        let found: Option<i64> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM inbound WHERE state = 'pending' LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await?);
+        Ok(found.is_some())
+    }
+
+    /// Whether the message with this key is in the outbox (queued, sent or failed; not
+    /// dropped).
+    pub async fn is_queued(&self, key: &str) -> anyhow::Result<bool> {
+        let found: Option<i64> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM messages WHERE key = $1 AND state <> 'dropped'"
+        )
+        .bind(key)
+        .fetch_optional(pool)
+        .await?);
+        Ok(found.is_some())
+    }
+
+    /// The agenda or action items a mail brought.
+    pub async fn inbound_body(&self, message_id: &str) -> anyhow::Result<Option<String>> {
+        let body: Option<Option<String>> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT body FROM inbound WHERE message_id = $1"
+        )
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(body.flatten())
+    }
+
+    pub async fn finish_inbound(&self, message_id: &str) -> anyhow::Result<()> {
+        on!(self, |pool| sqlx::query(
+            "UPDATE inbound SET state = 'done' WHERE message_id = $1"
+        )
+        .bind(message_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Agendas or action items received since `since`, oldest first.
+    pub async fn replies(&self, kind: InboundKind, since: Timestamp) -> anyhow::Result<Vec<Reply>> {
+        let rows: Vec<(String, String, String, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, occurrence, body, received_at FROM inbound \
+             WHERE kind = $1 AND received_at >= $2 AND pair IS NOT NULL AND occurrence IS NOT NULL \
+             AND body IS NOT NULL ORDER BY received_at"
+        )
+        .bind(kind.name())
+        .bind(seconds(since))
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(pair, occurrence, body, at)| Reply {
+                pair,
+                occurrence,
+                body,
+                received_at: instant(at),
+            })
+            .collect())
+    }
+
+    /// The (pair, occurrence) of every agenda received since `since`: whether one is in,
+    /// never what it says.
+    pub async fn agendas_in(&self, since: Timestamp) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(on!(self, |pool| {
+            sqlx::query_as(
+            "SELECT DISTINCT pair, occurrence FROM inbound WHERE kind = 'agenda' AND received_at >= $1 \
+             AND pair IS NOT NULL AND occurrence IS NOT NULL"
+        )
+        .bind(seconds(since))
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    pub async fn rsvps(&self) -> anyhow::Result<Vec<Rsvp>> {
+        let rows: Vec<(String, String, String, String, i64)> = on!(self, |pool| {
+            sqlx::query_as(
+            "SELECT pair, person, occurrence, partstat, answered_at FROM rsvps ORDER BY pair, person, occurrence"
+        )
+        .fetch_all(pool)
+        .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(pair, person, occurrence, partstat, at)| Rsvp {
+                pair,
+                person,
+                occurrence,
+                partstat,
+                at: instant(at),
+            })
+            .collect())
+    }
+
+    pub async fn bounces(&self) -> anyhow::Result<Vec<Bounce>> {
+        let rows: Vec<(String, String, i64, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT address, status, last_at, count FROM bounces ORDER BY address"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(address, status, last_at, count)| Bounce {
+                address,
+                status,
+                last_at: instant(last_at).to_string(),
+                count,
+            })
+            .collect())
+    }
+
+    /// Mail set aside, newest first (at most `limit`).
+    pub async fn set_aside(&self, limit: i64) -> anyhow::Result<Vec<SetAside>> {
+        let rows: Vec<(i64, String, String, Option<String>)> = on!(self, |pool| sqlx::query_as(
+            "SELECT received_at, sender, subject, note FROM inbound WHERE kind = 'set_aside' \
+             ORDER BY received_at DESC LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(at, sender, subject, note)| SetAside {
+                received_at: instant(at).to_string(),
+                sender,
+                subject,
+                reason: note.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Mail taken in, by kind (for `status`).
+    pub async fn inbound_counts(&self) -> anyhow::Result<HashMap<String, i64>> {
+        let rows: Vec<(String, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT kind, COUNT(*) FROM inbound GROUP BY kind"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The IMAP watcher's place in `folder`: (UIDVALIDITY, last UID).
+    pub async fn imap_cursor(&self, folder: &str) -> anyhow::Result<Option<(u32, u32)>> {
+        let row: Option<(i64, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT uid_validity, last_uid FROM imap_cursor WHERE folder = $1"
+        )
+        .bind(folder)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|(v, u)| (v as u32, u as u32)))
+    }
+
+    pub async fn save_imap_cursor(
+        &self,
+        folder: &str,
+        uid_validity: u32,
+        last_uid: u32,
+    ) -> anyhow::Result<()> {
+        on!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO imap_cursor (folder, uid_validity, last_uid) VALUES ($1, $2, $3) \
+             ON CONFLICT (folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid"
+        )
+        .bind(folder)
+        .bind(i64::from(uid_validity))
+        .bind(i64::from(last_uid))
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Takes or renews the lease `name` for `holder` for `seconds`, judged on the
+    /// database's clock; false while another holder's lease runs.
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        for_seconds: i64,
+    ) -> anyhow::Result<bool> {
+        let taken = on!(self, |pool, backend| sqlx::query(backend.pick(TRY_LEASE))
+            .bind(name)
+            .bind(holder)
+            .bind(for_seconds)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(taken == 1)
+    }
+}

@@ -1,0 +1,527 @@
+//! mentord listens (SPEC §5), through the daemon's own loop on a virtual clock over a
+//! real store (SQLite, and PostgreSQL when `MENTORD_TEST_POSTGRES` is set) and the file
+//! transport, with replies taken in by the same call `mentord deliver` makes:
+//!
+//! - a mentee answers the agenda prompt (through its Reply-To token): the mentor's
+//!   reminder quotes the agenda; an agenda that comes after the reminder went out
+//!   reaches the mentor in a short mail of its own;
+//! - a follow-up answered with action items: the next prompt and reminder recall them;
+//! - a meeting declined in the calendar (as Outlook sends it): both get the `CANCEL`
+//!   with its `RECURRENCE-ID`, the one who can stay is told who can't make it, and that
+//!   meeting's prompt, reminder and follow-up never go;
+//! - a series declined, a bounce, mail set aside: in the coordinator's digest, sender
+//!   and subject only, never what a pair wrote;
+//! - the same mail twice is taken in once; a forged sender and an altered token are set
+//!   aside; an out-of-office is recorded and never answered.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::postgres::backends;
+use jiff::Timestamp;
+use mail_parser::MessageParser;
+use mentord::clock::VirtualClock;
+use mentord::daemon::{self, Control, Daemon, Silent, Transport};
+use mentord::inbound::{Source, Verdict, take_in};
+use mentord::program::{self, Program};
+use mentord::render::Templates;
+use mentord::store::{InboundKind, InstanceInfo, Store};
+
+/// Two pairs meeting weekly on Tuesdays at 10:00 UTC from 12 January 2027.
+fn program_text(outbox: &Path) -> String {
+    format!(
+        r#"[program]
+name = "Listening"
+timezone = "UTC"
+start = 2027-01-11
+coordinator = "ada"
+organizer = {{ name = "Mentoring", email = "mentoring@example.org" }}
+
+[defaults]
+every = "week"
+on = "tue"
+at = "10:00"
+duration = "45m"
+agenda_before = "48h"
+reminder_before = "24h"
+followup_after = "2h"
+quiet_hours = "off"
+digest = "0 8 * * MON"
+
+[mail]
+transport = "file"
+dir = "{outbox}"
+reply_to = "mentoring+{{token}}@example.org"
+
+[people.ada]
+name = "Ada Lovelace"
+email = "ada@example.org"
+
+[people.grace]
+name = "Grace Hopper"
+email = "grace@example.org"
+
+[people.alan]
+name = "Alan Turing"
+email = "alan@example.org"
+
+[people.margaret]
+name = "Margaret Hamilton"
+email = "margaret@example.org"
+
+[people.linus]
+name = "Linus Torvalds"
+email = "linus@example.org"
+
+[[pairs]]
+mentor = "grace"
+mentee = "alan"
+
+[[pairs]]
+mentor = "margaret"
+mentee = "linus"
+"#,
+        outbox = outbox.display()
+    )
+}
+
+struct Setup {
+    program: Program,
+    store: Store,
+    daemon: Daemon,
+    outbox: PathBuf,
+}
+
+async fn setup(dir: &Path, location: &mentord::store::Location, start: Timestamp) -> Setup {
+    let outbox = dir.join(format!("outbox-{}", location.describe().len()));
+    let config = dir.join(format!("listening-{}.toml", location.describe().len()));
+    std::fs::write(&config, program_text(&outbox)).unwrap();
+    let program = program::load(&config).unwrap();
+    let mut store = Store::open(location).await.unwrap();
+    store
+        .register(
+            InstanceInfo {
+                host: "test".into(),
+                pid: std::process::id(),
+                mail: "files".into(),
+            },
+            start,
+        )
+        .await
+        .unwrap();
+    let daemon = Daemon::new(
+        program::load(&config).unwrap(),
+        Templates::load(None).unwrap(),
+        store.clone(),
+        Transport::File {
+            dir: outbox.clone(),
+        },
+    );
+    Setup {
+        program,
+        store,
+        daemon,
+        outbox,
+    }
+}
+
+impl Setup {
+    /// Runs the daemon's loop from `from` to `until` on a virtual clock.
+    async fn run(&mut self, from: &str, until: &str) {
+        let clock = VirtualClock::new(from.parse().unwrap(), until.parse().unwrap());
+        let (mut control, _wake) = Control::unattended();
+        daemon::run(&mut self.daemon, &clock, &mut control, &mut Silent)
+            .await
+            .unwrap();
+    }
+
+    async fn take(&self, raw: &str, at: &str) -> Verdict {
+        take_in(
+            &self.program,
+            &self.store,
+            raw.as_bytes(),
+            Source::Pipe,
+            at.parse().unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The mails of one kind (by file name) to one address, as (file, text of every part).
+    fn mails(&self, kind: &str, to: &str) -> Vec<Mail> {
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.outbox) else {
+            return out;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with(&format!("{kind}-")) {
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let message = MessageParser::default().parse(&raw).unwrap();
+            let address = message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap()
+                .to_string();
+            if address != to {
+                continue;
+            }
+            out.push(Mail {
+                message_id: message.message_id().unwrap().to_string(),
+                subject: message.subject().unwrap_or_default().to_string(),
+                reply_to: message
+                    .reply_to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .map(str::to_string),
+                text: message
+                    .body_text(0)
+                    .unwrap_or_default()
+                    .replace("\r\n", "\n"),
+                html: message.body_html(0).unwrap_or_default().into_owned(),
+                calendar: message
+                    .parts
+                    .iter()
+                    .filter_map(|p| p.text_contents())
+                    .find(|t| t.contains("BEGIN:VCALENDAR"))
+                    .unwrap_or_default()
+                    .replace("\r\n ", ""),
+            });
+        }
+        out
+    }
+}
+
+#[derive(Debug)]
+struct Mail {
+    message_id: String,
+    subject: String,
+    reply_to: Option<String>,
+    text: String,
+    html: String,
+    calendar: String,
+}
+
+/// A reply as a mail client writes it: top-posted, the original quoted below.
+fn reply(from: &str, to: &str, answers: &str, id: &str, text: &str) -> String {
+    format!(
+        "From: Someone <{from}>\r\nTo: {to}\r\nSubject: Re: your mail\r\nMessage-ID: <{id}>\r\n\
+         In-Reply-To: <{answers}>\r\nReferences: <{answers}>\r\nDate: Mon, 11 Jan 2027 08:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\n\
+         On Sun, 10 Jan 2027 at 10:00, Mentoring <mentoring@example.org> wrote:\r\n> Hello,\r\n> the prompt\r\n"
+    )
+}
+
+/// A calendar reply as Outlook sends it: no ORGANIZER, the address in capitals.
+fn decline(from: &str, uid: &str, recurrence: Option<&str>, id: &str) -> String {
+    let recurrence = recurrence
+        .map(|r| format!("RECURRENCE-ID;TZID=UTC:{r}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "From: {from}\r\nTo: mentoring@example.org\r\nSubject: Declined: Mentoring\r\nMessage-ID: <{id}>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nI can't make it.\r\n--b\r\n\
+         Content-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
+         BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n\
+         BEGIN:VEVENT\r\nATTENDEE;PARTSTAT=DECLINED:MAILTO:{upper}\r\n{recurrence}UID:{uid}\r\n\
+         SUMMARY:Declined: Mentoring\r\nDTSTAMP:20270111T080000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n--b--\r\n",
+        upper = from.to_uppercase()
+    )
+}
+
+fn uid_of(calendar: &str) -> String {
+    calendar
+        .lines()
+        .find_map(|l| l.strip_prefix("UID:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_reach_the_pair_and_change_what_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let backend = location.describe();
+        let mut s = setup(
+            dir.path(),
+            &location,
+            "2027-01-09T12:00:00Z".parse().unwrap(),
+        )
+        .await;
+        // Saturday noon to Sunday noon: invites, and Sunday's agenda prompts.
+        s.run("2027-01-09T12:00:00Z", "2027-01-10T12:00:00Z").await;
+        let prompt = s.mails("agenda_prompt", "alan@example.org");
+        assert_eq!(prompt.len(), 1, "{backend}: {prompt:?}");
+        let prompt = &prompt[0];
+        let reply_to = prompt.reply_to.clone().expect("a Reply-To on the prompt");
+        assert!(
+            reply_to.starts_with("mentoring+")
+                && reply_to.len() == "mentoring+@example.org".len() + 20,
+            "{reply_to}"
+        );
+        assert!(
+            prompt.text.contains("reply above this line"),
+            "{}",
+            prompt.text
+        );
+        // No reply-to on calendar mail.
+        let invite = &s.mails("invite", "alan@example.org")[0];
+        assert!(invite.reply_to.is_none());
+
+        // Alan sends his agenda by replying: the token names the prompt.
+        let agenda = "1. The design review: *how* to prepare\n2. On-call <b>runbook</b> draft";
+        let raw = reply(
+            "alan@example.org",
+            &reply_to,
+            "nothing@example.org",
+            "a1@example.org",
+            agenda,
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-10T13:00:00Z").await,
+            Verdict::Used(InboundKind::Agenda)
+        );
+        // The same mail again (a mail server retrying) is taken in once.
+        assert_eq!(
+            s.take(&raw, "2027-01-10T13:01:00Z").await,
+            Verdict::Again(InboundKind::Agenda)
+        );
+
+        // Monday 10:00: the reminders. Grace's quotes Alan's agenda, as written.
+        s.run("2027-01-10T12:00:00Z", "2027-01-11T10:30:00Z").await;
+        let reminder = s.mails("mentor_reminder", "grace@example.org");
+        assert_eq!(reminder.len(), 1, "{backend}");
+        assert!(
+            reminder[0].text.contains(
+                "1. The design review: *how* to prepare\n2. On-call <b>runbook</b> draft"
+            ),
+            "{backend}: {}",
+            reminder[0].text
+        );
+        assert!(
+            reminder[0]
+                .html
+                .contains("On-call &lt;b&gt;runbook&lt;/b&gt; draft"),
+            "{}",
+            reminder[0].html
+        );
+        // Margaret's has no agenda: Linus sent none yet.
+        let margaret = s.mails("mentor_reminder", "margaret@example.org");
+        assert!(
+            margaret[0].text.contains("has not sent an agenda yet"),
+            "{}",
+            margaret[0].text
+        );
+
+        // Linus answers in the prompt's thread (no token: In-Reply-To) after the
+        // reminder went: Margaret gets it in a mail of its own, before the meeting.
+        let linus_prompt = &s.mails("agenda_prompt", "linus@example.org")[0];
+        let raw = reply(
+            "Linus@Example.org",
+            "mentoring@example.org",
+            &linus_prompt.message_id,
+            "l1@example.org",
+            "Kernel maintainership, and saying no",
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-11T11:00:00Z").await,
+            Verdict::Used(InboundKind::Agenda)
+        );
+        s.run("2027-01-11T11:00:00Z", "2027-01-11T11:05:00Z").await;
+        let passed_on = s.mails("agenda", "margaret@example.org");
+        assert_eq!(passed_on.len(), 1, "{backend}");
+        assert!(
+            passed_on[0]
+                .text
+                .contains("Kernel maintainership, and saying no")
+        );
+        assert!(
+            passed_on[0].subject.contains("Linus Torvalds"),
+            "{}",
+            passed_on[0].subject
+        );
+        // Nobody else hears of an agenda.
+        assert!(s.mails("agenda", "grace@example.org").is_empty());
+
+        // Alan can't make the meeting of 19 January: he declines it in Outlook.
+        let uid = uid_of(&invite.calendar);
+        let raw = decline(
+            "alan@example.org",
+            &uid,
+            Some("20270119T100000"),
+            "d1@example.org",
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-12T12:00:00Z").await,
+            Verdict::Used(InboundKind::Rsvp)
+        );
+        // Tuesday's follow-up: Alan replies with his action items.
+        s.run("2027-01-11T11:05:00Z", "2027-01-12T13:00:00Z").await;
+        let cancels: Vec<Mail> = ["alan@example.org", "grace@example.org"]
+            .iter()
+            .flat_map(|to| s.mails("occurrence_cancel", to))
+            .collect();
+        assert_eq!(cancels.len(), 2, "{backend}: {cancels:?}");
+        for cancel in &cancels {
+            assert!(
+                cancel.calendar.contains("METHOD:CANCEL"),
+                "{}",
+                cancel.calendar
+            );
+            assert!(
+                cancel
+                    .calendar
+                    .contains("RECURRENCE-ID;TZID=UTC:20270119T100000"),
+                "{}",
+                cancel.calendar
+            );
+            assert!(
+                cancel.subject.contains("can't make it"),
+                "{}",
+                cancel.subject
+            );
+        }
+        let to_grace = &s.mails("occurrence_cancel", "grace@example.org")[0];
+        assert!(
+            to_grace.text.contains("Alan Turing** can't make")
+                || to_grace.text.contains("Alan Turing can't make"),
+            "{}",
+            to_grace.text
+        );
+        let followup = &s.mails("followup", "alan@example.org")[0];
+        let raw = reply(
+            "alan@example.org",
+            followup.reply_to.as_deref().unwrap(),
+            &followup.message_id,
+            "f1@example.org",
+            "- Draft the runbook outline\n- Ask Ken about the review",
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-12T13:00:00Z").await,
+            Verdict::Used(InboundKind::ActionItems)
+        );
+
+        // To 26 January: no prompt, reminder or follow-up for the 19th; the prompt and
+        // reminder for the 26th recall the action items.
+        s.run("2027-01-12T13:00:00Z", "2027-01-25T11:00:00Z").await;
+        let prompts = s.mails("agenda_prompt", "alan@example.org");
+        assert_eq!(
+            prompts.len(),
+            2,
+            "{backend}: the 12th and the 26th, not the 19th"
+        );
+        let reminders = s.mails("mentor_reminder", "grace@example.org");
+        assert_eq!(reminders.len(), 2, "{backend}");
+        assert_eq!(
+            s.mails("followup", "alan@example.org").len(),
+            1,
+            "{backend}"
+        );
+        for mail in prompts.iter().chain(&reminders) {
+            if mail.text.contains("26 Jan") {
+                assert!(
+                    mail.text.contains("Draft the runbook outline"),
+                    "{}",
+                    mail.text
+                );
+                assert!(
+                    mail.text.contains("Ask Ken about the review"),
+                    "{}",
+                    mail.text
+                );
+            }
+        }
+        assert!(
+            prompts.iter().any(|m| m.text.contains("26 Jan")),
+            "{prompts:?}"
+        );
+
+        // Set aside: a forged sender, an altered token; an out-of-office is recorded.
+        let stranger = reply(
+            "mallory@example.net",
+            &reply_to,
+            "x@example.org",
+            "m1@example.org",
+            "hi",
+        );
+        assert!(matches!(
+            s.take(&stranger, "2027-01-25T11:00:00Z").await,
+            Verdict::SetAside(_)
+        ));
+        let mut altered = reply_to.clone();
+        altered.replace_range(10..11, if &altered[10..11] == "a" { "b" } else { "a" });
+        let forged = reply(
+            "alan@example.org",
+            &altered,
+            "x@example.org",
+            "m2@example.org",
+            "hi",
+        );
+        assert!(matches!(
+            s.take(&forged, "2027-01-25T11:00:00Z").await,
+            Verdict::SetAside(_)
+        ));
+        let away = format!(
+            "From: alan@example.org\r\nTo: {reply_to}\r\nSubject: Automatic reply: Agenda\r\n\
+             Auto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.org>\r\n\r\nI am away.\r\n"
+        );
+        assert_eq!(
+            s.take(&away, "2027-01-25T11:00:00Z").await,
+            Verdict::Used(InboundKind::AutoReply)
+        );
+        // Margaret declines the whole series; Linus's address bounces.
+        let uid_b = uid_of(&s.mails("invite", "margaret@example.org")[0].calendar);
+        let raw = decline("margaret@example.org", &uid_b, None, "d2@example.org");
+        assert_eq!(
+            s.take(&raw, "2027-01-25T11:00:00Z").await,
+            Verdict::Used(InboundKind::Rsvp)
+        );
+        let bounce = "From: MAILER-DAEMON@example.org\r\nTo: mentoring@example.org\r\nSubject: Undelivered Mail\r\n\
+            Message-ID: <b1@example.org>\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+            --r\r\nContent-Type: text/plain\r\n\r\nYour mail could not be delivered.\r\n\
+            --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+            Final-Recipient: rfc822; linus@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+            Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--r--\r\n";
+        assert_eq!(
+            s.take(bounce, "2027-01-25T11:00:00Z").await,
+            Verdict::Used(InboundKind::Bounce)
+        );
+
+        // Monday 1 February's digest lists them, and nothing a pair wrote.
+        s.run("2027-01-25T11:00:00Z", "2027-02-01T09:00:00Z").await;
+        let digests = s.mails("digest", "ada@example.org");
+        let digest = digests
+            .iter()
+            .find(|d| d.subject.contains("1 Feb"))
+            .unwrap_or_else(|| panic!("{digests:?}"));
+        for expected in [
+            "margaret-linus: Margaret Hamilton declined the series",
+            "linus@example.org (5.1.1",
+            "mallory@example.net",
+            "Re: your mail",
+        ] {
+            assert!(
+                digest.text.contains(expected),
+                "{backend}: {expected} in {}",
+                digest.text
+            );
+        }
+        for secret in ["runbook", "Kernel", "design review", "I am away"] {
+            assert!(
+                !digest.text.contains(secret),
+                "{backend}: {secret} in the digest: {}",
+                digest.text
+            );
+        }
+        s.store.deregister().await.unwrap();
+    }
+}
