@@ -13,7 +13,10 @@ use serde::Serialize;
 use crate::program::{Program, Status as PairStatus};
 use crate::reconcile::Sent;
 use crate::schedule::{self, ReviewStanding};
-use crate::store::{Failure, Instance, PairActivity, Store, Summary};
+use crate::store::{Bounce, Failure, Instance, PairActivity, Rsvp, SetAside, Store, Summary};
+
+/// How much set-aside mail `status` lists (newest first); the count says if there is more.
+const SET_ASIDE_SHOWN: i64 = 50;
 
 /// What the store knows that the status needs (empty without a store).
 #[derive(Debug, Default)]
@@ -25,17 +28,71 @@ pub struct StoredState {
     pub instances: Vec<Instance>,
     /// A daemon holds the SQLite store's lock (see [`crate::store::lock`]).
     pub held: bool,
+    /// What came back: agendas in (pair, meeting start), answers, bounces, mail set
+    /// aside, meetings cancelled.
+    pub agendas: std::collections::HashSet<(String, String)>,
+    pub rsvps: Vec<Rsvp>,
+    pub bounces: Vec<Bounce>,
+    pub set_aside: Vec<SetAside>,
+    pub set_aside_total: i64,
+    pub cancelled: std::collections::HashSet<(String, Date)>,
 }
 
 impl StoredState {
     pub async fn read(store: &Store) -> anyhow::Result<StoredState> {
+        let state = StoredState {
+            sent: store.sent_series().await?,
+            reviews: store.last_reviews().await?,
+            summary: store.summary().await?,
+            activity: store.pair_activity().await?,
+            instances: store.instances().await?,
+            ..StoredState::default()
+        };
+        // A store a daemon of an older version made has no tables for what came back
+        // until a daemon of this version opens it: nothing came back, then.
+        match state.read_heard(store).await {
+            Ok(state) => Ok(state),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "no replies in the store yet");
+                StoredState::read_core(store).await
+            }
+        }
+    }
+
+    async fn read_core(store: &Store) -> anyhow::Result<StoredState> {
         Ok(StoredState {
             sent: store.sent_series().await?,
             reviews: store.last_reviews().await?,
             summary: store.summary().await?,
             activity: store.pair_activity().await?,
             instances: store.instances().await?,
-            held: false,
+            ..StoredState::default()
+        })
+    }
+
+    async fn read_heard(self, store: &Store) -> anyhow::Result<StoredState> {
+        Ok(StoredState {
+            agendas: store
+                .agendas_in(Timestamp::UNIX_EPOCH)
+                .await?
+                .into_iter()
+                .collect(),
+            rsvps: store.rsvps().await?,
+            bounces: store.bounces().await?,
+            set_aside: store.set_aside(SET_ASIDE_SHOWN).await?,
+            set_aside_total: store
+                .inbound_counts()
+                .await?
+                .get("set_aside")
+                .copied()
+                .unwrap_or(0),
+            cancelled: store
+                .cancellations()
+                .await?
+                .into_iter()
+                .map(|c| (c.pair, c.date))
+                .collect(),
+            ..self
         })
     }
 }
@@ -52,6 +109,12 @@ pub struct Report {
     pub last_sent: Option<String>,
     pub failures: Vec<Failure>,
     pub daemons: Vec<DaemonLine>,
+    /// Addresses whose mail bounced (RFC 3464 reports).
+    pub bounces: Vec<Bounce>,
+    /// Mail mentord could not use, newest first (sender and subject only), and how many
+    /// there are in all.
+    pub set_aside: Vec<SetAside>,
+    pub set_aside_total: i64,
     /// A daemon runs (it holds the SQLite store) but has not beaten within the lease:
     /// it cannot write to the store (a full disk, a read-only file) and sends nothing
     /// until it can. Its log says why.
@@ -68,6 +131,14 @@ pub struct PairLine {
     pub review_due: Option<String>,
     pub last_sent: Option<String>,
     pub failures: u64,
+    /// Whether the mentee's agenda for the next meeting is in (never what it says).
+    pub agenda_in: bool,
+    /// Each person's answer to the calendar: for the next meeting where they answered
+    /// it, else for the series; `None` before any answer.
+    pub mentor_rsvp: Option<String>,
+    pub mentee_rsvp: Option<String>,
+    /// The pair's addresses that bounce.
+    pub bouncing: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,8 +174,34 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         .map(|pair| {
             let active = pair.status == PairStatus::Active;
             let next = active
-                .then(|| schedule::meetings(program, pair, now, Timestamp::MAX).next())
+                .then(|| {
+                    schedule::meetings(program, pair, now, Timestamp::MAX)
+                        .find(|(date, _)| !state.cancelled.contains(&(pair.id.clone(), *date)))
+                })
                 .flatten();
+            let occurrence = next.map(|(_, start)| start.to_string());
+            let answer = |person: usize| {
+                let id = &program.person(person).id;
+                let mine = state
+                    .rsvps
+                    .iter()
+                    .filter(|r| r.pair == pair.id && &r.person == id);
+                let for_meeting = mine
+                    .clone()
+                    .find(|r| Some(&r.occurrence) == occurrence.as_ref());
+                for_meeting
+                    .map(|r| format!("{} (this meeting)", r.partstat))
+                    .or_else(|| {
+                        mine.clone()
+                            .find(|r| r.occurrence.is_empty())
+                            .map(|r| format!("{} (series)", r.partstat))
+                    })
+            };
+            let bouncing = [pair.mentor, pair.mentee]
+                .into_iter()
+                .map(|p| program.person(p).email.to_ascii_lowercase())
+                .filter(|email| state.bounces.iter().any(|b| &b.address == email))
+                .collect();
             let held = state.reviews.get(&pair.id).copied();
             let standing = active
                 .then(|| schedule::review_standing(pair, held, today))
@@ -124,6 +221,11 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                 review_due: due.map(|d| d.to_string()),
                 last_sent: activity.last_sent.map(local),
                 failures: activity.failed,
+                mentor_rsvp: answer(pair.mentor),
+                mentee_rsvp: answer(pair.mentee),
+                agenda_in: occurrence
+                    .is_some_and(|o| state.agendas.contains(&(pair.id.clone(), o))),
+                bouncing,
             }
         })
         .collect();
@@ -139,6 +241,9 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         failed: summary.failed,
         last_sent: summary.last_sent.map(local),
         failures: summary.failures,
+        bounces: state.bounces,
+        set_aside: state.set_aside,
+        set_aside_total: state.set_aside_total,
         daemons: state
             .instances
             .into_iter()

@@ -48,6 +48,10 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
         "review_due",
         "last_sent",
         "failures",
+        "agenda_in",
+        "mentor_rsvp",
+        "mentee_rsvp",
+        "bouncing",
     ])?;
     for line in &report.pairs {
         out.write_record([
@@ -58,6 +62,10 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
             line.review_due.as_deref().unwrap_or(""),
             line.last_sent.as_deref().unwrap_or(""),
             &line.failures.to_string(),
+            if line.agenda_in { "yes" } else { "no" },
+            line.mentor_rsvp.as_deref().unwrap_or(""),
+            line.mentee_rsvp.as_deref().unwrap_or(""),
+            &line.bouncing.join(" "),
         ])?;
     }
     out.flush()?;
@@ -76,10 +84,12 @@ fn print_table(program: &Program, report: &Report) {
         "REVIEW",
         "LAST SENT",
         "FAILED",
+        "AGENDA",
+        "RSVP (MENTOR / MENTEE)",
     ];
     println!(
-        "{:<24} {:<8} {:<22} {:<22} {:<22} {}",
-        header[0], header[1], header[2], header[3], header[4], header[5]
+        "{:<24} {:<8} {:<22} {:<22} {:<22} {:<6} {:<6} {}",
+        header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7]
     );
     for line in &report.pairs {
         let review = match (&line.review_due, line.review) {
@@ -88,15 +98,46 @@ fn print_table(program: &Program, report: &Report) {
             (Some(due), _) => format!("OVERDUE since {due}"),
             (None, _) => "-".into(),
         };
+        let rsvp = match (&line.mentor_rsvp, &line.mentee_rsvp) {
+            (None, None) => "-".to_string(),
+            (mentor, mentee) => format!(
+                "{} / {}",
+                mentor.as_deref().unwrap_or("-"),
+                mentee.as_deref().unwrap_or("-")
+            ),
+        };
         println!(
-            "{:<24} {:<8} {:<22} {:<22} {:<22} {}",
+            "{:<24} {:<8} {:<22} {:<22} {:<22} {:<6} {:<6} {}",
             line.pair,
             line.status,
             line.next_meeting.as_deref().unwrap_or("-"),
             review,
             line.last_sent.as_deref().unwrap_or("-"),
-            line.failures
+            line.failures,
+            if line.agenda_in { "in" } else { "-" },
+            rsvp
         );
+        for address in &line.bouncing {
+            println!("  {address} BOUNCES: fix it in the program file");
+        }
+    }
+    for bounce in &report.bounces {
+        println!(
+            "bouncing: {} ({}; {} report(s), last {})",
+            bounce.address, bounce.status, bounce.count, bounce.last_at
+        );
+    }
+    if report.set_aside_total > 0 {
+        println!(
+            "mail set aside ({} in all; sender and subject only):",
+            report.set_aside_total
+        );
+        for mail in &report.set_aside {
+            println!(
+                "  {} from {}: \"{}\": {}",
+                mail.received_at, mail.sender, mail.subject, mail.reason
+            );
+        }
     }
     println!(
         "outbox: {} pending, {} sent, {} failed; last sent {}",
