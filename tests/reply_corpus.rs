@@ -3,6 +3,8 @@
 //! test runs the HTML alternative of each mail through the HTML path and
 //! expects the same text, so both paths are checked against real layouts.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

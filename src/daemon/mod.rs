@@ -13,6 +13,7 @@
 //! due while down is sent late.
 
 mod inbound;
+mod mailbox;
 pub mod record;
 mod run;
 pub mod service;

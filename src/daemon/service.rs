@@ -57,6 +57,10 @@ pub async fn launch(
     let shutdown = CancellationToken::new();
     let (wake, wakes) = mpsc::channel::<Wake>(16);
     let listening = tokio::spawn(notice_inbound(store.clone(), wake.clone()));
+    let shared: super::mailbox::SharedProgram = std::sync::Arc::new(std::sync::RwLock::new(
+        std::sync::Arc::new(program::load(config)?),
+    ));
+    let watcher = super::mailbox::spawn(&shared, &store, wake.clone(), shutdown.clone())?;
     spawn_signals(wake.clone(), shutdown.clone())?;
     let _watcher = watch(config, wake);
     let mut control = Control { shutdown, wakes };
@@ -65,8 +69,13 @@ pub async fn launch(
         config: config.to_path_buf(),
         ready: false,
         zone: daemon.program().zone.tz.clone(),
+        shared,
     };
     let served = super::run(&mut daemon, &SystemClock, &mut control, &mut observer).await;
+    if let Some(watcher) = watcher {
+        // The shutdown reached it too: it logs out and ends.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), watcher).await;
+    }
     tracing::info!("stopped");
     notify("STOPPING=1");
     heartbeat.abort();
@@ -83,6 +92,8 @@ struct Service {
     ready: bool,
     /// The program's zone, for times in the log.
     zone: jiff::tz::TimeZone,
+    /// The program as the IMAP watcher sees it.
+    shared: super::mailbox::SharedProgram,
 }
 
 impl Observer for Service {
@@ -131,7 +142,24 @@ impl Observer for Service {
 
     fn reload(&mut self, daemon: &mut Daemon, why: &'static str) {
         notify("RELOADING=1");
-        reload(daemon, &self.config, why);
+        if reload(daemon, &self.config, why) {
+            // The watcher reads the same file; it is valid, as the daemon just found.
+            match program::load(&self.config) {
+                Ok(program) => {
+                    if program.inbound != daemon.program().inbound {
+                        tracing::warn!(
+                            "[inbound] changed: the daemon keeps the mailbox it started with; restart it to move"
+                        );
+                    }
+                    let program = std::sync::Arc::new(program);
+                    match self.shared.write() {
+                        Ok(mut shared) => *shared = program,
+                        Err(poisoned) => *poisoned.into_inner() = program,
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the replies mailbox keeps the last program"),
+            }
+        }
         self.zone = daemon.program().zone.tz.clone();
         notify("READY=1");
     }
@@ -139,12 +167,13 @@ impl Observer for Service {
 
 /// Reads the program file again: a valid one replaces the running program (and its
 /// transport, if `[mail]` changed); an invalid one is logged and changes nothing.
-fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
+/// True when it replaced the program.
+fn reload(daemon: &mut Daemon, config: &Path, why: &str) -> bool {
     let program = match program::load(config) {
         Ok(program) => program,
         Err(e) => {
             tracing::error!(reason = why, error = %e, "program file invalid; keeping the last good program");
-            return;
+            return false;
         }
     };
     let templates = match Templates::load(program.templates.as_deref()).and_then(|templates| {
@@ -154,7 +183,7 @@ fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
         Ok(templates) => templates,
         Err(e) => {
             tracing::error!(reason = why, error = %format!("{e:#}"), "templates invalid; keeping the last good program");
-            return;
+            return false;
         }
     };
     let current = daemon.program();
@@ -171,7 +200,7 @@ fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
             }
             Err(e) => {
                 tracing::error!(reason = why, error = %format!("{e:#}"), "[mail] unusable; keeping the last good program");
-                return;
+                return false;
             }
         }
     }
@@ -182,6 +211,7 @@ fn reload(daemon: &mut Daemon, config: &Path, why: &str) {
         "program reloaded"
     );
     daemon.replace_program(program, templates);
+    true
 }
 
 /// What the loader found worth saying, one log line each.

@@ -15,6 +15,7 @@
 pub mod body;
 pub mod dsn;
 pub mod html;
+pub mod imap;
 pub mod intake;
 pub mod itip;
 pub mod read;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test crate uses its own part
 
+pub mod imap;
+pub mod intake;
 pub mod rfc2047;
 
 use std::path::Path;
