@@ -71,6 +71,8 @@ impl ImapServer {
     }
 
     pub async fn start_with(options: Options) -> anyhow::Result<Self> {
+        // tests/ical/setup.sh installs the Debian packages the tests need, Dovecot too.
+        super::python();
         if !Path::new(DOVECOT).exists() {
             bail!(
                 "{DOVECOT} not found: install Dovecot with `apt-get install -y dovecot-imapd` \

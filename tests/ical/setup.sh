@@ -31,7 +31,9 @@ flock 9
 # --- Debian packages --------------------------------------------------------
 need_pkgs=()
 command -v cc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
-for pkg in libical-dev pkg-config python3 python3-venv; do
+# dovecot-imapd and openssl: the IMAP tests start a Dovecot of their own (never the
+# system service) and make it a certificate.
+for pkg in libical-dev pkg-config python3 python3-venv dovecot-imapd openssl; do
     if [ "$pkg" = python3-venv ]; then
         # Any Python that can make a venv with pip will do (e.g. a pyenv Python).
         python3 -c "import venv, ensurepip" >/dev/null 2>&1 && continue
@@ -52,7 +54,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "apt-get install -y ${need_pkgs[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2
 else
-    say "Debian packages present (libical-dev, pkg-config, cc, python3 with venv)"
+    say "Debian packages present (libical-dev, pkg-config, cc, python3 with venv, dovecot-imapd, openssl)"
 fi
 
 # --- Python packages, in the project's venv ----------------------------------
