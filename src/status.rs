@@ -35,7 +35,8 @@ pub struct StoredState {
     pub bounces: Vec<Bounce>,
     pub set_aside: Vec<SetAside>,
     pub set_aside_total: i64,
-    pub cancelled: std::collections::HashSet<(String, Date)>,
+    /// Meetings someone can't make: (pair, date, person).
+    pub cancelled: Vec<(String, Date, String)>,
 }
 
 impl StoredState {
@@ -90,7 +91,7 @@ impl StoredState {
                 .cancellations()
                 .await?
                 .into_iter()
-                .map(|c| (c.pair, c.date))
+                .map(|c| (c.pair, c.date, c.person))
                 .collect(),
             ..self
         })
@@ -159,7 +160,9 @@ pub struct DaemonLine {
     pub pause_reason: Option<String>,
 }
 
-/// The program's standing at `now`.
+/// The program's standing at `now`. Put the store's cancellations on the program first
+/// ([`Program::set_cancellations`] with [`StoredState::cancelled`]): a meeting someone
+/// can't make is not the next one.
 pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
     let zone = &program.zone.tz;
     let today = zone.to_datetime(now).date();
@@ -174,10 +177,7 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         .map(|pair| {
             let active = pair.status == PairStatus::Active;
             let next = active
-                .then(|| {
-                    schedule::meetings(program, pair, now, Timestamp::MAX)
-                        .find(|(date, _)| !state.cancelled.contains(&(pair.id.clone(), *date)))
-                })
+                .then(|| schedule::meetings(program, pair, now, Timestamp::MAX).next())
                 .flatten();
             let occurrence = next.map(|(_, start)| start.to_string());
             let answer = |person: usize| {

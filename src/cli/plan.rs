@@ -55,6 +55,10 @@ impl Plan {
         // What was sent and reviewed, from the store when there is one: the plan opens
         // with the calendar changes reconciling would send now (all invites, without one).
         let state = super::read_state(&program)?;
+        // Meetings someone can't make are not planned, and their cancels already went.
+        let mut program = program;
+        program.set_cancellations(&state.cancelled);
+        let program = program;
         let rows = change_rows(&program, &reconcile::reconcile(&program, &state.sent, from));
         let history = History {
             last_review: state.reviews,

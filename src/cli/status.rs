@@ -22,9 +22,10 @@ pub struct Status {
 
 impl Status {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
-        let program = super::load(config)?;
+        let mut program = super::load(config)?;
         let now = time::now()?;
         let state = super::read_state(&program)?;
+        program.set_cancellations(&state.cancelled);
         let report = status::report(&program, state, now);
         if self.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
