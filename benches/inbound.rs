@@ -17,7 +17,6 @@
 #![allow(clippy::unwrap_used)] // a benchmark that fails should stop loudly
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::io::Write as _;
