@@ -47,5 +47,6 @@ pub mod reconcile;
 pub mod recurrence;
 pub mod render;
 pub mod schedule;
+pub mod serve;
 pub mod status;
 pub mod store;

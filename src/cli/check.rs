@@ -22,6 +22,14 @@ impl Check {
         }
         let templates = Templates::load(program.templates.as_deref())?;
         compose::check_templates(&program, &templates).context("the templates do not render")?;
+        // Links that could not be signed, or a page without its password, fail now, not
+        // at the first mail or request.
+        crate::serve::signer(&program).context("[http] cannot sign links")?;
+        if let Some(password) = program.http.as_ref().and_then(|h| h.password.as_ref()) {
+            password
+                .read("the [http] password")
+                .context("[http] has no page password")?;
+        }
         let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
         let (active, paused, ended) = (
             count(Status::Active),

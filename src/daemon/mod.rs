@@ -31,6 +31,7 @@ use crate::reconcile::{self, Change, Sent};
 use crate::render::Templates;
 use crate::schedule::{self, Action, ActionKind, History, Subject, Window};
 use crate::store::{NewMessage, Store};
+pub use mailbox::SharedProgram;
 pub use run::{Control, Observer, Silent, Wake, run};
 pub use transport::{SendError, Transport};
 

@@ -61,6 +61,22 @@ pub async fn launch(
         std::sync::Arc::new(program::load(config)?),
     ));
     let watcher = super::mailbox::spawn(&shared, &store, wake.clone(), shutdown.clone())?;
+    let server = match program.http.as_ref().and_then(|h| h.listen) {
+        Some(listen) => {
+            let served = crate::serve::Shared {
+                program: shared.clone(),
+                store: store.clone(),
+                signer: crate::serve::signer(&program)?,
+                password: match program.http.as_ref().and_then(|h| h.password.as_ref()) {
+                    Some(source) => Some(source.read("the [http] password")?),
+                    None => None,
+                },
+                wake: wake.clone(),
+            };
+            Some(crate::serve::start(listen, std::sync::Arc::new(served), shutdown.clone()).await?)
+        }
+        None => None,
+    };
     spawn_signals(wake.clone(), shutdown.clone())?;
     let _watcher = watch(config, wake);
     let mut control = Control { shutdown, wakes };
@@ -72,6 +88,10 @@ pub async fn launch(
         shared,
     };
     let served = super::run(&mut daemon, &SystemClock, &mut control, &mut observer).await;
+    if let Some(server) = server {
+        // The shutdown reached it too: it finishes the requests in flight.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    }
     if let Some(watcher) = watcher {
         // The shutdown reached it too: it logs out and ends.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), watcher).await;

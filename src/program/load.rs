@@ -475,7 +475,7 @@ impl<'b> Loader<'b> {
                     self.mail = sections::mail(value, self.base, diags, &mut self.reply_to);
                 }
                 "inbound" => self.inbound = sections::inbound(value, self.base, diags),
-                "http" => self.http = sections::http(value, diags),
+                "http" => self.http = sections::http(value, self.base, diags),
                 _ => {
                     let what = if value.get_ref().is_table() {
                         format!("unknown section [{name}]")

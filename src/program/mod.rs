@@ -241,6 +241,36 @@ pub struct InboundConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     pub listen: Option<SocketAddr>,
+    /// Where links in mail point (`https://…`, or `http://` on loopback), without a
+    /// trailing slash; no links in mail without it.
+    pub public_url: Option<String>,
+    /// The key that signs action links: from the environment or a file.
+    pub secret: Option<SecretSource>,
+    /// The coordinator's page password (HTTP basic auth, user "coordinator"); no page
+    /// without it.
+    pub password: Option<SecretSource>,
+}
+
+/// Where a secret is read from: never the program file itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// The secret, read now; `what` names it in the error.
+    pub fn read(&self, what: &str) -> anyhow::Result<String> {
+        use anyhow::Context as _;
+        match self {
+            SecretSource::Env(name) => std::env::var(name).with_context(|| {
+                format!("{what} comes from the environment variable {name}, which is not set")
+            }),
+            SecretSource::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .with_context(|| format!("while reading {what} from {}", path.display())),
+        }
+    }
 }
 
 impl Meeting {

@@ -548,7 +548,88 @@ fn mailbox_name(text: &str) -> Result<String, ValueError> {
     Ok(text.to_string())
 }
 
-pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {
+/// `NAME_env` or `NAME_file` (not both).
+fn secret_source(
+    t: &mut Table<'_, '_>,
+    name: &str,
+    example: &str,
+    base: &Path,
+    diags: &mut Diagnostics,
+) -> Option<super::SecretSource> {
+    let env_key = format!("{name}_env");
+    let file_key = format!("{name}_file");
+    let env = t.get(&env_key).and_then(|v| {
+        reader::parsed(v, &env_key, &format!("\"{example}\""), diags, |s| {
+            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if ok {
+                Ok(s.to_string())
+            } else {
+                Err(values::invalid(
+                    format!("\"{s}\" is not an environment variable name"),
+                    format!("name the variable that holds it, e.g. \"{example}\""),
+                ))
+            }
+        })
+        .map(|n| (n, v.span()))
+    });
+    let file = t
+        .get(&file_key)
+        .and_then(|v| reader::string(v, &file_key, "\"/run/secrets/mentord\"", diags))
+        .map(|p| base.join(p));
+    match (env, file) {
+        (Some((_, span)), Some(_)) => {
+            diags
+                .error(span, format!("both `{env_key}` and `{file_key}` are set"))
+                .help("keep one of them");
+            None
+        }
+        (Some((name, _)), None) => Some(super::SecretSource::Env(name)),
+        (None, Some(path)) => Some(super::SecretSource::File(path)),
+        (None, None) => None,
+    }
+}
+
+/// `https://host[:port][/path]`, or `http://` for a loopback host; kept without a
+/// trailing slash.
+fn public_url(text: &str) -> Result<String, ValueError> {
+    let help = "write the address people reach mentord at, e.g. \"https://mentoring.example.org\"";
+    let (secure, rest) = match (text.strip_prefix("https://"), text.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => {
+            return Err(values::invalid(
+                format!("\"{text}\" is not an http(s) URL"),
+                help,
+            ));
+        }
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.is_empty() || authority.contains('@') || text.contains(['?', '#', ' ']) {
+        return Err(values::invalid(
+            format!("\"{text}\" is not a usable public URL"),
+            help,
+        ));
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !secure && !loopback {
+        return Err(values::invalid(
+            format!(
+                "\"{text}\" is not https: links in mail would carry their tokens in clear text"
+            ),
+            "use https:// (plain http:// only for a loopback test)",
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
+pub fn http(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<HttpConfig> {
     let mut t = Table::from_value("[http]", value, diags)?;
     let listen = t.get("listen").and_then(|v| {
         reader::parsed(v, "listen", "\"127.0.0.1:8025\"", diags, |s| {
@@ -560,8 +641,40 @@ pub fn http(value: &Value<'_>, diags: &mut Diagnostics) -> Option<HttpConfig> {
             })
         })
     });
-    t.finish(&[&["listen"]], diags);
-    Some(HttpConfig { listen })
+    let public_url = t.get("public_url").and_then(|v| {
+        reader::parsed(
+            v,
+            "public_url",
+            "\"https://mentoring.example.org\"",
+            diags,
+            public_url,
+        )
+    });
+    let secret = secret_source(&mut t, "secret", "MENTORD_SECRET", base, diags);
+    let password = secret_source(&mut t, "password", "MENTORD_STATUS_PASSWORD", base, diags);
+    let table_span = t.span.clone();
+    t.finish(
+        &[&[
+            "listen",
+            "public_url",
+            "secret_env",
+            "secret_file",
+            "password_env",
+            "password_file",
+        ]],
+        diags,
+    );
+    if public_url.is_some() && secret.is_none() {
+        diags
+            .error(table_span, "[http] has a `public_url` but no key to sign links with")
+            .help("add `secret_env = \"MENTORD_SECRET\"` (or `secret_file`): at least 32 random bytes, e.g. from `openssl rand -base64 48`");
+    }
+    Some(HttpConfig {
+        listen,
+        public_url,
+        secret,
+        password,
+    })
 }
 
 #[cfg(test)]

@@ -393,6 +393,56 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// Stops `kind` for `person`; false when it already was.
+    pub async fn unsubscribe(
+        &self,
+        person: &str,
+        kind: crate::mail::MessageKind,
+        now: Timestamp,
+    ) -> anyhow::Result<bool> {
+        let inserted = on!(self, |pool| sqlx::query(
+            "INSERT INTO unsubscribes (person, kind, unsubscribed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (person, kind) DO NOTHING"
+        )
+        .bind(person)
+        .bind(kind.name())
+        .bind(seconds(now))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(inserted == 1)
+    }
+
+    /// Every (person, kind) stopped.
+    pub async fn unsubscribes(&self) -> anyhow::Result<Vec<(String, crate::mail::MessageKind)>> {
+        let rows: Vec<(String, String)> = on!(self, |pool| sqlx::query_as(
+            "SELECT person, kind FROM unsubscribes ORDER BY person, kind"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(person, kind)| Some((person, kind.parse().ok()?)))
+            .collect())
+    }
+
+    pub async fn unsubscribe_count(&self) -> anyhow::Result<i64> {
+        Ok(on!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM unsubscribes"
+        )
+        .fetch_one(pool)
+        .await?))
+    }
+
+    /// Whether the store answers (for readiness).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.verify()?;
+        let _: i64 = on!(self, |pool| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(pool)
+            .await?);
+        Ok(())
+    }
+
     /// Whether the message with this key is in the outbox (queued, sent or failed; not
     /// dropped).
     pub async fn is_queued(&self, key: &str) -> anyhow::Result<bool> {

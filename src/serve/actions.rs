@@ -1,0 +1,490 @@
+//! The action links in mail (SPEC §6). A GET shows what will happen and one button; only
+//! the form's POST acts, and a second POST changes nothing and says so. Mail scanners
+//! (Microsoft Safe Links and others) fetch every link and some run scripts: the page has
+//! no script and a GET never changes anything. A forged or altered token gets 403, an
+//! expired one 410, and neither changes anything.
+//!
+//! "Can't make it" is the same path as a declined calendar reply: the cancellation is
+//! recorded (with the meeting's prompt, reminder and follow-up dropped), and the daemon's
+//! reconcile sends the `CANCEL` with `RECURRENCE-ID` to both, which tells the other one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiff::Timestamp;
+
+use super::Shared;
+use super::links::{Action, Claim, Refused};
+use super::page_html::{escape, page};
+use crate::daemon::Wake;
+use crate::mail::MessageKind;
+use crate::program::{Pair, PersonIndex, Program};
+use crate::store::{Cancellation, InboundKind, InboundRecord};
+
+/// The longest agenda or list of action items the form takes.
+const MAX_TEXT: usize = 20_000;
+
+/// What a valid token names, looked up in the program.
+struct Target<'p> {
+    claim: Claim,
+    pair: Option<&'p Pair>,
+    person: PersonIndex,
+}
+
+fn now() -> Result<Timestamp, Box<Response>> {
+    crate::clock::now().map_err(|e| {
+        Box::new(page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            &escape(&format!("{e:#}")),
+        ))
+    })
+}
+
+/// The claim of `token`, and who and what it names; the refusal page otherwise.
+fn check<'p>(
+    shared: &Shared,
+    program: &'p Program,
+    token: &str,
+    now: Timestamp,
+) -> Result<Target<'p>, Box<Response>> {
+    let Some(signer) = &shared.signer else {
+        return Err(Box::new(page(
+            StatusCode::NOT_FOUND,
+            "Links are off",
+            "<p>This mentoring program does not use links in mail.</p>",
+        )));
+    };
+    let claim = signer.verify(token, now).map_err(|refused| {
+        Box::new(match refused {
+            Refused::Forged => page(
+                StatusCode::FORBIDDEN,
+                "This link does not work",
+                "<p>The link is not one the mentoring program sent, or part of it was changed \
+             (a mail program may have broken it over two lines). Nothing was changed. Open it \
+             from the mail again, or answer the mail instead.</p>",
+            ),
+            Refused::Expired => page(
+                StatusCode::GONE,
+                "This link has expired",
+                "<p>The link was for a meeting or a time that has passed. Nothing was changed.</p>",
+            ),
+        })
+    })?;
+    let gone = || {
+        Box::new(page(
+            StatusCode::GONE,
+            "No longer in the program",
+            "<p>The person or pair this link is for is no longer in the mentoring program. Nothing was changed.</p>",
+        ))
+    };
+    let person = program.person_by_id(&claim.person).ok_or_else(gone)?;
+    let pair = if claim.pair.is_empty() {
+        None
+    } else {
+        let pair = program.pair_by_id(&claim.pair).ok_or_else(gone)?;
+        if pair.mentor != person && pair.mentee != person {
+            return Err(gone());
+        }
+        Some(pair)
+    };
+    Ok(Target {
+        claim,
+        pair,
+        person,
+    })
+}
+
+/// The meeting a claim names: its start, and its date in the meeting's zone.
+fn meeting(target: &Target<'_>) -> Option<(Timestamp, jiff::civil::Date)> {
+    let start: Timestamp = target.claim.subject.parse().ok()?;
+    let pair = target.pair?;
+    Some((start, pair.meeting.zone.tz.to_datetime(start).date()))
+}
+
+fn when(program: &Program, person: PersonIndex, start: Timestamp) -> String {
+    let zone = &program.person(person).zone;
+    format!(
+        "{} ({})",
+        start
+            .to_zoned_datetime(zone.tz.clone())
+            .strftime("%A %-d %B %Y, %H:%M"),
+        zone.name
+    )
+}
+
+fn other_name(program: &Program, pair: &Pair, person: PersonIndex) -> String {
+    let other = if pair.mentor == person {
+        pair.mentee
+    } else {
+        pair.mentor
+    };
+    program.person(other).name.clone()
+}
+
+fn button(label: &str) -> String {
+    format!(
+        "<form method=\"post\"><p><button type=\"submit\">{}</button></p></form>",
+        escape(label)
+    )
+}
+
+/// GET: what the link will do, and its button. Changes nothing.
+pub async fn show(State(shared): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
+    let program = shared.program();
+    let now = match now() {
+        Ok(now) => now,
+        Err(page) => return *page,
+    };
+    let target = match check(&shared, &program, &token, now) {
+        Ok(target) => target,
+        Err(page) => return *page,
+    };
+    let name = &program.person(target.person).name;
+    match (target.claim.action, target.pair, meeting(&target)) {
+        (Action::CantMakeIt, Some(pair), Some((start, _))) => page(
+            StatusCode::OK,
+            "Can't make it?",
+            &format!(
+                "<p>Hello {name}, this cancels your meeting with <strong>{other}</strong> on {when} \
+                 for both of you. {other} is told; the rest of the series stays.</p>{button}",
+                name = escape(name),
+                other = escape(&other_name(&program, pair, target.person)),
+                when = escape(&when(&program, target.person, start)),
+                button = button("Cancel this meeting"),
+            ),
+        ),
+        (action @ (Action::Agenda | Action::ActionItems), Some(pair), Some((start, _))) => {
+            let (title, what) = if action == Action::Agenda {
+                (
+                    "Your agenda",
+                    "What do you want to talk about? A few lines or bullet points are enough; your mentor reads them before you meet.",
+                )
+            } else {
+                (
+                    "Your action items",
+                    "What will you do before the next meeting, and by when? They come back to both of you before you meet again.",
+                )
+            };
+            page(
+                StatusCode::OK,
+                title,
+                &format!(
+                    "<p>For your meeting with <strong>{other}</strong> on {when}.</p><p class=\"note\">{what} \
+                     Only the two of you see it.</p><form method=\"post\"><p><textarea name=\"text\" \
+                     maxlength=\"{MAX_TEXT}\" required></textarea></p><p><button type=\"submit\">Send</button></p></form>",
+                    other = escape(&other_name(&program, pair, target.person)),
+                    when = escape(&when(&program, target.person, start)),
+                ),
+            )
+        }
+        (Action::ReviewDone, Some(pair), _) => page(
+            StatusCode::OK,
+            "Did you hold your review?",
+            &format!(
+                "<p>Hello {name}, this records that you and <strong>{other}</strong> held your \
+                 relationship review today. The reminders about it stop.</p>{button}",
+                name = escape(name),
+                other = escape(&other_name(&program, pair, target.person)),
+                button = button("We held our review"),
+            ),
+        ),
+        (Action::Unsubscribe(kind), _, _) => page(
+            StatusCode::OK,
+            "Unsubscribe?",
+            &format!(
+                "<p>Hello {name}, this stops {kind}s to you. Calendar invites and cancellations \
+                 still come, and so does every other kind of mail.</p>{button}",
+                name = escape(name),
+                kind = escape(kind.label()),
+                button = button(&format!("Stop {}s", kind.label())),
+            ),
+        ),
+        _ => page(
+            StatusCode::GONE,
+            "No longer in the program",
+            "<p>This link is for something that no longer exists. Nothing was changed.</p>",
+        ),
+    }
+}
+
+/// POST: does what the link says, once.
+pub async fn act(
+    State(shared): State<Arc<Shared>>,
+    Path(token): Path<String>,
+    body: String,
+) -> Response {
+    let program = shared.program();
+    let now = match now() {
+        Ok(now) => now,
+        Err(page) => return *page,
+    };
+    let target = match check(&shared, &program, &token, now) {
+        Ok(target) => target,
+        Err(page) => return *page,
+    };
+    let done = match target.claim.action {
+        Action::CantMakeIt => cant_make_it(&shared, &program, &target, now).await,
+        Action::Agenda | Action::ActionItems => write(&shared, &target, &token, &body, now).await,
+        Action::ReviewDone => review_done(&shared, &program, &target, now).await,
+        Action::Unsubscribe(kind) => unsubscribe_kind(&shared, &target, kind, now).await,
+    };
+    done.unwrap_or_else(|e| {
+        tracing::error!(error = %format!("{e:#}"), "an action link failed");
+        page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            "<p>The mentoring program could not record this just now. Nothing was changed; try again in a minute.</p>",
+        )
+    })
+}
+
+/// POST `/u/TOKEN`: RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`,
+/// sent by the mail client) or the page's button.
+pub async fn unsubscribe(state: State<Arc<Shared>>, token: Path<String>, body: String) -> Response {
+    act(state, token, body).await
+}
+
+async fn cant_make_it(
+    shared: &Shared,
+    program: &Program,
+    target: &Target<'_>,
+    now: Timestamp,
+) -> anyhow::Result<Response> {
+    let (Some(pair), Some((start, date))) = (target.pair, meeting(target)) else {
+        return Ok(page(
+            StatusCode::GONE,
+            "No such meeting",
+            "<p>Nothing was changed.</p>",
+        ));
+    };
+    let day = jiff::SignedDuration::from_hours(36);
+    let is_meeting = crate::schedule::meetings(
+        program,
+        pair,
+        start.checked_sub(day).unwrap_or(start),
+        start.checked_add(day).unwrap_or(start),
+    )
+    .any(|(d, s)| d == date && s == start);
+    if start <= now {
+        return Ok(page(
+            StatusCode::GONE,
+            "This meeting has started",
+            "<p>It can no longer be cancelled here. Nothing was changed.</p>",
+        ));
+    }
+    let cancelled = Cancellation {
+        pair: pair.id.clone(),
+        date,
+        occurrence: start.to_string(),
+        person: target.claim.person.clone(),
+        at: now,
+        late: start.duration_since(now) < pair.timing.cancel_notice,
+    };
+    let other = escape(&other_name(program, pair, target.person));
+    if !is_meeting || !shared.store.record_cancellation(&cancelled).await? {
+        return Ok(page(
+            StatusCode::OK,
+            "Already cancelled",
+            &format!(
+                "<p>This meeting with {other} is already cancelled. Nothing else changed.</p>"
+            ),
+        ));
+    }
+    tracing::info!(pair = %pair.id, %date, person = %target.claim.person, late = cancelled.late, "meeting cancelled by link: cancelling it for both");
+    let _ = shared.wake.try_send(Wake::Inbound);
+    Ok(page(
+        StatusCode::OK,
+        "Cancelled",
+        &format!(
+            "<p>Your meeting with <strong>{other}</strong> on {when} is cancelled for both of you; \
+             {other} is told, and your calendars get the cancellation.</p>",
+            when = escape(&when(program, target.person, start)),
+        ),
+    ))
+}
+
+/// The agenda or action items from the form, recorded as a reply by mail would be.
+async fn write(
+    shared: &Shared,
+    target: &Target<'_>,
+    token: &str,
+    body: &str,
+    now: Timestamp,
+) -> anyhow::Result<Response> {
+    let form: HashMap<String, String> = serde_urlencoded(body);
+    let text = form.get("text").map(|t| t.trim()).unwrap_or_default();
+    if text.is_empty() {
+        return Ok(page(
+            StatusCode::BAD_REQUEST,
+            "Nothing to send",
+            "<p>The text was empty. Go back and write a few lines.</p>",
+        ));
+    }
+    let text: String = text.chars().take(MAX_TEXT).collect();
+    let (Some(pair), Some((start, _))) = (target.pair, meeting(target)) else {
+        return Ok(page(
+            StatusCode::GONE,
+            "No such meeting",
+            "<p>Nothing was changed.</p>",
+        ));
+    };
+    let agenda = target.claim.action == Action::Agenda;
+    if agenda && start <= now {
+        return Ok(page(
+            StatusCode::GONE,
+            "This meeting has started",
+            "<p>The agenda can no longer reach your mentor before it. Nothing was changed.</p>",
+        ));
+    }
+    // The same text sent twice through the same link is one submission.
+    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{token}\n{text}").as_bytes());
+    let id: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let record = InboundRecord {
+        message_id: format!("<{id}@link.mentord.invalid>"),
+        kind: if agenda {
+            InboundKind::Agenda
+        } else {
+            InboundKind::ActionItems
+        },
+        pair: Some(pair.id.clone()),
+        occurrence: Some(start.to_string()),
+        person: Some(target.claim.person.clone()),
+        sender: target.claim.person.clone(),
+        subject: if agenda {
+            "agenda (form)"
+        } else {
+            "action items (form)"
+        }
+        .to_string(),
+        note: None,
+        body: Some(text),
+        raw: None,
+        pending: agenda,
+    };
+    if !shared.store.record_inbound(&record, now).await? {
+        return Ok(page(
+            StatusCode::OK,
+            "Already received",
+            "<p>This text was already received. Nothing else changed.</p>",
+        ));
+    }
+    let _ = shared.wake.try_send(Wake::Inbound);
+    Ok(page(
+        StatusCode::OK,
+        "Thank you",
+        if agenda {
+            "<p>Your agenda reaches your mentor before you meet.</p>"
+        } else {
+            "<p>Your action items come back to both of you before the next meeting.</p>"
+        },
+    ))
+}
+
+async fn review_done(
+    shared: &Shared,
+    program: &Program,
+    target: &Target<'_>,
+    now: Timestamp,
+) -> anyhow::Result<Response> {
+    let Some(pair) = target.pair else {
+        return Ok(page(
+            StatusCode::GONE,
+            "No such pair",
+            "<p>Nothing was changed.</p>",
+        ));
+    };
+    let today = program.zone.tz.to_datetime(now).date();
+    // A review already recorded on or after the one this nudge was about.
+    let due: Option<jiff::civil::Date> = target.claim.subject.parse().ok();
+    let held = shared.store.last_reviews().await?.get(&pair.id).copied();
+    if let (Some(held), Some(due)) = (held, due)
+        && held >= due
+    {
+        return Ok(page(
+            StatusCode::OK,
+            "Already recorded",
+            &format!("<p>A review on {held} is already recorded. Nothing else changed.</p>"),
+        ));
+    }
+    if let Err(e) = crate::schedule::record_review_on(pair, today, today) {
+        return Ok(page(
+            StatusCode::CONFLICT,
+            "Not recorded",
+            &format!("<p>{}</p>", escape(&e.to_string())),
+        ));
+    }
+    shared.store.record_review(&pair.id, today, now).await?;
+    tracing::info!(pair = %pair.id, %today, "review recorded by link");
+    Ok(page(
+        StatusCode::OK,
+        "Recorded",
+        "<p>Your review is recorded; the reminders about it stop. Thank you.</p>",
+    ))
+}
+
+async fn unsubscribe_kind(
+    shared: &Shared,
+    target: &Target<'_>,
+    kind: MessageKind,
+    now: Timestamp,
+) -> anyhow::Result<Response> {
+    if !shared
+        .store
+        .unsubscribe(&target.claim.person, kind, now)
+        .await?
+    {
+        return Ok(page(
+            StatusCode::OK,
+            "Already unsubscribed",
+            &format!(
+                "<p>You no longer receive {}s. Nothing else changed.</p>",
+                escape(kind.label())
+            ),
+        ));
+    }
+    tracing::info!(person = %target.claim.person, kind = kind.name(), "unsubscribed by link");
+    Ok(page(
+        StatusCode::OK,
+        "Unsubscribed",
+        &format!(
+            "<p>You will no longer receive {}s. Invites, cancellations and other mail still come.</p>",
+            escape(kind.label())
+        ),
+    ))
+}
+
+/// `application/x-www-form-urlencoded` into pairs; anything unreadable is left out.
+fn serde_urlencoded(body: &str) -> HashMap<String, String> {
+    body.split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(key)?, decode(value)?))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}

@@ -1,0 +1,118 @@
+//! The HTTP side of `mentord run` (SPEC §6), with `[http] listen`: health for load
+//! balancers, metrics for Prometheus, the coordinator's page, and the action links in
+//! mail. One axum router over [`Shared`]: the daemon's store and the program as last
+//! loaded, so every instance on a shared store serves every link and the same page. It
+//! stops with the daemon (the same shutdown token).
+//!
+//! - [`health`]: `/livez`, `/readyz` (`/healthz`).
+//! - [`links`]: signing and checking the tokens in action links (pure).
+//! - [`actions`]: `/a/TOKEN` and `/u/TOKEN`: a page with one button; only its POST acts.
+
+pub mod actions;
+pub mod health;
+pub mod links;
+mod page_html;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon::{SharedProgram, Wake};
+use crate::program::Program;
+use crate::store::Store;
+
+/// The most a request body may hold (an agenda written in the form is far less).
+const MAX_BODY: usize = 64 * 1024;
+
+/// The longest a request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every handler sees.
+pub struct Shared {
+    pub program: SharedProgram,
+    pub store: Store,
+    /// Signs and checks action links (with `public_url` and a secret).
+    pub signer: Option<links::Signer>,
+    /// The coordinator's page password (user "coordinator"); no page without it.
+    pub password: Option<String>,
+    /// Wakes the daemon after an action that has mail to send (a cancel).
+    pub wake: mpsc::Sender<Wake>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("signer", &self.signer)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The program as last loaded.
+    pub fn program(&self) -> Arc<Program> {
+        match self.program.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// The link signer for `program`, when it has `[http] public_url`: its secret read now,
+/// so a missing or short one stops the start (and `check`) with a clear error.
+pub fn signer(program: &Program) -> anyhow::Result<Option<links::Signer>> {
+    let Some(http) = &program.http else {
+        return Ok(None);
+    };
+    let (Some(public_url), Some(secret)) = (&http.public_url, &http.secret) else {
+        return Ok(None);
+    };
+    let secret = secret.read("the [http] secret")?;
+    links::Signer::new(secret.as_bytes(), public_url).map(Some)
+}
+
+/// Every route.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/livez", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/healthz", get(health::ready))
+        .route("/a/{token}", get(actions::show).post(actions::act))
+        .route("/u/{token}", get(actions::show).post(actions::unsubscribe))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(shared)
+}
+
+/// Binds `listen` now (so a port in use stops the start with a clear error), then
+/// serves until `shutdown`.
+pub async fn start(
+    listen: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("while listening on {listen} ([http] listen)"))?;
+    tracing::info!(%listen, "serving health, metrics, the coordinator's page and action links");
+    let app = router(shared);
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+    }))
+}
