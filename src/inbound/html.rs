@@ -160,6 +160,9 @@ struct Writer {
     pending_cut: Option<usize>,
     /// The open `<p>` is Outlook's margin-less `MsoNormal`.
     p_is_mso: bool,
+    /// The current line holds only a list item's "- ": a block that opens inside the
+    /// item (Outlook on the web's `<li><div>…</div></li>`) continues it.
+    at_list_marker: bool,
 }
 
 impl Writer {
@@ -175,6 +178,10 @@ impl Writer {
             _ => {}
         }
         if BLOCKS.contains(&name) {
+            // Only a block opening inside a list item continues its "- " line.
+            if tag.is_end || name == "li" {
+                self.at_list_marker = false;
+            }
             self.line_break();
         }
         if tag.is_end {
@@ -188,7 +195,10 @@ impl Writer {
     fn start_tag(&mut self, tag: &Tag) {
         match tag.name.as_str() {
             "br" => self.hard_break(),
-            "li" => self.text_raw("- "),
+            "li" => {
+                self.text_raw("- ");
+                self.at_list_marker = true;
+            }
             "td" | "th" => self.pending_space = self.line_has_text,
             "pre" => self.pre_depth += 1,
             "p" => self.p_is_mso = tag.has_class("msonormal"),
@@ -277,6 +287,7 @@ impl Writer {
         }
         self.out.push(c);
         self.line_has_text = true;
+        self.at_list_marker = false;
         if c != ' ' {
             self.note_own_text();
         }
@@ -290,7 +301,7 @@ impl Writer {
 
     /// Ends the current line if it has text (block boundaries).
     fn line_break(&mut self) {
-        if self.line_has_text {
+        if self.line_has_text && !self.at_list_marker {
             self.hard_break();
         }
     }
@@ -300,6 +311,7 @@ impl Writer {
         self.out.push('\n');
         self.line_has_text = false;
         self.pending_space = false;
+        self.at_list_marker = false;
     }
 
     fn blank_line(&mut self) {
@@ -673,6 +685,27 @@ mod tests {
             "a\nb",
         ),
         ("list", "<ul><li>one</li><li>two</li></ul>", "- one\n- two"),
+        (
+            "list items holding blocks (Outlook on the web)",
+            "<ul><li style=\"font-size: 12pt\"><div role=\"presentation\" class=\"elementToProof\">one</div></li>\
+             <li><div role=presentation>two</div></li></ul><div>end</div>",
+            "- one\n- two\nend",
+        ),
+        (
+            "list item with a paragraph",
+            "<ol><li><p>one</p></li></ol>",
+            "- one",
+        ),
+        (
+            "empty list item",
+            "<ul><li></li><li>two</li></ul>",
+            "-\n- two",
+        ),
+        (
+            "nested list",
+            "<ul><li><ul><li>inner</li></ul></li></ul>",
+            "-\n- inner",
+        ),
         (
             "head style script dropped",
             "<html><head><title>T</title><style>p{}</style></head><body><script>x<y</script>hi</body></html>",
