@@ -10,11 +10,12 @@ use jiff::civil::Date;
 
 use crate::ics::{self, Method, Person, Series};
 use crate::inbound::token::{self, TokenKey};
-use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, ReplyTo, message_id};
+use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, ReplyTo, Unsubscribe, message_id};
 use crate::program::{Mailbox, Pair, Program, Status};
 use crate::reconcile::Change;
-use crate::render::{Context, DigestContext, OverdueReview, Role, Templates};
+use crate::render::{Context, DigestContext, LinksContext, OverdueReview, Role, Templates};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject};
+use crate::serve::links::{self, Action as LinkAction, Claim, Signer};
 
 /// A message and what the index says about it.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Composer<'p> {
     templates: &'p Templates,
     /// Signs the tokens of Reply-To addresses, when `[mail] reply_to` is set.
     tokens: Option<&'p TokenKey>,
+    /// Signs action links, with `[http] public_url`.
+    links: Option<&'p Signer>,
 }
 
 /// Kinds whose replies mentord reads (SPEC §2: prompts, follow-ups and nudges), so they
@@ -55,7 +58,61 @@ impl<'p> Composer<'p> {
             program,
             templates,
             tokens: None,
+            links: None,
         }
+    }
+
+    /// Action links (with `[http] public_url`) signed with `links`.
+    pub fn with_links(mut self, links: Option<&'p Signer>) -> Self {
+        self.links = links;
+        self
+    }
+
+    /// The links of a mail of `kind` to `person` about `pair` (and `subject`: a
+    /// meeting's start, a review's due date), sent at `at`.
+    fn links_for(
+        &self,
+        kind: MessageKind,
+        person: &str,
+        pair: Option<&Pair>,
+        meeting: Option<Timestamp>,
+        subject: &str,
+        at: Timestamp,
+    ) -> (LinksContext, Option<Unsubscribe>) {
+        let Some(signer) = self.links else {
+            return (LinksContext::default(), None);
+        };
+        let claim = |action, until: Option<Timestamp>| Claim {
+            action,
+            person: person.to_string(),
+            pair: pair.map(|p| p.id.clone()).unwrap_or_default(),
+            subject: subject.to_string(),
+            expires: links::expiry(at, until),
+        };
+        let link = |action, until| Some(signer.link(&claim(action, until)));
+        let mut out = LinksContext::default();
+        match kind {
+            MessageKind::AgendaPrompt => {
+                out.cant_make_it = link(LinkAction::CantMakeIt, meeting);
+                out.agenda = link(LinkAction::Agenda, meeting);
+            }
+            MessageKind::MentorReminder => out.cant_make_it = link(LinkAction::CantMakeIt, meeting),
+            MessageKind::Followup => out.action_items = link(LinkAction::ActionItems, None),
+            MessageKind::ReviewNudge => out.review_done = link(LinkAction::ReviewDone, None),
+            _ => {}
+        }
+        let unsubscribe = links::is_optional(kind).then(|| {
+            let token = signer.token(&claim(LinkAction::Unsubscribe(kind), None));
+            out.unsubscribe = link(LinkAction::Unsubscribe(kind), None);
+            Unsubscribe {
+                https: signer.link(&claim(LinkAction::Unsubscribe(kind), None)),
+                mailto: format!(
+                    "mailto:{}?subject=unsubscribe%20{token}",
+                    self.program.organizer.email
+                ),
+            }
+        });
+        (out, unsubscribe)
     }
 
     /// Reply-To addresses (with `[mail] reply_to`) signed with `tokens`.
@@ -93,6 +150,7 @@ impl<'p> Composer<'p> {
             date: at,
             calendar: None,
             reply_to,
+            unsubscribe: None,
         })
     }
 
@@ -149,6 +207,17 @@ impl<'p> Composer<'p> {
             Subject::Digest => action.at.to_string(),
         };
         let (id, name, email) = self.role_person(pair, role);
+        let meeting = match action.subject {
+            Subject::Meeting { start, .. } => Some(start),
+            _ => None,
+        };
+        let subject = match action.subject {
+            Subject::Review { due, .. } => due.to_string(),
+            _ => occurrence.clone(),
+        };
+        let (links, unsubscribe) =
+            self.links_for(kind, &id, Some(pair), meeting, &subject, action.at);
+        context.links = links;
         let key = DeliveryKey {
             kind,
             pair: Some(pair.id.clone()),
@@ -156,7 +225,8 @@ impl<'p> Composer<'p> {
             sequence: 0,
             recipient: id,
         };
-        let message = self.outgoing(key, mailbox(&name, &email), action.at, &context)?;
+        let mut message = self.outgoing(key, mailbox(&name, &email), action.at, &context)?;
+        message.unsubscribe = unsubscribe;
         Ok(vec![Composed {
             kind,
             pair: Some(pair.id.clone()),
@@ -222,7 +292,7 @@ impl<'p> Composer<'p> {
                 due: due.to_string(),
             })
             .collect();
-        let context = Context::for_coordinator(program).with_digest(DigestContext {
+        let mut context = Context::for_coordinator(program).with_digest(DigestContext {
             date: today.strftime("%a %-d %b %Y").to_string(),
             active: count(Status::Active),
             paused: count(Status::Paused),
@@ -241,12 +311,16 @@ impl<'p> Composer<'p> {
             sequence: 0,
             recipient: coordinator.id.clone(),
         };
-        let message = self.outgoing(
+        let (links, unsubscribe) =
+            self.links_for(MessageKind::Digest, &coordinator.id, None, None, "", at);
+        context.links = links;
+        let mut message = self.outgoing(
             key,
             mailbox(&coordinator.name, &coordinator.email),
             at,
             &context,
         )?;
+        message.unsubscribe = unsubscribe;
         Ok(Composed {
             kind: MessageKind::Digest,
             pair: None,
@@ -550,16 +624,40 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
     context.agenda = Some("1. Progress\n2. A decision".into());
     context.action_items = vec!["Draft the design doc".into()];
     context.cancelled_by = Some(context.recipient.name.clone());
-    for replies in [false, true] {
+    let link = Some("https://mentoring.example.org/a/x".to_string());
+    for (replies, links) in [
+        (false, LinksContext::default()),
+        (
+            true,
+            LinksContext {
+                cant_make_it: link.clone(),
+                agenda: link.clone(),
+                action_items: link.clone(),
+                review_done: link.clone(),
+                unsubscribe: link.clone(),
+            },
+        ),
+    ] {
         context.replies = replies;
+        context.links = links;
         for kind in [
             MessageKind::AgendaPrompt,
             MessageKind::MentorReminder,
             MessageKind::Agenda,
             MessageKind::Followup,
             MessageKind::OccurrenceCancel,
+            MessageKind::ReviewNudge,
+            MessageKind::Digest,
         ] {
-            templates.render(kind, &context)?;
+            if kind == MessageKind::ReviewNudge {
+                let review = context.clone().with_review(first, 1);
+                templates.render(kind, &review)?;
+            } else if kind == MessageKind::Digest {
+                let digest = context.clone().with_digest(DigestContext::default());
+                templates.render(kind, &digest)?;
+            } else {
+                templates.render(kind, &context)?;
+            }
         }
     }
     // A meeting the other one can't make.

@@ -11,6 +11,7 @@ use super::{Daemon, Tick, new_message};
 use crate::compose::Composer;
 use crate::inbound::token::TokenKey;
 use crate::mail::{DeliveryKey, MessageKind};
+use crate::serve::links::Signer;
 use crate::store::InboundKind;
 
 /// The store's key that signs reply tokens.
@@ -27,7 +28,22 @@ impl Daemon {
             let secret = self.store.secret(TOKEN_SECRET).await?;
             self.tokens = Some(TokenKey::new(&secret));
         }
+        if self.signer.is_none() {
+            self.signer = if self.store.is_in_memory() {
+                // A simulation shows the links as they would look, signed with a key
+                // of its own: they are never served.
+                let url = self
+                    .program
+                    .http
+                    .as_ref()
+                    .and_then(|h| h.public_url.as_deref());
+                url.map(|url| Signer::new(&[0x5a; 32], url)).transpose()?
+            } else {
+                crate::serve::signer(&self.program)?
+            };
+        }
         self.refresh_cancellations().await?;
+        self.refresh_unsubscribes().await?;
         let pending = self.store.pending_inbound().await?;
         for reply in pending {
             if reply.kind == InboundKind::Agenda {
@@ -133,6 +149,23 @@ impl Daemon {
             .map(|c| format!("{}: {} can't make {}", c.pair, name(&c.person), c.date))
             .collect();
         Ok(())
+    }
+
+    async fn refresh_unsubscribes(&mut self) -> anyhow::Result<()> {
+        let count = self.store.unsubscribe_count().await?;
+        if self.unsubscribes_seen != Some(count) {
+            self.unsubscribed = self.store.unsubscribes().await?.into_iter().collect();
+            self.unsubscribes_seen = Some(count);
+        }
+        Ok(())
+    }
+
+    /// Why a composed message is not sent: its recipient stopped its kind.
+    pub(super) fn unsubscribed_from(&self, composed: &crate::compose::Composed) -> Option<String> {
+        let key = &composed.message.key;
+        self.unsubscribed
+            .contains(&(key.recipient.clone(), key.kind))
+            .then(|| format!("{} unsubscribed from {}s", key.recipient, key.kind.label()))
     }
 
     /// Puts cancellations read before a reload on the new program.

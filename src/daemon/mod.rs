@@ -62,6 +62,11 @@ pub struct Daemon {
     tokens: Option<crate::inbound::token::TokenKey>,
     /// How many cancelled meetings the program holds, as the store last said.
     cancellations_seen: Option<i64>,
+    /// Signs action links (with `[http] public_url`), made once per program.
+    signer: Option<crate::serve::links::Signer>,
+    /// Optional mail people stopped: (person id, kind), and how many the store had.
+    unsubscribed: std::collections::HashSet<(String, crate::mail::MessageKind)>,
+    unsubscribes_seen: Option<i64>,
 }
 
 /// What one tick did, for logs and tests.
@@ -98,6 +103,9 @@ impl Daemon {
             catch_up: Vec::new(),
             tokens: None,
             cancellations_seen: None,
+            signer: None,
+            unsubscribed: std::collections::HashSet::new(),
+            unsubscribes_seen: None,
         }
     }
 
@@ -137,6 +145,7 @@ impl Daemon {
         // The new program has no cancellations on it yet, and may name other pairs.
         self.forget_cancellations();
         self.tokens = None;
+        self.signer = None;
     }
 
     /// Does everything due at `now`; `stop` is checked between sends.
@@ -268,8 +277,9 @@ impl Daemon {
 
     async fn apply_changes(&mut self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
         let mut catch_up = Vec::new();
-        let composer =
-            Composer::new(&self.program, &self.templates).with_tokens(self.tokens.as_ref());
+        let composer = Composer::new(&self.program, &self.templates)
+            .with_tokens(self.tokens.as_ref())
+            .with_links(self.signer.as_ref());
         let mut messages = Vec::new();
         let mut states = Vec::with_capacity(changes.len());
         for change in changes {
@@ -360,8 +370,9 @@ impl Daemon {
         } else {
             self.history(digest_due, now).await?
         };
-        let composer =
-            Composer::new(&self.program, &self.templates).with_tokens(self.tokens.as_ref());
+        let composer = Composer::new(&self.program, &self.templates)
+            .with_tokens(self.tokens.as_ref())
+            .with_links(self.signer.as_ref());
         let mut batch = Vec::new();
         while let Some(action) = self.upcoming.front().copied() {
             if action.at >= until {
@@ -379,7 +390,9 @@ impl Daemon {
             let stale = stale(&action, now);
             for composed in composer.action(&action, &history)? {
                 let mut message = new_message(&composed, action.at)?;
-                message.dropped = stale.map(str::to_string);
+                message.dropped = stale
+                    .map(str::to_string)
+                    .or_else(|| self.unsubscribed_from(&composed));
                 batch.push(message);
             }
             if batch.len() >= SCHEDULE_BATCH {
@@ -430,13 +443,16 @@ impl Daemon {
             now,
             SignedDuration::from_secs(1),
         );
-        let composer =
-            Composer::new(&self.program, &self.templates).with_tokens(self.tokens.as_ref());
+        let composer = Composer::new(&self.program, &self.templates)
+            .with_tokens(self.tokens.as_ref())
+            .with_links(self.signer.as_ref());
         let mut batch = Vec::with_capacity(late.len());
         for action in &late {
             for composed in composer.action(action, &history)? {
                 tracing::info!(key = %composed.message.key, at = %action.at, "late: its meeting is inside the lead time; sending it now");
-                batch.push(new_message(&composed, action.at)?);
+                let mut message = new_message(&composed, action.at)?;
+                message.dropped = self.unsubscribed_from(&composed);
+                batch.push(message);
             }
         }
         self.enqueue_scheduled(batch, now, tick).await
@@ -457,7 +473,7 @@ impl Daemon {
                 (false, _) => {}
                 (true, None) => tick.queued += 1,
                 (true, Some(why)) => {
-                    tracing::warn!(key = %message.key, "dropped after downtime: {why}");
+                    tracing::warn!(key = %message.key, "not sent: {why}");
                     tick.dropped += 1;
                 }
             }

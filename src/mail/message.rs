@@ -53,6 +53,27 @@ pub struct Outgoing {
     pub calendar: Option<Calendar>,
     /// Where replies go, when mentord reads them (`[mail] reply_to`).
     pub reply_to: Option<ReplyTo>,
+    /// For optional mail with `[http] public_url`: the one-click unsubscribe link (RFC
+    /// 8058) and a `mailto:` alternative, as `List-Unsubscribe` gives them.
+    pub unsubscribe: Option<Unsubscribe>,
+}
+
+/// `List-Unsubscribe: <https://…/u/TOKEN>, <mailto:…>` and `List-Unsubscribe-Post:
+/// List-Unsubscribe=One-Click`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsubscribe {
+    pub https: String,
+    pub mailto: String,
+}
+
+/// A header whose value is ASCII written by mentord itself (URLs, a fixed phrase).
+#[derive(Debug, Clone)]
+struct Raw(&'static str, String);
+
+impl Raw {
+    fn header(&self) -> HeaderValue {
+        HeaderValue::new(HeaderName::new_from_ascii_str(self.0), self.1.clone())
+    }
 }
 
 /// A Reply-To address and the token in it.
@@ -215,6 +236,18 @@ impl Outgoing {
         if let Some(reply_to) = &self.reply_to {
             let value = header::mailbox("Reply-To", &self.from.name, &reply_to.address);
             replace(headers, "Reply-To", value);
+        }
+        if let Some(unsubscribe) = &self.unsubscribe {
+            headers.insert_raw(
+                Raw(
+                    "List-Unsubscribe",
+                    format!("<{}>, <{}>", unsubscribe.https, unsubscribe.mailto),
+                )
+                .header(),
+            );
+            headers.insert_raw(
+                Raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()).header(),
+            );
         }
         Ok(message.formatted())
     }

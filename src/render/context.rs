@@ -34,6 +34,18 @@ pub struct Context {
     /// Whether mentord reads replies (`[mail] reply_to` or `[inbound]`): prompts then say
     /// to reply above a line.
     pub replies: bool,
+    /// Action links (with `[http] public_url`), each signed for this recipient.
+    pub links: LinksContext,
+}
+
+/// The action links a mail may carry (SPEC §6); each `None` where it does not apply.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LinksContext {
+    pub cant_make_it: Option<String>,
+    pub agenda: Option<String>,
+    pub action_items: Option<String>,
+    pub review_done: Option<String>,
+    pub unsubscribe: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -21,7 +21,9 @@ use minijinja::{AutoEscape, Environment, Value};
 
 use crate::mail::MessageKind;
 
-pub use context::{Context, DigestContext, OverdueReview, PersonContext, Role, cadence_text};
+pub use context::{
+    Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role, cadence_text,
+};
 
 /// The built-in template of each kind of message (`templates/<kind>.md`, compiled in).
 pub fn built_in(kind: MessageKind) -> &'static str {

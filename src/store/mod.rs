@@ -324,6 +324,11 @@ impl Store {
         }
     }
 
+    /// True for a store in memory (a simulation).
+    pub fn is_in_memory(&self) -> bool {
+        self.in_memory
+    }
+
     /// True for a store several daemons may share.
     pub fn is_shared(&self) -> bool {
         matches!(self.pool(), Pool::Postgres(_))

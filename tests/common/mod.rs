@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test crate uses its own part
 
+pub mod http;
 pub mod imap;
 pub mod intake;
 pub mod rfc2047;

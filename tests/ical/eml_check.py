@@ -3,7 +3,7 @@
 
 Usage: python3 tests/ical/eml_check.py FILE.eml
 
-Prints one JSON object: {"subject", "from", "to", "message_id", "text", "html",
+Prints one JSON object: {"subject", "from", "to", "message_id", "headers", "text", "html",
 "calendar" (decoded text/calendar part or null), "method" (its Content-Type method
 parameter), "attachment" (decoded invite.ics or null), "problems": [...]}. Exit 0 when
 "problems" is empty.
@@ -42,6 +42,12 @@ def main():
         "calendar": None,
         "method": None,
         "attachment": None,
+        # Headers some tests look at, as a reader decodes them.
+        "headers": {
+            name: str(msg[name])
+            for name in ("Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted")
+            if msg[name] is not None
+        },
     }
     if msg.defects:
         problems.append(f"message defects: {msg.defects}")
