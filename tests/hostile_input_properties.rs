@@ -289,6 +289,10 @@ mentee = "alan"
                 address: "mentoring+abcdefghijklmnopqrst@example.org".into(),
                 token: "abcdefghijklmnopqrst".into(),
             }),
+            unsubscribe: Some(mentord::mail::Unsubscribe {
+                https: "https://mentoring.example.org/u/abc.def".into(),
+                mailto: "mailto:mentoring@example.org?subject=unsubscribe%20abc.def".into(),
+            }),
         };
         check_message(&message.to_eml().unwrap(), &[
             ("Subject", one_line(&subject)),
