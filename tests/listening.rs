@@ -28,6 +28,7 @@ use mentord::daemon::{self, Control, Daemon, Silent, Transport};
 use mentord::inbound::{Source, Verdict, take_in};
 use mentord::program::{self, Program};
 use mentord::render::Templates;
+use mentord::mail::MessageKind;
 use mentord::store::{InboundKind, InstanceInfo, Store};
 
 /// Two pairs meeting weekly on Tuesdays at 10:00 UTC from 12 January 2027.
@@ -96,9 +97,19 @@ struct Setup {
 }
 
 async fn setup(dir: &Path, location: &mentord::store::Location, start: Timestamp) -> Setup {
+    setup_with(dir, location, start, "").await
+}
+
+/// With `extra` added to the program file.
+async fn setup_with(
+    dir: &Path,
+    location: &mentord::store::Location,
+    start: Timestamp,
+    extra: &str,
+) -> Setup {
     let outbox = dir.join(format!("outbox-{}", location.describe().len()));
     let config = dir.join(format!("listening-{}.toml", location.describe().len()));
-    std::fs::write(&config, program_text(&outbox)).unwrap();
+    std::fs::write(&config, program_text(&outbox) + extra).unwrap();
     let program = program::load(&config).unwrap();
     let mut store = Store::open(location).await.unwrap();
     store
@@ -524,4 +535,73 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
         }
         s.store.deregister().await.unwrap();
     }
+}
+
+/// One-click unsubscribe stops one kind for one person: Alan, who stopped agenda prompts,
+/// gets none (they are recorded as not sent), and everything else still goes to him and
+/// everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsubscribed_kind_stops_for_that_person_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-links\n").unwrap();
+    let extra = format!(
+        "\n[http]\npublic_url = \"https://mentoring.example.org\"\nsecret_file = \"{}\"\n",
+        secret.display()
+    );
+    for (location, _database) in backends(dir.path()) {
+        let backend = location.describe();
+        let mut s = setup_with(dir.path(), &location, "2027-01-09T12:00:00Z".parse().unwrap(), &extra).await;
+        assert!(
+            s.store
+                .unsubscribe("alan", MessageKind::AgendaPrompt, "2027-01-09T12:00:00Z".parse().unwrap())
+                .await
+                .unwrap()
+        );
+        s.run("2027-01-09T12:00:00Z", "2027-01-27T00:00:00Z").await;
+        assert!(s.mails("agenda_prompt", "alan@example.org").is_empty(), "{backend}");
+        assert_eq!(s.mails("agenda_prompt", "linus@example.org").len(), 3, "{backend}");
+        assert_eq!(s.mails("invite", "alan@example.org").len(), 1, "{backend}");
+        assert_eq!(s.mails("followup", "alan@example.org").len(), 3, "{backend}");
+        assert_eq!(s.mails("mentor_reminder", "grace@example.org").len(), 3, "{backend}");
+        // Linus's prompts carry RFC 8058's headers and the links.
+        let prompt = &s.mails("agenda_prompt", "linus@example.org")[0];
+        assert!(prompt.text.contains("https://mentoring.example.org/a/"), "{}", prompt.text);
+        assert!(prompt.text.contains("https://mentoring.example.org/u/"), "{}", prompt.text);
+        s.store.deregister().await.unwrap();
+    }
+}
+
+/// A meeting declined stays cancelled when the series is sent again: a later change of
+/// the file (here the location) re-sends the series with the declined date as an EXDATE,
+/// never inviting to it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_never_brings_back_a_declined_meeting() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = mentord::store::Location::Sqlite(dir.path().join("mentord.db"));
+    let mut s = setup(dir.path(), &location, "2027-01-09T12:00:00Z".parse().unwrap()).await;
+    s.run("2027-01-09T12:00:00Z", "2027-01-10T12:00:00Z").await;
+    let invite = &s.mails("invite", "alan@example.org")[0];
+    let raw = decline("alan@example.org", &uid_of(&invite.calendar), Some("20270119T100000"), "d9@example.org");
+    assert_eq!(s.take(&raw, "2027-01-10T12:00:00Z").await, Verdict::Used(InboundKind::Rsvp));
+    s.run("2027-01-10T12:00:00Z", "2027-01-10T13:00:00Z").await;
+    assert_eq!(s.mails("occurrence_cancel", "alan@example.org").len(), 1);
+    // The coordinator moves the meetings to another room.
+    let config = dir.path().join("moved.toml");
+    let text = program_text(&s.outbox).replace("duration = \"45m\"", "duration = \"45m\"\nlocation = \"Room 2\"");
+    std::fs::write(&config, text).unwrap();
+    s.daemon
+        .replace_program(program::load(&config).unwrap(), Templates::load(None).unwrap());
+    s.run("2027-01-10T13:00:00Z", "2027-01-10T14:00:00Z").await;
+    let update = &s.mails("invite_update", "alan@example.org");
+    assert_eq!(update.len(), 1, "{update:?}");
+    assert!(update[0].calendar.contains("Room 2"), "{}", update[0].calendar);
+    assert!(
+        update[0].calendar.contains("EXDATE;TZID=UTC:20270119T100000"),
+        "{}",
+        update[0].calendar
+    );
+    // And no prompt for the 19th ever.
+    s.run("2027-01-10T14:00:00Z", "2027-01-20T00:00:00Z").await;
+    assert_eq!(s.mails("agenda_prompt", "alan@example.org").len(), 1);
 }
