@@ -26,9 +26,9 @@ use mail_parser::MessageParser;
 use mentord::clock::VirtualClock;
 use mentord::daemon::{self, Control, Daemon, Silent, Transport};
 use mentord::inbound::{Source, Verdict, take_in};
+use mentord::mail::MessageKind;
 use mentord::program::{self, Program};
 use mentord::render::Templates;
-use mentord::mail::MessageKind;
 use mentord::store::{InboundKind, InstanceInfo, Store};
 
 /// Two pairs meeting weekly on Tuesdays at 10:00 UTC from 12 January 2027.
@@ -204,6 +204,7 @@ impl Setup {
                     .find(|t| t.contains("BEGIN:VCALENDAR"))
                     .unwrap_or_default()
                     .replace("\r\n ", ""),
+                raw: String::from_utf8_lossy(&raw).into_owned(),
             });
         }
         out
@@ -218,6 +219,7 @@ struct Mail {
     text: String,
     html: String,
     calendar: String,
+    raw: String,
 }
 
 /// A reply as a mail client writes it: top-posted, the original quoted below.
@@ -551,23 +553,94 @@ async fn an_unsubscribed_kind_stops_for_that_person_only() {
     );
     for (location, _database) in backends(dir.path()) {
         let backend = location.describe();
-        let mut s = setup_with(dir.path(), &location, "2027-01-09T12:00:00Z".parse().unwrap(), &extra).await;
+        let mut s = setup_with(
+            dir.path(),
+            &location,
+            "2027-01-09T12:00:00Z".parse().unwrap(),
+            &extra,
+        )
+        .await;
         assert!(
             s.store
-                .unsubscribe("alan", MessageKind::AgendaPrompt, "2027-01-09T12:00:00Z".parse().unwrap())
+                .unsubscribe(
+                    "alan",
+                    MessageKind::AgendaPrompt,
+                    "2027-01-09T12:00:00Z".parse().unwrap()
+                )
                 .await
                 .unwrap()
         );
         s.run("2027-01-09T12:00:00Z", "2027-01-27T00:00:00Z").await;
-        assert!(s.mails("agenda_prompt", "alan@example.org").is_empty(), "{backend}");
-        assert_eq!(s.mails("agenda_prompt", "linus@example.org").len(), 3, "{backend}");
+        assert!(
+            s.mails("agenda_prompt", "alan@example.org").is_empty(),
+            "{backend}"
+        );
+        assert_eq!(
+            s.mails("agenda_prompt", "linus@example.org").len(),
+            3,
+            "{backend}"
+        );
         assert_eq!(s.mails("invite", "alan@example.org").len(), 1, "{backend}");
-        assert_eq!(s.mails("followup", "alan@example.org").len(), 3, "{backend}");
-        assert_eq!(s.mails("mentor_reminder", "grace@example.org").len(), 3, "{backend}");
+        assert_eq!(
+            s.mails("followup", "alan@example.org").len(),
+            3,
+            "{backend}"
+        );
+        assert_eq!(
+            s.mails("mentor_reminder", "grace@example.org").len(),
+            3,
+            "{backend}"
+        );
         // Linus's prompts carry RFC 8058's headers and the links.
         let prompt = &s.mails("agenda_prompt", "linus@example.org")[0];
-        assert!(prompt.text.contains("https://mentoring.example.org/a/"), "{}", prompt.text);
-        assert!(prompt.text.contains("https://mentoring.example.org/u/"), "{}", prompt.text);
+        assert!(
+            prompt.text.contains("https://mentoring.example.org/a/"),
+            "{}",
+            prompt.text
+        );
+        assert!(
+            prompt.text.contains("https://mentoring.example.org/u/"),
+            "{}",
+            prompt.text
+        );
+        // Linus stops them by mail: the `mailto:` of List-Unsubscribe.
+        let unfolded = prompt.raw.replace("\r\n ", " ").replace("\r\n\t", " ");
+        let header = unfolded
+            .lines()
+            .find(|l| l.starts_with("List-Unsubscribe: "))
+            .unwrap();
+        let token = header
+            .split("subject=unsubscribe%20")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('>');
+        let mail = format!(
+            "From: linus@example.org\r\nTo: mentoring@example.org\r\nSubject: unsubscribe {token}\r\n\
+             Message-ID: <u1@example.org>\r\n\r\n\r\n"
+        );
+        assert_eq!(
+            s.take(&mail, "2027-01-27T00:00:00Z").await,
+            Verdict::Used(InboundKind::Unsubscribe)
+        );
+        // Someone else cannot stop Linus's mail with his token.
+        let forged = mail
+            .replace("From: linus@", "From: alan@")
+            .replace("<u1@", "<u2@");
+        assert!(matches!(
+            s.take(&forged, "2027-01-27T00:00:00Z").await,
+            Verdict::SetAside(_)
+        ));
+        s.run("2027-01-27T00:00:00Z", "2027-02-10T00:00:00Z").await;
+        assert_eq!(
+            s.mails("agenda_prompt", "linus@example.org").len(),
+            3,
+            "{backend}"
+        );
+        assert_eq!(
+            s.mails("mentor_reminder", "margaret@example.org").len(),
+            5,
+            "{backend}"
+        );
         s.store.deregister().await.unwrap();
     }
 }
@@ -579,25 +652,49 @@ async fn an_unsubscribed_kind_stops_for_that_person_only() {
 async fn a_reconcile_never_brings_back_a_declined_meeting() {
     let dir = tempfile::tempdir().unwrap();
     let location = mentord::store::Location::Sqlite(dir.path().join("mentord.db"));
-    let mut s = setup(dir.path(), &location, "2027-01-09T12:00:00Z".parse().unwrap()).await;
+    let mut s = setup(
+        dir.path(),
+        &location,
+        "2027-01-09T12:00:00Z".parse().unwrap(),
+    )
+    .await;
     s.run("2027-01-09T12:00:00Z", "2027-01-10T12:00:00Z").await;
     let invite = &s.mails("invite", "alan@example.org")[0];
-    let raw = decline("alan@example.org", &uid_of(&invite.calendar), Some("20270119T100000"), "d9@example.org");
-    assert_eq!(s.take(&raw, "2027-01-10T12:00:00Z").await, Verdict::Used(InboundKind::Rsvp));
+    let raw = decline(
+        "alan@example.org",
+        &uid_of(&invite.calendar),
+        Some("20270119T100000"),
+        "d9@example.org",
+    );
+    assert_eq!(
+        s.take(&raw, "2027-01-10T12:00:00Z").await,
+        Verdict::Used(InboundKind::Rsvp)
+    );
     s.run("2027-01-10T12:00:00Z", "2027-01-10T13:00:00Z").await;
     assert_eq!(s.mails("occurrence_cancel", "alan@example.org").len(), 1);
     // The coordinator moves the meetings to another room.
     let config = dir.path().join("moved.toml");
-    let text = program_text(&s.outbox).replace("duration = \"45m\"", "duration = \"45m\"\nlocation = \"Room 2\"");
+    let text = program_text(&s.outbox).replace(
+        "duration = \"45m\"",
+        "duration = \"45m\"\nlocation = \"Room 2\"",
+    );
     std::fs::write(&config, text).unwrap();
-    s.daemon
-        .replace_program(program::load(&config).unwrap(), Templates::load(None).unwrap());
+    s.daemon.replace_program(
+        program::load(&config).unwrap(),
+        Templates::load(None).unwrap(),
+    );
     s.run("2027-01-10T13:00:00Z", "2027-01-10T14:00:00Z").await;
     let update = &s.mails("invite_update", "alan@example.org");
     assert_eq!(update.len(), 1, "{update:?}");
-    assert!(update[0].calendar.contains("Room 2"), "{}", update[0].calendar);
     assert!(
-        update[0].calendar.contains("EXDATE;TZID=UTC:20270119T100000"),
+        update[0].calendar.contains("Room 2"),
+        "{}",
+        update[0].calendar
+    );
+    assert!(
+        update[0]
+            .calendar
+            .contains("EXDATE;TZID=UTC:20270119T100000"),
         "{}",
         update[0].calendar
     );

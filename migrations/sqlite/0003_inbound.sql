@@ -16,7 +16,7 @@ CREATE TABLE secrets (
 CREATE TABLE inbound (
     message_id  TEXT PRIMARY KEY,
     received_at INTEGER NOT NULL,            -- unix seconds
-    kind        TEXT NOT NULL CHECK (kind IN ('agenda', 'action_items', 'rsvp', 'bounce', 'auto_reply', 'set_aside')),
+    kind        TEXT NOT NULL CHECK (kind IN ('agenda', 'action_items', 'rsvp', 'bounce', 'auto_reply', 'unsubscribe', 'set_aside')),
     pair        TEXT,
     occurrence  TEXT,                        -- the meeting's start, as in delivery keys
     person      TEXT,                        -- the sender's person id, when known

@@ -98,6 +98,15 @@ pub async fn take_in(
             }
             Verdict::SetAside(reason)
         }
+        Meaning::Unsubscribe { person, kind } => {
+            record.kind = InboundKind::Unsubscribe;
+            record.person = Some(person.clone());
+            record.note = Some(kind.name().to_string());
+            if store.unsubscribe(&person, kind, now).await? {
+                tracing::info!(%person, kind = kind.name(), "unsubscribed by mail");
+            }
+            Verdict::Used(InboundKind::Unsubscribe)
+        }
         Meaning::Automatic(why) => {
             record.kind = InboundKind::AutoReply;
             record.note = Some(why);
@@ -186,6 +195,10 @@ pub async fn take_in(
 enum Meaning {
     SetAside(String),
     Automatic(String),
+    Unsubscribe {
+        person: String,
+        kind: MessageKind,
+    },
     Bounce(Vec<super::dsn::Failed>),
     Reply {
         kind: InboundKind,
@@ -216,6 +229,9 @@ async fn understand(
     }
     if let Some(why) = &incoming.automatic {
         return Ok(Meaning::Automatic(why.clone()));
+    }
+    if let Some(meaning) = unsubscribe(program, incoming, now)? {
+        return Ok(meaning);
     }
     let sender = incoming.from.clone().unwrap_or_default();
     // Which message it answers, and so which pair.
@@ -289,6 +305,50 @@ async fn understand(
         person: program.person(person).id.clone(),
         text: text.chars().take(20_000).collect(),
     })
+}
+
+/// A `mailto:` unsubscribe from `List-Unsubscribe`: the subject `unsubscribe TOKEN`, the
+/// token signed for the sender. `None` for any other mail.
+fn unsubscribe(
+    program: &Program,
+    incoming: &Incoming,
+    now: Timestamp,
+) -> anyhow::Result<Option<Meaning>> {
+    let subject = incoming.subject.trim();
+    let Some(token) = subject
+        .get(..12)
+        .filter(|head| head.eq_ignore_ascii_case("unsubscribe "))
+        .map(|_| subject[12..].trim())
+    else {
+        return Ok(None);
+    };
+    let Some(signer) = crate::serve::signer(program)? else {
+        return Ok(Some(Meaning::SetAside(
+            "an unsubscribe request, but this program signs no links ([http] public_url)".into(),
+        )));
+    };
+    let refused = |why: &str| {
+        Ok(Some(Meaning::SetAside(format!(
+            "an unsubscribe request {why}"
+        ))))
+    };
+    let Ok(claim) = signer.verify(token, now) else {
+        return refused("with a token that is not valid (altered, forged or expired)");
+    };
+    let crate::serve::links::Action::Unsubscribe(kind) = claim.action else {
+        return refused("with a token for something else");
+    };
+    let sender = incoming.from.as_deref().unwrap_or_default();
+    let own = program
+        .person_by_id(&claim.person)
+        .is_some_and(|p| program.person(p).email.eq_ignore_ascii_case(sender));
+    if !own {
+        return refused("from someone else than the person it is for");
+    }
+    Ok(Some(Meaning::Unsubscribe {
+        person: claim.person,
+        kind,
+    }))
 }
 
 /// The mentor or mentee with this address (addresses compare without case).

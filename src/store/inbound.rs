@@ -21,16 +21,19 @@ pub enum InboundKind {
     Rsvp,
     Bounce,
     AutoReply,
+    /// A `mailto:` unsubscribe (`List-Unsubscribe`).
+    Unsubscribe,
     SetAside,
 }
 
 impl InboundKind {
-    pub const ALL: [InboundKind; 6] = [
+    pub const ALL: [InboundKind; 7] = [
         InboundKind::Agenda,
         InboundKind::ActionItems,
         InboundKind::Rsvp,
         InboundKind::Bounce,
         InboundKind::AutoReply,
+        InboundKind::Unsubscribe,
         InboundKind::SetAside,
     ];
 
@@ -41,6 +44,7 @@ impl InboundKind {
             InboundKind::Rsvp => "rsvp",
             InboundKind::Bounce => "bounce",
             InboundKind::AutoReply => "auto_reply",
+            InboundKind::Unsubscribe => "unsubscribe",
             InboundKind::SetAside => "set_aside",
         }
     }
