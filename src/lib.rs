@@ -12,8 +12,11 @@
 //!                                                     │
 //!                     transport (files | SMTP | a simulation's recorder)
 //!
+//!   mail in (deliver | IMAP) ─▶ inbound (read: pure; intake: match, record) ─▶ store
+//!   HTTP ─▶ serve (health, metrics, the coordinator's page, action links) ─▶ store
+//!
 //!   daemon::run = loop { tick; sleep until next or woken } on a Clock (system or virtual)
-//!   cli: check | plan | simulate | run | status | review | retry | import  (thin wrappers)
+//!   cli: check | plan | simulate | run | status | review | retry | deliver | import  (thin wrappers)
 //! ```
 //!
 //! - [`program`] reads the file into validated types, reporting every error with its
@@ -26,6 +29,10 @@
 //! - [`daemon`] is the one daemon: `mentord run` drives [`daemon::run`] on the system
 //!   clock over a real store and transport ([`daemon::service`]); `simulate` drives the
 //!   same loop on a virtual clock over a store in memory and a recording transport.
+//! - [`inbound`] reads what comes back (replies, calendar answers, bounces) and records
+//!   what it means; the daemon acts on it (cancels declined meetings, passes agendas on).
+//! - [`serve`] is the HTTP side of `mentord run`: health, metrics, the coordinator's page
+//!   and the signed action links in mail.
 //! - [`status`] computes where the program stands, once, for every place that shows it.
 //! - [`import`] turns spreadsheet exports into people and pairs, checked by [`program`]'s
 //!   own loader.
