@@ -309,11 +309,7 @@ async fn understand(
 
 /// A `mailto:` unsubscribe from `List-Unsubscribe`: the subject `unsubscribe TOKEN`, the
 /// token signed for the sender. `None` for any other mail.
-fn unsubscribe(
-    program: &Program,
-    incoming: &Incoming,
-    now: Timestamp,
-) -> anyhow::Result<Option<Meaning>> {
+fn unsubscribe(program: &Program, incoming: &Incoming, now: Timestamp) -> anyhow::Result<Option<Meaning>> {
     let subject = incoming.subject.trim();
     let Some(token) = subject
         .get(..12)
@@ -322,10 +318,20 @@ fn unsubscribe(
     else {
         return Ok(None);
     };
-    let Some(signer) = crate::serve::signer(program)? else {
-        return Ok(Some(Meaning::SetAside(
-            "an unsubscribe request, but this program signs no links ([http] public_url)".into(),
-        )));
+    // Without the key here (a `deliver` run without the daemon's environment), the
+    // mail waits for a person rather than at the mail server forever.
+    let signer = match crate::serve::signer(program) {
+        Ok(Some(signer)) => signer,
+        Ok(None) => {
+            return Ok(Some(Meaning::SetAside(
+                "an unsubscribe request, but this program signs no links ([http] public_url)".into(),
+            )));
+        }
+        Err(e) => {
+            return Ok(Some(Meaning::SetAside(format!(
+                "an unsubscribe request that could not be checked: {e:#}"
+            ))));
+        }
     };
     let refused = |why: &str| {
         Ok(Some(Meaning::SetAside(format!(
