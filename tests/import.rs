@@ -409,7 +409,14 @@ fn status_csv_has_the_pair_table_rows() {
             "review",
             "review_due",
             "last_sent",
-            "failures"
+            "failures",
+            "agenda_in",
+            "mentor_rsvp",
+            "mentee_rsvp",
+            "bouncing",
+            "mentor",
+            "mentee",
+            "attention"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
