@@ -1,10 +1,10 @@
 //! Where the program stands: each pair's next meeting, review standing, last mail and
 //! failures, the outbox in numbers, the daemons at work. One model, computed once
 //! ([`report`]) from the program and what the store holds ([`StoredState::read`]), for
-//! every place that shows it: `mentord status` (table and JSON) today, the
-//! coordinator's page next.
+//! every place that shows it: `mentord status` (table, JSON and CSV) and the
+//! coordinator's page (`GET /`, [`crate::serve::page`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -13,10 +13,14 @@ use serde::Serialize;
 use crate::program::{Program, Status as PairStatus};
 use crate::reconcile::Sent;
 use crate::schedule::{self, ReviewStanding};
+use crate::store::Location;
 use crate::store::{Bounce, Failure, Instance, PairActivity, Rsvp, SetAside, Store, Summary};
 
 /// How much set-aside mail `status` lists (newest first); the count says if there is more.
 const SET_ASIDE_SHOWN: i64 = 50;
+
+/// A meeting this close without the mentee's agenda needs the coordinator's attention.
+const AGENDA_WANTED_WITHIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(48);
 
 /// What the store knows that the status needs (empty without a store).
 #[derive(Debug, Default)]
@@ -37,6 +41,14 @@ pub struct StoredState {
     pub set_aside_total: i64,
     /// Meetings someone can't make: (pair, date, person).
     pub cancelled: Vec<(String, Date, String)>,
+}
+
+/// Whether a daemon holds the store (the SQLite lock; never known for PostgreSQL).
+pub fn daemon_holds(location: &Location) -> bool {
+    match location {
+        Location::Sqlite(path) => crate::store::lock::is_held(path),
+        Location::Postgres(_) => false,
+    }
 }
 
 impl StoredState {
@@ -125,6 +137,9 @@ pub struct Report {
 #[derive(Debug, Serialize)]
 pub struct PairLine {
     pub pair: String,
+    /// The mentor's and the mentee's names.
+    pub mentor: String,
+    pub mentee: String,
     pub status: &'static str,
     pub next_meeting: Option<String>,
     /// `upcoming`, `nudged` (past due, within two graces), `overdue` (escalated), `off`.
@@ -140,6 +155,35 @@ pub struct PairLine {
     pub mentee_rsvp: Option<String>,
     /// The pair's addresses that bounce.
     pub bouncing: Vec<String>,
+    /// Why the coordinator should look at this pair (empty when nothing is wrong):
+    /// `review overdue`, `review nudged`, `failed mail`, `bouncing`, `declined`, `no
+    /// agenda` (a meeting within 48 hours without one).
+    pub attention: Vec<&'static str>,
+}
+
+/// The pairs in numbers.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub active: usize,
+    pub paused: usize,
+    pub ended: usize,
+    pub reviews_overdue: usize,
+    pub attention: usize,
+}
+
+impl Report {
+    pub fn tally(&self) -> Tally {
+        self.pairs.iter().fold(Tally::default(), |mut t, line| {
+            match line.status {
+                "paused" => t.paused += 1,
+                "ended" => t.ended += 1,
+                _ => t.active += 1,
+            }
+            t.reviews_overdue += usize::from(line.review == "overdue");
+            t.attention += usize::from(!line.attention.is_empty());
+            t
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -160,9 +204,10 @@ pub struct DaemonLine {
     pub pause_reason: Option<String>,
 }
 
-/// The program's standing at `now`. Put the store's cancellations on the program first
-/// ([`Program::set_cancellations`] with [`StoredState::cancelled`]): a meeting someone
-/// can't make is not the next one.
+/// The program's standing at `now`. A meeting someone can't make is not the next one:
+/// the state's cancellations count whether or not they are on the program
+/// ([`Program::set_cancellations`]), so the daemon's page, which shares the program as
+/// loaded from the file, shows what `mentord status` shows.
 pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
     let zone = &program.zone.tz;
     let today = zone.to_datetime(now).date();
@@ -171,21 +216,34 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
             .strftime("%a %Y-%m-%d %H:%M")
             .to_string()
     };
+    let cancelled: HashSet<(&str, Date)> = state
+        .cancelled
+        .iter()
+        .filter(|(_, _, person)| program.person_by_id(person).is_some())
+        .map(|(pair, date, _)| (pair.as_str(), *date))
+        .collect();
+    // Indexed once: 50,000 pairs each scanning every answer and bounce took minutes.
+    let mut rsvps: HashMap<&str, Vec<&Rsvp>> = HashMap::new();
+    for r in &state.rsvps {
+        rsvps.entry(r.pair.as_str()).or_default().push(r);
+    }
+    let bounces: HashSet<&str> = state.bounces.iter().map(|b| b.address.as_str()).collect();
     let pairs = program
         .pairs
         .iter()
         .map(|pair| {
             let active = pair.status == PairStatus::Active;
             let next = active
-                .then(|| schedule::meetings(program, pair, now, Timestamp::MAX).next())
+                .then(|| {
+                    schedule::meetings(program, pair, now, Timestamp::MAX)
+                        .find(|(date, _)| !cancelled.contains(&(pair.id.as_str(), *date)))
+                })
                 .flatten();
             let occurrence = next.map(|(_, start)| start.to_string());
+            let answers = rsvps.get(pair.id.as_str()).map_or(&[][..], Vec::as_slice);
             let answer = |person: usize| {
                 let id = &program.person(person).id;
-                let mine = state
-                    .rsvps
-                    .iter()
-                    .filter(|r| r.pair == pair.id && &r.person == id);
+                let mine = answers.iter().filter(|r| &r.person == id);
                 let for_meeting = mine
                     .clone()
                     .find(|r| Some(&r.occurrence) == occurrence.as_ref());
@@ -200,8 +258,8 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
             let bouncing = [pair.mentor, pair.mentee]
                 .into_iter()
                 .map(|p| program.person(p).email.to_ascii_lowercase())
-                .filter(|email| state.bounces.iter().any(|b| &b.address == email))
-                .collect();
+                .filter(|email| bounces.contains(email.as_str()))
+                .collect::<Vec<_>>();
             let held = state.reviews.get(&pair.id).copied();
             let standing = active
                 .then(|| schedule::review_standing(pair, held, today))
@@ -213,19 +271,43 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                 None => ("off", None),
             };
             let activity = state.activity.get(&pair.id).copied().unwrap_or_default();
+            let mentor_rsvp = answer(pair.mentor);
+            let mentee_rsvp = answer(pair.mentee);
+            let agenda_in =
+                occurrence.is_some_and(|o| state.agendas.contains(&(pair.id.clone(), o)));
+            let agenda_wanted = next.is_some_and(|(_, start)| {
+                !agenda_in && start.duration_since(now) <= AGENDA_WANTED_WITHIN
+            });
+            let declined = [&mentor_rsvp, &mentee_rsvp]
+                .into_iter()
+                .flatten()
+                .any(|answer| answer.to_ascii_uppercase().starts_with("DECLINED"));
+            let attention = [
+                (review == "overdue", "review overdue"),
+                (review == "nudged", "review nudged"),
+                (activity.failed > 0, "failed mail"),
+                (!bouncing.is_empty(), "bouncing"),
+                (declined, "declined"),
+                (agenda_wanted, "no agenda"),
+            ]
+            .into_iter()
+            .filter_map(|(wanted, why)| wanted.then_some(why))
+            .collect();
             PairLine {
                 pair: pair.id.clone(),
+                mentor: program.person(pair.mentor).name.clone(),
+                mentee: program.person(pair.mentee).name.clone(),
                 status: pair.status.as_str(),
                 next_meeting: next.map(|(_, t)| local(t)),
                 review,
                 review_due: due.map(|d| d.to_string()),
                 last_sent: activity.last_sent.map(local),
                 failures: activity.failed,
-                mentor_rsvp: answer(pair.mentor),
-                mentee_rsvp: answer(pair.mentee),
-                agenda_in: occurrence
-                    .is_some_and(|o| state.agendas.contains(&(pair.id.clone(), o))),
+                mentor_rsvp,
+                mentee_rsvp,
+                agenda_in,
                 bouncing,
+                attention,
             }
         })
         .collect();

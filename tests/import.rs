@@ -413,7 +413,10 @@ fn status_csv_has_the_pair_table_rows() {
             "agenda_in",
             "mentor_rsvp",
             "mentee_rsvp",
-            "bouncing"
+            "bouncing",
+            "mentor",
+            "mentee",
+            "attention"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

@@ -165,10 +165,7 @@ fn read_state(program: &Program) -> anyhow::Result<crate::status::StoredState> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let held = match &location {
-            crate::store::Location::Sqlite(path) => crate::store::lock::is_held(path),
-            crate::store::Location::Postgres(_) => false,
-        };
+        let held = crate::status::daemon_holds(location);
         let state = match crate::store::Store::open_read_only(location).await? {
             None => crate::status::StoredState::default(),
             Some(store) => crate::status::StoredState::read(&store).await?,

@@ -53,6 +53,9 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
         "mentor_rsvp",
         "mentee_rsvp",
         "bouncing",
+        "mentor",
+        "mentee",
+        "attention",
     ])?;
     for line in &report.pairs {
         out.write_record([
@@ -67,6 +70,9 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
             line.mentor_rsvp.as_deref().unwrap_or(""),
             line.mentee_rsvp.as_deref().unwrap_or(""),
             &line.bouncing.join(" "),
+            line.mentor.as_str(),
+            line.mentee.as_str(),
+            &line.attention.join("; "),
         ])?;
     }
     out.flush()?;
@@ -77,6 +83,11 @@ fn print_table(program: &Program, report: &Report) {
     println!(
         "{} — {} ({})",
         report.program, report.now, program.zone.name
+    );
+    let tally = report.tally();
+    println!(
+        "pairs: {} active, {} paused, {} ended; {} review(s) overdue; {} need attention",
+        tally.active, tally.paused, tally.ended, tally.reviews_overdue, tally.attention
     );
     let header = [
         "PAIR",

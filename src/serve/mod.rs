@@ -7,10 +7,12 @@
 //! - [`health`]: `/livez`, `/readyz` (`/healthz`).
 //! - [`links`]: signing and checking the tokens in action links (pure).
 //! - [`actions`]: `/a/TOKEN` and `/u/TOKEN`: a page with one button; only its POST acts.
+//! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows.
 
 pub mod actions;
 pub mod health;
 pub mod links;
+pub mod page;
 mod page_html;
 
 use std::net::SocketAddr;
@@ -44,6 +46,8 @@ pub struct Shared {
     pub password: Option<String>,
     /// Wakes the daemon after an action that has mail to send (a cancel).
     pub wake: mpsc::Sender<Wake>,
+    /// The coordinator's page's last report, reused for a few seconds.
+    pub report_cache: page::ReportCache,
 }
 
 impl std::fmt::Debug for Shared {
@@ -81,6 +85,7 @@ pub fn signer(program: &Program) -> anyhow::Result<Option<links::Signer>> {
 /// Every route.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/", get(page::index))
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/healthz", get(health::ready))

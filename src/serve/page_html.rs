@@ -33,9 +33,13 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
          <body><h1>{title}</h1>\n{body}\n</body></html>\n",
         title = escape(title),
     );
-    let mut response = (status, Html(html)).into_response();
+    guarded((status, Html(html)).into_response())
+}
+
+/// `response` never cached or framed, no referrer leaving with a token in it, no
+/// script and nothing from elsewhere.
+pub fn guarded(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    // Never cached or framed; no referrer leaves with the token in it.
     for (name, value) in [
         ("cache-control", "no-store"),
         ("x-frame-options", "DENY"),

@@ -32,8 +32,9 @@ flock 9
 need_pkgs=()
 command -v cc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
 # dovecot-imapd and openssl: the IMAP tests start a Dovecot of their own (never the
-# system service) and make it a certificate.
-for pkg in libical-dev pkg-config python3 python3-venv dovecot-imapd openssl; do
+# system service) and make it a certificate. chromium: the coordinator's page is
+# looked at in a real browser (headless screenshots, tests/page.rs).
+for pkg in libical-dev pkg-config python3 python3-venv dovecot-imapd openssl chromium; do
     if [ "$pkg" = python3-venv ]; then
         # Any Python that can make a venv with pip will do (e.g. a pyenv Python).
         python3 -c "import venv, ensurepip" >/dev/null 2>&1 && continue
@@ -54,7 +55,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "apt-get install -y ${need_pkgs[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2
 else
-    say "Debian packages present (libical-dev, pkg-config, cc, python3 with venv, dovecot-imapd, openssl)"
+    say "Debian packages present (libical-dev, pkg-config, cc, python3 with venv, dovecot-imapd, openssl, chromium)"
 fi
 
 # --- Python packages, in the project's venv ----------------------------------

@@ -1,0 +1,462 @@
+//! The coordinator's page, `GET /` (SPEC §6): the program at a glance, every pair, failed
+//! deliveries, bouncing addresses, set-aside mail and the daemons. It shows
+//! [`crate::status::report`], the model `mentord status` prints, so the two never
+//! disagree: metadata only, never agenda or action-item text.
+//!
+//! Behind HTTP basic auth: user "coordinator", the password from `[http] password_env`
+//! or `password_file`; without one there is no page. The report reads every series in
+//! the store (seconds for 50,000 pairs), so one is kept for a few seconds and shared by
+//! every request; a page lists 100 pairs, found with `q` (pair id or name) and
+//! `attention=1` (only pairs that need the coordinator), so no page is a megabyte table.
+//! Rendered from `templates/page/index.html` (compiled in, HTML auto-escaped).
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use minijinja::{AutoEscape, Environment, Value};
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use super::page_html::{guarded, page};
+use crate::program::Program;
+use crate::status::{self, PairLine, Report, StoredState, Tally};
+
+/// How long a computed report is shown before it is computed again, at least; a report
+/// that took long is kept ten times as long as it took, so a browser refreshing the page
+/// never keeps the daemon computing more than a tenth of the time.
+const FRESH_FOR: Duration = Duration::from_secs(5);
+
+/// Pairs on one page.
+pub const PER_PAGE: usize = 100;
+
+/// Bouncing addresses listed (the count says how many there are in all).
+const BOUNCES_SHOWN: usize = 100;
+
+const TEMPLATE: &str = "page/index.html";
+
+/// The last report computed, for the program it was computed for.
+#[derive(Default)]
+pub struct ReportCache(tokio::sync::Mutex<Option<Cached>>);
+
+struct Cached {
+    /// Until when it is shown.
+    until: Instant,
+    program: Arc<Program>,
+    report: Arc<Report>,
+}
+
+impl std::fmt::Debug for ReportCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportCache").finish_non_exhaustive()
+    }
+}
+
+/// `?page=N&q=TEXT&attention=1`; anything unreadable counts as absent.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+    q: Option<String>,
+    attention: Option<String>,
+}
+
+/// GET `/`.
+pub async fn index(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let started = Instant::now();
+    let Some(password) = &shared.password else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "No coordinator's page",
+            "<p>This mentoring program has no password for its coordinator's page. Set \
+             <code>password_env</code> or <code>password_file</code> in <code>[http]</code> \
+             and restart mentord; until then, <code>mentord status</code> shows the same.</p>",
+        );
+    };
+    if !signed_in(&headers, password) {
+        return unauthorized();
+    }
+    let program = shared.program();
+    let report = match current_report(&shared, &program).await {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the coordinator's page could not read the store");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "<p>The store did not answer just now; try again in a minute. <code>mentord \
+                 status</code> and the daemon's log say more.</p>",
+            );
+        }
+    };
+    let zone = program.zone.name.to_string();
+    let html = tokio::task::spawn_blocking(move || render(&report, &zone, &query)).await;
+    let html = match html {
+        Ok(Ok(html)) => html,
+        Ok(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "the coordinator's page did not render");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "<p>The page did not render; the daemon's log says why.</p>",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the coordinator's page did not render");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "<p>The page did not render; the daemon's log says why.</p>",
+            );
+        }
+    };
+    let mut response = guarded((StatusCode::OK, Html(html)).into_response());
+    if let Ok(timing) = HeaderValue::from_str(&format!(
+        "page;dur={:.1}",
+        started.elapsed().as_secs_f64() * 1000.0
+    )) {
+        response.headers_mut().insert("server-timing", timing);
+    }
+    response
+}
+
+/// Whether the request carries the coordinator's credentials. Both sides are compared
+/// as HMACs (equal length, in constant time), so how long it takes says nothing about
+/// the password or its length.
+fn signed_in(headers: &HeaderMap, password: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .and_then(|(_, encoded)| STANDARD.decode(encoded.trim()).ok());
+    let Some(given) = given else {
+        return false;
+    };
+    static KEY: OnceLock<hmac::Key> = OnceLock::new();
+    let key = KEY.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, b"mentord coordinator's page"));
+    let expected = hmac::sign(key, format!("coordinator:{password}").as_bytes());
+    hmac::verify(key, &given, expected.as_ref()).is_ok()
+}
+
+fn unauthorized() -> Response {
+    let mut response = guarded(
+        (
+            StatusCode::UNAUTHORIZED,
+            "Sign in as \"coordinator\" with the page's password.\n",
+        )
+            .into_response(),
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"mentord\""),
+    );
+    response
+}
+
+/// The report for `program`, at most [`FRESH_FOR`] old (longer when it is slow to
+/// compute); computed by one request at a time (the others wait for it rather than each reading the store).
+async fn current_report(shared: &Shared, program: &Arc<Program>) -> anyhow::Result<Arc<Report>> {
+    let mut cached = shared.report_cache.0.lock().await;
+    if let Some(c) = cached.as_ref()
+        && Instant::now() < c.until
+        && Arc::ptr_eq(&c.program, program)
+    {
+        return Ok(c.report.clone());
+    }
+    let started = Instant::now();
+    let now = crate::clock::now()?;
+    let state = StoredState::read(&shared.store).await?;
+    let state = StoredState {
+        held: status::daemon_holds(&program.store.location),
+        ..state
+    };
+    let for_report = program.clone();
+    let report = Arc::new(
+        tokio::task::spawn_blocking(move || status::report(&for_report, state, now)).await?,
+    );
+    let took = started.elapsed();
+    *cached = Some(Cached {
+        until: Instant::now() + FRESH_FOR.max(took * 10),
+        program: program.clone(),
+        report: report.clone(),
+    });
+    Ok(report)
+}
+
+/// What the template shows: the report's lists cut to a page.
+#[derive(Debug, Serialize)]
+struct View<'r> {
+    program: &'r str,
+    now: &'r str,
+    zone: &'r str,
+    tally: Tally,
+    pairs_total: usize,
+    pending: u64,
+    sent: u64,
+    failed: u64,
+    last_sent: Option<&'r str>,
+    bouncing: usize,
+    set_aside_total: i64,
+    /// The pairs of this page, and where they are among those that match.
+    pairs: &'r [&'r PairLine],
+    matched: usize,
+    first: usize,
+    last: usize,
+    page: usize,
+    pages: usize,
+    previous: Option<String>,
+    next: Option<String>,
+    q: &'r str,
+    attention: bool,
+    failures: &'r [crate::store::Failure],
+    bounces: &'r [crate::store::Bounce],
+    set_aside: &'r [crate::store::SetAside],
+    daemons: &'r [status::DaemonLine],
+    daemon_cannot_write: bool,
+    no_daemon: bool,
+}
+
+/// The page for `query`.
+fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<String> {
+    let q = query.q.as_deref().unwrap_or_default().trim();
+    let attention = query.attention.as_deref() == Some("1");
+    let needle = q.to_lowercase();
+    let matching: Vec<&PairLine> = report
+        .pairs
+        .iter()
+        .filter(|line| !attention || !line.attention.is_empty())
+        .filter(|line| needle.is_empty() || matches(line, &needle))
+        .collect();
+    let pages = matching.len().div_ceil(PER_PAGE).max(1);
+    let page = query
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let from = (page - 1) * PER_PAGE;
+    let shown = &matching[from..matching.len().min(from + PER_PAGE)];
+    let link = |to: usize| page_link(q, attention, to);
+    let view = View {
+        program: &report.program,
+        now: &report.now,
+        zone,
+        tally: report.tally(),
+        pairs_total: report.pairs.len(),
+        pending: report.pending,
+        sent: report.sent,
+        failed: report.failed,
+        last_sent: report.last_sent.as_deref(),
+        bouncing: report.bounces.len(),
+        set_aside_total: report.set_aside_total,
+        pairs: shown,
+        matched: matching.len(),
+        first: if shown.is_empty() { 0 } else { from + 1 },
+        last: from + shown.len(),
+        page,
+        pages,
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+        q,
+        attention,
+        failures: &report.failures,
+        bounces: &report.bounces[..report.bounces.len().min(BOUNCES_SHOWN)],
+        set_aside: &report.set_aside,
+        daemons: &report.daemons,
+        daemon_cannot_write: report.daemon_cannot_write,
+        no_daemon: !report.daemons.iter().any(|d| d.alive),
+    };
+    let template = templates().get_template(TEMPLATE)?;
+    Ok(template.render(Value::from(minijinja::value::Serde(&view)))?)
+}
+
+/// Whether `needle` (lower case) is in the pair's id or one of its people's names.
+fn matches(line: &PairLine, needle: &str) -> bool {
+    [&line.pair, &line.mentor, &line.mentee]
+        .into_iter()
+        .any(|text| text.to_lowercase().contains(needle))
+}
+
+/// `?page=N`, keeping the filter.
+fn page_link(q: &str, attention: bool, page: usize) -> String {
+    let mut link = format!("?page={page}");
+    if !q.is_empty() {
+        link.push_str("&q=");
+        for byte in q.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                link.push(char::from(byte));
+            } else {
+                link.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    if attention {
+        link.push_str("&attention=1");
+    }
+    link
+}
+
+/// The page's template, compiled in, every value HTML-escaped.
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        // A broken built-in template fails the unit tests below; at run time the
+        // lookup then says which template is missing.
+        if let Err(e) = env.add_template(TEMPLATE, include_str!("../../templates/page/index.html"))
+        {
+            tracing::error!(error = %e, "the coordinator's page template does not compile");
+        }
+        env
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::status::DaemonLine;
+
+    fn line(i: usize, attention: Vec<&'static str>) -> PairLine {
+        PairLine {
+            pair: format!("mentor{i}-mentee{i}"),
+            mentor: format!("Mentor {i}"),
+            mentee: format!("Mentee <{i}>"),
+            status: "active",
+            next_meeting: Some("Tue 2027-01-12 10:00".into()),
+            review: "upcoming",
+            review_due: Some("2027-04-12".into()),
+            last_sent: None,
+            failures: 0,
+            agenda_in: false,
+            mentor_rsvp: Some("ACCEPTED (series)".into()),
+            mentee_rsvp: None,
+            bouncing: Vec::new(),
+            attention,
+        }
+    }
+
+    fn report(pairs: usize) -> Report {
+        Report {
+            program: "Mentoring <2027>".into(),
+            now: "Mon 2027-01-11 09:00".into(),
+            pairs: (0..pairs)
+                .map(|i| {
+                    line(
+                        i,
+                        if i % 10 == 0 {
+                            vec!["no agenda"]
+                        } else {
+                            vec![]
+                        },
+                    )
+                })
+                .collect(),
+            pending: 3,
+            sent: 4,
+            failed: 0,
+            last_sent: None,
+            failures: Vec::new(),
+            daemons: vec![DaemonLine {
+                id: "d1".into(),
+                host: "host".into(),
+                pid: 7,
+                mail: "file".into(),
+                started: "Mon 2027-01-11 08:00".into(),
+                last_heartbeat: "Mon 2027-01-11 09:00".into(),
+                alive: true,
+                holding: 0,
+                program_lock: false,
+                paused_until: Some("Mon 2027-01-11 09:05".into()),
+                pause_reason: Some("connection refused".into()),
+            }],
+            bounces: Vec::new(),
+            set_aside: Vec::new(),
+            set_aside_total: 0,
+            daemon_cannot_write: false,
+        }
+    }
+
+    fn query(page: &str, q: &str, attention: bool) -> PageQuery {
+        PageQuery {
+            page: Some(page.into()),
+            q: Some(q.into()),
+            attention: attention.then(|| "1".into()),
+        }
+    }
+
+    #[test]
+    fn a_page_holds_a_hundred_pairs_and_links_on() {
+        let html = render(&report(250), "UTC", &query("", "", false)).unwrap();
+        assert_eq!(html.matches("<tr class=\"pair").count(), PER_PAGE);
+        assert!(html.contains("href=\"?page=2\""), "{html}");
+        let last = render(&report(250), "UTC", &query("3", "", false)).unwrap();
+        assert_eq!(last.matches("<tr class=\"pair").count(), 50);
+        assert!(last.contains("href=\"?page=2\""));
+        assert!(!last.contains("?page=4"));
+        // Past the end: the last page.
+        let past = render(&report(250), "UTC", &query("99", "", false)).unwrap();
+        assert_eq!(past, last);
+    }
+
+    #[test]
+    fn filters_keep_their_links() {
+        let html = render(&report(250), "UTC", &query("1", "mentor1", false)).unwrap();
+        // mentor1, mentor10..19, mentor100..199
+        assert_eq!(html.matches("<tr class=\"pair").count(), PER_PAGE);
+        assert!(html.contains("href=\"?page=2&amp;q=mentor1\""), "{html}");
+        let html = render(&report(250), "UTC", &query("1", "", true)).unwrap();
+        assert_eq!(html.matches("<tr class=\"pair").count(), 25);
+        let html = render(&report(250), "UTC", &query("1", "MENTEE <7>", false)).unwrap();
+        assert_eq!(html.matches("<tr class=\"pair").count(), 1);
+        assert!(html.contains("value=\"MENTEE &lt;7&gt;\""));
+    }
+
+    #[test]
+    fn values_are_escaped() {
+        let html = render(&report(3), "UTC", &PageQuery::default()).unwrap();
+        assert!(html.contains("Mentoring &lt;2027&gt;"));
+        assert!(html.contains("Mentee &lt;1&gt;"));
+        assert!(!html.contains("<2027>"));
+        assert!(html.contains("connection refused"));
+    }
+
+    #[test]
+    fn only_the_coordinator_signs_in() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            headers
+        };
+        let basic = |text: &str| format!("Basic {}", STANDARD.encode(text));
+        assert!(signed_in(&with(&basic("coordinator:s3cret")), "s3cret"));
+        assert!(signed_in(
+            &with(&basic("coordinator:s3cret").replace("Basic", "basic")),
+            "s3cret"
+        ));
+        assert!(!signed_in(&with(&basic("coordinator:s3cre")), "s3cret"));
+        assert!(!signed_in(&with(&basic("coordinator:s3cret ")), "s3cret"));
+        assert!(!signed_in(&with(&basic("ada:s3cret")), "s3cret"));
+        assert!(!signed_in(&with("Bearer s3cret"), "s3cret"));
+        assert!(!signed_in(&with("Basic !!!"), "s3cret"));
+        assert!(!signed_in(&HeaderMap::new(), "s3cret"));
+    }
+}
