@@ -72,6 +72,7 @@ pub async fn launch(
                     None => None,
                 },
                 wake: wake.clone(),
+                metrics: crate::serve::metrics::Cache::default(),
             };
             Some(crate::serve::start(listen, std::sync::Arc::new(served), shutdown.clone()).await?)
         }

@@ -5,12 +5,14 @@
 //! stops with the daemon (the same shutdown token).
 //!
 //! - [`health`]: `/livez`, `/readyz` (`/healthz`).
+//! - [`metrics`]: `/metrics`, counted from the store and cached for a few seconds.
 //! - [`links`]: signing and checking the tokens in action links (pure).
 //! - [`actions`]: `/a/TOKEN` and `/u/TOKEN`: a page with one button; only its POST acts.
 
 pub mod actions;
 pub mod health;
 pub mod links;
+pub mod metrics;
 mod page_html;
 
 use std::net::SocketAddr;
@@ -44,6 +46,8 @@ pub struct Shared {
     pub password: Option<String>,
     /// Wakes the daemon after an action that has mail to send (a cancel).
     pub wake: mpsc::Sender<Wake>,
+    /// `/metrics` as last rendered.
+    pub metrics: metrics::Cache,
 }
 
 impl std::fmt::Debug for Shared {
@@ -84,6 +88,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/healthz", get(health::ready))
+        .route("/metrics", get(metrics::render))
         .route("/a/{token}", get(actions::show).post(actions::act))
         .route("/u/{token}", get(actions::show).post(actions::unsubscribe))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
