@@ -73,6 +73,7 @@ pub async fn launch(
                 },
                 wake: wake.clone(),
                 report_cache: Default::default(),
+                metrics: crate::serve::metrics::Cache::default(),
             };
             Some(crate::serve::start(listen, std::sync::Arc::new(served), shutdown.clone()).await?)
         }

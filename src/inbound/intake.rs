@@ -309,7 +309,11 @@ async fn understand(
 
 /// A `mailto:` unsubscribe from `List-Unsubscribe`: the subject `unsubscribe TOKEN`, the
 /// token signed for the sender. `None` for any other mail.
-fn unsubscribe(program: &Program, incoming: &Incoming, now: Timestamp) -> anyhow::Result<Option<Meaning>> {
+fn unsubscribe(
+    program: &Program,
+    incoming: &Incoming,
+    now: Timestamp,
+) -> anyhow::Result<Option<Meaning>> {
     let subject = incoming.subject.trim();
     let Some(token) = subject
         .get(..12)
@@ -324,7 +328,8 @@ fn unsubscribe(program: &Program, incoming: &Incoming, now: Timestamp) -> anyhow
         Ok(Some(signer)) => signer,
         Ok(None) => {
             return Ok(Some(Meaning::SetAside(
-                "an unsubscribe request, but this program signs no links ([http] public_url)".into(),
+                "an unsubscribe request, but this program signs no links ([http] public_url)"
+                    .into(),
             )));
         }
         Err(e) => {

@@ -5,6 +5,7 @@
 //! stops with the daemon (the same shutdown token).
 //!
 //! - [`health`]: `/livez`, `/readyz` (`/healthz`).
+//! - [`metrics`]: `/metrics`, counted from the store and cached for a few seconds.
 //! - [`links`]: signing and checking the tokens in action links (pure).
 //! - [`actions`]: `/a/TOKEN` and `/u/TOKEN`: a page with one button; only its POST acts.
 //! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows.
@@ -12,6 +13,7 @@
 pub mod actions;
 pub mod health;
 pub mod links;
+pub mod metrics;
 pub mod page;
 mod page_html;
 
@@ -48,6 +50,8 @@ pub struct Shared {
     pub wake: mpsc::Sender<Wake>,
     /// The coordinator's page's last report, reused for a few seconds.
     pub report_cache: page::ReportCache,
+    /// `/metrics` as last rendered.
+    pub metrics: metrics::Cache,
 }
 
 impl std::fmt::Debug for Shared {
@@ -89,6 +93,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/healthz", get(health::ready))
+        .route("/metrics", get(metrics::render))
         .route("/a/{token}", get(actions::show).post(actions::act))
         .route("/u/{token}", get(actions::show).post(actions::unsubscribe))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })

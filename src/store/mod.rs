@@ -10,6 +10,7 @@
 //! - [`series`]: each pair's series as last sent (for the reconcile).
 //! - [`reviews`]: relationship reviews held.
 //! - [`instances`]: the daemons at work, their heartbeats and breaker state.
+//! - [`metrics`]: no table of its own: what `/metrics` counts, from indexes.
 //!
 //! The loader reads `[store] url` into a [`Location`]; this file opens the store and
 //! recovers it.
@@ -21,6 +22,7 @@
 mod inbound;
 mod instances;
 pub mod lock;
+mod metrics;
 mod outbox;
 mod reviews;
 mod series;
@@ -41,6 +43,7 @@ pub use inbound::{
     SetAside,
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
+pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{Failure, NewMessage, PairActivity, Queued, Summary};
 
 #[derive(Debug, Clone)]
