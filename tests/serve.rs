@@ -251,6 +251,30 @@ fn serves(store: &str, break_store: impl FnOnce()) {
         200,
         "served on after a huge body"
     );
+    // A client that trickles its headers (slowloris) is cut off after 10 s instead of
+    // holding its connection for ever (axum's own serve set no limit: the load check
+    // found 20 such clients all still connected after 36 s).
+    {
+        use std::io::{Read as _, Write as _};
+        let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let started = Instant::now();
+        let mut rest = Vec::new();
+        let _ = slow.read_to_end(&mut rest);
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(20),
+            "a half-sent request held its connection {waited:?}"
+        );
+        assert_eq!(
+            get(port, "/livez").status,
+            200,
+            "served on after a slow client"
+        );
+    }
 
     // What the SMTP server received, the metrics count as sent (the text is cached for
     // five seconds, so the two meet within a few).

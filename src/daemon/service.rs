@@ -74,6 +74,7 @@ pub async fn launch(
                 wake: wake.clone(),
                 report_cache: Default::default(),
                 metrics: crate::serve::metrics::Cache::default(),
+                readiness: Default::default(),
             };
             Some(crate::serve::start(listen, std::sync::Arc::new(served), shutdown.clone()).await?)
         }

@@ -52,6 +52,8 @@ pub struct Shared {
     pub report_cache: page::ReportCache,
     /// `/metrics` as last rendered.
     pub metrics: metrics::Cache,
+    /// The store's last answer for `/readyz`.
+    pub readiness: health::Readiness,
 }
 
 impl std::fmt::Debug for Shared {
@@ -117,12 +119,58 @@ pub async fn start(
         .with_context(|| format!("while listening on {listen} ([http] listen)"))?;
     tracing::info!(%listen, "serving health, metrics, the coordinator's page and action links");
     let app = router(shared);
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the HTTP server stopped");
-        }
-    }))
+    Ok(tokio::spawn(accept(listener, app, shutdown)))
+}
+
+/// The most connections served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// How long a client may take to send its request's headers. A client that trickles
+/// them (slowloris) is cut off instead of holding a connection for ever; axum's own
+/// `serve` sets no such limit.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown`, each served by hyper's HTTP/1 with a header
+/// timeout, at most [`MAX_CONNECTIONS`] at a time; on shutdown the requests in flight
+/// finish (up to the caller's grace) and idle connections close.
+async fn accept(listener: tokio::net::TcpListener, app: Router, shutdown: CancellationToken) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (stream, _peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = shutdown.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    connections.close();
+    connections.wait().await;
 }
