@@ -131,8 +131,20 @@ async fn once(port: u16, raw: &[u8]) -> std::io::Result<(u16, Duration)> {
     Ok((status, start.elapsed()))
 }
 
+/// The coordinator's page password the bench runs the daemon with.
+const PASSWORD: &str = "bench-page-password";
+
+/// A GET of `path`; the coordinator's page (`/`, `/?…`) with its basic auth.
 fn get(path: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").into_bytes()
+    use base64::Engine as _;
+    let auth = if path == "/" || path.starts_with("/?") {
+        let credentials = base64::engine::general_purpose::STANDARD
+            .encode(format!("coordinator:{PASSWORD}"));
+        format!("Authorization: Basic {credentials}\r\n")
+    } else {
+        String::new()
+    };
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n").into_bytes()
 }
 
 struct Burst {
@@ -338,7 +350,7 @@ fn write_program(dir: &Path, base: &str, smtp: u16, http: u16, store: &str) -> P
         "{base}\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{smtp}\"\ntls = \"none\"\n\n\
          [store]\nurl = \"{store}\"\n\n\
          [http]\nlisten = \"127.0.0.1:{http}\"\npublic_url = \"http://127.0.0.1:{http}\"\n\
-         secret_env = \"MENTORD_BENCH_SECRET\"\n"
+         secret_env = \"MENTORD_BENCH_SECRET\"\npassword_env = \"MENTORD_BENCH_PASSWORD\"\n"
     );
     std::fs::write(&config, text).expect("write program");
     config
@@ -389,6 +401,7 @@ async fn main() {
             .arg("run")
             .env("RUST_LOG", "warn")
             .env("MENTORD_BENCH_SECRET", "b".repeat(48))
+            .env("MENTORD_BENCH_PASSWORD", PASSWORD)
             .env_remove("MENTORD_NOW")
             .spawn()
             .expect("start mentord"),
@@ -419,7 +432,10 @@ async fn main() {
         ms(cold)
     );
 
-    for path in ["/readyz", "/metrics"] {
+    // The page, first computed (cold), then cached for a few seconds.
+    let (status, cold) = once(http, &get("/")).await.expect("GET /");
+    println!("/ (the coordinator's page) uncached: {status} in {:.1} ms", ms(cold));
+    for path in ["/readyz", "/metrics", "/", "/?page=250"] {
         let (sending, b) = sending_during(&store, burst(http, path)).await;
         report(path, &b, sending);
         // The burst is over in a moment: the same load held for long enough to see
