@@ -138,8 +138,8 @@ const PASSWORD: &str = "bench-page-password";
 fn get(path: &str) -> Vec<u8> {
     use base64::Engine as _;
     let auth = if path == "/" || path.starts_with("/?") {
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("coordinator:{PASSWORD}"));
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("coordinator:{PASSWORD}"));
         format!("Authorization: Basic {credentials}\r\n")
     } else {
         String::new()
@@ -434,7 +434,10 @@ async fn main() {
 
     // The page, first computed (cold), then cached for a few seconds.
     let (status, cold) = once(http, &get("/")).await.expect("GET /");
-    println!("/ (the coordinator's page) uncached: {status} in {:.1} ms", ms(cold));
+    println!(
+        "/ (the coordinator's page) uncached: {status} in {:.1} ms",
+        ms(cold)
+    );
     for path in ["/readyz", "/metrics", "/", "/?page=250"] {
         let (sending, b) = sending_during(&store, burst(http, path)).await;
         report(path, &b, sending);

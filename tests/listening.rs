@@ -57,34 +57,8 @@ transport = "file"
 dir = "{outbox}"
 reply_to = "mentoring+{{token}}@example.org"
 
-[people.ada]
-name = "Ada Lovelace"
-email = "ada@example.org"
-
-[people.grace]
-name = "Grace Hopper"
-email = "grace@example.org"
-
-[people.alan]
-name = "Alan Turing"
-email = "alan@example.org"
-
-[people.margaret]
-name = "Margaret Hamilton"
-email = "margaret@example.org"
-
-[people.linus]
-name = "Linus Torvalds"
-email = "linus@example.org"
-
-[[pairs]]
-mentor = "grace"
-mentee = "alan"
-
-[[pairs]]
-mentor = "margaret"
-mentee = "linus"
-"#,
+{two_pairs}"#,
+        two_pairs = common::TWO_PAIRS,
         outbox = outbox.display()
     )
 }

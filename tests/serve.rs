@@ -78,34 +78,8 @@ tls = "none"
 [http]
 listen = "127.0.0.1:{http}"
 
-[people.ada]
-name = "Ada Lovelace"
-email = "ada@example.org"
-
-[people.grace]
-name = "Grace Hopper"
-email = "grace@example.org"
-
-[people.alan]
-name = "Alan Turing"
-email = "alan@example.org"
-
-[people.margaret]
-name = "Margaret Hamilton"
-email = "margaret@example.org"
-
-[people.linus]
-name = "Linus Torvalds"
-email = "linus@example.org"
-
-[[pairs]]
-mentor = "grace"
-mentee = "alan"
-
-[[pairs]]
-mentor = "margaret"
-mentee = "linus"
-"#,
+{two_pairs}"#,
+        two_pairs = common::TWO_PAIRS,
         date = zoned.date(),
         weekday = zoned.strftime("%a").to_string().to_lowercase(),
         at = zoned.strftime("%H:%M"),

@@ -263,30 +263,10 @@ pub fn mail(
         .get("dir")
         .and_then(|v| reader::parsed(v, "dir", "\"outbox\"", diags, |d| mail_dir(base, d)));
     let url = t.get("url");
-    let tls_off = t.get("tls").and_then(|v| {
-        reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
-            "none" => Ok(true),
-            "required" => Ok(false),
-            _ => Err(values::invalid(
-                format!("unknown tls setting \"{s}\""),
-                "leave `tls` out (TLS is required), or write \"none\" for a loopback test server",
-            )),
-        })
-        .map(|off| (off, v.span()))
-    });
-    let password_env = t.get("password_env").and_then(|v| {
-        reader::parsed(v, "password_env", "\"MENTORD_SMTP_PASSWORD\"", diags, |s| {
-            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if ok {
-                Ok(s.to_string())
-            } else {
-                Err(values::invalid(
-                    format!("\"{s}\" is not an environment variable name"),
-                    "name the variable that holds the password, e.g. \"MENTORD_SMTP_PASSWORD\"",
-                ))
-            }
-        })
-    });
+    let tls_off = tls_off(&mut t, diags);
+    let password_env = t
+        .get("password_env")
+        .and_then(|v| env_name(v, "password_env", "MENTORD_SMTP_PASSWORD", diags));
     let password_file = t
         .get("password_file")
         .and_then(|v| reader::string(v, "password_file", "\"/run/secrets/smtp\"", diags))
@@ -318,25 +298,7 @@ pub fn mail(
             return None;
         }
     };
-    let host = &endpoint.host;
-    let tls = match tls_off {
-        Some((true, span)) => {
-            let loopback = host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback {
-                diags
-                    .error(
-                        span,
-                        format!("`tls = \"none\"` is refused for \"{host}\": it is not a loopback address"),
-                    )
-                    .help("plaintext SMTP is only for a test server on 127.0.0.1; remove `tls` to require TLS");
-            }
-            false
-        }
-        _ => true,
-    };
+    let tls = tls_required(tls_off, &endpoint.host, "SMTP", diags);
     Some(MailConfig::Smtp {
         endpoint,
         tls,
@@ -467,30 +429,10 @@ pub fn inbound(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Optio
             imap_endpoint,
         )
     });
-    let tls_off = t.get("tls").and_then(|v| {
-        reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
-            "none" => Ok(true),
-            "required" => Ok(false),
-            _ => Err(values::invalid(
-                format!("unknown tls setting \"{s}\""),
-                "leave `tls` out (TLS is required), or write \"none\" for a loopback test server",
-            )),
-        })
-        .map(|off| (off, v.span()))
-    });
-    let password_env = t.get("password_env").and_then(|v| {
-        reader::parsed(v, "password_env", "\"MENTORD_IMAP_PASSWORD\"", diags, |s| {
-            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if ok {
-                Ok(s.to_string())
-            } else {
-                Err(values::invalid(
-                    format!("\"{s}\" is not an environment variable name"),
-                    "name the variable that holds the password, e.g. \"MENTORD_IMAP_PASSWORD\"",
-                ))
-            }
-        })
-    });
+    let tls_off = tls_off(&mut t, diags);
+    let password_env = t
+        .get("password_env")
+        .and_then(|v| env_name(v, "password_env", "MENTORD_IMAP_PASSWORD", diags));
     let password_file = t
         .get("password_file")
         .and_then(|v| reader::string(v, "password_file", "\"/run/secrets/imap\"", diags))
@@ -509,25 +451,7 @@ pub fn inbound(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Optio
             .error(table_span, "[inbound] has no password")
             .help("add `password_env = \"MENTORD_IMAP_PASSWORD\"` (or `password_file`)");
     }
-    let tls = match tls_off {
-        Some((true, span)) => {
-            let host = &endpoint.host;
-            let loopback = host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback {
-                diags
-                    .error(
-                        span,
-                        format!("`tls = \"none\"` is refused for \"{host}\": it is not a loopback address"),
-                    )
-                    .help("plaintext IMAP is only for a test server on 127.0.0.1; remove `tls` to require TLS");
-            }
-            false
-        }
-        _ => true,
-    };
+    let tls = tls_required(tls_off, &endpoint.host, "IMAP", diags);
     Some(InboundConfig {
         endpoint,
         tls,
@@ -548,6 +472,67 @@ fn mailbox_name(text: &str) -> Result<String, ValueError> {
     Ok(text.to_string())
 }
 
+/// `tls = "none"` (true) or `"required"`, and where it was written.
+fn tls_off(t: &mut Table<'_, '_>, diags: &mut Diagnostics) -> Option<(bool, Span)> {
+    t.get("tls").and_then(|v| {
+        reader::parsed(v, "tls", "\"none\"", diags, |s| match s {
+            "none" => Ok(true),
+            "required" => Ok(false),
+            _ => Err(values::invalid(
+                format!("unknown tls setting \"{s}\""),
+                "leave `tls` out (TLS is required), or write \"none\" for a loopback test server",
+            )),
+        })
+        .map(|off| (off, v.span()))
+    })
+}
+
+/// Whether TLS is used: always, unless `tls = "none"` for a loopback host (anything else
+/// is refused, so a password never crosses a network in clear).
+fn tls_required(
+    tls_off: Option<(bool, Span)>,
+    host: &str,
+    protocol: &str,
+    diags: &mut Diagnostics,
+) -> bool {
+    let Some((true, span)) = tls_off else {
+        return true;
+    };
+    if !is_loopback(host) {
+        diags
+            .error(
+                span,
+                format!("`tls = \"none\"` is refused for \"{host}\": it is not a loopback address"),
+            )
+            .help(format!(
+                "plaintext {protocol} is only for a test server on 127.0.0.1; remove `tls` to require TLS"
+            ));
+    }
+    false
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A `…_env` key's value: the name of an environment variable holding a secret.
+fn env_name(v: &Value<'_>, key: &str, example: &str, diags: &mut Diagnostics) -> Option<String> {
+    reader::parsed(v, key, &format!("\"{example}\""), diags, |s| {
+        let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok {
+            Ok(s.to_string())
+        } else {
+            Err(values::invalid(
+                format!("\"{s}\" is not an environment variable name"),
+                format!("name the variable that holds the secret, e.g. \"{example}\""),
+            ))
+        }
+    })
+}
+
 /// `NAME_env` or `NAME_file` (not both).
 fn secret_source(
     t: &mut Table<'_, '_>,
@@ -558,20 +543,9 @@ fn secret_source(
 ) -> Option<super::SecretSource> {
     let env_key = format!("{name}_env");
     let file_key = format!("{name}_file");
-    let env = t.get(&env_key).and_then(|v| {
-        reader::parsed(v, &env_key, &format!("\"{example}\""), diags, |s| {
-            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if ok {
-                Ok(s.to_string())
-            } else {
-                Err(values::invalid(
-                    format!("\"{s}\" is not an environment variable name"),
-                    format!("name the variable that holds it, e.g. \"{example}\""),
-                ))
-            }
-        })
-        .map(|n| (n, v.span()))
-    });
+    let env = t
+        .get(&env_key)
+        .and_then(|v| env_name(v, &env_key, example, diags).map(|n| (n, v.span())));
     let file = t
         .get(&file_key)
         .and_then(|v| reader::string(v, &file_key, "\"/run/secrets/mentord\"", diags))
@@ -614,11 +588,7 @@ fn public_url(text: &str) -> Result<String, ValueError> {
             help,
         ));
     }
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !secure && !loopback {
+    if !secure && !is_loopback(host) {
         return Err(values::invalid(
             format!(
                 "\"{text}\" is not https: links in mail would carry their tokens in clear text"

@@ -40,9 +40,21 @@ const BOUNCES_SHOWN: usize = 100;
 
 const TEMPLATE: &str = "page/index.html";
 
+/// How long a request waits for its turn to render.
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The last report computed, for the program it was computed for.
-#[derive(Default)]
-pub struct ReportCache(tokio::sync::Mutex<Option<Cached>>);
+/// With it, the turn to render a page: one at a time.
+pub struct ReportCache(tokio::sync::Mutex<Option<Cached>>, tokio::sync::Semaphore);
+
+impl Default for ReportCache {
+    fn default() -> Self {
+        ReportCache(
+            tokio::sync::Mutex::default(),
+            tokio::sync::Semaphore::new(1),
+        )
+    }
+}
 
 struct Cached {
     /// Until when it is shown.
@@ -96,6 +108,20 @@ pub async fn index(
                  status</code> and the daemon's log say more.</p>",
             );
         }
+    };
+    // One page is rendered at a time: a flood of page requests (the load check sent
+    // 2,000 a second) then takes at most one core, and the daemon keeps the other for
+    // sending. A request that cannot get its turn within two seconds is told to retry.
+    let Ok(Ok(_turn)) = tokio::time::timeout(RENDER_WAIT, shared.report_cache.1.acquire()).await
+    else {
+        let mut busy = page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "<p>The page is being shown to many at once; try again in a moment.</p>",
+        );
+        busy.headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("2"));
+        return busy;
     };
     let zone = program.zone.name.to_string();
     let html = tokio::task::spawn_blocking(move || render(&report, &zone, &query)).await;

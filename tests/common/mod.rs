@@ -9,6 +9,37 @@ pub mod rfc2047;
 
 use std::path::Path;
 
+/// The people and two pairs most tests of what comes back use: Grace mentors Alan,
+/// Margaret mentors Linus, Ada coordinates.
+pub const TWO_PAIRS: &str = r#"[people.ada]
+name = "Ada Lovelace"
+email = "ada@example.org"
+
+[people.grace]
+name = "Grace Hopper"
+email = "grace@example.org"
+
+[people.alan]
+name = "Alan Turing"
+email = "alan@example.org"
+
+[people.margaret]
+name = "Margaret Hamilton"
+email = "margaret@example.org"
+
+[people.linus]
+name = "Linus Torvalds"
+email = "linus@example.org"
+
+[[pairs]]
+mentor = "grace"
+mentee = "alan"
+
+[[pairs]]
+mentor = "margaret"
+mentee = "linus"
+"#;
+
 /// The example program as committed.
 const EXAMPLE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
 
