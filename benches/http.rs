@@ -21,24 +21,15 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::generate;
-use sqlx::Connection as _;
+use common::{counts, free_port, generate, start_sink};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 const REQUESTS: usize = 10_000;
 const CLIENTS: usize = 50;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
 
 /// A child process killed when dropped.
 struct Killed(Child);
@@ -48,33 +39,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn start_sink(port: u16) -> Killed {
-    let child = Command::new("/usr/sbin/smtp-sink")
-        .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "256"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start /usr/sbin/smtp-sink ({e}): install Debian's postfix package")
-        });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "smtp-sink did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Killed(child)
-}
-
-/// Outbox counts: (all messages, sent).
-async fn counts(store: &str) -> (i64, i64) {
-    let query = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0) FROM messages";
-    let url = format!("{store}?mode=ro");
-    let answer = match sqlx::SqliteConnection::connect(&url).await {
-        Ok(mut c) => sqlx::query_as(query).fetch_one(&mut c).await.ok(),
-        Err(_) => None,
-    };
-    answer.unwrap_or((0, 0))
 }
 
 /// Messages sent per second while `work` runs, and what it returned.
