@@ -269,6 +269,21 @@ fn links_act_on_post_only_once_and_never_when_forged_or_expired() {
             .as_str()
             .unwrap_or_else(|| panic!("{cancel}"));
         assert!(calendar.contains("METHOD:CANCEL"), "{calendar}");
+        // libical's iTIP check, as for every invite.
+        let ics = dir.path().join(format!("cancel-{to}.ics"));
+        std::fs::write(&ics, calendar).unwrap();
+        let checked = std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/ical/libical_check"
+        ))
+        .arg(&ics)
+        .output()
+        .unwrap();
+        assert!(
+            checked.status.success(),
+            "libical: {}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
         assert!(
             calendar.contains(&format!("RECURRENCE-ID;TZID=UTC:{recurrence}")),
             "{calendar}"
@@ -320,4 +335,46 @@ fn links_act_on_post_only_once_and_never_when_forged_or_expired() {
         !log.contains("Ship the runbook"),
         "agenda text reached the log"
     );
+}
+
+/// `check` refuses `[http]` settings that cannot work: a public URL that is not https
+/// (except on loopback), a secret missing or shorter than 32 bytes.
+#[test]
+fn check_refuses_links_that_cannot_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mentord.toml");
+    #[allow(clippy::disallowed_methods)] // any time will do
+    let text = program(Timestamp::now(), dir.path(), 8025);
+    let check = |text: &str, secret: Option<&str>| {
+        std::fs::write(&config, text).unwrap();
+        let mut command = common::mentord();
+        command.arg("-c").arg(&config).arg("check");
+        match secret {
+            Some(secret) => command.env("TEST_LINK_SECRET", secret),
+            None => command.env_remove("TEST_LINK_SECRET"),
+        };
+        let output = command.output().unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    assert_eq!(check(&text, Some(SECRET)).0, 0);
+    let (code, said) = check(&text, Some("too short"));
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("at least 32"), "{said}");
+    let (code, said) = check(&text, None);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("TEST_LINK_SECRET"), "{said}");
+    let plain = text.replace(
+        "public_url = \"http://127.0.0.1:8025\"",
+        "public_url = \"http://mentoring.example.org\"",
+    );
+    let (code, said) = check(&plain, Some(SECRET));
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("is not https"), "{said}");
+    let unsigned = text.replace("secret_env = \"TEST_LINK_SECRET\"\n", "");
+    let (code, said) = check(&unsigned, Some(SECRET));
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("no key to sign links"), "{said}");
 }

@@ -464,8 +464,19 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
             s.take(&away, "2027-01-25T11:00:00Z").await,
             Verdict::Used(InboundKind::AutoReply)
         );
-        // Margaret declines the whole series; Linus's address bounces.
+        // Linus can't make tomorrow's meeting: late (inside cancel_notice, 24 h).
         let uid_b = uid_of(&s.mails("invite", "margaret@example.org")[0].calendar);
+        let raw = decline(
+            "linus@example.org",
+            &uid_b,
+            Some("20270126T100000"),
+            "d3@example.org",
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-25T11:00:00Z").await,
+            Verdict::Used(InboundKind::Rsvp)
+        );
+        // Margaret declines the whole series; Linus's address bounces.
         let raw = decline("margaret@example.org", &uid_b, None, "d2@example.org");
         assert_eq!(
             s.take(&raw, "2027-01-25T11:00:00Z").await,
@@ -492,6 +503,7 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
             .unwrap_or_else(|| panic!("{digests:?}"));
         for expected in [
             "margaret-linus: Margaret Hamilton declined the series",
+            "margaret-linus: Linus Torvalds can't make 2027-01-26",
             "linus@example.org (5.1.1",
             "mallory@example.net",
             "Re: your mail",
