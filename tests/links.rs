@@ -378,3 +378,76 @@ fn check_refuses_links_that_cannot_work() {
     assert_eq!(code, 1, "{said}");
     assert!(said.contains("no key to sign links"), "{said}");
 }
+
+/// Every instance on a shared PostgreSQL store serves every link: what one did, the
+/// other knows (the state is in the store, the key in the environment of both).
+#[test]
+fn two_instances_serve_the_same_links() {
+    let Some(database) = common::postgres::database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    #[allow(clippy::disallowed_methods)] // the daemons under test run on the real clock
+    let meeting = Timestamp::from_second(
+        Timestamp::now()
+            .checked_add(SignedDuration::from_hours(2))
+            .unwrap()
+            .as_second()
+            / 60
+            * 60,
+    )
+    .unwrap();
+    let ports = [http::free_port(), http::free_port()];
+    let mut children = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let config = dir.path().join(format!("mentord-{i}.toml"));
+        let text = program(meeting, dir.path(), *port).replace(
+            &format!("sqlite://{}", dir.path().join("mentord.db").display()),
+            &database.url,
+        );
+        std::fs::write(&config, text).unwrap();
+        children.push(Some(
+            std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
+                .arg("-c")
+                .arg(&config)
+                .arg("run")
+                .env("TEST_LINK_SECRET", SECRET)
+                .env_remove("MENTORD_NOW")
+                .stderr(std::fs::File::create(dir.path().join(format!("{i}.log"))).unwrap())
+                .spawn()
+                .unwrap(),
+        ));
+    }
+    let mut daemons = common::Daemons(children);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for port in ports {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "not serving on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // A link as the mail carries it (both instances hold the same key).
+    let signer = Signer::new(SECRET.as_bytes(), "http://127.0.0.1").unwrap();
+    let token = signer.token(&Claim {
+        action: Action::CantMakeIt,
+        person: "linus".into(),
+        pair: "margaret-linus".into(),
+        subject: meeting.to_string(),
+        expires: meeting,
+    });
+    let path = format!("/a/{token}");
+    assert_eq!(http::get(ports[0], &path).status, 200);
+    assert_eq!(http::get(ports[1], &path).status, 200);
+    let done = http::post_form(ports[0], &path, "");
+    assert!(done.body.contains("Cancelled"), "{}", done.body);
+    let replay = http::post_form(ports[1], &path, "");
+    assert!(replay.body.contains("Already cancelled"), "{}", replay.body);
+    // Both CANCELs go, once, whichever daemon sends them.
+    let outbox = dir.path().join("outbox");
+    for to in ["margaret@example.org", "linus@example.org"] {
+        wait_for(&outbox, "occurrence_cancel", to, Duration::from_secs(90));
+        assert_eq!(emls(&outbox, "occurrence_cancel", to).len(), 1);
+    }
+    daemons.stop();
+    drop(database);
+}
