@@ -4,7 +4,6 @@
 //! that came after the mentor's reminder went out is passed on in a short mail of its
 //! own. Run by the daemon that holds the program lock, so each reply is acted on once.
 
-use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Daemon, Tick, new_message};
@@ -212,10 +211,18 @@ impl Daemon {
             .await?
             .unwrap_or_default();
         let composer = Composer::new(&self.program, &self.templates);
-        let composed = composer
+        // A mail that cannot be made (a template override that fails on this text) is
+        // logged and left: the reply stays recorded, and the daemon goes on sending.
+        let message = match composer
             .agenda(index, start, &reply.message_id, &text, now)
-            .context("while passing an agenda on")?;
-        let message = new_message(&composed, now)?;
+            .and_then(|composed| new_message(&composed, now))
+        {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::error!(pair = %pair_id, error = %format!("{e:#}"), "could not pass an agenda on");
+                return Ok(0);
+            }
+        };
         let queued = self.store.enqueue_all(&[message], &[], now).await?;
         Ok(queued.into_iter().filter(|&q| q).count())
     }
