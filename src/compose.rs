@@ -227,6 +227,12 @@ impl<'p> Composer<'p> {
         };
         let mut message = self.outgoing(key, mailbox(&name, &email), action.at, &context)?;
         message.unsubscribe = unsubscribe;
+        // The `mailto:` goes where mentord reads replies, when this mail has such an address.
+        if let (Some(unsubscribe), Some(reply_to)) = (&mut message.unsubscribe, &message.reply_to) {
+            let organizer = format!("mailto:{}?", self.program.organizer.email);
+            let ours = format!("mailto:{}?", reply_to.address);
+            unsubscribe.mailto = unsubscribe.mailto.replacen(&organizer, &ours, 1);
+        }
         Ok(vec![Composed {
             kind,
             pair: Some(pair.id.clone()),

@@ -688,3 +688,81 @@ async fn a_reconcile_never_brings_back_a_declined_meeting() {
     s.run("2027-01-10T14:00:00Z", "2027-01-20T00:00:00Z").await;
     assert_eq!(s.mails("agenda_prompt", "alan@example.org").len(), 1);
 }
+
+/// A mentor who stopped reminders still gets the mentee's agenda: in its own mail when
+/// the agenda came before the reminder (which is not sent), and when it came after
+/// (before, the first was quoted in a reminder nobody got, the second waited for a
+/// reminder recorded as dropped: both were lost). And a subject with a NUL in it is set
+/// aside on PostgreSQL too (before, the store refused it and the mail stopped every mail
+/// behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_without_reminders_still_gets_the_agenda() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let backend = location.describe();
+        let mut s = setup(
+            dir.path(),
+            &location,
+            "2027-01-09T12:00:00Z".parse().unwrap(),
+        )
+        .await;
+        for mentor in ["margaret", "grace"] {
+            s.store
+                .unsubscribe(
+                    mentor,
+                    MessageKind::MentorReminder,
+                    "2027-01-09T12:00:00Z".parse().unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+        s.run("2027-01-09T12:00:00Z", "2027-01-10T12:00:00Z").await;
+        // Linus answers before the reminder's time, Alan after it.
+        let linus = &s.mails("agenda_prompt", "linus@example.org")[0];
+        let raw = reply(
+            "linus@example.org",
+            linus.reply_to.as_deref().unwrap(),
+            &linus.message_id,
+            "la@example.org",
+            "Maintainership",
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-10T12:00:00Z").await,
+            Verdict::Used(InboundKind::Agenda)
+        );
+        s.run("2027-01-10T12:00:00Z", "2027-01-11T12:00:00Z").await;
+        let alan = &s.mails("agenda_prompt", "alan@example.org")[0];
+        let raw = reply(
+            "alan@example.org",
+            alan.reply_to.as_deref().unwrap(),
+            &alan.message_id,
+            "aa@example.org",
+            "The runbook",
+        );
+        assert_eq!(
+            s.take(&raw, "2027-01-11T12:00:00Z").await,
+            Verdict::Used(InboundKind::Agenda)
+        );
+        s.run("2027-01-11T12:00:00Z", "2027-01-11T13:00:00Z").await;
+        for (mentor, text) in [("margaret", "Maintainership"), ("grace", "The runbook")] {
+            let to = format!("{mentor}@example.org");
+            assert!(
+                s.mails("mentor_reminder", &to).is_empty(),
+                "{backend}: {mentor}"
+            );
+            let agenda = s.mails("agenda", &to);
+            assert_eq!(agenda.len(), 1, "{backend}: {mentor}");
+            assert!(agenda[0].text.contains(text), "{}", agenda[0].text);
+        }
+        let nul = "From: stranger@example.net\r\nTo: mentoring@example.org\r\n\
+                   Subject: =?utf-8?q?a=00b?=\r\nMessage-ID: <nul@example.net>\r\n\r\nhello\r\n";
+        assert!(
+            matches!(
+                s.take(nul, "2027-01-11T13:00:00Z").await,
+                Verdict::SetAside(_)
+            ),
+            "{backend}"
+        );
+        s.store.deregister().await.unwrap();
+    }
+}

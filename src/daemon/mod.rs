@@ -26,6 +26,7 @@ use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::compose::{Composed, Composer};
+use crate::mail::MessageKind;
 use crate::program::Program;
 use crate::reconcile::{self, Change, Sent};
 use crate::render::Templates;
@@ -393,6 +394,14 @@ impl Daemon {
                 message.dropped = stale
                     .map(str::to_string)
                     .or_else(|| self.unsubscribed_from(&composed));
+                // A mentor who stopped reminders still gets the mentee's agenda.
+                if stale.is_none() && message.dropped.is_some() {
+                    if let Some(agenda) =
+                        agenda_without_reminder(&composer, &action, &composed, &history)?
+                    {
+                        batch.push(new_message(&agenda, action.at)?);
+                    }
+                }
                 batch.push(message);
             }
             if batch.len() >= SCHEDULE_BATCH {
@@ -601,6 +610,36 @@ impl Daemon {
             }
         }
     }
+}
+
+/// For a mentor reminder that is not sent (its recipient stopped reminders), the
+/// mentee's agenda for that meeting in a mail of its own, if one came.
+fn agenda_without_reminder(
+    composer: &Composer<'_>,
+    action: &Action,
+    composed: &Composed,
+    history: &History,
+) -> anyhow::Result<Option<Composed>> {
+    let (MessageKind::MentorReminder, Some(pair), Subject::Meeting { start, .. }) =
+        (composed.kind, action.pair, action.subject)
+    else {
+        return Ok(None);
+    };
+    let Some(pair_id) = &composed.pair else {
+        return Ok(None);
+    };
+    let Some(text) = history.agendas.get(&(pair_id.clone(), start.to_string())) else {
+        return Ok(None);
+    };
+    composer
+        .agenda(
+            pair as usize,
+            start,
+            &composed.message.message_id,
+            text,
+            action.at,
+        )
+        .map(Some)
 }
 
 /// How late a follow-up may still go out: two days after its time it asks about a

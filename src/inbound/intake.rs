@@ -18,6 +18,10 @@ use crate::mail::{DeliveryKey, MessageKind};
 use crate::program::{Pair, Program};
 use crate::store::{Cancellation, InboundKind, InboundRecord, Rsvp, Store};
 
+/// The most meetings one calendar reply may cancel: a client declines one meeting (some
+/// send the series beside it); a reply declining many is set aside for a person.
+const MAX_DECLINED: usize = 2;
+
 /// Set-aside mail from `deliver` is kept whole up to this size; larger, its headers.
 const MAX_KEPT: usize = 10 * 1024 * 1024;
 
@@ -225,7 +229,18 @@ async fn understand(
         return Ok(Meaning::SetAside(problem.clone()));
     }
     if let Some(failed) = &incoming.bounced {
-        return Ok(Meaning::Bounce(failed.clone()));
+        // Only the program's own addresses: backscatter about strangers is not ours.
+        let ours = failed
+            .iter()
+            .filter(|f| {
+                program
+                    .people
+                    .iter()
+                    .any(|p| p.email.eq_ignore_ascii_case(&f.address))
+            })
+            .cloned()
+            .collect();
+        return Ok(Meaning::Bounce(ours));
     }
     if let Some(why) = &incoming.automatic {
         return Ok(Meaning::Automatic(why.clone()));
@@ -380,9 +395,9 @@ fn rsvp(
     let mut rsvps = Vec::new();
     let mut cancellations = Vec::new();
     for answer in answers {
-        // The attendee it names, if of the pair; else the sender, whose client may write
-        // another of their addresses.
-        let person = person_of(program, pair, &answer.attendee).unwrap_or(sender);
+        // The sender answers for themselves only: an ATTENDEE naming the other person of
+        // the pair (or another address of the sender's) is credited to the sender.
+        let person = sender;
         let person_id = program.person(person).id.clone();
         let meeting = match answer.recurrence {
             None => None,
@@ -414,6 +429,12 @@ fn rsvp(
                 late: start.duration_since(now) < notice,
             });
         }
+    }
+    if cancellations.len() > MAX_DECLINED {
+        return Meaning::SetAside(format!(
+            "it declines {} meetings at once; a calendar declines one meeting, or the series",
+            cancellations.len()
+        ));
     }
     Meaning::Rsvp {
         pair: pair.id.clone(),

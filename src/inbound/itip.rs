@@ -205,14 +205,19 @@ fn recurrence_id(params: &str, value: &str) -> Option<RecurrenceId> {
     let (h, rest) = (time.get(..2)?, time.get(2..)?);
     let (mi, s) = (rest.get(..2)?, rest.get(2..4).unwrap_or("00"));
     let local = day.at(h.parse().ok()?, mi.parse().ok()?, s.parse().ok()?, 0);
-    if utc {
-        let instant = local
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .ok()?
-            .timestamp();
-        Some(RecurrenceId::Utc(instant))
+    // A zone the tz database knows makes the time an instant; another (Outlook's Windows
+    // names) leaves the local date to identify the meeting.
+    let zone = if utc {
+        Some(jiff::tz::TimeZone::UTC)
     } else {
-        Some(RecurrenceId::Local(local))
+        param(params, "TZID").and_then(|name| jiff::tz::TimeZone::get(name).ok())
+    };
+    match zone {
+        Some(zone) => {
+            let instant = zone.to_ambiguous_timestamp(local).compatible().ok()?;
+            Some(RecurrenceId::Utc(instant))
+        }
+        None => Some(RecurrenceId::Local(local)),
     }
 }
 
@@ -252,6 +257,19 @@ mod tests {
         assert_eq!(
             got[0].recurrence,
             Some(RecurrenceId::Utc("2027-01-26T09:00:00Z".parse().unwrap()))
+        );
+    }
+
+    /// A zone the tz database knows turns the local time into an instant: Tokyo's
+    /// midnight of the 13th is Berlin's 16:00 of the 12th.
+    #[test]
+    fn a_known_tzid_gives_an_instant() {
+        let ics = "BEGIN:VCALENDAR\nMETHOD:REPLY\nBEGIN:VEVENT\nUID:x\n\
+            RECURRENCE-ID;TZID=Asia/Tokyo:20270113T000000\n\
+            ATTENDEE;PARTSTAT=DECLINED:mailto:a@b.org\nEND:VEVENT\nEND:VCALENDAR\n";
+        assert_eq!(
+            answers(ics)[0].recurrence,
+            Some(RecurrenceId::Utc("2027-01-12T15:00:00Z".parse().unwrap()))
         );
     }
 

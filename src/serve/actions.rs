@@ -285,7 +285,18 @@ async fn cant_make_it(
         late: start.duration_since(now) < pair.timing.cancel_notice,
     };
     let other = escape(&other_name(program, pair, target.person));
-    if !is_meeting || !shared.store.record_cancellation(&cancelled).await? {
+    if !is_meeting {
+        return Ok(page(
+            StatusCode::GONE,
+            "This meeting has moved",
+            &format!(
+                "<p>Your meetings with {other} were rescheduled since this mail; there is no \
+                 meeting at that time any more. Nothing was changed. The newer mail has a link \
+                 for the new time.</p>"
+            ),
+        ));
+    }
+    if !shared.store.record_cancellation(&cancelled).await? {
         return Ok(page(
             StatusCode::OK,
             "Already cancelled",

@@ -220,12 +220,32 @@ impl Store {
         Ok(kind.as_deref().and_then(InboundKind::parse))
     }
 
-    /// Records a mail taken in; false when one with its Message-ID already was.
+    /// Records a mail taken in; false when one with its Message-ID already was. Text is
+    /// stored without NUL and other control characters (PostgreSQL refuses NUL in text:
+    /// one such subject would otherwise stop every mail behind it).
     pub async fn record_inbound(
         &self,
         record: &InboundRecord,
         now: Timestamp,
     ) -> anyhow::Result<bool> {
+        let clean = |text: &str| -> String {
+            text.chars()
+                .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+                .collect()
+        };
+        let record = &InboundRecord {
+            message_id: clean(&record.message_id),
+            sender: clean(&record.sender),
+            subject: clean(&record.subject),
+            note: record.note.as_deref().map(clean),
+            body: record.body.as_deref().map(clean),
+            pair: record.pair.clone(),
+            occurrence: record.occurrence.clone(),
+            person: record.person.clone(),
+            raw: record.raw.clone(),
+            kind: record.kind,
+            pending: record.pending,
+        };
         let inserted = on!(self, |pool| {
             sqlx::query(
             "INSERT INTO inbound (message_id, received_at, kind, pair, occurrence, person, sender, \
@@ -276,6 +296,7 @@ impl Store {
         status: &str,
         now: Timestamp,
     ) -> anyhow::Result<()> {
+        let status: String = status.chars().filter(|c| !c.is_control()).collect();
         on!(self, |pool| {
             sqlx::query(
             "INSERT INTO bounces (address, status, first_at, last_at, count) VALUES ($1, $2, $3, $3, 1) \
@@ -283,7 +304,7 @@ impl Store {
              count = bounces.count + 1"
         )
         .bind(address.to_ascii_lowercase())
-        .bind(status)
+        .bind(&status)
         .bind(seconds(now))
         .execute(pool)
         .await?
@@ -447,11 +468,11 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the message with this key is in the outbox (queued, sent or failed; not
-    /// dropped).
+    /// Whether the message with this key was ever queued (whatever became of it: sent,
+    /// failed, or dropped because its recipient stopped that kind).
     pub async fn is_queued(&self, key: &str) -> anyhow::Result<bool> {
         let found: Option<i64> = on!(self, |pool| sqlx::query_scalar(
-            "SELECT CAST(1 AS BIGINT) FROM messages WHERE key = $1 AND state <> 'dropped'"
+            "SELECT CAST(1 AS BIGINT) FROM messages WHERE key = $1"
         )
         .bind(key)
         .fetch_optional(pool)
@@ -538,11 +559,13 @@ impl Store {
     }
 
     pub async fn bounces(&self) -> anyhow::Result<Vec<Bounce>> {
-        let rows: Vec<(String, String, i64, i64)> = on!(self, |pool| sqlx::query_as(
-            "SELECT address, status, last_at, count FROM bounces ORDER BY address"
+        let rows: Vec<(String, String, i64, i64)> = on!(self, |pool| {
+            sqlx::query_as(
+            "SELECT address, status, last_at, count FROM bounces ORDER BY last_at DESC, address LIMIT 1000"
         )
         .fetch_all(pool)
-        .await?);
+        .await?
+        });
         Ok(rows
             .into_iter()
             .map(|(address, status, last_at, count)| Bounce {
