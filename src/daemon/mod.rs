@@ -395,12 +395,12 @@ impl Daemon {
                     .map(str::to_string)
                     .or_else(|| self.unsubscribed_from(&composed));
                 // A mentor who stopped reminders still gets the mentee's agenda.
-                if stale.is_none() && message.dropped.is_some() {
-                    if let Some(agenda) =
+                if stale.is_none()
+                    && message.dropped.is_some()
+                    && let Some(agenda) =
                         agenda_without_reminder(&composer, &action, &composed, &history)?
-                    {
-                        batch.push(new_message(&agenda, action.at)?);
-                    }
+                {
+                    batch.push(new_message(&agenda, action.at)?);
                 }
                 batch.push(message);
             }
