@@ -53,7 +53,7 @@ pub fn daemon_holds(location: &Location) -> bool {
 
 impl StoredState {
     pub async fn read(store: &Store) -> anyhow::Result<StoredState> {
-        let state = StoredState {
+        let mut state = StoredState {
             sent: store.sent_series().await?,
             reviews: store.last_reviews().await?,
             summary: store.summary().await?,
@@ -63,50 +63,41 @@ impl StoredState {
         };
         // A store a daemon of an older version made has no tables for what came back
         // until a daemon of this version opens it: nothing came back, then.
-        match state.read_heard(store).await {
-            Ok(state) => Ok(state),
-            Err(e) => {
-                tracing::debug!(error = %format!("{e:#}"), "no replies in the store yet");
-                StoredState::read_core(store).await
-            }
+        if let Err(e) = state.read_heard(store).await {
+            tracing::debug!(error = %format!("{e:#}"), "no replies in the store yet");
         }
+        Ok(state)
     }
 
-    async fn read_core(store: &Store) -> anyhow::Result<StoredState> {
-        Ok(StoredState {
-            sent: store.sent_series().await?,
-            reviews: store.last_reviews().await?,
-            summary: store.summary().await?,
-            activity: store.pair_activity().await?,
-            instances: store.instances().await?,
-            ..StoredState::default()
-        })
-    }
-
-    async fn read_heard(self, store: &Store) -> anyhow::Result<StoredState> {
-        Ok(StoredState {
-            agendas: store
-                .agendas_in(Timestamp::UNIX_EPOCH)
-                .await?
-                .into_iter()
-                .collect(),
-            rsvps: store.rsvps().await?,
-            bounces: store.bounces().await?,
-            set_aside: store.set_aside(SET_ASIDE_SHOWN).await?,
-            set_aside_total: store
-                .inbound_counts()
-                .await?
-                .get("set_aside")
-                .copied()
-                .unwrap_or(0),
-            cancelled: store
-                .cancellations()
-                .await?
-                .into_iter()
-                .map(|c| (c.pair, c.date, c.person))
-                .collect(),
-            ..self
-        })
+    /// What came back, all of it or (on an error) none of it.
+    async fn read_heard(&mut self, store: &Store) -> anyhow::Result<()> {
+        let agendas = store
+            .agendas_in(Timestamp::UNIX_EPOCH)
+            .await?
+            .into_iter()
+            .collect();
+        let rsvps = store.rsvps().await?;
+        let bounces = store.bounces().await?;
+        let set_aside = store.set_aside(SET_ASIDE_SHOWN).await?;
+        let set_aside_total = store
+            .inbound_counts()
+            .await?
+            .get("set_aside")
+            .copied()
+            .unwrap_or(0);
+        let cancelled = store
+            .cancellations()
+            .await?
+            .into_iter()
+            .map(|c| (c.pair, c.date, c.person))
+            .collect();
+        self.agendas = agendas;
+        self.rsvps = rsvps;
+        self.bounces = bounces;
+        self.set_aside = set_aside;
+        self.set_aside_total = set_aside_total;
+        self.cancelled = cancelled;
+        Ok(())
     }
 }
 
