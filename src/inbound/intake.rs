@@ -97,7 +97,7 @@ pub async fn take_in(
                 record.raw = Some(if raw.len() <= MAX_KEPT {
                     raw.to_vec()
                 } else {
-                    raw[..header_block(raw)].to_vec()
+                    raw[..super::read::header_end(raw)].to_vec()
                 });
             }
             Verdict::SetAside(reason)
@@ -465,13 +465,4 @@ fn meeting_of(
         around.checked_add(day).ok()?,
     )
     .find(|(d, _)| *d == date)
-}
-
-/// Where the header block of `raw` ends.
-fn header_block(raw: &[u8]) -> usize {
-    let limit = raw.len().min(1024 * 1024);
-    raw[..limit]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(limit, |p| p + 4)
 }

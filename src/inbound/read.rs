@@ -96,8 +96,8 @@ fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
     incoming
 }
 
-/// Where the header block ends (or the whole, if it never does within the limit).
-fn header_end(raw: &[u8]) -> usize {
+/// Where the header block ends (or the first megabyte, if it does not end there).
+pub(super) fn header_end(raw: &[u8]) -> usize {
     let limit = raw.len().min(1024 * 1024);
     let head = &raw[..limit];
     head.windows(4)
