@@ -9,7 +9,7 @@
 //! calendar reply records each answer, and a declined meeting is cancelled. Reports and
 //! automatic replies are recorded; anything else is set aside with the reason.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::itip::{Answer, PartStat, RecurrenceId};
 use super::read::{Incoming, read};
@@ -456,13 +456,5 @@ fn meeting_of(
         RecurrenceId::Local(datetime) => datetime.date(),
         RecurrenceId::Date(date) => date,
     };
-    let day = SignedDuration::from_hours(36);
-    let around = pair.meeting.start_on(date);
-    crate::schedule::meetings(
-        program,
-        pair,
-        around.checked_sub(day).ok()?,
-        around.checked_add(day).ok()?,
-    )
-    .find(|(d, _)| *d == date)
+    crate::schedule::meeting_on(program, pair, date).map(|start| (date, start))
 }

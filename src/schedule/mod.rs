@@ -357,6 +357,21 @@ pub fn meetings(
         .filter(move |&(_, start)| start >= from && start < until)
 }
 
+/// The start of `pair`'s meeting on `date` (a date in the meeting's zone), if the series
+/// holds one that day: not skipped, not cancelled, inside the pair's dates.
+pub fn meeting_on(program: &Program, pair: &Pair, date: Date) -> Option<Timestamp> {
+    let around = pair.meeting.start_on(date);
+    let day = SignedDuration::from_hours(36);
+    meetings(
+        program,
+        pair,
+        around.checked_sub(day).ok()?,
+        around.checked_add(day).ok()?,
+    )
+    .find(|(d, _)| *d == date)
+    .map(|(_, start)| start)
+}
+
 /// Where a batch's actions go: due in the batch, due in a later batch, or outside the
 /// window altogether.
 struct Sink<'a> {

@@ -261,14 +261,7 @@ async fn cant_make_it(
             "<p>Nothing was changed.</p>",
         ));
     };
-    let day = jiff::SignedDuration::from_hours(36);
-    let is_meeting = crate::schedule::meetings(
-        program,
-        pair,
-        start.checked_sub(day).unwrap_or(start),
-        start.checked_add(day).unwrap_or(start),
-    )
-    .any(|(d, s)| d == date && s == start);
+    let is_meeting = crate::schedule::meeting_on(program, pair, date) == Some(start);
     if start <= now {
         return Ok(page(
             StatusCode::GONE,
