@@ -319,7 +319,8 @@ async fn write(
     body: &str,
     now: Timestamp,
 ) -> anyhow::Result<Response> {
-    let form: HashMap<String, String> = serde_urlencoded(body);
+    // `application/x-www-form-urlencoded`; a body that is not is a form without text.
+    let form: HashMap<String, String> = serde_urlencoded::from_str(body).unwrap_or_default();
     let text = form.get("text").map(|t| t.trim()).unwrap_or_default();
     if text.is_empty() {
         return Ok(page(
@@ -462,33 +463,4 @@ async fn unsubscribe_kind(
             escape(kind.label())
         ),
     ))
-}
-
-/// `application/x-www-form-urlencoded` into pairs; anything unreadable is left out.
-fn serde_urlencoded(body: &str) -> HashMap<String, String> {
-    body.split('&')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((decode(key)?, decode(value)?))
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
