@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::Wake;
 use crate::inbound::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
 use crate::inbound::{Source, take_in};
-use crate::program::{InboundConfig, Program};
+use crate::program::{InboundConfig, Program, SecretSource};
 use crate::store::Store;
 
 /// How long the watcher's lease lasts; it renews at least every 30 seconds.
@@ -60,16 +60,12 @@ fn read(program: &SharedProgram) -> Arc<Program> {
 /// environment or a file), so a missing one stops the start with a clear error.
 pub fn settings(inbound: &InboundConfig) -> anyhow::Result<ImapSettings> {
     let endpoint = &inbound.endpoint;
-    let password = match (&inbound.password_env, &inbound.password_file) {
-        (Some(name), _) => std::env::var(name).with_context(|| {
-            format!("[inbound] password_env names {name}, which is not set; export it before `mentord run`")
-        })?,
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .with_context(|| format!("while reading [inbound] password_file {}", path.display()))?
-            .trim_end_matches(['\r', '\n'])
-            .to_string(),
-        (None, None) => anyhow::bail!("[inbound] has no password_env or password_file"),
-    };
+    let password = SecretSource::either(
+        inbound.password_env.as_ref(),
+        inbound.password_file.as_ref(),
+    )
+    .context("[inbound] has no password_env or password_file")?
+    .read("the [inbound] password")?;
     let tls = match (inbound.tls, endpoint.implicit_tls) {
         (false, _) => ImapTls::None,
         (true, true) => ImapTls::Implicit,

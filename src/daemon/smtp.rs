@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::transport::SendError;
-use crate::program::MailConfig;
+use crate::program::{MailConfig, SecretSource};
 use crate::store::Queued;
 
 /// Consecutive connection or authentication failures that pause sending.
@@ -142,20 +142,12 @@ impl Smtp {
         let credentials = match &user {
             None => None,
             Some(user) => {
-                let password = match (password_env, password_file) {
-                    (Some(var), _) => std::env::var(var).with_context(|| {
-                        format!("the SMTP password: environment variable {var} is not set")
-                    })?,
-                    (None, Some(path)) => std::fs::read_to_string(path)
+                let password =
+                    SecretSource::either(password_env.as_ref(), password_file.as_ref())
                         .with_context(|| {
-                            format!("the SMTP password: cannot read {}", path.display())
+                            format!("the SMTP URL names user {user:?} but [mail] gives no password_env or password_file")
                         })?
-                        .trim_end_matches(['\r', '\n'])
-                        .to_string(),
-                    (None, None) => bail!(
-                        "the SMTP URL names user {user:?} but [mail] gives no password_env or password_file"
-                    ),
-                };
+                        .read("the SMTP password")?;
                 Some(Credentials::new(user.clone(), password))
             }
         };

@@ -259,6 +259,15 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
+    /// A section's `…_env` (first) or `…_file`.
+    pub fn either(env: Option<&String>, file: Option<&PathBuf>) -> Option<SecretSource> {
+        match (env, file) {
+            (Some(name), _) => Some(SecretSource::Env(name.clone())),
+            (None, Some(path)) => Some(SecretSource::File(path.clone())),
+            (None, None) => None,
+        }
+    }
+
     /// The secret, read now; `what` names it in the error.
     pub fn read(&self, what: &str) -> anyhow::Result<String> {
         use anyhow::Context as _;
