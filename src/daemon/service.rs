@@ -57,12 +57,23 @@ pub async fn launch(
     let shutdown = CancellationToken::new();
     let (wake, wakes) = mpsc::channel::<Wake>(16);
     let listening = tokio::spawn(notice_inbound(store.clone(), wake.clone()));
-    let shared: super::mailbox::SharedProgram = std::sync::Arc::new(std::sync::RwLock::new(
-        std::sync::Arc::new(program::load(config)?),
-    ));
-    let watcher = super::mailbox::spawn(&shared, &store, wake.clone(), shutdown.clone())?;
-    let server = match program.http.as_ref().and_then(|h| h.listen) {
-        Some(listen) => {
+    // The IMAP watcher and the HTTP server read the program beside the daemon, which
+    // owns (and changes) its own copy: a second copy only when one of them runs.
+    let listen = program.http.as_ref().and_then(|h| h.listen);
+    let shared: Option<super::mailbox::SharedProgram> =
+        if program.inbound.is_some() || listen.is_some() {
+            Some(std::sync::Arc::new(std::sync::RwLock::new(
+                std::sync::Arc::new(program::load(config)?),
+            )))
+        } else {
+            None
+        };
+    let watcher = match &shared {
+        Some(shared) => super::mailbox::spawn(shared, &store, wake.clone(), shutdown.clone())?,
+        None => None,
+    };
+    let server = match (listen, &shared) {
+        (Some(listen), Some(shared)) => {
             let served = crate::serve::Shared {
                 program: shared.clone(),
                 store: store.clone(),
@@ -78,7 +89,7 @@ pub async fn launch(
             };
             Some(crate::serve::start(listen, std::sync::Arc::new(served), shutdown.clone()).await?)
         }
-        None => None,
+        _ => None,
     };
     spawn_signals(wake.clone(), shutdown.clone())?;
     let _watcher = watch(config, wake);
@@ -115,8 +126,8 @@ struct Service {
     ready: bool,
     /// The program's zone, for times in the log.
     zone: jiff::tz::TimeZone,
-    /// The program as the IMAP watcher sees it.
-    shared: super::mailbox::SharedProgram,
+    /// The program as the IMAP watcher and the HTTP server see it, when either runs.
+    shared: Option<super::mailbox::SharedProgram>,
 }
 
 impl Observer for Service {
@@ -165,22 +176,26 @@ impl Observer for Service {
 
     fn reload(&mut self, daemon: &mut Daemon, why: &'static str) {
         notify("RELOADING=1");
-        if reload(daemon, &self.config, why) {
-            // The watcher reads the same file; it is valid, as the daemon just found.
+        if reload(daemon, &self.config, why)
+            && let Some(shared) = &self.shared
+        {
+            // They read the same file; it is valid, as the daemon just found.
             match program::load(&self.config) {
                 Ok(program) => {
-                    if program.inbound != daemon.program().inbound {
+                    let mut shared = match shared.write() {
+                        Ok(shared) => shared,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    if program.inbound != shared.inbound {
                         tracing::warn!(
                             "[inbound] changed: the daemon keeps the mailbox it started with; restart it to move"
                         );
                     }
-                    let program = std::sync::Arc::new(program);
-                    match self.shared.write() {
-                        Ok(mut shared) => *shared = program,
-                        Err(poisoned) => *poisoned.into_inner() = program,
-                    }
+                    *shared = std::sync::Arc::new(program);
                 }
-                Err(e) => tracing::warn!(error = %e, "the replies mailbox keeps the last program"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the replies mailbox and the HTTP side keep the last program")
+                }
             }
         }
         self.zone = daemon.program().zone.tz.clone();
