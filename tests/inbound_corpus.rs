@@ -25,12 +25,9 @@ use common::postgres::backends;
 use futures_util::FutureExt as _;
 use jiff::{SignedDuration, Timestamp};
 use mail_parser::MessageParser;
-use mentord::clock::VirtualClock;
-use mentord::daemon::{self, Control, Daemon, Silent, Transport};
 use mentord::inbound::{Source, Verdict, take_in};
 use mentord::program::{self, Program};
-use mentord::render::Templates;
-use mentord::store::{InboundKind, InstanceInfo, Location, Store};
+use mentord::store::{InboundKind, Location, Store};
 
 /// Two pairs meeting weekly on Tuesdays at 10:00 Berlin time from 12 January 2027.
 fn program_text(outbox: &Path) -> String {
@@ -694,31 +691,10 @@ async fn setup(dir: &Path, location: &Location, n: usize) -> Setup {
     let config = dir.join(format!("corpus-{n}.toml"));
     std::fs::write(&config, program_text(&outbox)).unwrap();
     let program = program::load(&config).unwrap();
-    let mut store = Store::open(location).await.unwrap();
-    store
-        .register(
-            InstanceInfo {
-                host: "test".into(),
-                pid: std::process::id(),
-                mail: "files".into(),
-            },
-            RUN_FROM.parse().unwrap(),
-        )
-        .await
-        .unwrap();
-    let mut daemon = Daemon::new(
-        program::load(&config).unwrap(),
-        Templates::load(None).unwrap(),
-        store.clone(),
-        Transport::File {
-            dir: outbox.clone(),
-        },
-    );
-    let clock = VirtualClock::new(RUN_FROM.parse().unwrap(), RUN_UNTIL.parse().unwrap());
-    let (mut control, _wake) = Control::unattended();
-    daemon::run(&mut daemon, &clock, &mut control, &mut Silent)
-        .await
-        .unwrap();
+    let start = RUN_FROM.parse().unwrap();
+    let (mut daemon, store) =
+        common::virtual_daemon::file_daemon(&config, location, &outbox, start).await;
+    common::virtual_daemon::run(&mut daemon, start, RUN_UNTIL.parse().unwrap()).await;
     Setup {
         program,
         store,

@@ -23,13 +23,12 @@ use std::path::{Path, PathBuf};
 use common::postgres::backends;
 use jiff::Timestamp;
 use mail_parser::MessageParser;
-use mentord::clock::VirtualClock;
-use mentord::daemon::{self, Control, Daemon, Silent, Transport};
+use mentord::daemon::Daemon;
 use mentord::inbound::{Source, Verdict, take_in};
 use mentord::mail::MessageKind;
 use mentord::program::{self, Program};
 use mentord::render::Templates;
-use mentord::store::{InboundKind, InstanceInfo, Store};
+use mentord::store::{InboundKind, Store};
 
 /// Two pairs meeting weekly on Tuesdays at 10:00 UTC from 12 January 2027.
 fn program_text(outbox: &Path) -> String {
@@ -85,26 +84,8 @@ async fn setup_with(
     let config = dir.join(format!("listening-{}.toml", location.describe().len()));
     std::fs::write(&config, program_text(&outbox) + extra).unwrap();
     let program = program::load(&config).unwrap();
-    let mut store = Store::open(location).await.unwrap();
-    store
-        .register(
-            InstanceInfo {
-                host: "test".into(),
-                pid: std::process::id(),
-                mail: "files".into(),
-            },
-            start,
-        )
-        .await
-        .unwrap();
-    let daemon = Daemon::new(
-        program::load(&config).unwrap(),
-        Templates::load(None).unwrap(),
-        store.clone(),
-        Transport::File {
-            dir: outbox.clone(),
-        },
-    );
+    let (daemon, store) =
+        common::virtual_daemon::file_daemon(&config, location, &outbox, start).await;
     Setup {
         program,
         store,
@@ -116,11 +97,12 @@ async fn setup_with(
 impl Setup {
     /// Runs the daemon's loop from `from` to `until` on a virtual clock.
     async fn run(&mut self, from: &str, until: &str) {
-        let clock = VirtualClock::new(from.parse().unwrap(), until.parse().unwrap());
-        let (mut control, _wake) = Control::unattended();
-        daemon::run(&mut self.daemon, &clock, &mut control, &mut Silent)
-            .await
-            .unwrap();
+        common::virtual_daemon::run(
+            &mut self.daemon,
+            from.parse().unwrap(),
+            until.parse().unwrap(),
+        )
+        .await;
     }
 
     async fn take(&self, raw: &str, at: &str) -> Verdict {

@@ -15,11 +15,6 @@ use std::path::Path;
 use common::postgres::backends;
 use common::{example, mentord};
 use jiff::Timestamp;
-use mentord::clock::VirtualClock;
-use mentord::daemon::{self, Control, Daemon, Silent, Transport};
-use mentord::program;
-use mentord::render::Templates;
-use mentord::store::{InstanceInfo, Store};
 
 const FROM: &str = "2027-01-04T08:00:00Z";
 const UNTIL: &str = "2027-02-04T08:00:00Z";
@@ -64,33 +59,11 @@ async fn a_month_of_simulate_is_a_month_of_the_daemon() {
         let outbox = dir
             .path()
             .join(format!("outbox-{}", location.describe().len()));
-        let program = program::load(Path::new(example())).unwrap();
-        let templates = Templates::load(None).unwrap();
-        let mut store = Store::open(&location).await.unwrap();
-        store
-            .register(
-                InstanceInfo {
-                    host: "test".into(),
-                    pid: std::process::id(),
-                    mail: "files".into(),
-                },
-                FROM.parse().unwrap(),
-            )
-            .await
-            .unwrap();
-        let mut daemon = Daemon::new(
-            program,
-            templates,
-            store.clone(),
-            Transport::File {
-                dir: outbox.clone(),
-            },
-        );
-        let clock = VirtualClock::new(FROM.parse::<Timestamp>().unwrap(), UNTIL.parse().unwrap());
-        let (mut control, _wake) = Control::unattended();
-        daemon::run(&mut daemon, &clock, &mut control, &mut Silent)
-            .await
-            .unwrap();
+        let from = FROM.parse::<Timestamp>().unwrap();
+        let (mut daemon, store) =
+            common::virtual_daemon::file_daemon(Path::new(example()), &location, &outbox, from)
+                .await;
+        common::virtual_daemon::run(&mut daemon, from, UNTIL.parse().unwrap()).await;
         store.deregister().await.unwrap();
         let ran = messages(&outbox);
         let only_simulated: Vec<_> = simulated.keys().filter(|k| !ran.contains_key(*k)).collect();

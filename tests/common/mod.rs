@@ -6,6 +6,7 @@ pub mod http;
 pub mod imap;
 pub mod intake;
 pub mod rfc2047;
+pub mod virtual_daemon;
 
 use std::path::Path;
 
