@@ -1,14 +1,19 @@
-//! Benchmark: the daemon's delivery rate and its idle cost.
+//! Benchmark: the daemon's delivery rate beside a raw SMTP client's, and its idle cost.
 //!
-//! Run with `cargo bench --bench daemon` (or `-- PAIRS`, default 5,000). The program is
-//! `benches/common`'s generated one, sending over SMTP to Postfix's `smtp-sink` on
-//! loopback (Debian package `postfix`; install it first, see the README). Each run starts
-//! the real release binary on a fresh store and measures, from the daemon's start:
+//! Run with `cargo bench --bench daemon` (or `-- PAIRS`, default 5,000; `-- 50000` for
+//! the 50,000-pair first start of 100,000 invites). The program is `benches/common`'s
+//! generated one, sending over SMTP to Postfix's `smtp-sink` on loopback (Debian
+//! package `postfix`; install it first, see the README) over `connections = 4`
+//! sessions per daemon. One run measures, side by side:
 //!
-//! - *queued*: the first-start reconcile has rendered every series invite (one per
-//!   person of each active pair) and written it to the store;
-//! - *delivered*: every one is marked sent, i.e. rendered, stored, claimed, handed to
-//!   the SMTP server and marked: messages per second end to end;
+//! - *raw*: Postfix's `smtp-source` pushing 10,000 messages of 4 KB over 4 sessions into
+//!   the same sink: what the sink and the machine allow a client that does nothing else;
+//! - for mentord, from the daemon's start on a fresh store: *queued*, when the
+//!   first-start reconcile has rendered every series invite (one per person of each
+//!   active pair) and written it to the store; *delivered*, when every one is marked
+//!   sent, i.e. rendered, stored, claimed, handed to the sink and marked: messages per
+//!   second end to end, and their ratio to the raw rate; the daemon's peak resident
+//!   memory (VmHWM) and the store's size;
 //! - for the SQLite run, then, the daemon idling with the program loaded: CPU time used
 //!   over `MENTORD_BENCH_IDLE` seconds (default 30) and resident memory.
 //!
@@ -27,6 +32,26 @@ use sqlx::Connection as _;
 struct Run {
     queued: f64,
     delivered: f64,
+    /// The largest peak resident memory of the daemons, in MB.
+    peak_mb: f64,
+}
+
+/// Sessions per daemon, as `smtp-source` uses.
+const CONNECTIONS: u32 = 4;
+
+/// `smtp-source`'s rate into the sink at `port`: 10,000 messages of 4 KB over four
+/// sessions, each session sending message after message on one connection.
+fn raw_rate(port: u16) -> f64 {
+    let messages = 10_000;
+    let start = Instant::now();
+    let status = Command::new("/usr/sbin/smtp-source")
+        .args(["-d", "-s", "4", "-l", "4096", "-m", &messages.to_string()])
+        .args(["-f", "org@example.org", "-t", "someone@example.org"])
+        .arg(format!("127.0.0.1:{port}"))
+        .status()
+        .expect("start /usr/sbin/smtp-source (Debian's postfix package)");
+    assert!(status.success(), "smtp-source failed");
+    f64::from(messages) / start.elapsed().as_secs_f64()
 }
 
 /// Starts `daemons` daemons on `config` and waits until `expected` messages are sent.
@@ -66,10 +91,15 @@ async fn deliver(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let delivered = start.elapsed().as_secs_f64();
+    let peak_mb = children
+        .iter()
+        .map(|c| status_mb(c.id(), "VmHWM:"))
+        .fold(0.0, f64::max);
     (
         Run {
             queued: queued.unwrap_or(delivered),
             delivered,
+            peak_mb,
         },
         children,
     )
@@ -98,11 +128,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-fn rss_mb(pid: u32) -> f64 {
+/// A memory figure of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in MB.
+fn status_mb(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|kb| kb.parse::<f64>().ok())
@@ -115,20 +146,56 @@ fn rss_mb(pid: u32) -> f64 {
 fn write_program(dir: &Path, name: &str, base: &str, port: u16, store: &str) -> PathBuf {
     let config = dir.join(format!("{name}.toml"));
     let text = format!(
-        "{base}\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n\n\
-         [store]\nurl = \"{store}\"\n"
+        "{base}\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n\
+         connections = {CONNECTIONS}\n\n[store]\nurl = \"{store}\"\n"
     );
     std::fs::write(&config, text).expect("write program");
     config
 }
 
-fn report(label: &str, expected: i64, run: &Run) {
+fn report(label: &str, expected: i64, run: &Run, raw: f64, store_mb: f64) {
+    let rate = expected as f64 / run.delivered;
     println!(
-        "{label:<28} queued {:>6.1} s   delivered {:>6.1} s   {:>6.0} messages/s",
+        "{label:<24} queued {:>6.1} s   delivered {:>6.1} s   {rate:>6.0} messages/s   ratio {:.2}   peak {:>4.0} MB   store {:>5.0} MB",
         run.queued,
         run.delivered,
-        expected as f64 / run.delivered
+        rate / raw,
+        run.peak_mb,
+        store_mb,
     );
+}
+
+/// The SQLite store's size: the file and its write-ahead log.
+fn sqlite_mb(db: &Path) -> f64 {
+    let size = |p: PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    (size(db.to_path_buf()) + size(wal)) as f64 / 1e6
+}
+
+/// A PostgreSQL database's size.
+async fn postgres_mb(store: &str) -> f64 {
+    let mut connection = sqlx::PgConnection::connect(store).await.expect("connect");
+    let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut connection)
+        .await
+        .expect("database size");
+    bytes as f64 / 1e6
+}
+
+/// The average size of the messages in the store, in bytes.
+async fn average_body(store: &str) -> f64 {
+    let query = "SELECT CAST(AVG(LENGTH(body)) AS DOUBLE PRECISION) FROM messages";
+    let answer: Option<f64> = if store.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(store).await.expect("connect");
+        sqlx::query_scalar(query).fetch_one(&mut c).await.ok()
+    } else {
+        let url = format!("{store}?mode=ro");
+        let mut c = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(query).fetch_one(&mut c).await.ok()
+    };
+    answer.unwrap_or(0.0)
 }
 
 async fn postgres_database(admin: &str, name: &str) -> Option<String> {
@@ -166,15 +233,18 @@ async fn main() {
     let port = free_port();
     let _sink = start_sink(port);
     println!(
-        "program: {pairs} pairs ({paused} paused): {expected} invites on first start, over SMTP to smtp-sink"
+        "program: {pairs} pairs ({paused} paused): {expected} invites on first start, over SMTP to smtp-sink, {CONNECTIONS} sessions a daemon"
     );
+    let raw = raw_rate(port);
+    println!("smtp-source (4 sessions, 4 KB, 10,000 messages): {raw:.0} messages/s");
 
     // SQLite, one daemon; then its idle cost.
     let db = dir.join("sqlite.db");
     let store = format!("sqlite://{}", db.display());
     let config = write_program(&dir, "sqlite", &base, port, &store);
     let (run, children) = deliver(&binary, &config, &store, 1, expected).await;
-    report("sqlite, 1 daemon", expected, &run);
+    report("sqlite, 1 daemon", expected, &run, raw, sqlite_mb(&db));
+    println!("messages average {:.0} bytes", average_body(&store).await);
     let pid = children[0].id();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = cpu_seconds(pid);
@@ -184,7 +254,7 @@ async fn main() {
         "idle with {pairs} pairs loaded: {:.2} s CPU in {idle} s ({:.3}%), {:.0} MB resident",
         used,
         100.0 * used / idle as f64,
-        rss_mb(pid)
+        status_mb(pid, "VmRSS:")
     );
     stop(children);
 
@@ -199,7 +269,14 @@ async fn main() {
         };
         let config = write_program(&dir, &name, &base, port, &store);
         let (run, children) = deliver(&binary, &config, &store, daemons, expected).await;
-        report(&format!("postgres, {daemons} daemon(s)"), expected, &run);
+        let size = postgres_mb(&store).await;
+        report(
+            &format!("postgres, {daemons} daemon(s)"),
+            expected,
+            &run,
+            raw,
+            size,
+        );
         stop(children);
         let mut connection = sqlx::PgConnection::connect(&admin).await.expect("connect");
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(

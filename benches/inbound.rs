@@ -78,6 +78,7 @@ async fn prepared(dir: &Path, pairs: usize, imap_port: u16) -> (PathBuf, Vec<Vec
         store,
         Transport::File {
             dir: outbox.clone(),
+            connections: mentord::program::DEFAULT_CONNECTIONS,
         },
     );
     let clock = VirtualClock::new(FROM.parse().unwrap(), UNTIL.parse().unwrap());

@@ -305,6 +305,7 @@ impl<'p> Composer<'p> {
             overdue,
             failures: history.failures.clone(),
             sending_paused: history.sending_paused.clone(),
+            sending_held: history.sending_held.clone(),
             declined_series: history.declined_series.clone(),
             bounces: history.bounces.clone(),
             set_aside: history.set_aside.clone(),

@@ -41,6 +41,8 @@ pub struct StoredState {
     pub set_aside_total: i64,
     /// Meetings someone can't make: (pair, date, person).
     pub cancelled: Vec<(String, Date, String)>,
+    /// The relay's daily budget, with `rate = "…/day"`.
+    pub daily_budget: Option<crate::store::DailyBudget>,
 }
 
 /// Whether a daemon holds the store (the SQLite lock; never known for PostgreSQL).
@@ -52,8 +54,18 @@ pub fn daemon_holds(location: &Location) -> bool {
 }
 
 impl StoredState {
-    pub async fn read(store: &Store) -> anyhow::Result<StoredState> {
+    /// Reads the store; `daily` is the relay's daily budget, told as it stands at `now`.
+    pub async fn read(
+        store: &Store,
+        daily: Option<u32>,
+        now: Timestamp,
+    ) -> anyhow::Result<StoredState> {
+        let daily_budget = match daily {
+            Some(daily) => Some(store.daily_budget(daily, now).await?),
+            None => None,
+        };
         let mut state = StoredState {
+            daily_budget,
             sent: store.sent_series().await?,
             reviews: store.last_reviews().await?,
             summary: store.summary().await?,
@@ -119,10 +131,22 @@ pub struct Report {
     /// there are in all.
     pub set_aside: Vec<SetAside>,
     pub set_aside_total: i64,
+    /// The relay's daily budget (`rate = "…/day"`): its size, what the last 24 hours
+    /// used, how many due messages wait, and when the next may go if it holds them.
+    pub daily_budget: Option<BudgetLine>,
     /// A daemon runs (it holds the SQLite store) but has not beaten within the lease:
     /// it cannot write to the store (a full disk, a read-only file) and sends nothing
     /// until it can. Its log says why.
     pub daemon_cannot_write: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetLine {
+    pub per_day: u32,
+    pub used: u64,
+    pub waiting: u64,
+    /// Set while the budget holds mail back: when the next message may go.
+    pub held_until: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -304,7 +328,14 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         .collect();
     let summary = state.summary;
     let daemon_cannot_write = state.held && !state.instances.iter().any(|i| i.alive);
+    let daily_budget = state.daily_budget.map(|b| BudgetLine {
+        per_day: b.daily,
+        used: b.used,
+        waiting: b.waiting,
+        held_until: b.holds().then(|| b.frees_at.map(local)).flatten(),
+    });
     Report {
+        daily_budget,
         daemon_cannot_write,
         program: program.name.clone(),
         now: local(now),

@@ -44,6 +44,7 @@ async fn daemon(dir: &Path, location: &Location) -> Daemon {
         store,
         Transport::File {
             dir: dir.join("outbox"),
+            connections: mentord::program::DEFAULT_CONNECTIONS,
         },
     )
 }

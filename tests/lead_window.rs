@@ -339,7 +339,9 @@ fn a_first_meeting_inside_the_lead_time_still_gets_its_prompt_and_reminder() {
         log_tail(&log)
     );
 
-    // Everything was accepted before the kill: a restart sends none of it again.
+    // Everything was accepted, and its marks committed (a moment after the last
+    // acceptance), before the kill: a restart sends none of it again.
+    std::thread::sleep(Duration::from_secs(1));
     daemon.kill();
     let daemon = Daemon::start(&config, &log);
     std::thread::sleep(Duration::from_secs(8));

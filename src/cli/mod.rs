@@ -168,7 +168,10 @@ fn read_state(program: &Program) -> anyhow::Result<crate::status::StoredState> {
         let held = crate::status::daemon_holds(location);
         let state = match crate::store::Store::open_read_only(location).await? {
             None => crate::status::StoredState::default(),
-            Some(store) => crate::status::StoredState::read(&store).await?,
+            Some(store) => {
+                let daily = program.mail.daily_budget();
+                crate::status::StoredState::read(&store, daily, crate::clock::now()?).await?
+            }
         };
         Ok(crate::status::StoredState { held, ..state })
     })

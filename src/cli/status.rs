@@ -172,6 +172,22 @@ fn print_table(program: &Program, report: &Report) {
     } else if !report.daemons.iter().any(|d| d.alive) {
         println!("no daemon running");
     }
+    if let Some(budget) = &report.daily_budget {
+        match &budget.held_until {
+            Some(until) => println!(
+                "daily budget: {} a day, all used in the last 24 hours: {} message(s) wait; the next goes at {until}, calendar mail first",
+                budget.per_day, budget.waiting
+            ),
+            None if budget.used >= u64::from(budget.per_day) => println!(
+                "daily budget: {} a day, all used in the last 24 hours: {} message(s) wait",
+                budget.per_day, budget.waiting
+            ),
+            None => println!(
+                "daily budget: {} a day, {} used in the last 24 hours",
+                budget.per_day, budget.used
+            ),
+        }
+    }
     for daemon in &report.daemons {
         let lock = if daemon.program_lock {
             ", holds the program lock"

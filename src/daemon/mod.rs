@@ -31,7 +31,7 @@ use crate::program::Program;
 use crate::reconcile::{self, Change, Sent};
 use crate::render::Templates;
 use crate::schedule::{self, Action, ActionKind, History, Subject, Window};
-use crate::store::{NewMessage, Store};
+use crate::store::{Held, Mark, NewMessage, Queued, Store};
 pub use mailbox::SharedProgram;
 pub use run::{Control, Observer, Silent, Wake, run};
 pub use transport::{SendError, Transport};
@@ -68,6 +68,8 @@ pub struct Daemon {
     /// Optional mail people stopped: (person id, kind), and how many the store had.
     unsubscribed: std::collections::HashSet<(String, crate::mail::MessageKind)>,
     unsubscribes_seen: Option<i64>,
+    /// The relay's daily budget as the last delivery left it, when it held mail back.
+    held: Option<Held>,
 }
 
 /// What one tick did, for logs and tests.
@@ -107,6 +109,7 @@ impl Daemon {
             signer: None,
             unsubscribed: std::collections::HashSet::new(),
             unsubscribes_seen: None,
+            held: None,
         }
     }
 
@@ -168,9 +171,17 @@ impl Daemon {
         self.report_pause(now).await?;
         let next_action = self.upcoming.front().map(|a| a.at);
         let next_retry = self.store.next_attempt().await?;
-        // While the SMTP breaker is open, retries wait for it to close.
+        // While the SMTP breaker is open, retries wait for it to close; while the daily
+        // budget is used up, for a place to free (or, when only claims in flight fill
+        // it, a minute).
         let resume = self.transport.paused_until(now);
-        let next_retry = next_retry.map(|t| resume.map_or(t, |r| t.max(r)));
+        let budget = self.held.map(|held| {
+            held.until
+                .unwrap_or_else(|| now.checked_add(SignedDuration::from_mins(1)).unwrap_or(now))
+        });
+        let next_retry = next_retry
+            .map(|t| resume.map_or(t, |r| t.max(r)))
+            .map(|t| budget.map_or(t, |b| t.max(b)));
         // Claims of another daemon pass to this one when its lease runs out: be awake then.
         let lease = self
             .store
@@ -183,7 +194,11 @@ impl Daemon {
             (next_action, action_what),
             (
                 next_retry,
-                Some("a retry of mail that could not go".to_string()),
+                Some(if self.held.is_some() {
+                    "mail the relay's daily budget held back".to_string()
+                } else {
+                    "a retry of mail that could not go".to_string()
+                }),
             ),
             // Nothing sooner: the schedule is looked at again then.
             (self.horizon, None),
@@ -528,6 +543,10 @@ impl Daemon {
                 .map(|f| format!("{} ({}): {}", f.recipient, f.key, f.error))
                 .collect();
             let zone = &self.program.zone.tz;
+            if let Some(daily) = self.program.mail.daily_budget() {
+                let budget = self.store.daily_budget(daily, now).await?;
+                history.sending_held = budget.held_words(zone);
+            }
             history.sending_paused = self
                 .store
                 .instances()
@@ -548,66 +567,242 @@ impl Daemon {
         Ok(history)
     }
 
-    /// Sends what is due, one message at a time, until nothing is or `stop` says so.
+    /// Sends what is due until nothing is, `stop` says so, the breaker opens or the
+    /// daily budget is used up. Three parts run at once:
+    ///
+    /// - the claimer takes due messages from the store in batches and hands each to a
+    ///   lane chosen by its recipient (so one person's mail goes out in the order
+    ///   claimed: the invite before the prompt that refers to it);
+    /// - the lanes, one per SMTP session (or file writer), send what they are given,
+    ///   one message at a time each; a 4xx or a slow answer on one holds up only its
+    ///   own lane;
+    /// - the marker commits what became of every finished message, all that finished
+    ///   while its previous commit ran in one transaction (a group commit).
+    ///
+    /// A message is *in flight* from its claim until its mark commits. A crash resends
+    /// every message in flight; those the server had already taken arrive twice,
+    /// byte-identical, with the same Message-ID. The claimer holds at most
+    /// [`Store::claim_batch`] × 2 in flight, and the lanes wait while
+    /// [`SENT_UNMARKED`] messages they sent await their marks: so a crash doubles at
+    /// most that many.
     async fn deliver(
         &mut self,
         now: Timestamp,
         stop: &dyn Fn() -> bool,
         tick: &mut Tick,
     ) -> anyhow::Result<()> {
-        loop {
-            if stop() || self.transport.paused_until(now).is_some() {
-                return Ok(());
-            }
-            let batch = self.store.claim_due(now, self.store.claim_batch()).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for (i, message) in batch.iter().enumerate() {
-                if i > 0 && stop() {
-                    // Give back what was claimed but not sent.
-                    for rest in &batch[i..] {
-                        self.store
-                            .mark_retry(&rest.key, "stopped before sending", now)
-                            .await?;
-                    }
-                    return Ok(());
+        self.held = None;
+        let daily = self.transport.daily_budget();
+        let store = &self.store;
+        let batch = store.claim_batch();
+        let in_flight = tokio::sync::Semaphore::new(2 * batch as usize);
+        let in_flight = &in_flight;
+        let unmarked = tokio::sync::Semaphore::new(SENT_UNMARKED);
+        let unmarked = &unmarked;
+        let (gate, mut lanes) = self.transport.lanes();
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
+        let claimer_done = done_tx.clone();
+        let (lane_txs, lane_rxs): (Vec<_>, Vec<_>) = (0..lanes.len())
+            .map(|_| tokio::sync::mpsc::unbounded_channel::<Queued>())
+            .unzip();
+
+        let claimer = async move {
+            let lane_txs = lane_txs;
+            loop {
+                if stop() || gate.paused_until(now).is_some() {
+                    return Ok(None);
                 }
-                if self.transport.paused_until(now).is_some() {
-                    for rest in &batch[i..] {
-                        self.store
-                            .mark_retry(&rest.key, "sending paused", now)
-                            .await?;
-                    }
-                    return Ok(());
+                // Room for a batch in flight: waits for the marker (closed when it fails).
+                let Ok(permit) = in_flight.acquire_many(batch).await else {
+                    return Ok(None);
+                };
+                permit.forget();
+                let claimed = store.claim(now, batch, daily).await?;
+                in_flight.add_permits(batch as usize - claimed.messages.len());
+                if claimed.messages.is_empty() {
+                    return Ok(claimed.held);
                 }
-                match self.transport.send(message, now).await {
-                    Ok(()) => {
-                        if !self.store.mark_sent(&message.key, now).await? {
-                            claim_lost(&message.key);
+                let more = claimed.messages.len() == batch as usize;
+                for message in claimed.messages {
+                    if let Some(why) = too_late(&message, now) {
+                        let outcome = Outcome::Dropped(why);
+                        if claimer_done.send(Done { message, outcome }).is_err() {
+                            return Ok(None);
                         }
-                        tracing::info!(key = %message.key, to = %message.recipient, "{}", self.transport.delivered(message));
-                        tick.sent += 1;
+                        continue;
                     }
-                    Err(SendError::Transient(error)) => {
-                        let next = now
-                            .checked_add(backoff(message.attempts, &message.key))
-                            .unwrap_or(now);
-                        if !self.store.mark_retry(&message.key, &error, next).await? {
-                            claim_lost(&message.key);
-                        }
-                        tracing::warn!(key = %message.key, %error, retry_at = %next, "temporary failure");
-                        tick.retried += 1;
-                    }
-                    Err(SendError::Permanent(error)) => {
-                        if !self.store.mark_failed(&message.key, &error).await? {
-                            claim_lost(&message.key);
-                        }
-                        tracing::error!(key = %message.key, to = %message.recipient, %error, "permanent failure");
-                        tick.failed += 1;
+                    let lane = lane_for(&message.recipient, lane_txs.len());
+                    if lane_txs[lane].send(message).is_err() {
+                        // The lanes stopped: the marker failed, and says why.
+                        return Ok(None);
                     }
                 }
+                if !more {
+                    return anyhow::Ok(None);
+                }
             }
+        };
+
+        let senders = futures_util::future::join_all(lanes.iter_mut().zip(lane_rxs).map(
+            |(lane, mut queue)| {
+                let done_tx = done_tx.clone();
+                async move {
+                    while let Some(message) = queue.recv().await {
+                        let outcome = if stop() {
+                            Outcome::GiveBack("stopped before sending")
+                        } else if gate.paused_until(now).is_some() {
+                            Outcome::GiveBack("sending paused")
+                        } else {
+                            // Waits while too many sent messages await their marks
+                            // (closed when the marker fails).
+                            let Ok(permit) = unmarked.acquire().await else {
+                                return;
+                            };
+                            permit.forget();
+                            match lane.send(&message, now).await {
+                                Ok(()) => Outcome::Sent(lane.delivered(&message)),
+                                Err(error) => Outcome::Failed(error),
+                            }
+                        };
+                        if done_tx.send(Done { message, outcome }).is_err() {
+                            return;
+                        }
+                    }
+                }
+            },
+        ));
+        drop(done_tx);
+
+        let marker = async {
+            let marked = async {
+                while let Some(first) = done_rx.recv().await {
+                    let mut done = vec![first];
+                    while let Ok(next) = done_rx.try_recv() {
+                        done.push(next);
+                    }
+                    let marks: Vec<(&str, Mark<'_>)> = done
+                        .iter()
+                        .map(|d| (d.message.key.as_str(), d.mark(now)))
+                        .collect();
+                    let held = store.mark_all(&marks, now).await?;
+                    for ((done, (_, mark)), held) in done.iter().zip(&marks).zip(held) {
+                        done.report(held, mark, tick);
+                    }
+                    in_flight.add_permits(done.len());
+                    unmarked.add_permits(done.iter().filter(|d| d.was_sent()).count());
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            if marked.is_err() {
+                // Nobody may wait for room that never comes.
+                in_flight.close();
+                unmarked.close();
+            }
+            marked
+        };
+
+        let (claimed, _, marked) = tokio::join!(claimer, senders, marker);
+        marked?;
+        self.held = claimed?;
+        Ok(())
+    }
+}
+
+/// The most messages a daemon has sent and not yet marked: what a crash may double.
+pub const SENT_UNMARKED: usize = 32;
+
+/// The lane that sends mail to `recipient`: always the same one, so one person's mail
+/// keeps its order.
+fn lane_for(recipient: &str, lanes: usize) -> usize {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    recipient.to_ascii_lowercase().hash(&mut hasher);
+    (hasher.finish() % lanes.max(1) as u64) as usize
+}
+
+/// A message a lane is done with, and how.
+struct Done {
+    message: Queued,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// Taken by the server (or written); the words for the log.
+    Sent(String),
+    Failed(SendError),
+    /// Not tried: given back to the queue, due at once.
+    GiveBack(&'static str),
+    /// Not tried, and never will be: see [`too_late`].
+    Dropped(&'static str),
+}
+
+/// Why a claimed message is no longer worth sending, if it is not: a prompt or
+/// reminder whose meeting has started (held back by the daily budget, the breaker or
+/// retries until then). Its key names the meeting.
+fn too_late(message: &Queued, now: Timestamp) -> Option<&'static str> {
+    if !matches!(
+        message.kind,
+        MessageKind::AgendaPrompt | MessageKind::MentorReminder
+    ) {
+        return None;
+    }
+    let key: crate::mail::DeliveryKey = message.key.parse().ok()?;
+    let start: Timestamp = key.occurrence?.parse().ok()?;
+    (start <= now).then_some("its meeting had started before it could go")
+}
+
+impl Done {
+    /// Whether a lane tried to send it.
+    fn was_sent(&self) -> bool {
+        matches!(self.outcome, Outcome::Sent(_) | Outcome::Failed(_))
+    }
+
+    fn mark(&self, now: Timestamp) -> Mark<'_> {
+        match &self.outcome {
+            Outcome::Sent(_) => Mark::Sent,
+            Outcome::Failed(SendError::Transient(error)) => Mark::Retry {
+                error,
+                next: now
+                    .checked_add(backoff(self.message.attempts, &self.message.key))
+                    .unwrap_or(now),
+            },
+            Outcome::Failed(SendError::Permanent(error)) => Mark::Failed { error },
+            Outcome::GiveBack(why) => Mark::Retry {
+                error: why,
+                next: now,
+            },
+            Outcome::Dropped(why) => Mark::Dropped { why },
+        }
+    }
+
+    /// Logs and counts the message once its mark is committed; `held` is false when
+    /// another daemon had taken it over.
+    fn report(&self, held: bool, mark: &Mark<'_>, tick: &mut Tick) {
+        let message = &self.message;
+        if !held && self.was_sent() {
+            claim_lost(&message.key);
+        }
+        match &self.outcome {
+            Outcome::Sent(how) => {
+                tracing::info!(key = %message.key, to = %message.recipient, "{how}");
+                tick.sent += 1;
+            }
+            Outcome::Failed(SendError::Transient(error)) => {
+                if let Mark::Retry { next, .. } = mark {
+                    tracing::warn!(key = %message.key, %error, retry_at = %next, "temporary failure");
+                }
+                tick.retried += 1;
+            }
+            Outcome::Failed(SendError::Permanent(error)) => {
+                tracing::error!(key = %message.key, to = %message.recipient, %error, "permanent failure");
+                tick.failed += 1;
+            }
+            Outcome::Dropped(why) => {
+                tracing::warn!(key = %message.key, "not sent: {why}");
+                tick.dropped += 1;
+            }
+            Outcome::GiveBack(_) => {}
         }
     }
 }

@@ -7,8 +7,10 @@
 //! Connections are opened here, not by lettre's transport, so the socket can have
 //! `TCP_NODELAY`: lettre 0.11.23 writes the end of DATA as a separate small segment,
 //! which Nagle's algorithm holds back until the server's delayed ACK (40 ms a message).
-//! A connection is kept and reused while it works (checked with NOOP after an idle
-//! spell), and replaced after any error.
+//! A daemon keeps `[mail] connections` sessions ([`Lane`]s), each with one connection
+//! kept and reused while it works (checked with NOOP after an idle spell) and replaced
+//! after any error. The sessions share one [`Link`]: where the server is, the pace of
+//! `rate` and the circuit breaker.
 //!
 //! Failures answer the caller's question: a 4xx reply, a timeout or a network error is
 //! temporary (retry later), a 5xx reply to a message (its recipient or content) is
@@ -19,6 +21,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -52,7 +55,17 @@ enum Security {
     Implicit,
 }
 
+/// The transport: what every session shares (where the server is, who we are, the
+/// rate and the breaker) and the sessions themselves, one connection each.
 pub struct Smtp {
+    link: Link,
+    sessions: Vec<Session>,
+}
+
+/// What the sessions of one daemon share. The rate and the breaker are the link's, not
+/// a session's: `rate = "10/s"` is ten a second over all sessions, and link failures on
+/// any session count toward one pause, which stops them all.
+pub struct Link {
     host: String,
     port: u16,
     security: Security,
@@ -60,16 +73,37 @@ pub struct Smtp {
     hello: ClientId,
     from: lettre::Address,
     described: String,
-    /// The connection kept between sends, and when it was last used.
-    connection: Option<(AsyncSmtpConnection, Instant)>,
     /// Minimum time between two sends, from `rate`.
     interval: Option<Duration>,
-    last_send: Option<Instant>,
+    /// The most a rolling day may take, from `rate = "2000/day"` (counted in the store,
+    /// over every daemon).
+    daily: Option<u32>,
+    state: Mutex<LinkState>,
+}
+
+/// The link's changing part, locked only between awaits.
+#[derive(Debug)]
+struct LinkState {
+    /// When the next send may start, from `rate`.
+    next_slot: Option<Instant>,
     failures_in_a_row: u32,
     paused_until: Option<Timestamp>,
     pause: SignedDuration,
     last_link_error: String,
     clock: TickClock,
+}
+
+/// One SMTP session: the connection kept between its sends, and when it was last used.
+#[derive(Default)]
+struct Session {
+    connection: Option<(AsyncSmtpConnection, Instant)>,
+}
+
+/// A session at work: it sends one message at a time, on its own connection, under the
+/// link's rate and breaker.
+pub struct Lane<'a> {
+    link: &'a Link,
+    session: &'a mut Session,
 }
 
 /// The time of a failure. The daemon says when its tick began, but the sends of one
@@ -103,6 +137,23 @@ impl TickClock {
 impl fmt::Debug for Smtp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Smtp")
+            .field("server", &self.link.described)
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Lane<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lane")
+            .field("server", &self.link.described)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
             .field("server", &self.described)
             .finish_non_exhaustive()
     }
@@ -123,6 +174,7 @@ impl Smtp {
             password_env,
             password_file,
             rate,
+            connections,
         } = config
         else {
             bail!("not an SMTP configuration");
@@ -158,22 +210,69 @@ impl Smtp {
             if *tls { "" } else { " (no TLS, loopback)" }
         );
         Ok(Smtp {
-            host,
-            port,
-            security,
-            credentials,
-            hello: ClientId::default(),
-            from: from.parse().context("the organizer's address")?,
-            described,
-            connection: None,
-            interval: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
-            last_send: None,
-            failures_in_a_row: 0,
-            paused_until: None,
-            pause: SignedDuration::from_secs(60),
-            last_link_error: String::new(),
-            clock: TickClock::default(),
+            link: Link {
+                host,
+                port,
+                security,
+                credentials,
+                hello: ClientId::default(),
+                from: from.parse().context("the organizer's address")?,
+                described,
+                interval: rate.per_second.map(|r| Duration::from_secs_f64(1.0 / r)),
+                daily: rate.per_day,
+                state: Mutex::new(LinkState {
+                    next_slot: None,
+                    failures_in_a_row: 0,
+                    paused_until: None,
+                    pause: SignedDuration::from_secs(60),
+                    last_link_error: String::new(),
+                    clock: TickClock::default(),
+                }),
+            },
+            sessions: (0..(*connections).max(1))
+                .map(|_| Session::default())
+                .collect(),
         })
+    }
+
+    pub fn describe(&self) -> String {
+        self.link.describe()
+    }
+
+    /// The sessions at work, each with the shared link.
+    pub fn lanes(&mut self) -> (&Link, Vec<Lane<'_>>) {
+        let link = &self.link;
+        let lanes = self
+            .sessions
+            .iter_mut()
+            .map(|session| Lane { link, session })
+            .collect();
+        (link, lanes)
+    }
+
+    /// While the breaker is open, when sending resumes.
+    pub fn paused_until(&self, now: Timestamp) -> Option<Timestamp> {
+        self.link.paused_until(now)
+    }
+
+    /// Why the breaker opened: the last link failure.
+    pub fn pause_reason(&self) -> String {
+        self.link.pause_reason()
+    }
+
+    /// The rolling day's budget, from `rate = "…/day"`.
+    pub fn daily_budget(&self) -> Option<u32> {
+        self.link.daily
+    }
+}
+
+impl Link {
+    fn state(&self) -> std::sync::MutexGuard<'_, LinkState> {
+        // Each holder only assigns fields: a panic while the lock was held cannot leave
+        // the state half-written, so a poisoned lock is used as it is.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn describe(&self) -> String {
@@ -182,81 +281,57 @@ impl Smtp {
 
     /// While the breaker is open, when sending resumes.
     pub fn paused_until(&self, now: Timestamp) -> Option<Timestamp> {
-        self.paused_until.filter(|&until| until > now)
+        self.state().paused_until.filter(|&until| until > now)
     }
 
     /// Why the breaker opened: the last link failure.
     pub fn pause_reason(&self) -> String {
-        format!("{}: {}", self.described, self.last_link_error)
+        format!("{}: {}", self.described, self.state().last_link_error)
     }
 
-    pub async fn send(&mut self, message: &Queued, now: Timestamp) -> Result<(), SendError> {
-        self.clock.after(now);
-        if let Some(interval) = self.interval
-            && let Some(last) = self.last_send
-        {
-            let elapsed = last.elapsed();
-            if elapsed < interval {
-                tokio::time::sleep(interval - elapsed).await;
-            }
+    /// Waits for this send's turn under `rate`: slots are handed out in order over all
+    /// sessions.
+    async fn wait_for_slot(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let wait = {
+            let mut state = self.state();
+            let now = Instant::now();
+            let slot = state.next_slot.map_or(now, |next| next.max(now));
+            state.next_slot = Some(slot + interval);
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
-        self.last_send = Some(Instant::now());
-        let to: lettre::Address = message
-            .recipient
-            .parse()
-            .map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
-        let envelope = Envelope::new(Some(self.from.clone()), vec![to])
-            .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
-        let result = self.try_send(&envelope, &message.body).await;
-        let now = self.clock.after(now);
+    }
+
+    /// Counts a send's outcome toward the breaker.
+    fn judge(&self, result: Result<(), Failure>, tick: Timestamp) -> Result<(), SendError> {
+        let mut state = self.state();
+        let now = state.clock.after(tick);
         match result {
             Ok(()) => {
-                self.failures_in_a_row = 0;
-                self.pause = SignedDuration::from_secs(60);
+                state.failures_in_a_row = 0;
+                state.pause = SignedDuration::from_secs(60);
                 Ok(())
             }
             Err(Failure::Message(error)) => {
-                self.failures_in_a_row = 0;
+                state.failures_in_a_row = 0;
                 Err(error)
             }
             Err(Failure::Link(error)) => {
-                self.failures_in_a_row += 1;
-                self.last_link_error.clone_from(&error);
-                if self.failures_in_a_row >= BREAKER_THRESHOLD {
-                    let until = now.checked_add(self.pause).unwrap_or(now);
+                state.failures_in_a_row += 1;
+                state.last_link_error.clone_from(&error);
+                if state.failures_in_a_row >= BREAKER_THRESHOLD {
+                    let until = now.checked_add(state.pause).unwrap_or(now);
                     tracing::error!(server = %self.described, %error, resume_at = %until, "sending paused after repeated connection failures");
-                    self.paused_until = Some(until);
-                    self.pause = (self.pause * 2).min(SignedDuration::from_mins(15));
-                    self.failures_in_a_row = 0;
+                    state.paused_until = Some(until);
+                    state.pause = (state.pause * 2).min(SignedDuration::from_mins(15));
+                    state.failures_in_a_row = 0;
                 }
                 Err(SendError::Transient(error))
-            }
-        }
-    }
-
-    async fn try_send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<(), Failure> {
-        let mut connection = match self.connection.take() {
-            Some((mut kept, used)) => {
-                let fresh = used.elapsed() < CHECK_AFTER_IDLE
-                    || within(kept.test_connected()).await.unwrap_or(false);
-                if fresh {
-                    kept
-                } else {
-                    kept.abort().await;
-                    self.connect().await?
-                }
-            }
-            None => self.connect().await?,
-        };
-        match transaction(&mut connection, envelope, body).await {
-            Ok(()) => {
-                self.connection = Some((connection, Instant::now()));
-                Ok(())
-            }
-            // After any error the connection is dropped: the next send opens another.
-            Err(failure) => {
-                connection.abort().await;
-                Err(failure)
             }
         }
     }
@@ -310,6 +385,53 @@ impl Smtp {
                 .map_err(|e| link(&format!("authentication failed: {e}")))?;
         }
         Ok(connection)
+    }
+}
+
+impl Lane<'_> {
+    pub fn describe(&self) -> &str {
+        &self.link.described
+    }
+
+    pub async fn send(&mut self, message: &Queued, now: Timestamp) -> Result<(), SendError> {
+        let link = self.link;
+        link.state().clock.after(now);
+        link.wait_for_slot().await;
+        let to: lettre::Address = message
+            .recipient
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
+        let envelope = Envelope::new(Some(link.from.clone()), vec![to])
+            .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
+        let result = self.try_send(&envelope, &message.body).await;
+        link.judge(result, now)
+    }
+
+    async fn try_send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<(), Failure> {
+        let mut connection = match self.session.connection.take() {
+            Some((mut kept, used)) => {
+                let fresh = used.elapsed() < CHECK_AFTER_IDLE
+                    || within(kept.test_connected()).await.unwrap_or(false);
+                if fresh {
+                    kept
+                } else {
+                    kept.abort().await;
+                    self.link.connect().await?
+                }
+            }
+            None => self.link.connect().await?,
+        };
+        match transaction(&mut connection, envelope, body).await {
+            Ok(()) => {
+                self.session.connection = Some((connection, Instant::now()));
+                Ok(())
+            }
+            // After any error the connection is dropped: the next send opens another.
+            Err(failure) => {
+                connection.abort().await;
+                Err(failure)
+            }
+        }
     }
 }
 

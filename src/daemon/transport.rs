@@ -1,7 +1,7 @@
 //! Where messages go: `.eml` files in a folder (the default, so mentord runs on a fresh
 //! machine), or an SMTP server ([`super::smtp`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -22,6 +22,8 @@ pub enum Transport {
     /// rename), named after the message's delivery key: a resend replaces, never doubles.
     File {
         dir: PathBuf,
+        /// Files written at once (`[mail] connections`).
+        connections: u32,
     },
     Smtp(Box<super::smtp::Smtp>),
     /// A simulation's: numbered files and `index.json` ([`super::record`]).
@@ -33,7 +35,10 @@ impl Transport {
     pub fn for_program(program: &crate::program::Program) -> anyhow::Result<Transport> {
         use crate::program::MailConfig;
         Ok(match &program.mail {
-            MailConfig::File { dir } => Transport::File { dir: dir.clone() },
+            MailConfig::File { dir, connections } => Transport::File {
+                dir: dir.clone(),
+                connections: *connections,
+            },
             smtp @ MailConfig::Smtp { .. } => Transport::Smtp(Box::new(super::smtp::Smtp::new(
                 smtp,
                 &program.organizer.email,
@@ -43,21 +48,9 @@ impl Transport {
 
     pub fn describe(&self) -> String {
         match self {
-            Transport::File { dir } => format!("files in {}", dir.display()),
+            Transport::File { dir, .. } => format!("files in {}", dir.display()),
             Transport::Smtp(smtp) => smtp.describe(),
             Transport::Record(recorder) => recorder.describe(),
-        }
-    }
-
-    /// What happened to a delivered message, in words for the log: "written to
-    /// config/outbox/…" for the file transport, "sent to smtp://…" for SMTP.
-    pub fn delivered(&self, message: &Queued) -> String {
-        match self {
-            Transport::File { dir } => {
-                format!("written to {}", dir.join(file_name(message)).display())
-            }
-            Transport::Smtp(smtp) => format!("sent to {}", smtp.describe()),
-            Transport::Record(_) => "recorded".to_string(),
         }
     }
 
@@ -85,16 +78,82 @@ impl Transport {
         }
     }
 
+    /// The rolling day's budget of the relay (`rate = "2000/day"`).
+    pub fn daily_budget(&self) -> Option<u32> {
+        match self {
+            Transport::Smtp(smtp) => smtp.daily_budget(),
+            Transport::File { .. } | Transport::Record(_) => None,
+        }
+    }
+
+    /// The lanes that send at once: one per SMTP session or file writer (one for a
+    /// simulation, whose index is in send order), and the gate they share.
+    pub fn lanes(&mut self) -> (Gate<'_>, Vec<Lane<'_>>) {
+        match self {
+            Transport::File { dir, connections } => (
+                Gate(None),
+                (0..(*connections).max(1))
+                    .map(|_| Lane::File(dir.as_path()))
+                    .collect(),
+            ),
+            Transport::Smtp(smtp) => {
+                let (link, lanes) = smtp.lanes();
+                (
+                    Gate(Some(link)),
+                    lanes.into_iter().map(Lane::Smtp).collect(),
+                )
+            }
+            Transport::Record(recorder) => (Gate(None), vec![Lane::Record(recorder)]),
+        }
+    }
+}
+
+/// What the lanes of one transport share: the SMTP breaker.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate<'a>(Option<&'a super::smtp::Link>);
+
+impl Gate<'_> {
+    /// While the breaker is open, when sending resumes.
+    pub fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        self.0.and_then(|link| link.paused_until(now))
+    }
+}
+
+/// One sender: messages given to one lane go out one after another, in order.
+#[derive(Debug)]
+pub enum Lane<'a> {
+    File(&'a Path),
+    Smtp(super::smtp::Lane<'a>),
+    Record(&'a mut super::record::Recorder),
+}
+
+impl Lane<'_> {
     pub async fn send(&mut self, message: &Queued, now: jiff::Timestamp) -> Result<(), SendError> {
         match self {
-            Transport::File { dir } => {
-                write_file(dir, message).map_err(|e| SendError::Transient(format!("{e:#}")))
+            Lane::File(dir) => {
+                // The write and its fsync off the runtime's threads, so the lanes wait
+                // on the disk together.
+                let (dir, message) = (dir.to_path_buf(), message.clone());
+                tokio::task::spawn_blocking(move || write_file(&dir, &message))
+                    .await
+                    .map_err(|e| SendError::Transient(format!("the writer stopped: {e}")))?
+                    .map_err(|e| SendError::Transient(format!("{e:#}")))
             }
-            Transport::Smtp(smtp) => smtp.send(message, now).await,
+            Lane::Smtp(lane) => lane.send(message, now).await,
             // A simulation that cannot write its files has nothing to wait for.
-            Transport::Record(recorder) => recorder
+            Lane::Record(recorder) => recorder
                 .record(message, now)
                 .map_err(|e| SendError::Permanent(format!("{e:#}"))),
+        }
+    }
+
+    /// What happened to a delivered message, in words for the log: "written to
+    /// config/outbox/…" for the file transport, "sent to smtp://…" for SMTP.
+    pub fn delivered(&self, message: &Queued) -> String {
+        match self {
+            Lane::File(dir) => format!("written to {}", dir.join(file_name(message)).display()),
+            Lane::Smtp(lane) => format!("sent to {}", lane.describe()),
+            Lane::Record(_) => "recorded".to_string(),
         }
     }
 }

@@ -635,6 +635,7 @@ impl<'b> Loader<'b> {
             }),
             mail: self.mail.unwrap_or(MailConfig::File {
                 dir: self.base.join("outbox"),
+                connections: super::DEFAULT_CONNECTIONS,
             }),
             reply_to: self.reply_to,
             inbound: self.inbound,

@@ -213,6 +213,8 @@ pub struct SmtpEndpoint {
 pub enum MailConfig {
     File {
         dir: PathBuf,
+        /// Files written at once.
+        connections: u32,
     },
     Smtp {
         endpoint: SmtpEndpoint,
@@ -220,9 +222,35 @@ pub enum MailConfig {
         tls: bool,
         password_env: Option<String>,
         password_file: Option<PathBuf>,
-        /// Messages per second.
-        rate: Option<f64>,
+        rate: Rate,
+        /// SMTP sessions a daemon keeps open at once.
+        connections: u32,
     },
+}
+
+/// How many sessions a daemon uses when `[mail] connections` is not given: enough to
+/// keep a relay busy while each session waits on the network, and within what common
+/// submission services allow one client (Microsoft 365 takes three at once).
+pub const DEFAULT_CONNECTIONS: u32 = 3;
+
+/// `[mail] rate`: a pace (`"10/s"`, `"300/m"`, `"5000/h"`) and a rolling day's budget
+/// (`"2000/day"`), either or both (`"10/s, 2000/day"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rate {
+    /// Messages per second, over all of a daemon's sessions.
+    pub per_second: Option<f64>,
+    /// Messages in any 24 hours, over every daemon on the store.
+    pub per_day: Option<u32>,
+}
+
+impl MailConfig {
+    /// The rolling day's budget, if the relay has one.
+    pub fn daily_budget(&self) -> Option<u32> {
+        match self {
+            MailConfig::Smtp { rate, .. } => rate.per_day,
+            MailConfig::File { .. } => None,
+        }
+    }
 }
 
 /// Where replies reach mentord, from `[inbound]`.

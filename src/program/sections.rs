@@ -230,6 +230,7 @@ const MAIL_KEYS: &[&str] = &[
     "password_env",
     "password_file",
     "rate",
+    "connections",
     "reply_to",
 ];
 
@@ -273,12 +274,18 @@ pub fn mail(
         .map(|p| base.join(p));
     let rate = t
         .get("rate")
-        .and_then(|v| reader::parsed(v, "rate", "\"10/s\"", diags, values::parse_rate));
+        .and_then(|v| reader::parsed(v, "rate", "\"10/s\"", diags, values::parse_rate))
+        .unwrap_or_default();
+    let connections = t
+        .get("connections")
+        .and_then(|v| connections(v, diags))
+        .unwrap_or(super::DEFAULT_CONNECTIONS);
     let table_span = t.span.clone();
     t.finish(&[MAIL_KEYS], diags);
     if transport.as_deref() != Some("smtp") {
         return Some(MailConfig::File {
             dir: dir.unwrap_or_else(|| base.join("outbox")),
+            connections,
         });
     }
     let Some(url_value) = url else {
@@ -305,7 +312,43 @@ pub fn mail(
         password_env,
         password_file,
         rate,
+        connections,
     })
+}
+
+/// The most sessions `[mail] connections` may ask for: more only add load on the relay.
+const MAX_CONNECTIONS: i64 = 32;
+
+/// `[mail] connections`: a whole number of sessions, 1 to [`MAX_CONNECTIONS`].
+fn connections(value: &reader::Value<'_>, diags: &mut Diagnostics) -> Option<u32> {
+    let help = format!(
+        "write a whole number from 1 to {MAX_CONNECTIONS}, e.g. `connections = 4` (1 for a relay that takes one session at a time)"
+    );
+    let number = match value.get_ref() {
+        toml::de::DeValue::Integer(n) => i64::from_str_radix(n.as_str(), n.radix()).ok(),
+        _ => None,
+    };
+    match number {
+        Some(n) if (1..=MAX_CONNECTIONS).contains(&n) => Some(n as u32),
+        Some(n) => {
+            diags
+                .error(value.span(), format!("`connections`: {n} is out of range"))
+                .help(help);
+            None
+        }
+        None => {
+            diags
+                .error(
+                    value.span(),
+                    format!(
+                        "`connections` must be a whole number, not {}",
+                        reader::type_name(value.get_ref())
+                    ),
+                )
+                .help(help);
+            None
+        }
+    }
 }
 
 /// The folder `.eml` files are written to: a folder, or a path where one can be made.

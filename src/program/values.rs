@@ -493,25 +493,47 @@ pub fn check_id(text: &str) -> Result<(), ValueError> {
 }
 
 /// `"10/s"`, `"600/m"`, `"1000/h"`: messages per second.
-pub fn parse_rate(text: &str) -> Result<f64, ValueError> {
-    let help = "write a count per unit, e.g. \"10/s\", \"300/m\" or \"5000/h\"";
-    let (count, unit) = text
-        .split_once('/')
-        .ok_or_else(|| invalid(format!("\"{text}\" is not a rate"), help))?;
-    let count: u32 = count
-        .trim()
-        .parse()
-        .map_err(|_| invalid(format!("\"{text}\" is not a rate"), help))?;
-    let per = match unit.trim() {
-        "s" | "sec" | "second" => 1.0,
-        "m" | "min" | "minute" => 60.0,
-        "h" | "hour" => 3600.0,
-        _ => return Err(invalid(format!("unknown unit in rate \"{text}\""), help)),
-    };
-    if count == 0 {
-        return Err(invalid(format!("rate \"{text}\" would never send"), help));
+/// `[mail] rate`: a pace, a rolling day's budget, or both separated by a comma
+/// (`"10/s"`, `"2000/day"`, `"10/s, 2000/day"`).
+pub fn parse_rate(text: &str) -> Result<super::Rate, ValueError> {
+    let help = "write a count per unit, e.g. \"10/s\", \"300/m\" or \"5000/h\" for a pace, \"2000/day\" for a relay's daily budget, or both: \"10/s, 2000/day\"";
+    let mut rate = super::Rate::default();
+    for part in text.split(',') {
+        let (count, unit) = part
+            .split_once('/')
+            .ok_or_else(|| invalid(format!("\"{}\" is not a rate", part.trim()), help))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| invalid(format!("\"{}\" is not a rate", part.trim()), help))?;
+        if count == 0 {
+            return Err(invalid(
+                format!("rate \"{}\" would never send", part.trim()),
+                help,
+            ));
+        }
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => 1.0,
+            "m" | "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            "d" | "day" => {
+                if rate.per_day.replace(count).is_some() {
+                    return Err(invalid(format!("\"{text}\" gives two daily budgets"), help));
+                }
+                continue;
+            }
+            _ => {
+                return Err(invalid(
+                    format!("unknown unit in rate \"{}\"", part.trim()),
+                    help,
+                ));
+            }
+        };
+        if rate.per_second.replace(f64::from(count) / per).is_some() {
+            return Err(invalid(format!("\"{text}\" gives two paces"), help));
+        }
     }
-    Ok(f64::from(count) / per)
+    Ok(rate)
 }
 
 #[cfg(test)]
@@ -664,8 +686,16 @@ mod tests {
         assert_eq!(q.begin, Time::constant(21, 0, 0, 0));
         assert!(parse_quiet_hours("21:00-21:00").is_err());
         assert!(parse_quiet_hours("late").is_err());
-        assert_eq!(parse_rate("10/s").unwrap(), 10.0);
-        assert_eq!(parse_rate("120/m").unwrap(), 2.0);
+        assert_eq!(parse_rate("10/s").unwrap().per_second, Some(10.0));
+        assert_eq!(parse_rate("120/m").unwrap().per_second, Some(2.0));
+        let both = parse_rate("10/s, 2000/day").unwrap();
+        assert_eq!((both.per_second, both.per_day), (Some(10.0), Some(2000)));
+        let daily = parse_rate("2000/day").unwrap();
+        assert_eq!((daily.per_second, daily.per_day), (None, Some(2000)));
+        assert!(parse_rate("10/s, 20/s").is_err());
+        assert!(parse_rate("1/d, 2/day").is_err());
+        assert!(parse_rate("0/day").is_err());
+        assert!(parse_rate("10/s,").is_err());
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("ten").is_err());
     }

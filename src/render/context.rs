@@ -113,6 +113,8 @@ pub struct DigestContext {
     pub failures: Vec<String>,
     /// Set while the SMTP circuit breaker holds mail back.
     pub sending_paused: Option<String>,
+    /// Set while the relay's daily budget (`rate = "…/day"`) holds mail back.
+    pub sending_held: Option<String>,
     /// What came back, without anything a pair wrote: series declined, addresses that
     /// bounce, mail set aside (sender and subject), meetings cancelled late.
     pub declined_series: Vec<String>,

@@ -130,6 +130,8 @@ pub struct History {
     pub failures: Vec<String>,
     /// When sending is paused by the SMTP circuit breaker: until when, and why.
     pub sending_paused: Option<String>,
+    /// When the relay's daily budget holds mail back: how much waits, and until when.
+    pub sending_held: Option<String>,
     /// The agenda each meeting's mentee sent, by (pair id, meeting start as in keys):
     /// the latest one.
     pub agendas: HashMap<(String, String), String>,

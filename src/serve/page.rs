@@ -200,7 +200,7 @@ async fn current_report(shared: &Shared, program: &Arc<Program>) -> anyhow::Resu
     }
     let started = Instant::now();
     let now = crate::clock::now()?;
-    let state = StoredState::read(&shared.store).await?;
+    let state = StoredState::read(&shared.store, program.mail.daily_budget(), now).await?;
     let state = StoredState {
         held: status::daemon_holds(&program.store.location),
         ..state
@@ -382,6 +382,7 @@ mod tests {
 
     fn report(pairs: usize) -> Report {
         Report {
+            daily_budget: None,
             program: "Mentoring <2027>".into(),
             now: "Mon 2027-01-11 09:00".into(),
             pairs: (0..pairs)

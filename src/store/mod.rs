@@ -44,7 +44,9 @@ pub use inbound::{
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use metrics::{OutboxCount, StoreCounts};
-pub use outbox::{Failure, NewMessage, PairActivity, Queued, Summary};
+pub use outbox::{
+    Claimed, DailyBudget, Failure, Held, Mark, NewMessage, PairActivity, Queued, Summary,
+};
 
 #[derive(Debug, Clone)]
 enum Pool {
@@ -61,6 +63,10 @@ enum Backend {
 
 impl Backend {
     fn pick(self, (sqlite, postgres): (&'static str, &'static str)) -> &'static str {
+        self.pick_pair((sqlite, postgres))
+    }
+
+    fn pick_pair<T>(self, (sqlite, postgres): (T, T)) -> T {
         match self {
             Backend::Sqlite => sqlite,
             Backend::Postgres => postgres,

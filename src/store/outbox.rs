@@ -13,7 +13,7 @@ use anyhow::bail;
 use jiff::Timestamp;
 use sqlx::Row;
 
-use super::{LEASE, Store, dialects, instant, on, seconds, series};
+use super::{Backend, LEASE, Store, dialects, instant, on, seconds, series};
 use crate::mail::MessageKind;
 use crate::reconcile::Sent;
 
@@ -54,6 +54,74 @@ pub struct Queued {
     pub sequence: Option<u32>,
 }
 
+/// What a claim took, and whether a daily budget held some back.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    pub messages: Vec<Queued>,
+    pub held: Option<Held>,
+}
+
+/// A rolling day's budget: how much of it is used, and when a place frees (`None`
+/// when there is room, or only claims in flight fill it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub daily: u32,
+    pub used: u64,
+    pub until: Option<Timestamp>,
+}
+
+/// A relay's daily budget, for people: its size, what the last 24 hours used (with
+/// the claims in flight), how many due messages wait, and when a place frees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DailyBudget {
+    pub daily: u32,
+    pub used: u64,
+    pub waiting: u64,
+    #[serde(skip)]
+    pub frees_at: Option<Timestamp>,
+}
+
+impl DailyBudget {
+    /// Whether the budget holds mail back now.
+    pub fn holds(&self) -> bool {
+        self.used >= u64::from(self.daily) && self.waiting > 0
+    }
+
+    /// "350 messages wait; the next goes at Tue 2 Dec 09:14 CET", when it holds mail.
+    pub fn held_words(&self, zone: &jiff::tz::TimeZone) -> Option<String> {
+        if !self.holds() {
+            return None;
+        }
+        let when = self.frees_at.map_or_else(
+            || "once the messages in flight are done".to_string(),
+            |at| {
+                format!(
+                    "the next goes at {}",
+                    at.to_zoned_datetime(zone.clone())
+                        .strftime("%a %-d %b %H:%M %Z")
+                )
+            },
+        );
+        Some(format!(
+            "{} a day, all used in the last 24 hours; {} message(s) wait, {when}",
+            self.daily, self.waiting
+        ))
+    }
+}
+
+/// What became of a claimed message.
+#[derive(Debug, Clone, Copy)]
+pub enum Mark<'a> {
+    /// The server took it.
+    Sent,
+    /// Not this time (a temporary failure, or a claim given back): again at `next`.
+    Retry { error: &'a str, next: Timestamp },
+    /// Never: the server refused it for good.
+    Failed { error: &'a str },
+    /// Never: no longer worth sending (kept in the store as `dropped`, with why).
+    Dropped { why: &'a str },
+}
+
 /// Counts and recent problems for `status`.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -85,30 +153,75 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages (key, message_id, kind, pair,
      VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $6, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (key) DO NOTHING";
 
+/// The columns a claim returns.
+macro_rules! claimed_columns {
+    ($order:literal) => {
+        concat!(
+            " RETURNING key, message_id, kind, pair, recipient, attempts, body, uid, method, \
+             sequence, next_attempt_at, ",
+            $order,
+            " AS queued"
+        )
+    };
+}
+
 /// SQLite has one daemon: what is pending and due.
-const CLAIM_SQLITE: &str = "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
+const CLAIM_SQLITE: &str = concat!(
+    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
      claimed_by = $3, claimed_at = $1 \
      WHERE key IN (SELECT key FROM messages WHERE state = 'pending' AND next_attempt_at <= $1 \
-                   ORDER BY next_attempt_at, rowid LIMIT $2) \
-     RETURNING key, message_id, kind, pair, recipient, attempts, body, uid, method, sequence, \
-       next_attempt_at, rowid AS queued";
+                   ORDER BY next_attempt_at, rowid LIMIT $2)",
+    claimed_columns!("rowid")
+);
+
+/// [`CLAIM_SQLITE`] for calendar mail only, which goes first.
+const CLAIM_CALENDAR_SQLITE: &str = concat!(
+    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
+     claimed_by = $3, claimed_at = $1 \
+     WHERE key IN (SELECT key FROM messages INDEXED BY messages_calendar_due \
+                   WHERE state = 'pending' AND method IS NOT NULL AND next_attempt_at <= $1 \
+                   ORDER BY next_attempt_at, rowid LIMIT $2)",
+    claimed_columns!("rowid")
+);
 
 /// PostgreSQL: what is pending and due, or claimed by a daemon whose lease ran out;
 /// rows another daemon is claiming right now are skipped, not waited for.
-const CLAIM_POSTGRES: &str = dialects!(
+const CLAIM_POSTGRES: &str = concat!(
     "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
      claimed_by = $3, claimed_at = $1 \
      WHERE key IN (SELECT m.key FROM messages m \
         WHERE (m.state = 'pending' AND m.next_attempt_at <= $1) \
            OR (m.state = 'sending' AND NOT EXISTS (SELECT 1 FROM instances i \
                  WHERE i.id = m.claimed_by AND i.heartbeat_at >= ",
-    NOW,
+    dialects!(@postgres NOW),
     " - $4)) \
-        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED) \
-     RETURNING key, message_id, kind, pair, recipient, attempts, body, uid, method, sequence, \
-       next_attempt_at, queued"
-)
-.1;
+        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    claimed_columns!("queued")
+);
+
+/// [`CLAIM_POSTGRES`] for pending calendar mail only, which goes first.
+const CLAIM_CALENDAR_POSTGRES: &str = concat!(
+    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
+     claimed_by = $3, claimed_at = $1 \
+     WHERE key IN (SELECT m.key FROM messages m \
+        WHERE m.state = 'pending' AND m.method IS NOT NULL AND m.next_attempt_at <= $1 \
+        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    claimed_columns!("queued")
+);
+
+/// Messages that count against a daily budget at `$1` (a day ago): sent since, and
+/// claimed now.
+const DAILY_USE: &str = "SELECT \
+     (SELECT COUNT(*) FROM messages WHERE sent_at > $1) + \
+     (SELECT COUNT(*) FROM messages WHERE state = 'sending')";
+
+/// When the budget frees a place: a day after the send `$2` places from the oldest of
+/// the day.
+const DAILY_FREES: &str = "SELECT sent_at FROM messages WHERE sent_at > $1 \
+     ORDER BY sent_at LIMIT 1 OFFSET $2";
+
+/// One day, the window of `rate = "…/day"`.
+const DAY: i64 = 86_400;
 
 /// Marks change only a claim this daemon still holds.
 const MARK_SENT: (&str, &str) = dialects!(
@@ -130,6 +243,12 @@ const MARK_RETRY: (&str, &str) = dialects!(
      claimed_by = NULL WHERE key = $3 AND state = 'sending' AND ",
     CLAIMER_IS,
     " $4"
+);
+const MARK_DROPPED: (&str, &str) = dialects!(
+    "UPDATE messages SET state = 'dropped', last_error = $1 \
+     WHERE key = $2 AND state = 'sending' AND ",
+    CLAIMER_IS,
+    " $3"
 );
 const MARK_FAILED: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'failed', last_error = $1 \
@@ -192,80 +311,249 @@ impl Store {
     }
 
     /// Claims up to `limit` messages due by `now` (state `pending` → `sending`, held by
-    /// this daemon), oldest first. On PostgreSQL also takes over the claims of daemons
-    /// whose lease ran out.
+    /// this daemon): calendar mail first, then the rest, each oldest first. On
+    /// PostgreSQL also takes over the claims of daemons whose lease ran out.
     pub async fn claim_due(&self, now: Timestamp, limit: u32) -> anyhow::Result<Vec<Queued>> {
+        Ok(self.claim(now, limit, None).await?.messages)
+    }
+
+    /// [`Store::claim_due`] within a rolling day's budget of `daily` messages over every
+    /// daemon: fewer (or none) when the day's sends and the claims in flight leave less
+    /// room. On PostgreSQL the count and the claim hold one lock, so daemons claiming
+    /// at once cannot overrun the budget together.
+    pub async fn claim(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        daily: Option<u32>,
+    ) -> anyhow::Result<Claimed> {
         let me = self.instance_id();
         if me.is_none() && self.is_shared() {
             bail!("a daemon must register before it claims messages from a shared store");
         }
-        let mut out: Vec<((i64, i64), Queued)> = on!(self, |pool, backend| {
-            sqlx::query(backend.pick((CLAIM_SQLITE, CLAIM_POSTGRES)))
-                .bind(seconds(now))
-                .bind(i64::from(limit))
-                .bind(me)
-                .bind(LEASE.as_secs() as i64)
-                .fetch_all(pool)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    anyhow::Ok((
-                        (
-                            row.get::<i64, _>("next_attempt_at"),
-                            row.get::<i64, _>("queued"),
-                        ),
-                        Queued {
-                            key: row.get("key"),
-                            message_id: row.get("message_id"),
-                            kind: row.get::<String, _>("kind").parse()?,
-                            pair: row.get("pair"),
-                            recipient: row.get("recipient"),
-                            attempts: row.get::<i64, _>("attempts") as u32,
-                            body: row.get("body"),
-                            uid: row.get("uid"),
-                            method: row.get("method"),
-                            sequence: row.get::<Option<i64>, _>("sequence").map(|s| s as u32),
-                        },
-                    ))
-                })
-                .collect::<anyhow::Result<_>>()?
+        let day_ago = seconds(now) - DAY;
+        let mut claimed = Claimed::default();
+        let rows = on!(self, |pool, backend| {
+            // SQLite has one daemon: its count needs no lock (and a read before the
+            // write would make the transaction's upgrade fail against `deliver`).
+            let mut used = None;
+            if let (Some(_), Backend::Sqlite) = (daily, backend) {
+                used = Some(
+                    sqlx::query_scalar::<_, i64>(DAILY_USE)
+                        .bind(day_ago)
+                        .fetch_one(pool)
+                        .await?,
+                );
+            }
+            let mut tx = pool.begin().await?;
+            if let (Some(_), Backend::Postgres) = (daily, backend) {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mentord daily budget'))")
+                    .execute(&mut *tx)
+                    .await?;
+                used = Some(
+                    sqlx::query_scalar::<_, i64>(DAILY_USE)
+                        .bind(day_ago)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                );
+            }
+            let mut limit = i64::from(limit);
+            if let (Some(daily), Some(used)) = (daily, used) {
+                let room = i64::from(daily) - used;
+                if room <= 0 {
+                    // Held: when does the send of the day that stands in the way turn
+                    // a day old?
+                    let oldest: Option<i64> = sqlx::query_scalar(DAILY_FREES)
+                        .bind(day_ago)
+                        .bind(-room)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    claimed.held = Some(Held {
+                        daily,
+                        used: used.max(0) as u64,
+                        until: oldest.map(|sent| instant(sent + DAY)),
+                    });
+                }
+                limit = limit.min(room.max(0));
+            }
+            if limit > 0 {
+                let (calendar, all) = backend.pick_pair((
+                    (CLAIM_CALENDAR_SQLITE, CLAIM_SQLITE),
+                    (CLAIM_CALENDAR_POSTGRES, CLAIM_POSTGRES),
+                ));
+                let mut rows = sqlx::query(calendar)
+                    .bind(seconds(now))
+                    .bind(limit)
+                    .bind(me)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let first = rows.len();
+                if (first as i64) < limit {
+                    let mut rest = sqlx::query(all)
+                        .bind(seconds(now))
+                        .bind(limit - first as i64)
+                        .bind(me);
+                    if backend == Backend::Postgres {
+                        rest = rest.bind(LEASE.as_secs() as i64);
+                    }
+                    rows.extend(rest.fetch_all(&mut *tx).await?);
+                }
+                tx.commit().await?;
+                let mut out = rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        anyhow::Ok((
+                            (
+                                i >= first,
+                                row.get::<i64, _>("next_attempt_at"),
+                                row.get::<i64, _>("queued"),
+                            ),
+                            Queued {
+                                key: row.get("key"),
+                                message_id: row.get("message_id"),
+                                kind: row.get::<String, _>("kind").parse()?,
+                                pair: row.get("pair"),
+                                recipient: row.get("recipient"),
+                                attempts: row.get::<i64, _>("attempts") as u32,
+                                body: row.get("body"),
+                                uid: row.get("uid"),
+                                method: row.get("method"),
+                                sequence: row.get::<Option<i64>, _>("sequence").map(|s| s as u32),
+                            },
+                        ))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                // Calendar first; then due first, then in the order queued.
+                out.sort_by_key(|(order, _)| *order);
+                out.into_iter().map(|(_, q)| q).collect()
+            } else {
+                tx.commit().await?;
+                Vec::new()
+            }
         });
-        // Due first, then in the order queued.
-        out.sort_by_key(|(order, _)| *order);
-        Ok(out.into_iter().map(|(_, q)| q).collect())
+        claimed.messages = rows;
+        Ok(claimed)
+    }
+
+    /// How much of a rolling day's budget of `daily` is used at `now`, and when a place
+    /// frees if none is left: for `status` and the digest.
+    pub async fn daily_use(&self, daily: u32, now: Timestamp) -> anyhow::Result<Held> {
+        let day_ago = seconds(now) - DAY;
+        on!(self, |pool| {
+            let used: i64 = sqlx::query_scalar(DAILY_USE)
+                .bind(day_ago)
+                .fetch_one(pool)
+                .await?;
+            let over = used - i64::from(daily);
+            let until = if over >= 0 {
+                sqlx::query_scalar::<_, i64>(DAILY_FREES)
+                    .bind(day_ago)
+                    .bind(over)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|sent| instant(sent + DAY))
+            } else {
+                None
+            };
+            Ok(Held {
+                daily,
+                used: used.max(0) as u64,
+                until,
+            })
+        })
+    }
+
+    /// A rolling day's budget as `status` and the digest tell it: [`Store::daily_use`]
+    /// and how many due messages wait.
+    pub async fn daily_budget(&self, daily: u32, now: Timestamp) -> anyhow::Result<DailyBudget> {
+        let use_ = self.daily_use(daily, now).await?;
+        let waiting: i64 = on!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE state = 'pending' AND next_attempt_at <= $1"
+        )
+        .bind(seconds(now))
+        .fetch_one(pool)
+        .await?);
+        Ok(DailyBudget {
+            daily,
+            used: use_.used,
+            waiting: waiting.max(0) as u64,
+            frees_at: use_.until,
+        })
+    }
+
+    /// Records what became of sent (or given back) messages, all in one transaction:
+    /// a group commit. Each mark changes only a claim this daemon still holds; the
+    /// answer says, per mark, whether it did (false: another daemon took the message
+    /// over while this one was silent).
+    pub async fn mark_all(
+        &self,
+        marks: &[(&str, Mark<'_>)],
+        at: Timestamp,
+    ) -> anyhow::Result<Vec<bool>> {
+        let me = self.instance_id();
+        // In memory (a simulation) the body goes in the same statement.
+        let sent_statement = if self.in_memory {
+            MARK_SENT_FORGETTING_BODY
+        } else {
+            MARK_SENT
+        };
+        let held: Vec<bool> = on!(self, |pool, backend| {
+            let mut tx = pool.begin().await?;
+            let mut held = Vec::with_capacity(marks.len());
+            for (key, mark) in marks {
+                let query = match mark {
+                    Mark::Sent => sqlx::query(backend.pick(sent_statement))
+                        .bind(seconds(at))
+                        .bind(*key)
+                        .bind(me),
+                    Mark::Retry { error, next } => sqlx::query(backend.pick(MARK_RETRY))
+                        .bind(*error)
+                        .bind(seconds(*next))
+                        .bind(*key)
+                        .bind(me),
+                    Mark::Failed { error } => sqlx::query(backend.pick(MARK_FAILED))
+                        .bind(*error)
+                        .bind(*key)
+                        .bind(me),
+                    Mark::Dropped { why } => sqlx::query(backend.pick(MARK_DROPPED))
+                        .bind(*why)
+                        .bind(*key)
+                        .bind(me),
+                };
+                held.push(query.execute(&mut *tx).await?.rows_affected() == 1);
+            }
+            tx.commit().await?;
+            held
+        });
+        if self.in_memory {
+            let sent = marks
+                .iter()
+                .filter(|(_, m)| matches!(m, Mark::Sent))
+                .count();
+            self.forget_old_sent(at, sent).await?;
+        }
+        Ok(held)
     }
 
     /// Sent: `claimed_by` stays, naming the daemon that sent it. False when this daemon
     /// no longer held the claim (it was silent past its lease and another took it over).
     pub async fn mark_sent(&self, key: &str, at: Timestamp) -> anyhow::Result<bool> {
-        let me = self.instance_id();
-        // In memory (a simulation) the body goes in the same statement.
-        let statement = if self.in_memory {
-            MARK_SENT_FORGETTING_BODY
-        } else {
-            MARK_SENT
-        };
-        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(statement))
-            .bind(seconds(at))
-            .bind(key)
-            .bind(me)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if self.in_memory && marked == 1 {
-            self.forget_old_sent(at).await?;
-        }
-        Ok(marked == 1)
+        Ok(self.mark_all(&[(key, Mark::Sent)], at).await?[0])
     }
 
     /// A simulation keeps a sent message's key while it could be queued again (late
     /// prompts look back a few days at most), not its body (dropped when it is marked),
     /// and forgets the row after a fortnight: a year of 5,000 pairs stays small.
-    async fn forget_old_sent(&self, at: Timestamp) -> anyhow::Result<()> {
-        let marks = self
+    async fn forget_old_sent(&self, at: Timestamp, sent: usize) -> anyhow::Result<()> {
+        if sent == 0 {
+            return Ok(());
+        }
+        let sent = sent as u64;
+        let before = self
             .sent_marks
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if marks.is_multiple_of(4096) {
+            .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+        if before / 4096 != (before + sent) / 4096 || before == 0 {
             let before = at
                 .checked_sub(jiff::SignedDuration::from_hours(14 * 24))
                 .unwrap_or(at);
@@ -288,30 +576,17 @@ impl Store {
         error: &str,
         next: Timestamp,
     ) -> anyhow::Result<bool> {
-        let me = self.instance_id();
-        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(MARK_RETRY))
-            .bind(error)
-            .bind(seconds(next))
-            .bind(key)
-            .bind(me)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(marked == 1)
+        Ok(self
+            .mark_all(&[(key, Mark::Retry { error, next })], next)
+            .await?[0])
     }
 
     /// A permanent failure, shown in `status` and the digest. False when the claim was
     /// no longer this daemon's.
     pub async fn mark_failed(&self, key: &str, error: &str) -> anyhow::Result<bool> {
-        let me = self.instance_id();
-        let marked = on!(self, |pool, backend| sqlx::query(backend.pick(MARK_FAILED))
-            .bind(error)
-            .bind(key)
-            .bind(me)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(marked == 1)
+        Ok(self
+            .mark_all(&[(key, Mark::Failed { error })], Timestamp::UNIX_EPOCH)
+            .await?[0])
     }
 
     /// When the earliest pending message may be tried.

@@ -86,6 +86,24 @@ impl Server {
     }
 
     /// The Message-ID of every accepted message, sorted (duplicates kept).
+    /// The most SMTP sessions that were open at once.
+    pub fn most_sessions_at_once(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("../sessions"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// For each held RCPT (`--hold`), how many messages other sessions got through
+    /// while it was held.
+    pub fn accepted_while_held(&self) -> Vec<usize> {
+        std::fs::read_to_string(self.dir.join("../held"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
     pub fn message_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .received()
@@ -127,4 +145,78 @@ pub fn generated_program(pairs: usize, mail: &str, store: &str) -> String {
         );
     }
     text
+}
+
+/// `mentord status --json` on the program at `config`, at the virtual `now`.
+pub fn status_at(config: &Path, now: jiff::Timestamp) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_mentord"))
+        .arg("-c")
+        .arg(config)
+        .args(["status", "--json"])
+        .env("MENTORD_NOW", now.to_string())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Ticks the virtual clock from `start` until nothing is left to do before `until`;
+/// what the ticks did, added up.
+pub async fn run_until_quiet(
+    d: &mut mentord::daemon::Daemon,
+    start: jiff::Timestamp,
+    until: jiff::Timestamp,
+) -> mentord::daemon::Tick {
+    let mut now = start;
+    let mut total = mentord::daemon::Tick::default();
+    while now < until {
+        let tick = d.tick(now, &|| false).await.unwrap();
+        total.queued += tick.queued;
+        total.sent += tick.sent;
+        total.failed += tick.failed;
+        total.retried += tick.retried;
+        total.dropped += tick.dropped;
+        let Some(next) = tick.next else { break };
+        now = next.max(now.checked_add(jiff::SignedDuration::from_secs(1)).unwrap());
+    }
+    total
+}
+
+/// The example program (five active pairs, ten invites on first start) sending to the
+/// server at `port`, with `extra` added to the file and `mail` to `[mail]`, written as
+/// `dir/mentord.toml`.
+pub fn example_over_smtp(dir: &Path, port: u16, mail: &str, extra: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("{ROOT}/config/mentord.toml")).unwrap()
+        + extra
+        + &format!(
+            "\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n{mail}\n"
+        );
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// A daemon on the program at `config` over SMTP, its store at `store`, registered as
+/// started on 4 January 2027 (ticked on a virtual clock).
+pub async fn smtp_daemon(config: &Path, store: &Path) -> mentord::daemon::Daemon {
+    let program = mentord::program::load(config).unwrap();
+    let smtp = mentord::daemon::smtp::Smtp::new(&program.mail, &program.organizer.email).unwrap();
+    let mut store = mentord::store::Store::open(store).await.unwrap();
+    store
+        .register(
+            mentord::store::InstanceInfo {
+                host: "test".into(),
+                pid: std::process::id(),
+                mail: smtp.describe(),
+            },
+            "2027-01-04T08:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    mentord::daemon::Daemon::new(
+        program,
+        mentord::render::Templates::load(None).unwrap(),
+        store,
+        mentord::daemon::Transport::Smtp(Box::new(smtp)),
+    )
 }

@@ -39,6 +39,7 @@ pub async fn file_daemon(
         store.clone(),
         Transport::File {
             dir: outbox.to_path_buf(),
+            connections: mentord::program::DEFAULT_CONNECTIONS,
         },
     );
     (daemon, store)

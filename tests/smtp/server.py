@@ -3,6 +3,7 @@
 
 Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N]
        [--tempfail-code 451|421] [--reject ADDR]... [--refuse-sender-while FILE]
+       [--hold ADDR]
 
 Every accepted message is written to DIR as NNNNN.eml, prefixed with
 "X-Envelope-To: <addr>" lines. The first N DATA commands are answered with
@@ -10,6 +11,9 @@ the --tempfail-code: 451 (try again later; the session goes on) by default,
 or 421 (service not available), after which the server closes the connection
 as RFC 5321 4.2.3 says. RCPT TO any --reject address is answered 550. While FILE exists, MAIL FROM is
 answered "530 5.7.0 Authentication required" (a relay that wants a login).
+RCPT TO a --hold address waits three seconds, then answers 451; DIR/../held
+then gets a line with the number of messages accepted meanwhile by other sessions.
+DIR/../sessions holds the most sessions that were open at once.
 Prints "ready" on stdout once listening, and runs until killed.
 """
 import argparse
@@ -20,11 +24,40 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+class Counted(SMTP):
+    """An SMTP session that counts the sessions open at once."""
+
+    open_now = 0
+    most = 0
+    record = None
+
+    def connection_made(self, transport):
+        Counted.open_now += 1
+        if Counted.open_now > Counted.most:
+            Counted.most = Counted.open_now
+            with open(Counted.record + ".tmp", "w") as f:
+                f.write(str(Counted.most))
+            os.rename(Counted.record + ".tmp", Counted.record)
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        Counted.open_now -= 1
+        super().connection_lost(error)
+
+
+class CountedController(Controller):
+    def factory(self):
+        return Counted(self.handler, **self.SMTP_kwargs)
 
 
 class Handler:
-    def __init__(self, directory, tempfail, tempfail_code, reject, refuse_sender_while=None):
+    def __init__(self, directory, tempfail, tempfail_code, reject, refuse_sender_while=None,
+                 hold=()):
         self.refuse_sender_while = refuse_sender_while
+        self.hold = {h.lower() for h in hold}
         self.directory = directory
         self.tempfail = tempfail
         self.tempfail_code = tempfail_code
@@ -42,6 +75,12 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
             return "550 5.1.1 No such user here"
+        if address.lower() in self.hold:
+            before = self.count
+            await asyncio.sleep(3)
+            with open(os.path.join(self.directory, "..", "held"), "a") as f:
+                f.write(f"{self.count - before}\n")
+            return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -71,12 +110,15 @@ def main():
     parser.add_argument("--tempfail-code", type=int, choices=[421, 451], default=451)
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--refuse-sender-while")
+    parser.add_argument("--hold", action="append", default=[])
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     handler = Handler(
-        args.dir, args.tempfail, args.tempfail_code, args.reject, args.refuse_sender_while
+        args.dir, args.tempfail, args.tempfail_code, args.reject, args.refuse_sender_while,
+        args.hold,
     )
-    controller = Controller(handler, hostname="127.0.0.1", port=args.port)
+    Counted.record = os.path.join(args.dir, "..", "sessions")
+    controller = CountedController(handler, hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
     try:
