@@ -36,6 +36,10 @@ pub use mailbox::SharedProgram;
 pub use run::{Control, Observer, Silent, Wake, run};
 pub use transport::{SendError, Transport};
 
+/// Whether to stop, asked between sends and between batches of work; shared with the
+/// thread that plans while delivery goes on.
+pub type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
+
 /// How far ahead the schedule is expanded at a time.
 const HORIZON: SignedDuration = SignedDuration::from_hours(24);
 
@@ -153,7 +157,7 @@ impl Daemon {
     }
 
     /// Does everything due at `now`; `stop` is checked between sends.
-    pub async fn tick(&mut self, now: Timestamp, stop: &dyn Fn() -> bool) -> anyhow::Result<Tick> {
+    pub async fn tick(&mut self, now: Timestamp, stop: Stop<'_>) -> anyhow::Result<Tick> {
         self.store.verify()?;
         let mut tick = Tick::default();
         // Work done once per program, by one daemon at a time. A daemon that finds the
@@ -161,7 +165,11 @@ impl Daemon {
         // store's series and cursor have usually moved on and there is nothing left to do.
         let mut plan_again = None;
         if self.store.try_lock_program().await? {
-            let planned = self.plan_messages(now, stop, &mut tick).await;
+            let planned = if self.renders_ahead() {
+                self.plan_beside_delivery(now, stop, &mut tick).await
+            } else {
+                self.plan_messages(now, stop, &mut tick).await
+            };
             self.store.unlock_program().await?;
             planned?;
         } else {
@@ -222,6 +230,67 @@ impl Daemon {
         Ok(tick)
     }
 
+    /// Whether this tick's planning is worth running beside delivery: a reconcile (a
+    /// first start renders every invite) in `mentord run`'s runtime of several threads.
+    /// A simulation plans and sends in turn, so its order is the same every time.
+    fn renders_ahead(&self) -> bool {
+        self.needs_reconcile
+            && !matches!(self.transport, Transport::Record(_))
+            && tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    }
+
+    /// Plans (renders and queues) on a thread of its own while this one delivers what
+    /// is already queued: on a first start the sessions send the first invites while
+    /// the rest are rendered, instead of waiting for all of them.
+    async fn plan_beside_delivery(
+        &mut self,
+        now: Timestamp,
+        stop: Stop<'_>,
+        tick: &mut Tick,
+    ) -> anyhow::Result<()> {
+        /// Says planning is over however the planning thread ends (a panic included),
+        /// so delivery never waits for more.
+        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
+        }
+        let handle = tokio::runtime::Handle::current();
+        let mut transport = std::mem::replace(&mut self.transport, Transport::Lent);
+        let store = self.store.clone();
+        let planning = std::sync::atomic::AtomicBool::new(true);
+        let mut sent = Tick::default();
+        let (planned, delivered) = tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let planner = scope.spawn(|| {
+                    let _done = Done(&planning);
+                    handle.block_on(self.plan_messages(now, stop, tick))
+                });
+                let delivered = handle.block_on(deliver(
+                    &store,
+                    &mut transport,
+                    now,
+                    stop,
+                    &mut sent,
+                    Some(&planning),
+                ));
+                (planner.join(), delivered)
+            })
+        });
+        self.transport = transport;
+        tick.sent += sent.sent;
+        tick.retried += sent.retried;
+        tick.failed += sent.failed;
+        tick.dropped += sent.dropped;
+        self.held = delivered?;
+        match planned {
+            Ok(planned) => planned,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
     /// An action in words, for the log: "agenda prompt to Alan Turing".
     fn describe(&self, action: &Action) -> String {
         let kind =
@@ -245,7 +314,7 @@ impl Daemon {
     async fn plan_messages(
         &mut self,
         now: Timestamp,
-        stop: &dyn Fn() -> bool,
+        stop: Stop<'_>,
         tick: &mut Tick,
     ) -> anyhow::Result<()> {
         self.hear(now, tick).await?;
@@ -274,11 +343,7 @@ impl Daemon {
     /// Brings every calendar in line with the file. Each batch of changes is one
     /// transaction: its messages queued and the new series state recorded together.
     /// Returns what was queued, and false when `stop` cut it short.
-    async fn reconcile(
-        &mut self,
-        now: Timestamp,
-        stop: &dyn Fn() -> bool,
-    ) -> anyhow::Result<(usize, bool)> {
+    async fn reconcile(&mut self, now: Timestamp, stop: Stop<'_>) -> anyhow::Result<(usize, bool)> {
         let sent = self.store.sent_series().await?;
         let changes = reconcile::reconcile(&self.program, &sent, now);
         let mut queued = 0;
@@ -355,7 +420,7 @@ impl Daemon {
     async fn schedule(
         &mut self,
         now: Timestamp,
-        stop: &dyn Fn() -> bool,
+        stop: Stop<'_>,
         tick: &mut Tick,
     ) -> anyhow::Result<()> {
         let cursor = match self.store.scheduled_until().await? {
@@ -567,146 +632,168 @@ impl Daemon {
         Ok(history)
     }
 
-    /// Sends what is due until nothing is, `stop` says so, the breaker opens or the
-    /// daily budget is used up. Three parts run at once:
-    ///
-    /// - the claimer takes due messages from the store in batches and hands each to a
-    ///   lane chosen by its recipient (so one person's mail goes out in the order
-    ///   claimed: the invite before the prompt that refers to it);
-    /// - the lanes, one per SMTP session (or file writer), send what they are given,
-    ///   one message at a time each; a 4xx or a slow answer on one holds up only its
-    ///   own lane;
-    /// - the marker commits what became of every finished message, all that finished
-    ///   while its previous commit ran in one transaction (a group commit).
-    ///
-    /// A message is *in flight* from its claim until its mark commits. A crash resends
-    /// every message in flight; those the server had already taken arrive twice,
-    /// byte-identical, with the same Message-ID. The claimer holds at most
-    /// [`Store::claim_batch`] × 2 in flight, and the lanes wait while
-    /// [`SENT_UNMARKED`] messages they sent await their marks: so a crash doubles at
-    /// most that many.
+    /// Sends what is due (see [`deliver`]).
     async fn deliver(
         &mut self,
         now: Timestamp,
-        stop: &dyn Fn() -> bool,
+        stop: Stop<'_>,
         tick: &mut Tick,
     ) -> anyhow::Result<()> {
-        self.held = None;
-        let daily = self.transport.daily_budget();
-        let store = &self.store;
-        let batch = store.claim_batch();
-        let in_flight = tokio::sync::Semaphore::new(2 * batch as usize);
-        let in_flight = &in_flight;
-        let unmarked = tokio::sync::Semaphore::new(SENT_UNMARKED);
-        let unmarked = &unmarked;
-        let (gate, mut lanes) = self.transport.lanes();
-        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
-        let claimer_done = done_tx.clone();
-        let (lane_txs, lane_rxs): (Vec<_>, Vec<_>) = (0..lanes.len())
-            .map(|_| tokio::sync::mpsc::unbounded_channel::<Queued>())
-            .unzip();
-
-        let claimer = async move {
-            let lane_txs = lane_txs;
-            loop {
-                if stop() || gate.paused_until(now).is_some() {
-                    return Ok(None);
-                }
-                // Room for a batch in flight: waits for the marker (closed when it fails).
-                let Ok(permit) = in_flight.acquire_many(batch).await else {
-                    return Ok(None);
-                };
-                permit.forget();
-                let claimed = store.claim(now, batch, daily).await?;
-                in_flight.add_permits(batch as usize - claimed.messages.len());
-                if claimed.messages.is_empty() {
-                    return Ok(claimed.held);
-                }
-                let more = claimed.messages.len() == batch as usize;
-                for message in claimed.messages {
-                    if let Some(why) = too_late(&message, now) {
-                        let outcome = Outcome::Dropped(why);
-                        if claimer_done.send(Done { message, outcome }).is_err() {
-                            return Ok(None);
-                        }
-                        continue;
-                    }
-                    let lane = lane_for(&message.recipient, lane_txs.len());
-                    if lane_txs[lane].send(message).is_err() {
-                        // The lanes stopped: the marker failed, and says why.
-                        return Ok(None);
-                    }
-                }
-                if !more {
-                    return anyhow::Ok(None);
-                }
-            }
-        };
-
-        let senders = futures_util::future::join_all(lanes.iter_mut().zip(lane_rxs).map(
-            |(lane, mut queue)| {
-                let done_tx = done_tx.clone();
-                async move {
-                    while let Some(message) = queue.recv().await {
-                        let outcome = if stop() {
-                            Outcome::GiveBack("stopped before sending")
-                        } else if gate.paused_until(now).is_some() {
-                            Outcome::GiveBack("sending paused")
-                        } else {
-                            // Waits while too many sent messages await their marks
-                            // (closed when the marker fails).
-                            let Ok(permit) = unmarked.acquire().await else {
-                                return;
-                            };
-                            permit.forget();
-                            match lane.send(&message, now).await {
-                                Ok(()) => Outcome::Sent(lane.delivered(&message)),
-                                Err(error) => Outcome::Failed(error),
-                            }
-                        };
-                        if done_tx.send(Done { message, outcome }).is_err() {
-                            return;
-                        }
-                    }
-                }
-            },
-        ));
-        drop(done_tx);
-
-        let marker = async {
-            let marked = async {
-                while let Some(first) = done_rx.recv().await {
-                    let mut done = vec![first];
-                    while let Ok(next) = done_rx.try_recv() {
-                        done.push(next);
-                    }
-                    let marks: Vec<(&str, Mark<'_>)> = done
-                        .iter()
-                        .map(|d| (d.message.key.as_str(), d.mark(now)))
-                        .collect();
-                    let held = store.mark_all(&marks, now).await?;
-                    for ((done, (_, mark)), held) in done.iter().zip(&marks).zip(held) {
-                        done.report(held, mark, tick);
-                    }
-                    in_flight.add_permits(done.len());
-                    unmarked.add_permits(done.iter().filter(|d| d.was_sent()).count());
-                }
-                anyhow::Ok(())
-            }
-            .await;
-            if marked.is_err() {
-                // Nobody may wait for room that never comes.
-                in_flight.close();
-                unmarked.close();
-            }
-            marked
-        };
-
-        let (claimed, _, marked) = tokio::join!(claimer, senders, marker);
-        marked?;
-        self.held = claimed?;
+        self.held = deliver(&self.store, &mut self.transport, now, stop, tick, None).await?;
         Ok(())
     }
+}
+
+/// Sends what is due until nothing is, `stop` says so, the breaker opens or the
+/// daily budget is used up. Three parts run at once:
+///
+/// - the claimer takes due messages from the store in batches and hands each to a
+///   lane chosen by its recipient (so one person's mail goes out in the order
+///   claimed: the invite before the prompt that refers to it);
+/// - the lanes, one per SMTP session (or file writer), send what they are given,
+///   one message at a time each; a 4xx or a slow answer on one holds up only its
+///   own lane;
+/// - the marker commits what became of every finished message, all that finished
+///   while its previous commit ran in one transaction (a group commit).
+///
+/// A message is *in flight* from its claim until its mark commits. A crash resends
+/// every message in flight; those the server had already taken arrive twice,
+/// byte-identical, with the same Message-ID. The claimer holds at most
+/// [`Store::claim_batch`] × 2 in flight, and the lanes wait while
+/// [`SENT_UNMARKED`] messages they sent await their marks: so a crash doubles at
+/// most that many.
+///
+/// While `planning` says more is being queued, an empty queue is looked at again
+/// shortly rather than ending the delivery. Returns the daily budget's state when it
+/// held mail back.
+async fn deliver(
+    store: &Store,
+    transport: &mut Transport,
+    now: Timestamp,
+    stop: Stop<'_>,
+    tick: &mut Tick,
+    planning: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<Option<Held>> {
+    let daily = transport.daily_budget();
+    let batch = store.claim_batch();
+    let in_flight = tokio::sync::Semaphore::new(2 * batch as usize);
+    let in_flight = &in_flight;
+    let unmarked = tokio::sync::Semaphore::new(SENT_UNMARKED);
+    let unmarked = &unmarked;
+    let planning = || planning.is_some_and(|p| p.load(std::sync::atomic::Ordering::Acquire));
+    let (gate, mut lanes) = transport.lanes();
+    if lanes.is_empty() {
+        return Ok(None);
+    }
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
+    let claimer_done = done_tx.clone();
+    let (lane_txs, lane_rxs): (Vec<_>, Vec<_>) = (0..lanes.len())
+        .map(|_| tokio::sync::mpsc::unbounded_channel::<Queued>())
+        .unzip();
+
+    let claimer = async move {
+        let lane_txs = lane_txs;
+        loop {
+            if stop() || gate.paused_until(now).is_some() {
+                return Ok(None);
+            }
+            // Room for a batch in flight: waits for the marker (closed when it fails).
+            let Ok(permit) = in_flight.acquire_many(batch).await else {
+                return Ok(None);
+            };
+            permit.forget();
+            let claimed = store.claim(now, batch, daily).await?;
+            in_flight.add_permits(batch as usize - claimed.messages.len());
+            if claimed.messages.is_empty() {
+                if planning() && claimed.held.is_none() {
+                    // More is being queued: look again in a moment.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+                return Ok(claimed.held);
+            }
+            let more = claimed.messages.len() == batch as usize;
+            for message in claimed.messages {
+                if let Some(why) = too_late(&message, now) {
+                    let outcome = Outcome::Dropped(why);
+                    if claimer_done.send(Done { message, outcome }).is_err() {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                let lane = lane_for(&message.recipient, lane_txs.len());
+                if lane_txs[lane].send(message).is_err() {
+                    // The lanes stopped: the marker failed, and says why.
+                    return Ok(None);
+                }
+            }
+            if !more && !planning() {
+                return anyhow::Ok(None);
+            }
+        }
+    };
+
+    let senders =
+        futures_util::future::join_all(lanes.iter_mut().zip(lane_rxs).map(|(lane, mut queue)| {
+            let done_tx = done_tx.clone();
+            async move {
+                while let Some(message) = queue.recv().await {
+                    let outcome = if stop() {
+                        Outcome::GiveBack("stopped before sending")
+                    } else if gate.paused_until(now).is_some() {
+                        Outcome::GiveBack("sending paused")
+                    } else {
+                        // Waits while too many sent messages await their marks
+                        // (closed when the marker fails).
+                        let Ok(permit) = unmarked.acquire().await else {
+                            return;
+                        };
+                        permit.forget();
+                        match lane.send(&message, now).await {
+                            Ok(()) => Outcome::Sent(lane.delivered(&message)),
+                            Err(error) => Outcome::Failed(error),
+                        }
+                    };
+                    if done_tx.send(Done { message, outcome }).is_err() {
+                        return;
+                    }
+                }
+            }
+        }));
+    drop(done_tx);
+
+    let marker = async {
+        let marked = async {
+            while let Some(first) = done_rx.recv().await {
+                let mut done = vec![first];
+                while let Ok(next) = done_rx.try_recv() {
+                    done.push(next);
+                }
+                let marks: Vec<(&str, Mark<'_>)> = done
+                    .iter()
+                    .map(|d| (d.message.key.as_str(), d.mark(now)))
+                    .collect();
+                let held = store.mark_all(&marks, now).await?;
+                for ((done, (_, mark)), held) in done.iter().zip(&marks).zip(held) {
+                    done.report(held, mark, tick);
+                }
+                in_flight.add_permits(done.len());
+                unmarked.add_permits(done.iter().filter(|d| d.was_sent()).count());
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if marked.is_err() {
+            // Nobody may wait for room that never comes.
+            in_flight.close();
+            unmarked.close();
+        }
+        marked
+    };
+
+    let (claimed, _, marked) = tokio::join!(claimer, senders, marker);
+    marked?;
+    claimed
 }
 
 /// The most messages a daemon has sent and not yet marked: what a crash may double.

@@ -28,6 +28,8 @@ pub enum Transport {
     Smtp(Box<super::smtp::Smtp>),
     /// A simulation's: numbered files and `index.json` ([`super::record`]).
     Record(Box<super::record::Recorder>),
+    /// In the daemon's hands while delivery runs beside planning, which never sends.
+    Lent,
 }
 
 impl Transport {
@@ -51,6 +53,7 @@ impl Transport {
             Transport::File { dir, .. } => format!("files in {}", dir.display()),
             Transport::Smtp(smtp) => smtp.describe(),
             Transport::Record(recorder) => recorder.describe(),
+            Transport::Lent => "(lent to delivery)".to_string(),
         }
     }
 
@@ -65,7 +68,7 @@ impl Transport {
     /// When sending is paused by the SMTP circuit breaker, until when.
     pub fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         match self {
-            Transport::File { .. } | Transport::Record(_) => None,
+            Transport::File { .. } | Transport::Record(_) | Transport::Lent => None,
             Transport::Smtp(smtp) => smtp.paused_until(now),
         }
     }
@@ -73,7 +76,7 @@ impl Transport {
     /// Why sending is paused (the SMTP link's last failure).
     pub fn pause_reason(&self) -> String {
         match self {
-            Transport::File { .. } | Transport::Record(_) => String::new(),
+            Transport::File { .. } | Transport::Record(_) | Transport::Lent => String::new(),
             Transport::Smtp(smtp) => smtp.pause_reason(),
         }
     }
@@ -82,7 +85,7 @@ impl Transport {
     pub fn daily_budget(&self) -> Option<u32> {
         match self {
             Transport::Smtp(smtp) => smtp.daily_budget(),
-            Transport::File { .. } | Transport::Record(_) => None,
+            Transport::File { .. } | Transport::Record(_) | Transport::Lent => None,
         }
     }
 
@@ -104,6 +107,7 @@ impl Transport {
                 )
             }
             Transport::Record(recorder) => (Gate(None), vec![Lane::Record(recorder)]),
+            Transport::Lent => (Gate(None), Vec::new()),
         }
     }
 }

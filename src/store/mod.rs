@@ -119,6 +119,13 @@ macro_rules! dialects {
     (@postgres CLAIMER_IS) => {
         "claimed_by ="
     };
+    // The keys of a JSON array of strings, as a row set.
+    (@sqlite KEYS_IN_JSON) => {
+        "(SELECT value FROM json_each($2))"
+    };
+    (@postgres KEYS_IN_JSON) => {
+        "(SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))"
+    };
     (@sqlite EMPTY_BODY) => {
         "x''"
     };

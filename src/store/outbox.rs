@@ -148,10 +148,12 @@ pub struct Failure {
     pub error: String,
 }
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, \
-     attempts, next_attempt_at, last_error, uid, method, sequence, body, created_at, reply_token) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $6, $8, $9, $10, $11, $12, $13, $14) \
-     ON CONFLICT (key) DO NOTHING";
+const INSERT_MESSAGES: &str = "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, \
+     state, attempts, next_attempt_at, last_error, uid, method, sequence, body, created_at, \
+     reply_token) ";
+
+/// Messages per INSERT statement: 16 values each, far below SQLite's limit of 32,766.
+const INSERT_ROWS: usize = 128;
 
 /// The columns a claim returns.
 macro_rules! claimed_columns {
@@ -223,20 +225,25 @@ const DAILY_FREES: &str = "SELECT sent_at FROM messages WHERE sent_at > $1 \
 /// One day, the window of `rate = "…/day"`.
 const DAY: i64 = 86_400;
 
-/// Marks change only a claim this daemon still holds.
+/// Marks change only a claim this daemon still holds. Sent marks go in one statement,
+/// the keys a JSON array (`$2`); it returns the keys it marked.
 const MARK_SENT: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
-     WHERE key = $2 AND state = 'sending' AND ",
+     WHERE key IN ",
+    KEYS_IN_JSON,
+    " AND state = 'sending' AND ",
     CLAIMER_IS,
-    " $3"
+    " $3 RETURNING key"
 );
 /// [`MARK_SENT`] for a store in memory: the body is not kept.
 const MARK_SENT_FORGETTING_BODY: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL, body = ",
     EMPTY_BODY,
-    " WHERE key = $2 AND state = 'sending' AND ",
+    " WHERE key IN ",
+    KEYS_IN_JSON,
+    " AND state = 'sending' AND ",
     CLAIMER_IS,
-    " $3"
+    " $3 RETURNING key"
 );
 const MARK_RETRY: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
@@ -269,30 +276,42 @@ impl Store {
         on!(self, |pool| {
             let mut tx = pool.begin().await?;
             let mut queued = Vec::with_capacity(messages.len());
-            for m in messages {
-                let state = if m.dropped.is_some() {
-                    "dropped"
-                } else {
-                    "pending"
-                };
-                let result = sqlx::query(INSERT_MESSAGE)
-                    .bind(&m.key)
-                    .bind(&m.message_id)
-                    .bind(m.kind.name())
-                    .bind(&m.pair)
-                    .bind(&m.recipient)
-                    .bind(seconds(m.due_at))
-                    .bind(state)
-                    .bind(&m.dropped)
-                    .bind(&m.uid)
-                    .bind(&m.method)
-                    .bind(m.sequence.map(i64::from))
-                    .bind(&m.body)
-                    .bind(seconds(now))
-                    .bind(&m.reply_token)
-                    .execute(&mut *tx)
-                    .await?;
-                queued.push(result.rows_affected() == 1);
+            // Many rows a statement: one round trip (on SQLite, one hop to its
+            // thread) for each, not for each message.
+            for chunk in messages.chunks(INSERT_ROWS) {
+                let mut insert = sqlx::QueryBuilder::new(INSERT_MESSAGES);
+                insert.push_values(chunk, |mut row, m| {
+                    let state = if m.dropped.is_some() {
+                        "dropped"
+                    } else {
+                        "pending"
+                    };
+                    row.push_bind(&m.key)
+                        .push_bind(&m.message_id)
+                        .push_bind(m.kind.name())
+                        .push_bind(&m.pair)
+                        .push_bind(&m.recipient)
+                        .push_bind(seconds(m.due_at))
+                        .push_bind(state)
+                        .push_bind(0i64)
+                        .push_bind(seconds(m.due_at))
+                        .push_bind(&m.dropped)
+                        .push_bind(&m.uid)
+                        .push_bind(&m.method)
+                        .push_bind(m.sequence.map(i64::from))
+                        .push_bind(&m.body)
+                        .push_bind(seconds(now))
+                        .push_bind(&m.reply_token);
+                });
+                insert.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+                let mut new: std::collections::HashSet<String> = insert
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+                // A key twice in one batch is queued once: the first.
+                queued.extend(chunk.iter().map(|m| new.remove(&m.key)));
             }
             for (pair, sent) in series {
                 sqlx::query(series::SAVE_SERIES)
@@ -498,15 +517,31 @@ impl Store {
         } else {
             MARK_SENT
         };
+        let sent: Vec<&str> = marks
+            .iter()
+            .filter(|(_, mark)| matches!(mark, Mark::Sent))
+            .map(|(key, _)| *key)
+            .collect();
+        let sent_json = serde_json::to_string(&sent)?;
         let held: Vec<bool> = on!(self, |pool, backend| {
             let mut tx = pool.begin().await?;
+            let mut marked_sent = std::collections::HashSet::new();
+            if !sent.is_empty() {
+                let keys: Vec<String> = sqlx::query_scalar(backend.pick(sent_statement))
+                    .bind(seconds(at))
+                    .bind(&sent_json)
+                    .bind(me)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                marked_sent.extend(keys);
+            }
             let mut held = Vec::with_capacity(marks.len());
             for (key, mark) in marks {
                 let query = match mark {
-                    Mark::Sent => sqlx::query(backend.pick(sent_statement))
-                        .bind(seconds(at))
-                        .bind(*key)
-                        .bind(me),
+                    Mark::Sent => {
+                        held.push(marked_sent.contains(*key));
+                        continue;
+                    }
                     Mark::Retry { error, next } => sqlx::query(backend.pick(MARK_RETRY))
                         .bind(*error)
                         .bind(seconds(*next))
