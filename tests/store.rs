@@ -214,3 +214,72 @@ async fn a_paused_breaker_is_recorded_for_status() {
         assert_eq!(a.instances().await.unwrap()[0].paused_until, None);
     }
 }
+
+/// `rate = "N/day"` at the store: claims stop at the budget over every daemon (three
+/// claiming at once on PostgreSQL take four between them, not twelve), calendar mail is
+/// claimed first, and the answer says when a place frees: a day after the send of the
+/// day that stands in the way (claims in flight count as sends).
+#[tokio::test]
+async fn a_daily_budget_caps_claims_over_every_daemon_calendar_first() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let shared = matches!(location, Location::Postgres(_));
+        let now = at("2027-01-11T09:00:00Z");
+        let store = daemon_store(&location, "a").await;
+        let mut batch: Vec<NewMessage> = (0..10).map(message).collect();
+        // The last one queued is an invite: it goes first.
+        batch[9].method = Some("REQUEST".into());
+        batch[9].kind = mentord::mail::MessageKind::Invite;
+        store.enqueue_all(&batch, &[], now).await.unwrap();
+        // Yesterday at 10:00 one message went: it counts until today at 10:00.
+        let first = store.claim(at("2027-01-10T10:00:00Z"), 1, Some(4)).await;
+        assert!(first.is_ok(), "{location:?}");
+        let first = first.unwrap().messages;
+        assert!(first.is_empty(), "nothing was due yesterday");
+        let early = store.claim(now, 1, None).await.unwrap().messages;
+        assert_eq!(early[0].key, batch[9].key, "calendar first: {location:?}");
+        store
+            .mark_sent(&early[0].key, at("2027-01-10T10:00:00Z"))
+            .await
+            .unwrap();
+
+        // Three places left today, whoever claims.
+        let mut stores = vec![store];
+        if shared {
+            stores.push(daemon_store(&location, "b").await);
+            stores.push(daemon_store(&location, "c").await);
+        }
+        let answers =
+            futures_util::future::join_all(stores.iter().map(|s| s.claim(now, 64, Some(4)))).await;
+        let mut claimed = Vec::new();
+        for (s, answer) in stores.iter().zip(answers) {
+            for m in answer.unwrap().messages {
+                claimed.push((s, m.key));
+            }
+        }
+        assert_eq!(claimed.len(), 3, "{location:?}");
+        let store = &stores[0];
+        let held = store.claim(now, 64, Some(4)).await.unwrap();
+        assert!(held.messages.is_empty(), "{location:?}");
+        let held = held.held.expect("the budget holds the rest");
+        assert_eq!((held.daily, held.used), (4, 4), "{location:?}");
+        // The next place frees when yesterday's send is a day old (the three in flight
+        // count until then and after).
+        assert_eq!(held.until, Some(at("2027-01-11T10:00:00Z")), "{location:?}");
+
+        // Sent, they still count: the same answer.
+        for (s, key) in &claimed {
+            assert!(s.mark_sent(key, now).await.unwrap());
+        }
+        let held = store.claim(now, 64, Some(4)).await.unwrap().held.unwrap();
+        assert_eq!(held.until, Some(at("2027-01-11T10:00:00Z")), "{location:?}");
+        let budget = store.daily_budget(4, now).await.unwrap();
+        assert!(budget.holds(), "{budget:?}");
+        assert_eq!((budget.used, budget.waiting), (4, 6), "{location:?}");
+        let later = store
+            .claim(at("2027-01-11T10:00:01Z"), 64, Some(4))
+            .await
+            .unwrap();
+        assert_eq!(later.messages.len(), 1, "one place freed: {location:?}");
+    }
+}
