@@ -225,6 +225,35 @@ const DAILY_FREES: &str = "SELECT sent_at FROM messages WHERE sent_at > $1 \
 /// One day, the window of `rate = "…/day"`.
 const DAY: i64 = 86_400;
 
+/// A daily budget of `$daily` as it stands a day after `$day_ago`, read through `$db`
+/// (a pool, or a transaction that holds the budget's lock): what it used, and, when
+/// nothing is left, when the send that stands in the way turns a day old. A macro, as
+/// `on!` bodies are: the same text for either backend's executor.
+macro_rules! budget_use {
+    ($db:expr, $daily:expr, $day_ago:expr) => {{
+        let used: i64 = sqlx::query_scalar(DAILY_USE)
+            .bind($day_ago)
+            .fetch_one($db)
+            .await?;
+        let over = used - i64::from($daily);
+        let until = if over >= 0 {
+            sqlx::query_scalar::<_, i64>(DAILY_FREES)
+                .bind($day_ago)
+                .bind(over)
+                .fetch_optional($db)
+                .await?
+                .map(|sent| instant(sent + DAY))
+        } else {
+            None
+        };
+        Held {
+            daily: $daily,
+            used: used.max(0) as u64,
+            until,
+        }
+    }};
+}
+
 /// Marks change only a claim this daemon still holds. Sent marks go in one statement,
 /// the keys a JSON array (`$2`); it returns the keys it marked.
 const MARK_SENT: (&str, &str) = dialects!(
@@ -356,42 +385,21 @@ impl Store {
             // SQLite has one daemon: its count needs no lock (and a read before the
             // write would make the transaction's upgrade fail against `deliver`).
             let mut used = None;
-            if let (Some(_), Backend::Sqlite) = (daily, backend) {
-                used = Some(
-                    sqlx::query_scalar::<_, i64>(DAILY_USE)
-                        .bind(day_ago)
-                        .fetch_one(pool)
-                        .await?,
-                );
+            if let (Some(daily), Backend::Sqlite) = (daily, backend) {
+                used = Some(budget_use!(pool, daily, day_ago));
             }
             let mut tx = pool.begin().await?;
-            if let (Some(_), Backend::Postgres) = (daily, backend) {
+            if let (Some(daily), Backend::Postgres) = (daily, backend) {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mentord daily budget'))")
                     .execute(&mut *tx)
                     .await?;
-                used = Some(
-                    sqlx::query_scalar::<_, i64>(DAILY_USE)
-                        .bind(day_ago)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                );
+                used = Some(budget_use!(&mut *tx, daily, day_ago));
             }
             let mut limit = i64::from(limit);
-            if let (Some(daily), Some(used)) = (daily, used) {
-                let room = i64::from(daily) - used;
+            if let Some(used) = used {
+                let room = i64::from(used.daily) - used.used as i64;
                 if room <= 0 {
-                    // Held: when does the send of the day that stands in the way turn
-                    // a day old?
-                    let oldest: Option<i64> = sqlx::query_scalar(DAILY_FREES)
-                        .bind(day_ago)
-                        .bind(-room)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    claimed.held = Some(Held {
-                        daily,
-                        used: used.max(0) as u64,
-                        until: oldest.map(|sent| instant(sent + DAY)),
-                    });
+                    claimed.held = Some(used);
                 }
                 limit = limit.min(room.max(0));
             }
@@ -459,28 +467,7 @@ impl Store {
     /// frees if none is left: for `status` and the digest.
     pub async fn daily_use(&self, daily: u32, now: Timestamp) -> anyhow::Result<Held> {
         let day_ago = seconds(now) - DAY;
-        on!(self, |pool| {
-            let used: i64 = sqlx::query_scalar(DAILY_USE)
-                .bind(day_ago)
-                .fetch_one(pool)
-                .await?;
-            let over = used - i64::from(daily);
-            let until = if over >= 0 {
-                sqlx::query_scalar::<_, i64>(DAILY_FREES)
-                    .bind(day_ago)
-                    .bind(over)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|sent| instant(sent + DAY))
-            } else {
-                None
-            };
-            Ok(Held {
-                daily,
-                used: used.max(0) as u64,
-                until,
-            })
-        })
+        Ok(on!(self, |pool| budget_use!(pool, daily, day_ago)))
     }
 
     /// A rolling day's budget as `status` and the digest tell it: [`Store::daily_use`]
@@ -562,11 +549,7 @@ impl Store {
             held
         });
         if self.in_memory {
-            let sent = marks
-                .iter()
-                .filter(|(_, m)| matches!(m, Mark::Sent))
-                .count();
-            self.forget_old_sent(at, sent).await?;
+            self.forget_old_sent(at, sent.len()).await?;
         }
         Ok(held)
     }
