@@ -642,6 +642,7 @@ impl<'b> Loader<'b> {
             http: self.http,
             warnings: Vec::new(),
             warning_lines: Vec::new(),
+            ids: std::sync::OnceLock::new(),
         })
     }
 }

@@ -17,6 +17,7 @@ mod segments_agree;
 mod settings;
 pub mod values;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -79,6 +80,16 @@ pub struct Program {
     /// same rendered with file, line and column once the file's text is known.
     pub warnings: Vec<crate::diagnostic::Diagnostic>,
     pub warning_lines: Vec<String>,
+    /// Pairs and people by id, built when first asked (see [`Program::pair_by_id`]).
+    pub(crate) ids: std::sync::OnceLock<Ids>,
+}
+
+/// Where each pair and person id is in [`Program::pairs`] and [`Program::people`]:
+/// looking one up for each reply, link or cancel must not read every pair of 50,000.
+#[derive(Debug, Default)]
+pub(crate) struct Ids {
+    pairs: HashMap<String, usize>,
+    people: HashMap<String, PersonIndex>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,11 +339,27 @@ impl Program {
     }
 
     pub fn pair_by_id(&self, id: &str) -> Option<&Pair> {
-        self.pairs.iter().find(|p| p.id == id)
+        self.ids().pairs.get(id).map(|&i| &self.pairs[i])
     }
 
     pub fn person_by_id(&self, id: &str) -> Option<PersonIndex> {
-        self.people.iter().position(|p| p.id == id)
+        self.ids().people.get(id).copied()
+    }
+
+    /// Ids are fixed once the program is loaded: only cancellations change its pairs.
+    /// An id twice (the loader refuses that) would name its first.
+    fn ids(&self) -> &Ids {
+        fn first_of<'a>(ids: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+            let mut index = HashMap::new();
+            for (i, id) in ids.enumerate() {
+                index.entry(id.clone()).or_insert(i);
+            }
+            index
+        }
+        self.ids.get_or_init(|| Ids {
+            pairs: first_of(self.pairs.iter().map(|p| &p.id)),
+            people: first_of(self.people.iter().map(|p| &p.id)),
+        })
     }
 
     /// Puts the meetings people can't make (from the store) on their pairs; returns
