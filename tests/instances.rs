@@ -37,13 +37,21 @@ fn setup(dir: &Path, database: &Database) -> (Server, PathBuf) {
     (server, config)
 }
 
-/// Waits until the server holds every message at least once; the accepted Message-IDs.
-fn wait_for_all(server: &Server, dir: &Path, limit: Duration) -> Vec<String> {
+/// Waits until the server holds every message at least once and the store has marked
+/// each sent; the accepted Message-IDs.
+fn wait_for_all(server: &Server, database: &Database, dir: &Path, limit: Duration) -> Vec<String> {
     let deadline = Instant::now() + limit;
     loop {
-        if server.accepted() >= MESSAGES {
+        // Every message arrived and is marked sent. A killed daemon's claims are marked
+        // only once its lease has run out and another daemon has taken them over (and
+        // sent again those it had sent without marking): until then every message may
+        // have arrived while the dead daemon still holds its claims.
+        if server.accepted() >= MESSAGES
+            && sent_by(database).values().sum::<i64>() >= MESSAGES as i64
+        {
             let ids = server.message_ids();
             let mut distinct = ids.clone();
+            distinct.sort();
             distinct.dedup();
             if distinct.len() >= MESSAGES {
                 return ids;
@@ -123,7 +131,7 @@ fn three_daemons_send_ten_thousand_messages_once() {
     let dir = tempfile::tempdir().unwrap();
     let (server, config) = setup(dir.path(), &database);
     let mut daemons = start_daemons(3, &config, dir.path());
-    let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
+    let ids = wait_for_all(&server, &database, dir.path(), Duration::from_secs(600));
 
     let report = status(&config);
     let alive = report["daemons"]
@@ -170,7 +178,7 @@ fn a_daemon_killed_mid_run_loses_nothing() {
     let mut victim = daemons.0[index].take().unwrap();
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
-    let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
+    let ids = wait_for_all(&server, &database, dir.path(), Duration::from_secs(600));
 
     let report = status(&config);
     let daemons_seen = report["daemons"].as_array().unwrap();
@@ -225,7 +233,7 @@ fn daemons_ride_out_lost_database_connections() {
     wait_for_accepted(&server, MESSAGES / 4);
     let dropped = terminate_connections(&database.url);
     assert!(dropped >= 2, "only {dropped} connections to drop");
-    let ids = wait_for_all(&server, dir.path(), Duration::from_secs(600));
+    let ids = wait_for_all(&server, &database, dir.path(), Duration::from_secs(600));
     daemons.stop();
     let logs: String = (0..2)
         .map(|i| std::fs::read_to_string(dir.path().join(format!("daemon-{i}.log"))).unwrap())
