@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{counts, free_port, generate, start_sink};
+use common::{Counter, free_port, generate, start_sink};
 use sqlx::Connection as _;
 
 struct Run {
@@ -80,8 +80,9 @@ async fn deliver(
         })
         .collect();
     let mut queued = None;
+    let mut counter = Counter::new(store);
     loop {
-        let (all, sent) = counts(store).await;
+        let (all, sent) = counter.read().await;
         if queued.is_none() && all >= expected {
             queued = Some(start.elapsed().as_secs_f64());
         }

@@ -283,3 +283,98 @@ async fn a_daily_budget_caps_claims_over_every_daemon_calendar_first() {
         assert_eq!(later.messages.len(), 1, "one place freed: {location:?}");
     }
 }
+
+/// An upgrade keeps what was queued: a SQLite store made before bodies had a table of
+/// their own (migrations 1 to 6, as shipped) holds a pending message; opened by this
+/// build (migration 7 moves the bodies), the message is claimed with the same bytes,
+/// and new messages queue and claim beside it.
+#[tokio::test]
+async fn a_store_from_before_the_bodies_table_keeps_its_queued_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The shipped migrations up to 6, applied by sqlx as an older mentord did.
+        let old = dir.path().join("migrations");
+        std::fs::create_dir(&old).unwrap();
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&shipped).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            if name.as_str() < "0007" {
+                std::fs::copy(entry.path(), old.join(&name)).unwrap();
+            }
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let body = b"Message-ID: <old@mentord.test>\r\n\r\nqueued before the upgrade\r\n";
+        sqlx::query(
+            "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, \
+             attempts, next_attempt_at, body, created_at) \
+             VALUES ('followup/old/2027-01-11/0/p', '<old@mentord.test>', 'followup', 'old', \
+             'p@example.org', $1, 'pending', 0, $1, $2, $1)",
+        )
+        .bind(at("2027-01-11T09:00:00Z").as_second())
+        .bind(&body[..])
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+
+    let store = Store::open(&Location::Sqlite(path.clone())).await.unwrap();
+    let now = at("2027-01-11T10:00:00Z");
+    store.enqueue_all(&[message(1)], &[], now).await.unwrap();
+    let claimed = store.claim_due(now, 64).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let old = claimed
+        .iter()
+        .find(|m| m.message_id == "<old@mentord.test>")
+        .unwrap();
+    assert_eq!(
+        old.body,
+        b"Message-ID: <old@mentord.test>\r\n\r\nqueued before the upgrade\r\n"
+    );
+    let new = claimed
+        .iter()
+        .find(|m| m.message_id == "<1@mentord.test>")
+        .unwrap();
+    assert_eq!(new.body, message(1).body);
+}
+
+/// Series states are written many to a statement; one pair twice in a batch (an update
+/// and then a cancelled meeting, say) ends as the last, on every backend (PostgreSQL
+/// refuses a statement that would change one row twice).
+#[tokio::test]
+async fn a_pair_twice_in_one_batch_keeps_its_last_state() {
+    let program = mentord::program::load(std::path::Path::new(common::example())).unwrap();
+    let now = at("2027-01-04T09:00:00Z");
+    let changes = mentord::reconcile::reconcile(&program, &Default::default(), now);
+    let change = changes.first().unwrap();
+    let series = change.series(&program).unwrap().into_owned();
+    let pair = "a-pair".to_string();
+    let sent = |sequence| mentord::reconcile::Sent {
+        series: series.clone(),
+        sequence,
+        active: true,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let store = Store::open(&location).await.unwrap();
+        let batch = [
+            (pair.clone(), sent(1)),
+            ("other".into(), sent(0)),
+            (pair.clone(), sent(2)),
+        ];
+        store.enqueue_all(&[], &batch, now).await.unwrap();
+        let stored = store.sent_series().await.unwrap();
+        assert_eq!(stored.len(), 2, "{location:?}");
+        assert_eq!(stored[&pair].sequence, 2, "{location:?}");
+        assert_eq!(stored["other"].sequence, 0, "{location:?}");
+    }
+}

@@ -46,6 +46,20 @@ const HORIZON: SignedDuration = SignedDuration::from_hours(24);
 /// Calendar changes queued per transaction.
 const RECONCILE_BATCH: usize = 256;
 
+/// A batch of calendar changes, composed.
+struct ChangeBatch {
+    messages: Vec<NewMessage>,
+    states: Vec<(String, Sent)>,
+    /// Pairs newly invited, whose late prompts are queued once the batch is.
+    catch_up: Vec<u32>,
+}
+
+/// A batch being written to the store.
+struct Writing {
+    catch_up: Vec<u32>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<bool>>>,
+}
+
 /// Scheduled messages queued per transaction.
 const SCHEDULE_BATCH: usize = 512;
 
@@ -342,78 +356,56 @@ impl Daemon {
 
     /// Brings every calendar in line with the file. Each batch of changes is one
     /// transaction: its messages queued and the new series state recorded together.
-    /// Returns what was queued, and false when `stop` cut it short.
+    /// A batch is composed while the one before it is written (on a task of its own),
+    /// one write at a time, in order. Returns what was queued, and false when `stop`
+    /// cut it short.
     async fn reconcile(&mut self, now: Timestamp, stop: Stop<'_>) -> anyhow::Result<(usize, bool)> {
         let sent = self.store.sent_series().await?;
         let changes = reconcile::reconcile(&self.program, &sent, now);
         let mut queued = 0;
+        let mut writing: Option<Writing> = None;
+        let mut complete = true;
         for batch in changes.chunks(RECONCILE_BATCH) {
             if stop() {
-                return Ok((queued, false));
+                complete = false;
+                break;
             }
-            queued += self.apply_changes(batch, now).await?;
+            let composed = self.compose_changes(batch, now)?;
+            if let Some(written) = writing.take() {
+                queued += self.written(written).await?;
+            }
+            let store = self.store.clone();
+            writing = Some(Writing {
+                catch_up: composed.catch_up,
+                task: tokio::spawn(async move {
+                    store
+                        .enqueue_all(&composed.messages, &composed.states, now)
+                        .await
+                }),
+            });
         }
-        Ok((queued, true))
+        if let Some(written) = writing {
+            queued += self.written(written).await?;
+        }
+        Ok((queued, complete))
     }
 
-    async fn apply_changes(&mut self, changes: &[Change], now: Timestamp) -> anyhow::Result<usize> {
-        let mut catch_up = Vec::new();
+    /// Waits for a batch's write: how many of its messages were new.
+    async fn written(&mut self, writing: Writing) -> anyhow::Result<usize> {
+        let queued = match writing.task.await {
+            Ok(queued) => queued?,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        };
+        self.catch_up.extend(writing.catch_up);
+        Ok(queued.into_iter().filter(|&q| q).count())
+    }
+
+    /// A batch of changes as the messages to queue and the series states to record.
+    fn compose_changes(&self, changes: &[Change], now: Timestamp) -> anyhow::Result<ChangeBatch> {
         let composer = Composer::new(&self.program, &self.templates)
             .with_tokens(self.tokens.as_ref())
             .with_links(self.signer.as_ref());
-        let mut messages = Vec::new();
-        let mut states = Vec::with_capacity(changes.len());
-        for change in changes {
-            for composed in composer.change(change, now)? {
-                messages.push(new_message(&composed, now)?);
-            }
-            let (pair_id, state) = match change {
-                Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
-                    self.program.pairs[*pair].id.clone(),
-                    Sent {
-                        series: change
-                            .series(&self.program)
-                            .context("a series without meetings")?
-                            .into_owned(),
-                        sequence: *sequence,
-                        active: true,
-                    },
-                ),
-                Change::CancelOccurrence {
-                    pair,
-                    series,
-                    sequence,
-                    ..
-                } => (
-                    self.program.pairs[*pair].id.clone(),
-                    Sent {
-                        series: series.clone(),
-                        sequence: *sequence,
-                        active: true,
-                    },
-                ),
-                Change::Cancel {
-                    pair_id,
-                    series,
-                    sequence,
-                } => (
-                    pair_id.clone(),
-                    Sent {
-                        series: series.clone(),
-                        sequence: *sequence,
-                        active: false,
-                    },
-                ),
-            };
-            if let Change::Invite { pair, .. } | Change::Update { pair, .. } = change {
-                catch_up.push(*pair as u32);
-            }
-            tracing::info!(pair = %pair_id, change = change_name(change), sequence = change.sequence(), "calendar change queued");
-            states.push((pair_id, state));
-        }
-        let queued = self.store.enqueue_all(&messages, &states, now).await?;
-        self.catch_up.extend(catch_up);
-        Ok(queued.into_iter().filter(|&q| q).count())
+        compose_batch(&composer, &self.program, changes, now)
     }
 
     /// Queues every message the schedule has due by `now`, from where the last tick left off.
@@ -642,6 +634,72 @@ impl Daemon {
         self.held = deliver(&self.store, &mut self.transport, now, stop, tick, None).await?;
         Ok(())
     }
+}
+
+/// See [`Daemon::compose_changes`].
+fn compose_batch(
+    composer: &Composer<'_>,
+    program: &Program,
+    changes: &[Change],
+    now: Timestamp,
+) -> anyhow::Result<ChangeBatch> {
+    let mut catch_up = Vec::new();
+    let mut messages = Vec::new();
+    let mut states = Vec::with_capacity(changes.len());
+    for change in changes {
+        for composed in composer.change(change, now)? {
+            messages.push(new_message(&composed, now)?);
+        }
+        let (pair_id, state) = match change {
+            Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
+                program.pairs[*pair].id.clone(),
+                Sent {
+                    series: change
+                        .series(program)
+                        .context("a series without meetings")?
+                        .into_owned(),
+
+                    sequence: *sequence,
+                    active: true,
+                },
+            ),
+            Change::CancelOccurrence {
+                pair,
+                series,
+                sequence,
+                ..
+            } => (
+                program.pairs[*pair].id.clone(),
+                Sent {
+                    series: series.clone(),
+                    sequence: *sequence,
+                    active: true,
+                },
+            ),
+            Change::Cancel {
+                pair_id,
+                series,
+                sequence,
+            } => (
+                pair_id.clone(),
+                Sent {
+                    series: series.clone(),
+                    sequence: *sequence,
+                    active: false,
+                },
+            ),
+        };
+        if let Change::Invite { pair, .. } | Change::Update { pair, .. } = change {
+            catch_up.push(*pair as u32);
+        }
+        tracing::info!(pair = %pair_id, change = change_name(change), sequence = change.sequence(), "calendar change queued");
+        states.push((pair_id, state));
+    }
+    Ok(ChangeBatch {
+        messages,
+        states,
+        catch_up,
+    })
 }
 
 /// Sends what is due until nothing is, `stop` says so, the breaker opens or the

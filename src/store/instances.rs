@@ -105,7 +105,7 @@ impl Store {
     ) -> anyhow::Result<String> {
         let id = format!("{}:{}:{}", info.host, info.pid, started.as_second());
         let lock_options = match &self.pool() {
-            Pool::Sqlite(_) => None,
+            Pool::Sqlite { .. } => None,
             Pool::Postgres(pool) => Some(
                 (*pool.connect_options())
                     .clone()
@@ -151,15 +151,20 @@ impl Store {
         let Some(me) = self.instance.as_deref() else {
             return Ok(());
         };
-        let updated = on!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
-            "UPDATE instances SET heartbeat_at = ",
-            NOW,
-            " WHERE id = $1"
-        )))
-        .bind(&me.id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        let updated = on!(
+            self,
+            writer | pool,
+            backend
+                | sqlx::query(backend.pick(dialects!(
+                    "UPDATE instances SET heartbeat_at = ",
+                    NOW,
+                    " WHERE id = $1"
+                )))
+                .bind(&me.id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        );
         if updated == 0 {
             tracing::warn!(instance = %me.id, "this daemon's heartbeat had lapsed; registering again");
             insert(self, me).await?;
@@ -210,7 +215,7 @@ impl Store {
         });
         // A clean stop leaves a SQLite store whole in its one file (until now the data
         // could sit in the -wal file, so copying mentord.db alone was no backup).
-        if let Pool::Sqlite(pool) = self.pool() {
+        if let Pool::Sqlite { writer: pool, .. } = self.pool() {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&pool)
                 .await?;

@@ -97,10 +97,13 @@ pub fn from_json(text: &str) -> anyhow::Result<Series> {
     })
 }
 
-pub(super) const SAVE_SERIES: &str = "INSERT INTO series (pair, uid, sequence, active, series, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6) \
-     ON CONFLICT (pair) DO UPDATE SET uid = excluded.uid, sequence = excluded.sequence, \
-     active = excluded.active, series = excluded.series, updated_at = excluded.updated_at";
+/// Records series as sent, many rows to a statement: `SAVE_SERIES`, the values, then
+/// `SAVE_SERIES_CONFLICT`. A pair may be in one statement once only.
+pub(super) const SAVE_SERIES: &str =
+    "INSERT INTO series (pair, uid, sequence, active, series, updated_at) ";
+pub(super) const SAVE_SERIES_CONFLICT: &str = " ON CONFLICT (pair) DO UPDATE SET \
+     uid = excluded.uid, sequence = excluded.sequence, active = excluded.active, \
+     series = excluded.series, updated_at = excluded.updated_at";
 
 impl super::Store {
     /// Each pair's series as last sent.
