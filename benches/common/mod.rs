@@ -209,20 +209,7 @@ impl Counter {
     }
 }
 
-/// Outbox counts: (all messages, sent).
+/// Outbox counts: (all messages, sent), on a connection of their own.
 pub async fn counts(store: &str) -> (i64, i64) {
-    let query = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0) FROM messages";
-    let answer = if store.starts_with("postgres") {
-        match sqlx::PgConnection::connect(store).await {
-            Ok(mut c) => sqlx::query_as(query).fetch_one(&mut c).await.ok(),
-            Err(_) => None,
-        }
-    } else {
-        let url = format!("{store}?mode=ro");
-        match sqlx::SqliteConnection::connect(&url).await {
-            Ok(mut c) => sqlx::query_as(query).fetch_one(&mut c).await.ok(),
-            Err(_) => None,
-        }
-    };
-    answer.unwrap_or((0, 0))
+    Counter::new(store).read().await
 }

@@ -405,7 +405,62 @@ impl Daemon {
         let composer = Composer::new(&self.program, &self.templates)
             .with_tokens(self.tokens.as_ref())
             .with_links(self.signer.as_ref());
-        compose_batch(&composer, &self.program, changes, now)
+        let mut catch_up = Vec::new();
+        let mut messages = Vec::new();
+        let mut states = Vec::with_capacity(changes.len());
+        for change in changes {
+            for composed in composer.change(change, now)? {
+                messages.push(new_message(&composed, now)?);
+            }
+            let (pair_id, state) = match change {
+                Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
+                    self.program.pairs[*pair].id.clone(),
+                    Sent {
+                        series: change
+                            .series(&self.program)
+                            .context("a series without meetings")?
+                            .into_owned(),
+                        sequence: *sequence,
+                        active: true,
+                    },
+                ),
+                Change::CancelOccurrence {
+                    pair,
+                    series,
+                    sequence,
+                    ..
+                } => (
+                    self.program.pairs[*pair].id.clone(),
+                    Sent {
+                        series: series.clone(),
+                        sequence: *sequence,
+                        active: true,
+                    },
+                ),
+                Change::Cancel {
+                    pair_id,
+                    series,
+                    sequence,
+                } => (
+                    pair_id.clone(),
+                    Sent {
+                        series: series.clone(),
+                        sequence: *sequence,
+                        active: false,
+                    },
+                ),
+            };
+            if let Change::Invite { pair, .. } | Change::Update { pair, .. } = change {
+                catch_up.push(*pair as u32);
+            }
+            tracing::info!(pair = %pair_id, change = change_name(change), sequence = change.sequence(), "calendar change queued");
+            states.push((pair_id, state));
+        }
+        Ok(ChangeBatch {
+            messages,
+            states,
+            catch_up,
+        })
     }
 
     /// Queues every message the schedule has due by `now`, from where the last tick left off.
@@ -634,72 +689,6 @@ impl Daemon {
         self.held = deliver(&self.store, &mut self.transport, now, stop, tick, None).await?;
         Ok(())
     }
-}
-
-/// See [`Daemon::compose_changes`].
-fn compose_batch(
-    composer: &Composer<'_>,
-    program: &Program,
-    changes: &[Change],
-    now: Timestamp,
-) -> anyhow::Result<ChangeBatch> {
-    let mut catch_up = Vec::new();
-    let mut messages = Vec::new();
-    let mut states = Vec::with_capacity(changes.len());
-    for change in changes {
-        for composed in composer.change(change, now)? {
-            messages.push(new_message(&composed, now)?);
-        }
-        let (pair_id, state) = match change {
-            Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
-                program.pairs[*pair].id.clone(),
-                Sent {
-                    series: change
-                        .series(program)
-                        .context("a series without meetings")?
-                        .into_owned(),
-
-                    sequence: *sequence,
-                    active: true,
-                },
-            ),
-            Change::CancelOccurrence {
-                pair,
-                series,
-                sequence,
-                ..
-            } => (
-                program.pairs[*pair].id.clone(),
-                Sent {
-                    series: series.clone(),
-                    sequence: *sequence,
-                    active: true,
-                },
-            ),
-            Change::Cancel {
-                pair_id,
-                series,
-                sequence,
-            } => (
-                pair_id.clone(),
-                Sent {
-                    series: series.clone(),
-                    sequence: *sequence,
-                    active: false,
-                },
-            ),
-        };
-        if let Change::Invite { pair, .. } | Change::Update { pair, .. } = change {
-            catch_up.push(*pair as u32);
-        }
-        tracing::info!(pair = %pair_id, change = change_name(change), sequence = change.sequence(), "calendar change queued");
-        states.push((pair_id, state));
-    }
-    Ok(ChangeBatch {
-        messages,
-        states,
-        catch_up,
-    })
 }
 
 /// Sends what is due until nothing is, `stop` says so, the breaker opens or the

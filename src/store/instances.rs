@@ -19,7 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 use tokio::sync::Mutex;
 
-use super::{Pool, Store, dialects, instant, on, seconds};
+use super::{Pool, Store, dialects, instant, on, on_writer, seconds};
 
 /// How long a daemon may go without a heartbeat before its claims are taken over.
 pub const LEASE: Duration = Duration::from_secs(30);
@@ -151,20 +151,15 @@ impl Store {
         let Some(me) = self.instance.as_deref() else {
             return Ok(());
         };
-        let updated = on!(
-            self,
-            writer | pool,
-            backend
-                | sqlx::query(backend.pick(dialects!(
-                    "UPDATE instances SET heartbeat_at = ",
-                    NOW,
-                    " WHERE id = $1"
-                )))
-                .bind(&me.id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        );
+        let updated = on_writer!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
+            "UPDATE instances SET heartbeat_at = ",
+            NOW,
+            " WHERE id = $1"
+        )))
+        .bind(&me.id)
+        .execute(pool)
+        .await?
+        .rows_affected());
         if updated == 0 {
             tracing::warn!(instance = %me.id, "this daemon's heartbeat had lapsed; registering again");
             insert(self, me).await?;

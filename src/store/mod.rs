@@ -84,8 +84,7 @@ impl Backend {
 }
 
 /// Runs `body` with `pool` bound to the store's pool (and `backend` to its dialect):
-/// the body is compiled once per backend, the SQL written once. `on!(store, writer
-/// |pool| …)` binds SQLite's writer (see [`Pool`]).
+/// the body is compiled once per backend, the SQL written once.
 macro_rules! on {
     // `$sqlite` names the pool of `Pool::Sqlite` to bind: `pool` or `writer`.
     (@on $sqlite:ident, $store:expr, |$pool:ident, $backend:ident| $body:expr) => {
@@ -100,12 +99,6 @@ macro_rules! on {
             }
         }
     };
-    ($store:expr, writer |$pool:ident, $backend:ident| $body:expr) => {
-        on!(@on writer, $store, |$pool, $backend| $body)
-    };
-    ($store:expr, writer |$pool:ident| $body:expr) => {
-        on!(@on writer, $store, |$pool, _backend| $body)
-    };
     ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
         on!(@on pool, $store, |$pool, $backend| $body)
     };
@@ -113,7 +106,18 @@ macro_rules! on {
         on!(@on pool, $store, |$pool, _backend| $body)
     };
 }
+/// [`on!`] with SQLite's writer bound (see [`Pool`]): for the daemon's queueing,
+/// claims and marks.
+macro_rules! on_writer {
+    ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
+        on!(@on writer, $store, |$pool, $backend| $body)
+    };
+    ($store:expr, |$pool:ident| $body:expr) => {
+        on!(@on writer, $store, |$pool, _backend| $body)
+    };
+}
 use on;
+use on_writer;
 
 /// One statement in both dialects, `NOW` standing for the database's clock in unix
 /// seconds (leases are judged on one clock for all daemons):
@@ -386,8 +390,8 @@ impl Store {
     }
 }
 
-/// A pool on the SQLite file at `path` (WAL journal, five seconds' patience with a
-/// busy database).
+/// The pools on the SQLite file at `path` (see [`Pool`]; WAL journal, five seconds'
+/// patience with a busy database).
 async fn sqlite_pools(path: &Path) -> anyhow::Result<Pool> {
     // The file exists (made private first): a connection opened later must never make a
     // new, empty store where a deleted one was.

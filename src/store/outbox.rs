@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 use jiff::Timestamp;
 use sqlx::Row;
 
-use super::{Backend, LEASE, Store, dialects, instant, on, seconds, series};
+use super::{Backend, LEASE, Store, dialects, instant, on, on_writer, seconds, series};
 use crate::mail::MessageKind;
 use crate::reconcile::Sent;
 
@@ -303,86 +303,82 @@ impl Store {
         series: &[(String, Sent)],
         now: Timestamp,
     ) -> anyhow::Result<Vec<bool>> {
-        on!(
-            self,
-            writer | pool,
-            backend | {
-                let mut tx = pool.begin().await?;
-                let mut queued = Vec::with_capacity(messages.len());
-                // Many rows a statement: one round trip (on SQLite, one hop to its
-                // thread) for each, not for each message.
-                for chunk in messages.chunks(INSERT_ROWS) {
-                    let mut insert = sqlx::QueryBuilder::new(backend.pick(INSERT_MESSAGES));
-                    insert.push_values(chunk, |mut row, m| {
-                        let state = if m.dropped.is_some() {
-                            "dropped"
-                        } else {
-                            "pending"
-                        };
-                        row.push_bind(&m.key)
-                            .push_bind(&m.message_id)
-                            .push_bind(m.kind.name())
-                            .push_bind(&m.pair)
-                            .push_bind(&m.recipient)
-                            .push_bind(seconds(m.due_at))
-                            .push_bind(state)
-                            .push_bind(0i64)
-                            .push_bind(seconds(m.due_at))
-                            .push_bind(&m.dropped)
-                            .push_bind(&m.uid)
-                            .push_bind(&m.method)
-                            .push_bind(m.sequence.map(i64::from))
-                            .push_bind(seconds(now))
-                            .push_bind(&m.reply_token);
-                        if backend == Backend::Postgres {
-                            row.push_bind(&m.body);
-                        }
-                    });
-                    insert.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
-                    let mut new: std::collections::HashSet<String> = insert
-                        .build_query_scalar()
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .into_iter()
-                        .collect();
-                    // A key twice in one batch is queued once: the first.
-                    let first = queued.len();
-                    queued.extend(chunk.iter().map(|m| new.remove(&m.key)));
-                    if backend == Backend::Sqlite && queued[first..].contains(&true) {
-                        let mut bodies = sqlx::QueryBuilder::new(INSERT_BODIES);
-                        let fresh = chunk.iter().zip(&queued[first..]).filter(|(_, q)| **q);
-                        bodies.push_values(fresh, |mut row, (m, _)| {
-                            row.push_bind(&m.key).push_bind(&m.body);
-                        });
-                        bodies.build().execute(&mut *tx).await?;
+        on_writer!(self, |pool, backend| {
+            let mut tx = pool.begin().await?;
+            let mut queued = Vec::with_capacity(messages.len());
+            // Many rows a statement: one round trip (on SQLite, one hop to its
+            // thread) for each, not for each message.
+            for chunk in messages.chunks(INSERT_ROWS) {
+                let mut insert = sqlx::QueryBuilder::new(backend.pick(INSERT_MESSAGES));
+                insert.push_values(chunk, |mut row, m| {
+                    let state = if m.dropped.is_some() {
+                        "dropped"
+                    } else {
+                        "pending"
+                    };
+                    row.push_bind(&m.key)
+                        .push_bind(&m.message_id)
+                        .push_bind(m.kind.name())
+                        .push_bind(&m.pair)
+                        .push_bind(&m.recipient)
+                        .push_bind(seconds(m.due_at))
+                        .push_bind(state)
+                        .push_bind(0i64)
+                        .push_bind(seconds(m.due_at))
+                        .push_bind(&m.dropped)
+                        .push_bind(&m.uid)
+                        .push_bind(&m.method)
+                        .push_bind(m.sequence.map(i64::from))
+                        .push_bind(seconds(now))
+                        .push_bind(&m.reply_token);
+                    if backend == Backend::Postgres {
+                        row.push_bind(&m.body);
                     }
-                }
-                // A pair's last state in the batch is the one that stands.
-                let mut last = HashMap::with_capacity(series.len());
-                for (i, (pair, _)) in series.iter().enumerate() {
-                    last.insert(pair.as_str(), i);
-                }
-                let standing: Vec<_> = (series.iter().enumerate())
-                    .filter(|(i, (pair, _))| last.get(pair.as_str()) == Some(i))
-                    .map(|(_, entry)| entry)
+                });
+                insert.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+                let mut new: std::collections::HashSet<String> = insert
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
                     .collect();
-                for chunk in standing.chunks(INSERT_ROWS) {
-                    let mut save = sqlx::QueryBuilder::new(series::SAVE_SERIES);
-                    save.push_values(chunk, |mut row, (pair, sent)| {
-                        row.push_bind(pair)
-                            .push_bind(&sent.series.uid)
-                            .push_bind(i64::from(sent.sequence))
-                            .push_bind(i64::from(sent.active))
-                            .push_bind(series::to_json(&sent.series))
-                            .push_bind(seconds(now));
+                // A key twice in one batch is queued once: the first.
+                let first = queued.len();
+                queued.extend(chunk.iter().map(|m| new.remove(&m.key)));
+                if backend == Backend::Sqlite && queued[first..].contains(&true) {
+                    let mut bodies = sqlx::QueryBuilder::new(INSERT_BODIES);
+                    let fresh = chunk.iter().zip(&queued[first..]).filter(|(_, q)| **q);
+                    bodies.push_values(fresh, |mut row, (m, _)| {
+                        row.push_bind(&m.key).push_bind(&m.body);
                     });
-                    save.push(series::SAVE_SERIES_CONFLICT);
-                    save.build().execute(&mut *tx).await?;
+                    bodies.build().execute(&mut *tx).await?;
                 }
-                tx.commit().await?;
-                Ok(queued)
             }
-        )
+            // A pair's last state in the batch is the one that stands.
+            let mut last = HashMap::with_capacity(series.len());
+            for (i, (pair, _)) in series.iter().enumerate() {
+                last.insert(pair.as_str(), i);
+            }
+            let standing: Vec<_> = (series.iter().enumerate())
+                .filter(|(i, (pair, _))| last.get(pair.as_str()) == Some(i))
+                .map(|(_, entry)| entry)
+                .collect();
+            for chunk in standing.chunks(INSERT_ROWS) {
+                let mut save = sqlx::QueryBuilder::new(series::SAVE_SERIES);
+                save.push_values(chunk, |mut row, (pair, sent)| {
+                    row.push_bind(pair)
+                        .push_bind(&sent.series.uid)
+                        .push_bind(i64::from(sent.sequence))
+                        .push_bind(i64::from(sent.active))
+                        .push_bind(series::to_json(&sent.series))
+                        .push_bind(seconds(now));
+                });
+                save.push(series::SAVE_SERIES_CONFLICT);
+                save.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(queued)
+        })
     }
 
     /// Claims up to `limit` messages due by `now` (state `pending` → `sending`, held by
@@ -408,94 +404,88 @@ impl Store {
         }
         let day_ago = seconds(now) - DAY;
         let mut claimed = Claimed::default();
-        let rows = on!(
-            self,
-            writer | pool,
-            backend | {
-                // SQLite has one daemon: its count needs no lock (and a read before the
-                // write would make the transaction's upgrade fail against `deliver`).
-                let mut used = None;
-                if let (Some(daily), Backend::Sqlite) = (daily, backend) {
-                    used = Some(budget_use!(pool, daily, day_ago));
-                }
-                let mut tx = pool.begin().await?;
-                if let (Some(daily), Backend::Postgres) = (daily, backend) {
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mentord daily budget'))")
-                        .execute(&mut *tx)
-                        .await?;
-                    used = Some(budget_use!(&mut *tx, daily, day_ago));
-                }
-                let mut limit = i64::from(limit);
-                if let Some(used) = used {
-                    let room = i64::from(used.daily) - used.used as i64;
-                    if room <= 0 {
-                        claimed.held = Some(used);
-                    }
-                    limit = limit.min(room.max(0));
-                }
-                if limit > 0 {
-                    let (calendar, all) = backend.pick_pair((
-                        (CLAIM_CALENDAR_SQLITE, CLAIM_SQLITE),
-                        (CLAIM_CALENDAR_POSTGRES, CLAIM_POSTGRES),
-                    ));
-                    let mut rows = sqlx::query(calendar)
-                        .bind(seconds(now))
-                        .bind(limit)
-                        .bind(me)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let first = rows.len();
-                    if (first as i64) < limit {
-                        let mut rest = sqlx::query(all)
-                            .bind(seconds(now))
-                            .bind(limit - first as i64)
-                            .bind(me);
-                        if backend == Backend::Postgres {
-                            rest = rest.bind(LEASE.as_secs() as i64);
-                        }
-                        rows.extend(rest.fetch_all(&mut *tx).await?);
-                    }
-                    tx.commit().await?;
-                    let mut out = rows
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, row)| {
-                            anyhow::Ok((
-                                (
-                                    i >= first,
-                                    row.get::<i64, _>("next_attempt_at"),
-                                    row.get::<i64, _>("queued"),
-                                ),
-                                Queued {
-                                    key: row.get("key"),
-                                    message_id: row.get("message_id"),
-                                    kind: row.get::<String, _>("kind").parse()?,
-                                    pair: row.get("pair"),
-                                    recipient: row.get("recipient"),
-                                    attempts: row.get::<i64, _>("attempts") as u32,
-                                    // SQLite's are read below, off the writer.
-                                    body: match backend {
-                                        Backend::Postgres => row.get("body"),
-                                        Backend::Sqlite => Vec::new(),
-                                    },
-                                    uid: row.get("uid"),
-                                    method: row.get("method"),
-                                    sequence: row
-                                        .get::<Option<i64>, _>("sequence")
-                                        .map(|s| s as u32),
-                                },
-                            ))
-                        })
-                        .collect::<anyhow::Result<Vec<_>>>()?;
-                    // Calendar first; then due first, then in the order queued.
-                    out.sort_by_key(|(order, _)| *order);
-                    out.into_iter().map(|(_, q)| q).collect()
-                } else {
-                    tx.commit().await?;
-                    Vec::new()
-                }
+        let rows = on_writer!(self, |pool, backend| {
+            // SQLite has one daemon: its count needs no lock (and a read before the
+            // write would make the transaction's upgrade fail against `deliver`).
+            let mut used = None;
+            if let (Some(daily), Backend::Sqlite) = (daily, backend) {
+                used = Some(budget_use!(pool, daily, day_ago));
             }
-        );
+            let mut tx = pool.begin().await?;
+            if let (Some(daily), Backend::Postgres) = (daily, backend) {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mentord daily budget'))")
+                    .execute(&mut *tx)
+                    .await?;
+                used = Some(budget_use!(&mut *tx, daily, day_ago));
+            }
+            let mut limit = i64::from(limit);
+            if let Some(used) = used {
+                let room = i64::from(used.daily) - used.used as i64;
+                if room <= 0 {
+                    claimed.held = Some(used);
+                }
+                limit = limit.min(room.max(0));
+            }
+            if limit > 0 {
+                let (calendar, all) = backend.pick_pair((
+                    (CLAIM_CALENDAR_SQLITE, CLAIM_SQLITE),
+                    (CLAIM_CALENDAR_POSTGRES, CLAIM_POSTGRES),
+                ));
+                let mut rows = sqlx::query(calendar)
+                    .bind(seconds(now))
+                    .bind(limit)
+                    .bind(me)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let first = rows.len();
+                if (first as i64) < limit {
+                    let mut rest = sqlx::query(all)
+                        .bind(seconds(now))
+                        .bind(limit - first as i64)
+                        .bind(me);
+                    if backend == Backend::Postgres {
+                        rest = rest.bind(LEASE.as_secs() as i64);
+                    }
+                    rows.extend(rest.fetch_all(&mut *tx).await?);
+                }
+                tx.commit().await?;
+                let mut out = rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        anyhow::Ok((
+                            (
+                                i >= first,
+                                row.get::<i64, _>("next_attempt_at"),
+                                row.get::<i64, _>("queued"),
+                            ),
+                            Queued {
+                                key: row.get("key"),
+                                message_id: row.get("message_id"),
+                                kind: row.get::<String, _>("kind").parse()?,
+                                pair: row.get("pair"),
+                                recipient: row.get("recipient"),
+                                attempts: row.get::<i64, _>("attempts") as u32,
+                                // SQLite's are read below, off the writer.
+                                body: match backend {
+                                    Backend::Postgres => row.get("body"),
+                                    Backend::Sqlite => Vec::new(),
+                                },
+                                uid: row.get("uid"),
+                                method: row.get("method"),
+                                sequence: row.get::<Option<i64>, _>("sequence").map(|s| s as u32),
+                            },
+                        ))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                // Calendar first; then due first, then in the order queued.
+                out.sort_by_key(|(order, _)| *order);
+                out.into_iter().map(|(_, q)| q).collect()
+            } else {
+                tx.commit().await?;
+                Vec::new()
+            }
+        });
         claimed.messages = rows;
         self.read_bodies(&mut claimed.messages).await?;
         Ok(claimed)
@@ -567,57 +557,53 @@ impl Store {
             .map(|(key, _)| *key)
             .collect();
         let sent_json = serde_json::to_string(&sent)?;
-        let held: Vec<bool> = on!(
-            self,
-            writer | pool,
-            backend | {
-                let mut tx = pool.begin().await?;
-                let mut marked_sent = std::collections::HashSet::new();
-                if !sent.is_empty() {
-                    let keys: Vec<String> = sqlx::query_scalar(backend.pick(MARK_SENT))
-                        .bind(seconds(at))
-                        .bind(&sent_json)
-                        .bind(me)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    marked_sent.extend(keys);
-                    if self.in_memory {
-                        // A simulation (always SQLite) keeps no body once sent.
-                        sqlx::query(
-                            "DELETE FROM bodies WHERE key IN (SELECT value FROM json_each($1))",
-                        )
-                        .bind(&sent_json)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+        let held: Vec<bool> = on_writer!(self, |pool, backend| {
+            let mut tx = pool.begin().await?;
+            let mut marked_sent = std::collections::HashSet::new();
+            if !sent.is_empty() {
+                let keys: Vec<String> = sqlx::query_scalar(backend.pick(MARK_SENT))
+                    .bind(seconds(at))
+                    .bind(&sent_json)
+                    .bind(me)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                marked_sent.extend(keys);
+                if self.in_memory {
+                    // A simulation (always SQLite) keeps no body once sent.
+                    sqlx::query(
+                        "DELETE FROM bodies WHERE key IN (SELECT value FROM json_each($1))",
+                    )
+                    .bind(&sent_json)
+                    .execute(&mut *tx)
+                    .await?;
                 }
-                let mut held = Vec::with_capacity(marks.len());
-                for (key, mark) in marks {
-                    let query = match mark {
-                        Mark::Sent => {
-                            held.push(marked_sent.contains(*key));
-                            continue;
-                        }
-                        Mark::Retry { error, next } => sqlx::query(backend.pick(MARK_RETRY))
-                            .bind(*error)
-                            .bind(seconds(*next))
-                            .bind(*key)
-                            .bind(me),
-                        Mark::Failed { error } => sqlx::query(backend.pick(MARK_FAILED))
-                            .bind(*error)
-                            .bind(*key)
-                            .bind(me),
-                        Mark::Dropped { why } => sqlx::query(backend.pick(MARK_DROPPED))
-                            .bind(*why)
-                            .bind(*key)
-                            .bind(me),
-                    };
-                    held.push(query.execute(&mut *tx).await?.rows_affected() == 1);
-                }
-                tx.commit().await?;
-                held
             }
-        );
+            let mut held = Vec::with_capacity(marks.len());
+            for (key, mark) in marks {
+                let query = match mark {
+                    Mark::Sent => {
+                        held.push(marked_sent.contains(*key));
+                        continue;
+                    }
+                    Mark::Retry { error, next } => sqlx::query(backend.pick(MARK_RETRY))
+                        .bind(*error)
+                        .bind(seconds(*next))
+                        .bind(*key)
+                        .bind(me),
+                    Mark::Failed { error } => sqlx::query(backend.pick(MARK_FAILED))
+                        .bind(*error)
+                        .bind(*key)
+                        .bind(me),
+                    Mark::Dropped { why } => sqlx::query(backend.pick(MARK_DROPPED))
+                        .bind(*why)
+                        .bind(*key)
+                        .bind(me),
+                };
+                held.push(query.execute(&mut *tx).await?.rows_affected() == 1);
+            }
+            tx.commit().await?;
+            held
+        });
         if self.in_memory {
             self.forget_old_sent(at, sent.len()).await?;
         }
@@ -697,19 +683,14 @@ impl Store {
     }
 
     pub async fn set_scheduled_until(&self, until: Timestamp) -> anyhow::Result<()> {
-        on!(
-            self,
-            writer
-                | pool
-                | sqlx::query(
-                    "INSERT INTO cursor (id, scheduled_until) VALUES (1, $1) \
+        on_writer!(self, |pool| sqlx::query(
+            "INSERT INTO cursor (id, scheduled_until) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET scheduled_until = excluded.scheduled_until",
-                )
-                .bind(seconds(until))
-                .execute(pool)
-                .await?
-                .rows_affected()
-        );
+        )
+        .bind(seconds(until))
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
