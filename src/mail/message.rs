@@ -131,10 +131,27 @@ pub fn crlf(text: &str) -> String {
     out
 }
 
+/// `text` with CRLF line endings, encoded: the bytes lettre's
+/// `Body::new_with_encoding` makes, without its passes over the text to choose an
+/// encoding (both of these accept any content) and to find bare line feeds (`crlf`
+/// left none). Composing is most of a first start's work.
 fn encoded(text: &str, encoding: ContentTransferEncoding) -> Body {
     let normalised = crlf(text);
-    // Quoted-printable and base64 accept any content, so this cannot fail.
-    Body::new_with_encoding(normalised.clone(), encoding).unwrap_or_else(|_| Body::new(normalised))
+    match encoding {
+        ContentTransferEncoding::QuotedPrintable => {
+            Body::dangerous_pre_encoded(quoted_printable::encode(normalised), encoding)
+        }
+        ContentTransferEncoding::Base64 => {
+            use email_encoding::body::base64;
+            let mut out = String::with_capacity(base64::encoded_len(normalised.len()));
+            match base64::encode(normalised.as_bytes(), &mut out) {
+                Ok(()) => Body::dangerous_pre_encoded(out.into_bytes(), encoding),
+                Err(_) => Body::new(normalised),
+            }
+        }
+        _ => Body::new_with_encoding(normalised.clone(), encoding)
+            .unwrap_or_else(|_| Body::new(normalised)),
+    }
 }
 
 impl Outgoing {
@@ -204,17 +221,14 @@ impl Outgoing {
                 let content_type =
                     ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))
                         .context("calendar content type")?;
-                alternative = alternative.singlepart(
-                    SinglePart::builder()
-                        .header(content_type)
-                        .body(encoded(&calendar.ics, ContentTransferEncoding::Base64)),
-                );
+                // The same calendar twice: inline for the clients that read it there,
+                // attached for the others.
+                let ics = encoded(&calendar.ics, ContentTransferEncoding::Base64);
+                alternative = alternative
+                    .singlepart(SinglePart::builder().header(content_type).body(ics.clone()));
                 let attachment_type = ContentType::parse("application/ics; name=\"invite.ics\"")
                     .context("attachment content type")?;
-                let attachment = Attachment::new("invite.ics".into()).body(
-                    encoded(&calendar.ics, ContentTransferEncoding::Base64),
-                    attachment_type,
-                );
+                let attachment = Attachment::new("invite.ics".into()).body(ics, attachment_type);
                 builder.multipart(
                     MultiPart::mixed()
                         .boundary(self.boundary("mix"))
@@ -250,5 +264,45 @@ impl Outgoing {
             );
         }
         Ok(message.formatted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lettre::message::Body;
+    use lettre::message::header::ContentTransferEncoding;
+
+    use super::{crlf, encoded};
+
+    /// `encoded` skips lettre's passes, not its bytes: a message composed again (by
+    /// another daemon, by `simulate`) must be the same message.
+    #[test]
+    fn bodies_are_encoded_as_lettre_encodes_them() {
+        let long = "word ".repeat(40);
+        let texts = [
+            "",
+            "one line",
+            "Hi Ada,\n\nyour next meeting is on Tue 12 Jan.\n",
+            "trailing space \nand tab\t\r\nand a lone\rCR\n",
+            "Zoë and Jürgen = «déjà vu» – 東京 🙂\n",
+            long.as_str(),
+            "BEGIN:VCALENDAR\r\nDESCRIPTION:a very long line that a calendar folds but base64 does not care about at all, none of it\r\nEND:VCALENDAR\r\n",
+            ".\n..leading dots\n",
+        ];
+        for text in texts {
+            for encoding in [
+                ContentTransferEncoding::QuotedPrintable,
+                ContentTransferEncoding::Base64,
+            ] {
+                let lettre = Body::new_with_encoding(crlf(text), encoding).expect("encodes");
+                let ours = encoded(text, encoding);
+                assert_eq!(ours.encoding(), lettre.encoding());
+                assert_eq!(
+                    String::from_utf8_lossy(ours.as_ref()),
+                    String::from_utf8_lossy(lettre.as_ref()),
+                    "{encoding:?} of {text:?}"
+                );
+            }
+        }
     }
 }
