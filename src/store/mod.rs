@@ -119,6 +119,33 @@ macro_rules! on_writer {
 use on;
 use on_writer;
 
+/// A connection of `$pool` for a few statements: inside a transaction when `$tx`
+/// holds (several statements that must stand or fall together, or a lock held to the
+/// end), else each statement commits on its own, and one statement costs one round
+/// trip instead of three (BEGIN, it, COMMIT). Binds `$conn` to the connection and
+/// `$guard` to the transaction, if any, to commit with [`finish!`].
+macro_rules! connection {
+    ($pool:ident, $tx:expr, $conn:ident, $guard:ident) => {
+        let mut $guard = None;
+        let mut plain = None;
+        let $conn = if $tx {
+            &mut **$guard.insert($pool.begin().await?)
+        } else {
+            &mut **plain.insert($pool.acquire().await?)
+        };
+    };
+}
+/// Commits what [`connection!`] began, if it began a transaction.
+macro_rules! finish {
+    ($guard:ident) => {
+        if let Some(tx) = $guard {
+            tx.commit().await?;
+        }
+    };
+}
+use connection;
+use finish;
+
 /// One statement in both dialects, `NOW` standing for the database's clock in unix
 /// seconds (leases are judged on one clock for all daemons):
 /// `dialects!("UPDATE t SET at = ", NOW)` is `(sqlite text, postgres text)`.
@@ -143,12 +170,25 @@ macro_rules! dialects {
     (@postgres CLAIMER_IS) => {
         "claimed_by ="
     };
-    // The keys of a JSON array of strings, as a row set.
-    (@sqlite KEYS_IN_JSON) => {
-        "(SELECT value FROM json_each($2))"
+    // `key` is one of a JSON array of strings (`$2`). On PostgreSQL an array the
+    // primary key is probed with, one lookup per key.
+    (@sqlite KEY_IN_JSON) => {
+        "key IN (SELECT value FROM json_each($2))"
     };
-    (@postgres KEYS_IN_JSON) => {
-        "(SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))"
+    (@postgres KEY_IN_JSON) => {
+        "key = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($2 AS jsonb))))"
+    };
+    // A claim still in flight, as a condition no index answers on PostgreSQL. Every
+    // claim and mark there leaves the row's old version behind (an update that changes
+    // an indexed column gets new index entries), so the indexes over `state` hold an
+    // entry for `sending` of nearly every message ever sent until vacuum: a plan that
+    // looked up `sending` there read them all, and each mark cost a walk over the
+    // whole outbox. Marks find their rows by key.
+    (@sqlite STILL_SENDING) => {
+        "state = 'sending'"
+    };
+    (@postgres STILL_SENDING) => {
+        "(state = 'sending') IS TRUE"
     };
     // The body is a column of `messages` on PostgreSQL, a table of its own on SQLite.
     (@sqlite BODY_COLUMN) => {
@@ -175,6 +215,8 @@ pub struct Store {
     sent_marks: Arc<std::sync::atomic::AtomicU64>,
     /// This daemon, once registered (see [`Store::register`]).
     instance: Option<Arc<instances::Registered>>,
+    /// Bodies this process queued and has not claimed yet (see [`outbox::Recent`]).
+    recent: Arc<std::sync::Mutex<outbox::Recent>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -218,6 +260,7 @@ impl Store {
             in_memory,
             sent_marks: Arc::default(),
             instance: None,
+            recent: Arc::default(),
         }
     }
 

@@ -13,7 +13,9 @@ use anyhow::{Context as _, bail};
 use jiff::Timestamp;
 use sqlx::Row;
 
-use super::{Backend, LEASE, Store, dialects, instant, on, on_writer, seconds, series};
+use super::{
+    Backend, LEASE, Store, connection, dialects, finish, instant, on, on_writer, seconds, series,
+};
 use crate::mail::MessageKind;
 use crate::reconcile::Sent;
 
@@ -158,22 +160,84 @@ const INSERT_MESSAGES: (&str, &str) = dialects!(
 );
 /// Bodies of messages just queued (SQLite).
 const INSERT_BODIES: &str = "INSERT INTO bodies (key, body) ";
-/// Bodies of messages just claimed (SQLite): the keys a JSON array.
-const CLAIMED_BODIES: &str =
-    "SELECT key, body FROM bodies WHERE key IN (SELECT value FROM json_each($1))";
+/// Bodies of messages just claimed: the keys a JSON array.
+const CLAIMED_BODIES: (&str, &str) = (
+    "SELECT key, body FROM bodies WHERE key IN (SELECT value FROM json_each($1))",
+    "SELECT key, body FROM messages \
+     WHERE key = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))",
+);
+
+/// How many bytes of bodies a process keeps between queueing and claiming them.
+const RECENT_BYTES: usize = 32 << 20;
+
+/// How long a kept body may wait for its claim before a newer one may take its place:
+/// one another daemon claimed, or one given up, is not claimed here.
+const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The bodies this process queued lately and has not claimed yet, up to
+/// [`RECENT_BYTES`]: a claim takes its bodies from here and reads only the others from
+/// the store. A body never changes once queued (a key is queued once), so a copy
+/// serves as well as the row; on a first start, when one daemon queues and sends
+/// thousands of invites in a row, most bodies then cross from the store to the daemon
+/// once, not twice. Claims take the oldest first, so when queueing runs ahead of them
+/// the oldest are kept and the newest read later, never the other way round.
+#[derive(Debug, Default)]
+pub struct Recent {
+    bodies: HashMap<String, Vec<u8>>,
+    order: std::collections::VecDeque<(String, std::time::Instant)>,
+    bytes: usize,
+}
+
+impl Recent {
+    fn keep(&mut self, key: &str, body: &[u8]) {
+        let now = std::time::Instant::now();
+        // Forget what waited too long for a claim, while that makes room.
+        while self.bytes + body.len() > RECENT_BYTES {
+            match self.order.front() {
+                Some((_, at)) if now.duration_since(*at) > RECENT_FOR => {
+                    if let Some((oldest, _)) = self.order.pop_front() {
+                        self.forget(&oldest);
+                    }
+                }
+                _ => break,
+            }
+        }
+        if self.bytes + body.len() > RECENT_BYTES {
+            return;
+        }
+        self.forget(key);
+        self.bodies.insert(key.to_string(), body.to_vec());
+        self.order.push_back((key.to_string(), now));
+        self.bytes += body.len();
+        // Keys taken leave their place in `order` behind; drop those now and then.
+        if self.order.len() > 2 * self.bodies.len() + 1024 {
+            let bodies = &self.bodies;
+            self.order.retain(|(key, _)| bodies.contains_key(key));
+        }
+    }
+
+    fn take(&mut self, key: &str) -> Option<Vec<u8>> {
+        let body = self.bodies.remove(key)?;
+        self.bytes -= body.len();
+        Some(body)
+    }
+
+    fn forget(&mut self, key: &str) {
+        self.take(key);
+    }
+}
 
 /// Messages per INSERT statement: 16 values each, far below SQLite's limit of 32,766.
 const INSERT_ROWS: usize = 128;
 
-/// The columns a claim returns: the body too where it is in the row (PostgreSQL).
+/// The columns a claim returns: all but the body, read after (see [`Recent`]).
 macro_rules! claimed_columns {
-    ($order:literal $(, $body:literal)?) => {
+    ($order:literal) => {
         concat!(
             " RETURNING key, message_id, kind, pair, recipient, attempts, uid, method, \
              sequence, next_attempt_at, ",
             $order,
-            " AS queued",
-            $($body)?
+            " AS queued"
         )
     };
 }
@@ -209,7 +273,7 @@ const CLAIM_POSTGRES: &str = concat!(
     dialects!(@postgres NOW),
     " - $4)) \
         ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    claimed_columns!("queued", ", body")
+    claimed_columns!("queued")
 );
 
 /// [`CLAIM_POSTGRES`] for pending calendar mail only, which goes first.
@@ -219,7 +283,7 @@ const CLAIM_CALENDAR_POSTGRES: &str = concat!(
      WHERE key IN (SELECT m.key FROM messages m \
         WHERE m.state = 'pending' AND m.method IS NOT NULL AND m.next_attempt_at <= $1 \
         ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    claimed_columns!("queued", ", body")
+    claimed_columns!("queued")
 );
 
 /// Messages that count against a daily budget at `$1` (a day ago): sent since, and
@@ -269,9 +333,11 @@ macro_rules! budget_use {
 /// the keys a JSON array (`$2`); it returns the keys it marked.
 const MARK_SENT: (&str, &str) = dialects!(
     "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
-     WHERE key IN ",
-    KEYS_IN_JSON,
-    " AND state = 'sending' AND ",
+     WHERE ",
+    KEY_IN_JSON,
+    " AND ",
+    STILL_SENDING,
+    " AND ",
     CLAIMER_IS,
     " $3 RETURNING key"
 );
@@ -303,7 +369,7 @@ impl Store {
         series: &[(String, Sent)],
         now: Timestamp,
     ) -> anyhow::Result<Vec<bool>> {
-        on_writer!(self, |pool, backend| {
+        let queued = on_writer!(self, |pool, backend| {
             let mut tx = pool.begin().await?;
             let mut queued = Vec::with_capacity(messages.len());
             // Many rows a statement: one round trip (on SQLite, one hop to its
@@ -377,8 +443,15 @@ impl Store {
                 save.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(queued)
-        })
+            anyhow::Ok(queued)
+        })?;
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        for (message, _) in messages.iter().zip(&queued).filter(|(_, new)| **new) {
+            if message.dropped.is_none() {
+                recent.keep(&message.key, &message.body);
+            }
+        }
+        Ok(queued)
     }
 
     /// Claims up to `limit` messages due by `now` (state `pending` → `sending`, held by
@@ -411,12 +484,14 @@ impl Store {
             if let (Some(daily), Backend::Sqlite) = (daily, backend) {
                 used = Some(budget_use!(pool, daily, day_ago));
             }
-            let mut tx = pool.begin().await?;
+            // A budget's count and the claims hold its lock to the end; else each
+            // claim stands on its own.
+            connection!(pool, daily.is_some(), conn, tx);
             if let (Some(daily), Backend::Postgres) = (daily, backend) {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mentord daily budget'))")
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
-                used = Some(budget_use!(&mut *tx, daily, day_ago));
+                used = Some(budget_use!(&mut *conn, daily, day_ago));
             }
             let mut limit = i64::from(limit);
             if let Some(used) = used {
@@ -435,7 +510,7 @@ impl Store {
                     .bind(seconds(now))
                     .bind(limit)
                     .bind(me)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?;
                 let first = rows.len();
                 if (first as i64) < limit {
@@ -446,9 +521,9 @@ impl Store {
                     if backend == Backend::Postgres {
                         rest = rest.bind(LEASE.as_secs() as i64);
                     }
-                    rows.extend(rest.fetch_all(&mut *tx).await?);
+                    rows.extend(rest.fetch_all(&mut *conn).await?);
                 }
-                tx.commit().await?;
+                finish!(tx);
                 let mut out = rows
                     .into_iter()
                     .enumerate()
@@ -466,11 +541,8 @@ impl Store {
                                 pair: row.get("pair"),
                                 recipient: row.get("recipient"),
                                 attempts: row.get::<i64, _>("attempts") as u32,
-                                // SQLite's are read below, off the writer.
-                                body: match backend {
-                                    Backend::Postgres => row.get("body"),
-                                    Backend::Sqlite => Vec::new(),
-                                },
+                                // Read below, off the writer.
+                                body: Vec::new(),
                                 uid: row.get("uid"),
                                 method: row.get("method"),
                                 sequence: row.get::<Option<i64>, _>("sequence").map(|s| s as u32),
@@ -482,7 +554,7 @@ impl Store {
                 out.sort_by_key(|(order, _)| *order);
                 out.into_iter().map(|(_, q)| q).collect()
             } else {
-                tx.commit().await?;
+                finish!(tx);
                 Vec::new()
             }
         });
@@ -491,24 +563,36 @@ impl Store {
         Ok(claimed)
     }
 
-    /// On SQLite, the bodies of messages just claimed, read from `bodies` on a
-    /// connection other than the writer's: a body never changes once queued, and the
-    /// writer goes on with marks and the next batch meanwhile.
+    /// The bodies of messages just claimed: those this process queued lately from
+    /// [`Recent`], the others from the store on a connection other than SQLite's
+    /// writer (a body never changes once queued; the writer goes on with marks and the
+    /// next batch meanwhile).
     async fn read_bodies(&self, messages: &mut [Queued]) -> anyhow::Result<()> {
-        if messages.is_empty() || self.is_shared() {
+        let mut missing = Vec::new();
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, message) in messages.iter_mut().enumerate() {
+                match recent.take(&message.key) {
+                    Some(body) => message.body = body,
+                    None => missing.push(i),
+                }
+            }
+        }
+        if missing.is_empty() {
             return Ok(());
         }
-        let keys: Vec<&str> = messages.iter().map(|m| m.key.as_str()).collect();
+        let keys: Vec<&str> = missing.iter().map(|&i| messages[i].key.as_str()).collect();
         let keys = serde_json::to_string(&keys)?;
-        let mut bodies: HashMap<String, Vec<u8>> = on!(self, |pool| {
-            sqlx::query_as::<_, (String, Vec<u8>)>(CLAIMED_BODIES)
+        let mut bodies: HashMap<String, Vec<u8>> = on!(self, |pool, backend| {
+            sqlx::query_as::<_, (String, Vec<u8>)>(backend.pick(CLAIMED_BODIES))
                 .bind(&keys)
                 .fetch_all(pool)
                 .await?
                 .into_iter()
                 .collect()
         });
-        for message in messages {
+        for i in missing {
+            let message = &mut messages[i];
             message.body = bodies
                 .remove(&message.key)
                 .with_context(|| format!("the message {} has no body in the store", message.key))?;
@@ -557,15 +641,18 @@ impl Store {
             .map(|(key, _)| *key)
             .collect();
         let sent_json = serde_json::to_string(&sent)?;
+        // One statement commits on its own: the usual mark, of messages sent.
+        let statements = marks.len() - sent.len()
+            + usize::from(!sent.is_empty()) * (1 + usize::from(self.in_memory));
         let held: Vec<bool> = on_writer!(self, |pool, backend| {
-            let mut tx = pool.begin().await?;
+            connection!(pool, statements > 1, conn, tx);
             let mut marked_sent = std::collections::HashSet::new();
             if !sent.is_empty() {
                 let keys: Vec<String> = sqlx::query_scalar(backend.pick(MARK_SENT))
                     .bind(seconds(at))
                     .bind(&sent_json)
                     .bind(me)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?;
                 marked_sent.extend(keys);
                 if self.in_memory {
@@ -574,7 +661,7 @@ impl Store {
                         "DELETE FROM bodies WHERE key IN (SELECT value FROM json_each($1))",
                     )
                     .bind(&sent_json)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 }
             }
@@ -599,9 +686,9 @@ impl Store {
                         .bind(*key)
                         .bind(me),
                 };
-                held.push(query.execute(&mut *tx).await?.rows_affected() == 1);
+                held.push(query.execute(&mut *conn).await?.rows_affected() == 1);
             }
-            tx.commit().await?;
+            finish!(tx);
             held
         });
         if self.in_memory {
@@ -783,5 +870,54 @@ impl Store {
             tx.commit().await?;
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RECENT_BYTES, RECENT_FOR, Recent};
+
+    /// The bodies kept between queueing and claiming stay within their budget, oldest
+    /// out first, and each is handed out once.
+    #[test]
+    fn recent_bodies_stay_within_their_budget() {
+        let mut recent = Recent::default();
+        let body = vec![b'x'; 8 << 10];
+        let count = 2 * RECENT_BYTES / body.len();
+        for i in 0..count {
+            recent.keep(&format!("k{i}"), &body);
+            assert!(recent.bytes <= RECENT_BYTES);
+        }
+        let mut took = |key: &str| recent.take(key).map(|b| b.len());
+        // Claims go oldest first: the oldest are kept, the newest read later.
+        assert_eq!(took("k0"), Some(body.len()));
+        assert_eq!(took("k0"), None, "handed out once");
+        assert_eq!(took(&format!("k{}", count - 1)), None);
+        // A claim makes room for the next body.
+        recent.keep("next", &body);
+        assert!(recent.take("next").is_some());
+        recent.keep("filler", &body);
+        assert_eq!(recent.bytes, RECENT_BYTES, "full again");
+        assert_eq!(
+            recent.bytes,
+            recent.bodies.values().map(Vec::len).sum::<usize>()
+        );
+        // Bodies that waited too long for a claim make room for new ones.
+        let long_ago = RECENT_FOR + std::time::Duration::from_secs(1);
+        for (_, at) in &mut recent.order {
+            *at = at
+                .checked_sub(long_ago)
+                .expect("a machine up for over a minute");
+        }
+        recent.keep("new", &body);
+        assert!(recent.take("new").is_some());
+        assert!(recent.take("k1").is_none(), "the oldest made room");
+        assert!(recent.take("k2").is_some());
+        // Taken keys leave `order`, so it does not grow without end.
+        for i in 0..count {
+            recent.keep(&format!("n{i}"), b"small");
+            recent.take(&format!("n{i}"));
+        }
+        assert!(recent.order.len() <= 2 * recent.bodies.len() + 1024);
     }
 }
