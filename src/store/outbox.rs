@@ -196,7 +196,7 @@ impl Recent {
             match self.order.front() {
                 Some((_, at)) if now.duration_since(*at) > RECENT_FOR => {
                     if let Some((oldest, _)) = self.order.pop_front() {
-                        self.forget(&oldest);
+                        self.take(&oldest);
                     }
                 }
                 _ => break,
@@ -205,7 +205,7 @@ impl Recent {
         if self.bytes + body.len() > RECENT_BYTES {
             return;
         }
-        self.forget(key);
+        self.take(key);
         self.bodies.insert(key.to_string(), body.to_vec());
         self.order.push_back((key.to_string(), now));
         self.bytes += body.len();
@@ -220,10 +220,6 @@ impl Recent {
         let body = self.bodies.remove(key)?;
         self.bytes -= body.len();
         Some(body)
-    }
-
-    fn forget(&mut self, key: &str) {
-        self.take(key);
     }
 }
 
