@@ -120,6 +120,52 @@ async fn a_server_answering_421_for_a_while_gets_everything_once() {
     assert_eq!((summary.sent, summary.failed, summary.pending), (10, 0, 0));
 }
 
+/// lettre's client sent MAIL, RCPT and DATA one at a time, each waiting for its reply,
+/// then the message: four round trips a message, and the end of DATA dot-stuffed a byte
+/// at a time. A server that offers PIPELINING (Postfix, the big relays) now gets the
+/// three commands in one write; one that does not still gets them one by one. Both get
+/// every message exactly as the store holds it.
+#[tokio::test]
+async fn pipelining_is_used_where_offered_and_the_mail_is_the_same_without() {
+    let start: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+    let until: Timestamp = "2027-01-04T12:00:00Z".parse().unwrap();
+    for (args, pipelined) in [(&[][..], 10), (&["--no-pipelining"][..], 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server(dir.path(), args);
+        let mut d = daemon(dir.path(), server.port).await;
+        let total = run_until_quiet(&mut d, start, until).await;
+        assert_eq!((total.sent, total.failed), (10, 0), "{args:?}: {total:?}");
+        assert_eq!(server.pipelined(), pipelined, "{args:?}");
+
+        let mut options = sqlx::sqlite::SqliteConnectOptions::new();
+        options = options.filename(dir.path().join("mentord.db"));
+        let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .unwrap();
+        let stored: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT m.message_id, b.body FROM messages m JOIN bodies b ON b.key = m.key",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        let stored: std::collections::HashMap<String, String> = stored
+            .into_iter()
+            .map(|(id, body)| (id, String::from_utf8(body).unwrap()))
+            .collect();
+        let received = server.received();
+        assert_eq!(received.len(), 10, "{args:?}");
+        for mail in received {
+            let id = header(&mail, "Message-ID").unwrap().to_string();
+            let (_, content) = mail.split_once("\r\n").unwrap();
+            assert_eq!(
+                content.trim_end_matches("\r\n"),
+                stored[&id].trim_end_matches("\r\n"),
+                "{args:?}: {id} arrived other than stored"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_server_that_is_down_is_caught_up_with() {
     let dir = tempfile::tempdir().unwrap();

@@ -30,6 +30,7 @@ use jiff::{SignedDuration, Timestamp};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::commands::Ehlo;
 use lettre::transport::smtp::extension::ClientId;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -96,7 +97,15 @@ struct LinkState {
 /// One SMTP session: the connection kept between its sends, and when it was last used.
 #[derive(Default)]
 struct Session {
-    connection: Option<(AsyncSmtpConnection, Instant)>,
+    connection: Option<(Connection, Instant)>,
+}
+
+/// An open connection, and whether its server takes commands in groups.
+struct Connection {
+    smtp: AsyncSmtpConnection,
+    /// The server offers PIPELINING (RFC 2920): MAIL, RCPT and DATA go out in one
+    /// write and their replies are read after, one round trip where there were three.
+    pipelining: bool,
 }
 
 /// A session at work: it sends one message at a time, on its own connection, under the
@@ -336,8 +345,9 @@ impl Link {
         }
     }
 
-    /// Opens a connection: TCP with `TCP_NODELAY`, TLS as configured, then AUTH.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+    /// Opens a connection: TCP with `TCP_NODELAY`, TLS as configured, EHLO once more
+    /// for what lettre does not read (PIPELINING), then AUTH.
+    async fn connect(&self) -> Result<Connection, Failure> {
         let link = |e: &dyn fmt::Display| Failure::Link(e.to_string());
         let tcp = within(TcpStream::connect((self.host.as_str(), self.port)))
             .await
@@ -378,13 +388,28 @@ impl Link {
                 .map_err(|e| link(&e))?
                 .map_err(|e| link(&format!("STARTTLS: {e}")))?;
         }
+        // lettre keeps only the extensions it uses from its EHLO; a second EHLO (RFC
+        // 5321 allows one at any time; it resets only the mail transaction) says the
+        // rest. Before AUTH, so no server can take it as starting over.
+        let ehlo = within(connection.command(Ehlo::new(self.hello.clone())))
+            .await
+            .map_err(|e| link(&e))?
+            .map_err(|e| link(&format!("EHLO: {e}")))?;
+        let pipelining = ehlo.message().skip(1).any(|line| {
+            line.split_ascii_whitespace()
+                .next()
+                .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+        });
         if let Some(credentials) = &self.credentials {
             within(connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials))
                 .await
                 .map_err(|e| link(&e))?
                 .map_err(|e| link(&format!("authentication failed: {e}")))?;
         }
-        Ok(connection)
+        Ok(Connection {
+            smtp: connection,
+            pipelining,
+        })
     }
 }
 
@@ -411,11 +436,11 @@ impl Lane<'_> {
         let mut connection = match self.session.connection.take() {
             Some((mut kept, used)) => {
                 let fresh = used.elapsed() < CHECK_AFTER_IDLE
-                    || within(kept.test_connected()).await.unwrap_or(false);
+                    || within(kept.smtp.test_connected()).await.unwrap_or(false);
                 if fresh {
                     kept
                 } else {
-                    kept.abort().await;
+                    kept.smtp.abort().await;
                     self.link.connect().await?
                 }
             }
@@ -428,32 +453,34 @@ impl Lane<'_> {
             }
             // After any error the connection is dropped: the next send opens another.
             Err(failure) => {
-                connection.abort().await;
+                connection.smtp.abort().await;
                 Err(failure)
             }
         }
     }
 }
 
-/// One mail transaction (MAIL, RCPT, DATA), each step judged on its own. The sender
-/// is the same for every message, so a 5xx to MAIL FROM (530 authentication required,
-/// a policy refusal of the sender) is the link's fault and pauses sending, where it used
-/// to fail every message for good; so are 530/534/535/538 at any step. A 5xx to RCPT
-/// or to the message is this message's (an unknown recipient, rejected content); a 4xx
-/// anywhere is temporary.
+/// One mail transaction (MAIL, RCPT, DATA, the message), each reply judged on its
+/// own. The sender is the same for every message, so a 5xx to MAIL FROM (530
+/// authentication required, a policy refusal of the sender) is the link's fault and
+/// pauses sending, where it used to fail every message for good; so are
+/// 530/534/535/538 at any step. A 5xx to RCPT or to the message is this message's (an
+/// unknown recipient, rejected content); a 4xx anywhere is temporary.
+///
+/// With PIPELINING the three commands go out in one write and the three replies are
+/// read in turn (RFC 2920: DATA last in the group, the message only after its 354). A
+/// refused command ends the transaction and the caller drops the connection, so
+/// replies left unread never meet the next message.
 async fn transaction(
-    connection: &mut AsyncSmtpConnection,
+    connection: &mut Connection,
     envelope: &Envelope,
     body: &[u8],
 ) -> Result<(), Failure> {
     use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
     use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
+    let smtp = &mut connection.smtp;
     let mut options = Vec::new();
-    if !body.is_ascii()
-        && connection
-            .server_info()
-            .supports_feature(Extension::EightBitMime)
-    {
+    if !body.is_ascii() && smtp.server_info().supports_feature(Extension::EightBitMime) {
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
     let non_ascii = envelope
@@ -462,10 +489,7 @@ async fn transaction(
         .chain(envelope.to())
         .any(|a: &lettre::Address| !AsRef::<str>::as_ref(a).is_ascii());
     if non_ascii {
-        if !connection
-            .server_info()
-            .supports_feature(Extension::SmtpUtfEight)
-        {
+        if !smtp.server_info().supports_feature(Extension::SmtpUtfEight) {
             return Err(Failure::Message(SendError::Permanent(
                 "the address is not ASCII and the server does not offer SMTPUTF8".into(),
             )));
@@ -473,16 +497,53 @@ async fn transaction(
         options.push(MailParameter::SmtpUtfEight);
     }
     let mail = Mail::new(envelope.from().cloned(), options);
-    step(connection.command(mail), Stage::Sender).await?;
-    for to in envelope.to() {
-        step(
-            connection.command(Rcpt::new(to.clone(), vec![])),
-            Stage::Message,
-        )
-        .await?;
+    let recipients = envelope.to().iter().map(|to| Rcpt::new(to.clone(), vec![]));
+    if connection.pipelining {
+        use std::fmt::Write as _;
+        let mut group = mail.to_string();
+        for rcpt in recipients {
+            let _ = write!(group, "{rcpt}");
+        }
+        let _ = write!(group, "{Data}");
+        step(smtp.command(group), Stage::Sender).await?;
+        for _ in envelope.to() {
+            step(smtp.read_response(), Stage::Message).await?;
+        }
+        step(smtp.read_response(), Stage::Message).await?;
+    } else {
+        step(smtp.command(mail), Stage::Sender).await?;
+        for rcpt in recipients {
+            step(smtp.command(rcpt), Stage::Message).await?;
+        }
+        step(smtp.command(Data), Stage::Message).await?;
     }
-    step(connection.command(Data), Stage::Message).await?;
-    step(connection.message(body), Stage::Message).await
+    match std::str::from_utf8(body) {
+        // The message and its end in one write.
+        Ok(text) => step(smtp.command(DotStuffed(text)), Stage::Message).await,
+        Err(_) => step(smtp.message(body), Stage::Message).await,
+    }
+}
+
+/// A message as DATA carries it (RFC 5321 4.5.2): a line that starts with a period
+/// gets another in front, and `CRLF . CRLF` ends it. The same bytes as lettre's
+/// `message()`, which copies byte by byte and writes the end apart.
+struct DotStuffed<'a>(&'a str);
+
+impl fmt::Display for DotStuffed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        if rest.starts_with('.') {
+            f.write_str(".")?;
+        }
+        while let Some(at) = rest.find("\r\n.") {
+            // Up to and including the line's period, then the period again.
+            f.write_str(&rest[..at + 3])?;
+            f.write_str(".")?;
+            rest = &rest[at + 3..];
+        }
+        f.write_str(rest)?;
+        f.write_str("\r\n.\r\n")
+    }
 }
 
 /// Which part of the transaction a reply answers.
@@ -565,5 +626,51 @@ impl AsyncWrite for Tls {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DotStuffed;
+
+    /// lettre's transparency, byte by byte, as its `ClientCodec` does it: a period at the
+    /// start of a line (after CRLF, or first) is doubled.
+    fn lettre_stuffed(body: &str) -> String {
+        let mut out = String::new();
+        let mut line_start = true;
+        let mut after_cr = false;
+        for c in body.chars() {
+            out.push(c);
+            if c == '.' && line_start {
+                out.push('.');
+            }
+            line_start = after_cr && c == '\n';
+            after_cr = c == '\r';
+        }
+        out + "\r\n.\r\n"
+    }
+
+    #[test]
+    fn periods_at_line_starts_are_doubled_as_lettre_doubles_them() {
+        for body in [
+            "",
+            ".",
+            "..",
+            ".starts",
+            "a\r\n.b",
+            "a\r\n.\r\n.\r\nb",
+            "a\n.bare line feed",
+            "a\r.bare return",
+            "a\r\r\n.twice",
+            "no period at all\r\n",
+            "ends with a period\r\n.",
+            "mid.line. periods\r\n..two",
+        ] {
+            assert_eq!(
+                DotStuffed(body).to_string(),
+                lettre_stuffed(body),
+                "{body:?}"
+            );
+        }
     }
 }

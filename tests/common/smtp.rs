@@ -85,7 +85,6 @@ impl Server {
             .collect()
     }
 
-    /// The Message-ID of every accepted message, sorted (duplicates kept).
     /// The most SMTP sessions that were open at once.
     pub fn most_sessions_at_once(&self) -> usize {
         std::fs::read_to_string(self.dir.join("../sessions"))
@@ -104,6 +103,16 @@ impl Server {
             .collect()
     }
 
+    /// How many mail transactions came pipelined: MAIL with more commands behind it
+    /// in the same write.
+    pub fn pipelined(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("../pipelined"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The Message-ID of every accepted message, sorted (duplicates kept).
     pub fn message_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .received()

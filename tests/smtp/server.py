@@ -3,7 +3,7 @@
 
 Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N]
        [--tempfail-code 451|421] [--reject ADDR]... [--refuse-sender-while FILE]
-       [--hold ADDR]
+       [--hold ADDR] [--no-pipelining]
 
 Every accepted message is written to DIR as NNNNN.eml, prefixed with
 "X-Envelope-To: <addr>" lines. The first N DATA commands are answered with
@@ -13,7 +13,10 @@ as RFC 5321 4.2.3 says. RCPT TO any --reject address is answered 550. While FILE
 answered "530 5.7.0 Authentication required" (a relay that wants a login).
 RCPT TO a --hold address waits three seconds, then answers 451; DIR/../held
 then gets a line with the number of messages accepted meanwhile by other sessions.
-DIR/../sessions holds the most sessions that were open at once.
+DIR/../sessions holds the most sessions that were open at once;
+DIR/../pipelined how many MAIL commands came with more commands behind them.
+EHLO offers PIPELINING (RFC 2920), as Postfix and the big relays do, unless
+--no-pipelining; aiosmtpd reads commands a line at a time either way.
 Prints "ready" on stdout once listening, and runs until killed.
 """
 import argparse
@@ -33,6 +36,8 @@ class Counted(SMTP):
     open_now = 0
     most = 0
     record = None
+    pipelined = 0
+    record_pipelined = None
 
     def connection_made(self, transport):
         Counted.open_now += 1
@@ -47,6 +52,16 @@ class Counted(SMTP):
         Counted.open_now -= 1
         super().connection_lost(error)
 
+    async def smtp_MAIL(self, arg):
+        # Commands already read behind MAIL came in the same write: the client
+        # pipelined. DIR/../pipelined counts those transactions.
+        if self._reader is not None and len(self._reader._buffer) > 0:
+            Counted.pipelined += 1
+            with open(Counted.record_pipelined + ".tmp", "w") as f:
+                f.write(str(Counted.pipelined))
+            os.rename(Counted.record_pipelined + ".tmp", Counted.record_pipelined)
+        await super().smtp_MAIL(arg)
+
 
 class CountedController(Controller):
     def factory(self):
@@ -55,7 +70,8 @@ class CountedController(Controller):
 
 class Handler:
     def __init__(self, directory, tempfail, tempfail_code, reject, refuse_sender_while=None,
-                 hold=()):
+                 hold=(), pipelining=True):
+        self.pipelining = pipelining
         self.refuse_sender_while = refuse_sender_while
         self.hold = {h.lower() for h in hold}
         self.directory = directory
@@ -64,6 +80,12 @@ class Handler:
         self.reject = {r.lower() for r in reject}
         self.lock = threading.Lock()
         self.count = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.refuse_sender_while and os.path.exists(self.refuse_sender_while):
@@ -111,13 +133,15 @@ def main():
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--refuse-sender-while")
     parser.add_argument("--hold", action="append", default=[])
+    parser.add_argument("--no-pipelining", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     handler = Handler(
         args.dir, args.tempfail, args.tempfail_code, args.reject, args.refuse_sender_while,
-        args.hold,
+        args.hold, pipelining=not args.no_pipelining,
     )
     Counted.record = os.path.join(args.dir, "..", "sessions")
+    Counted.record_pipelined = os.path.join(args.dir, "..", "pipelined")
     controller = CountedController(handler, hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
