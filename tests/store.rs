@@ -378,3 +378,54 @@ async fn a_pair_twice_in_one_batch_keeps_its_last_state() {
         assert_eq!(stored["other"].sequence, 0, "{location:?}");
     }
 }
+
+/// Story: the daemon spoke TLS (sqlx's `prefer`) to a PostgreSQL server on loopback. A
+/// handshake per connection and the encryption of every body cost a first start of
+/// 5,000 pairs about a tenth of its time, and guarded nothing. A store on this machine
+/// is now reached without TLS; a URL that sets `sslmode` gets what it asks for.
+#[tokio::test]
+async fn a_store_on_loopback_is_reached_without_tls_unless_the_url_asks() {
+    let Some(database) = common::postgres::database() else {
+        return;
+    };
+    if !database.url.contains("127.0.0.1") && !database.url.contains("localhost") {
+        eprintln!(
+            "note: {} is not on loopback; nothing to check",
+            database.url
+        );
+        return;
+    }
+    let mut observer = common::postgres::connect(&database.url).await;
+    let server_tls: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+    let store = Store::open(&database.location()).await.unwrap();
+    assert!(
+        !encrypted(&mut observer).await,
+        "a loopback store spoke TLS"
+    );
+    drop(store);
+    if server_tls == "on" {
+        let sep = if database.url.contains('?') { '&' } else { '?' };
+        let asked = format!("{}{sep}sslmode=require", database.url);
+        let _store = Store::open(&Location::Postgres(asked)).await.unwrap();
+        assert!(
+            encrypted(&mut observer).await,
+            "sslmode=require was not heeded"
+        );
+    }
+}
+
+/// Whether any connection of mentord's to the observer's database is encrypted.
+async fn encrypted(observer: &mut sqlx::PgConnection) -> bool {
+    let seen: Vec<bool> = sqlx::query_scalar(
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE a.application_name = 'mentord' AND a.datname = current_database()",
+    )
+    .fetch_all(observer)
+    .await
+    .unwrap();
+    assert!(!seen.is_empty(), "no connection of mentord's seen");
+    seen.iter().any(|&ssl| ssl)
+}

@@ -237,12 +237,14 @@ impl Store {
         match &location.into() {
             Location::Sqlite(path) => Store::open_sqlite(path).await,
             Location::Postgres(url) => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect_with(postgres_options(url)?)
-                    .await
-                    .with_context(|| format!("while connecting to {}", redact(url)))?;
+                let pool = postgres_pool(
+                    url,
+                    PgPoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(std::time::Duration::from_secs(10)),
+                    postgres_options(url)?,
+                )
+                .await?;
                 POSTGRES_MIGRATIONS
                     .run(&pool)
                     .await
@@ -396,14 +398,14 @@ impl Store {
                 Ok(Some(Store::new(Pool::Sqlite { pool, writer }, None, false)))
             }
             Location::Postgres(url) => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect_with(
-                        postgres_options(url)?.options([("default_transaction_read_only", "on")]),
-                    )
-                    .await
-                    .with_context(|| format!("while connecting to {}", redact(url)))?;
+                let pool = postgres_pool(
+                    url,
+                    PgPoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(std::time::Duration::from_secs(10)),
+                    postgres_options(url)?.options([("default_transaction_read_only", "on")]),
+                )
+                .await?;
                 let migrated: Option<String> =
                     sqlx::query_scalar("SELECT CAST(to_regclass('messages') AS TEXT)")
                         .fetch_one(&pool)
@@ -467,6 +469,49 @@ fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
         .application_name("mentord"))
 }
 
+/// A pool on the server `url` names. A server on this machine (loopback, or a Unix
+/// socket) is spoken to without TLS unless the URL or `PGSSLMODE` sets `sslmode`: TLS
+/// there guards nothing a local root could not read anyway, and it cost each
+/// connection a handshake (about 50 ms of CPU on our 2-core machine, five connections
+/// at a start) and every body its encryption on both sides. A server that takes only
+/// TLS (`hostssl` in `pg_hba.conf`) refuses the plain connection; then the pool is
+/// made as libpq's default (`prefer`) would.
+async fn postgres_pool(
+    url: &str,
+    pool: PgPoolOptions,
+    options: PgConnectOptions,
+) -> anyhow::Result<PgPool> {
+    let connected =
+        |e| anyhow::Error::new(e).context(format!("while connecting to {}", redact(url)));
+    if plain_on_this_machine(url, &options, std::env::var_os("PGSSLMODE").is_some()) {
+        let plain = options.clone().ssl_mode(sqlx::postgres::PgSslMode::Disable);
+        match pool.clone().connect_with(plain).await {
+            Ok(pool) => return Ok(pool),
+            Err(error) => {
+                tracing::debug!(%error, "the store refused a connection without TLS; trying TLS");
+            }
+        }
+    }
+    pool.connect_with(options).await.map_err(connected)
+}
+
+/// Whether the store at `url` is on this machine and nobody chose its TLS.
+fn plain_on_this_machine(url: &str, options: &PgConnectOptions, sslmode_in_env: bool) -> bool {
+    let chosen = sslmode_in_env
+        || url
+            .split_once('?')
+            .is_some_and(|(_, query)| query.to_ascii_lowercase().contains("sslmode="));
+    let host = options.get_host();
+    let local = host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !chosen && local
+}
+
 /// A file's device and inode: which file a path names.
 fn file_identity(path: &Path) -> anyhow::Result<(u64, u64)> {
     use std::os::unix::fs::MetadataExt as _;
@@ -504,4 +549,38 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("while creating {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(url: &str, env: bool) -> bool {
+        plain_on_this_machine(url, &postgres_options(url).unwrap(), env)
+    }
+
+    #[test]
+    fn a_store_on_this_machine_is_reached_without_tls_unless_asked() {
+        assert!(plain("postgres://postgres@127.0.0.1:5432/mentord", false));
+        assert!(plain("postgres://u@localhost/mentord", false));
+        assert!(plain("postgres://u@[::1]:5432/mentord", false));
+        assert!(plain(
+            "postgres://u@127.0.0.2/mentord?application_name=x",
+            false
+        ));
+        assert!(plain("postgres:///mentord?host=/var/run/postgresql", false));
+        // Asked for, in the URL or the environment: as asked.
+        assert!(!plain(
+            "postgres://u@127.0.0.1/mentord?sslmode=require",
+            false
+        ));
+        assert!(!plain(
+            "postgres://u@127.0.0.1/mentord?SSLMode=prefer",
+            false
+        ));
+        assert!(!plain("postgres://u@127.0.0.1/mentord", true));
+        // Another machine: libpq's default.
+        assert!(!plain("postgres://u@db.example.org/mentord", false));
+        assert!(!plain("postgres://u@10.0.0.5/mentord", false));
+    }
 }
