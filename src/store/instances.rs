@@ -128,15 +128,29 @@ impl Store {
             lock_options,
         };
         insert(self, &registered).await?;
-        on!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
-            "DELETE FROM instances WHERE heartbeat_at < ",
-            NOW,
-            " - $1"
-        )))
-        .bind(FORGET_AFTER_SECONDS)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        // A daemon silent for a day is forgotten, its claims given back first: a claim
+        // is taken over only while its daemon's row says the lease ran out.
+        on!(self, |pool, backend| {
+            sqlx::query(backend.pick(dialects!(
+                "UPDATE messages SET state = 'pending', claimed_by = NULL \
+                 WHERE state = 'sending' AND claimed_by IN \
+                 (SELECT id FROM instances WHERE heartbeat_at < ",
+                NOW,
+                " - $1)"
+            )))
+            .bind(FORGET_AFTER_SECONDS)
+            .execute(pool)
+            .await?;
+            sqlx::query(backend.pick(dialects!(
+                "DELETE FROM instances WHERE heartbeat_at < ",
+                NOW,
+                " - $1"
+            )))
+            .bind(FORGET_AFTER_SECONDS)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         self.instance = Some(std::sync::Arc::new(registered));
         Ok(id)
     }
