@@ -429,3 +429,56 @@ async fn encrypted(observer: &mut sqlx::PgConnection) -> bool {
     assert!(!seen.is_empty(), "no connection of mentord's seen");
     seen.iter().any(|&ssl| ssl)
 }
+
+/// Story: claims of a dead daemon used to be looked for with every claim, which read an
+/// index entry for every message sent since the last vacuum; now they are looked for
+/// while some daemon's row says its lease ran out. A claim whose daemon has no row at
+/// all (deleted by hand, or by an older mentord) must not be stranded: a lease check
+/// that sees it sends the next claim looking, and a daemon that registers gives it
+/// back.
+#[tokio::test]
+async fn claims_of_a_daemon_whose_row_is_gone_are_not_stranded() {
+    let Some(database) = common::postgres::database() else {
+        return;
+    };
+    let location = database.location();
+    let now = at("2027-01-11T09:00:00Z");
+    let forget = |host: &'static str| {
+        let url = database.url.clone();
+        async move {
+            sqlx::query("DELETE FROM instances WHERE host = $1")
+                .bind(host)
+                .execute(&mut common::postgres::connect(&url).await)
+                .await
+                .unwrap();
+        }
+    };
+    let a = daemon_store(&location, "a").await;
+    a.enqueue_all(&(0..10).map(message).collect::<Vec<_>>(), &[], now)
+        .await
+        .unwrap();
+    let b = daemon_store(&location, "b").await;
+    let held = claim_keys(&b, now, 3).await;
+    assert_eq!(held.len(), 3);
+    forget("b").await;
+    // Nothing else is pending: a's next claim finds only what b held, once a lease
+    // check has seen it.
+    let others = claim_keys(&a, now, 7).await;
+    assert!(others.is_disjoint(&held));
+    assert_eq!(
+        a.next_lease_expiry().await.unwrap(),
+        Some(std::time::Duration::ZERO)
+    );
+    assert_eq!(claim_keys(&a, now, 100).await, held);
+
+    // A daemon that registers gives back the claims of one with no row.
+    a.deregister().await.unwrap();
+    let c = daemon_store(&location, "c").await;
+    let mine = claim_keys(&c, now, 4).await;
+    assert_eq!(mine.len(), 4);
+    forget("c").await;
+    let d = daemon_store(&location, "d").await;
+    let all = claim_keys(&d, now, 100).await;
+    assert!(mine.is_subset(&all), "{mine:?} not in {all:?}");
+    assert_eq!(all.len(), 10);
+}

@@ -391,15 +391,20 @@ impl Link {
         // lettre keeps only the extensions it uses from its EHLO; a second EHLO (RFC
         // 5321 allows one at any time; it resets only the mail transaction) says the
         // rest. Before AUTH, so no server can take it as starting over.
-        let ehlo = within(connection.command(Ehlo::new(self.hello.clone())))
+        // A server that refuses it (OpenSMTPD: "503 Already identified") gets the
+        // commands one at a time, as before; the refusal was read, the session is in step.
+        let pipelining = match within(connection.command(Ehlo::new(self.hello.clone())))
             .await
             .map_err(|e| link(&e))?
-            .map_err(|e| link(&format!("EHLO: {e}")))?;
-        let pipelining = ehlo.message().skip(1).any(|line| {
-            line.split_ascii_whitespace()
-                .next()
-                .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
-        });
+        {
+            Ok(ehlo) => ehlo.message().skip(1).any(|line| {
+                line.split_ascii_whitespace()
+                    .next()
+                    .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+            }),
+            Err(refused) if refused.is_permanent() || refused.is_transient() => false,
+            Err(error) => return Err(link(&format!("EHLO: {error}"))),
+        };
         if let Some(credentials) = &self.credentials {
             within(connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials))
                 .await

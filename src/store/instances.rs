@@ -19,7 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 use tokio::sync::Mutex;
 
-use super::{Pool, Store, dialects, instant, on, on_writer, seconds};
+use super::{Backend, Pool, Store, dialects, instant, on, on_writer, seconds};
 
 /// How long a daemon may go without a heartbeat before its claims are taken over.
 pub const LEASE: Duration = Duration::from_secs(30);
@@ -42,6 +42,18 @@ const LEASE_EXPIRY: &str = dialects!(
      WHERE m.state = 'sending' AND m.claimed_by IS DISTINCT FROM $2"
 )
 .1;
+
+/// Forgets the daemons silent for `$1` seconds and gives back their claims, and those
+/// of daemons with no row at all (a row deleted by hand, or by an older mentord).
+const FORGET_POSTGRES: &str = concat!(
+    "WITH gone AS (DELETE FROM instances WHERE heartbeat_at < ",
+    dialects!(@postgres NOW),
+    " - $1 RETURNING id) \
+     UPDATE messages m SET state = 'pending', claimed_by = NULL \
+     WHERE m.state = 'sending' AND (m.claimed_by IS NULL \
+        OR m.claimed_by IN (SELECT id FROM gone) \
+        OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = m.claimed_by))"
+);
 
 /// What a daemon says about itself.
 #[derive(Debug, Clone)]
@@ -128,28 +140,23 @@ impl Store {
             lock_options,
         };
         insert(self, &registered).await?;
-        // A daemon silent for a day is forgotten, its claims given back first: a claim
-        // is taken over only while its daemon's row says the lease ran out.
-        on!(self, |pool, backend| {
-            sqlx::query(backend.pick(dialects!(
-                "UPDATE messages SET state = 'pending', claimed_by = NULL \
-                 WHERE state = 'sending' AND claimed_by IN \
-                 (SELECT id FROM instances WHERE heartbeat_at < ",
-                NOW,
-                " - $1)"
-            )))
-            .bind(FORGET_AFTER_SECONDS)
-            .execute(pool)
-            .await?;
-            sqlx::query(backend.pick(dialects!(
-                "DELETE FROM instances WHERE heartbeat_at < ",
-                NOW,
-                " - $1"
-            )))
+        // A daemon silent for a day is forgotten and its claims given back, with any
+        // claim whose daemon is unknown, in one statement: a claim is taken over only
+        // while its daemon's row says the lease ran out (or a lease check saw it).
+        on!(self, |pool, backend| match backend {
+            Backend::Postgres => sqlx::query(FORGET_POSTGRES)
+                .bind(FORGET_AFTER_SECONDS)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            // One daemon: `recover_abandoned` gives back every claim at its start.
+            Backend::Sqlite => sqlx::query(
+                dialects!("DELETE FROM instances WHERE heartbeat_at < ", NOW, " - $1").0
+            )
             .bind(FORGET_AFTER_SECONDS)
             .execute(pool)
             .await?
-            .rows_affected()
+            .rows_affected(),
         });
         self.instance = Some(std::sync::Arc::new(registered));
         Ok(id)
@@ -346,6 +353,10 @@ impl Store {
             .fetch_one(pool)
             .await
             .context("while reading other daemons' claims")?;
+        if seconds.is_some_and(|s| s <= 0) {
+            self.lease_out
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(seconds.map(|s| Duration::from_secs(s.max(0) as u64)))
     }
 

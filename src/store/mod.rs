@@ -217,6 +217,10 @@ pub struct Store {
     instance: Option<Arc<instances::Registered>>,
     /// Bodies this process queued and has not claimed yet (see [`outbox::Recent`]).
     recent: Arc<std::sync::Mutex<outbox::Recent>>,
+    /// [`Store::next_lease_expiry`] found a claim whose lease has run out: the next
+    /// claim looks for abandoned claims even if no daemon's row says so (a claim of a
+    /// daemon whose row is gone).
+    lease_out: Arc<std::sync::atomic::AtomicBool>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -263,6 +267,7 @@ impl Store {
             sent_marks: Arc::default(),
             instance: None,
             recent: Arc::default(),
+            lease_out: Arc::default(),
         }
     }
 
@@ -474,8 +479,9 @@ fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
 /// there guards nothing a local root could not read anyway, and it cost each
 /// connection a handshake (about 50 ms of CPU on our 2-core machine, five connections
 /// at a start) and every body its encryption on both sides. A server that takes only
-/// TLS (`hostssl` in `pg_hba.conf`) refuses the plain connection; then the pool is
-/// made as libpq's default (`prefer`) would.
+/// TLS (`hostssl` in `pg_hba.conf`) refuses the plain connection (28000); then the
+/// pool is made as libpq's default (`prefer`) would. Any other failure (the server
+/// down, a wrong password) is reported as it is, not tried twice.
 async fn postgres_pool(
     url: &str,
     pool: PgPoolOptions,
@@ -487,9 +493,11 @@ async fn postgres_pool(
         let plain = options.clone().ssl_mode(sqlx::postgres::PgSslMode::Disable);
         match pool.clone().connect_with(plain).await {
             Ok(pool) => return Ok(pool),
-            Err(error) => {
-                tracing::debug!(%error, "the store refused a connection without TLS; trying TLS");
+            // pg_hba.conf has no line for a connection without TLS: only then TLS.
+            Err(sqlx::Error::Database(refused)) if refused.code().as_deref() == Some("28000") => {
+                tracing::info!(error = %refused, "the store takes only TLS on this machine; connecting with TLS");
             }
+            Err(error) => return Err(connected(error)),
         }
     }
     pool.connect_with(options).await.map_err(connected)
@@ -498,9 +506,11 @@ async fn postgres_pool(
 /// Whether the store at `url` is on this machine and nobody chose its TLS.
 fn plain_on_this_machine(url: &str, options: &PgConnectOptions, sslmode_in_env: bool) -> bool {
     let chosen = sslmode_in_env
-        || url
-            .split_once('?')
-            .is_some_and(|(_, query)| query.to_ascii_lowercase().contains("sslmode="));
+        || url.split_once('?').is_some_and(|(_, query)| {
+            let query = query.to_ascii_lowercase();
+            // Both spellings sqlx reads.
+            query.contains("sslmode=") || query.contains("ssl-mode=")
+        });
     let host = options.get_host();
     let local = host.starts_with('/')
         || host.eq_ignore_ascii_case("localhost")

@@ -270,7 +270,8 @@ const CLAIM_POSTGRES: &str = concat!(
 );
 
 /// PostgreSQL: claims of daemons whose lease ran out, taken over. Asked only while such
-/// a daemon is registered ([`ANY_LEASE_OUT`]): `sending` is no index's cheap question
+/// a daemon is registered ([`ANY_LEASE_OUT`]) or a lease check found a claim out of its
+/// lease (`Store::next_lease_expiry`): `sending` is no index's cheap question
 /// (see `STILL_SENDING`), and asking it with every claim read an entry for every message
 /// sent since the last vacuum; a first start of 50,000 pairs spent most of its time
 /// there.
@@ -534,11 +535,14 @@ impl Store {
                 let first = rows.len();
                 if backend == Backend::Postgres
                     && (rows.len() as i64) < limit
-                    && sqlx::query_scalar::<_, bool>(ANY_LEASE_OUT)
-                        .bind(me)
-                        .bind(LEASE.as_secs() as i64)
-                        .fetch_one(&mut *conn)
-                        .await?
+                    && (self
+                        .lease_out
+                        .swap(false, std::sync::atomic::Ordering::Relaxed)
+                        || sqlx::query_scalar::<_, bool>(ANY_LEASE_OUT)
+                            .bind(me)
+                            .bind(LEASE.as_secs() as i64)
+                            .fetch_one(&mut *conn)
+                            .await?)
                 {
                     let abandoned = sqlx::query(CLAIM_ABANDONED_POSTGRES)
                         .bind(seconds(now))

@@ -3,7 +3,7 @@
 
 Usage: python3 tests/smtp/server.py --port P --dir DIR [--tempfail N]
        [--tempfail-code 451|421] [--reject ADDR]... [--refuse-sender-while FILE]
-       [--hold ADDR] [--no-pipelining]
+       [--hold ADDR] [--no-pipelining] [--one-ehlo]
 
 Every accepted message is written to DIR as NNNNN.eml, prefixed with
 "X-Envelope-To: <addr>" lines. The first N DATA commands are answered with
@@ -16,7 +16,8 @@ then gets a line with the number of messages accepted meanwhile by other session
 DIR/../sessions holds the most sessions that were open at once;
 DIR/../pipelined how many MAIL commands came with more commands behind them.
 EHLO offers PIPELINING (RFC 2920), as Postfix and the big relays do, unless
---no-pipelining; aiosmtpd reads commands a line at a time either way.
+--no-pipelining; aiosmtpd reads commands a line at a time either way. With
+--one-ehlo a second EHLO in a session is refused (503), as OpenSMTPD does.
 Prints "ready" on stdout once listening, and runs until killed.
 """
 import argparse
@@ -70,8 +71,9 @@ class CountedController(Controller):
 
 class Handler:
     def __init__(self, directory, tempfail, tempfail_code, reject, refuse_sender_while=None,
-                 hold=(), pipelining=True):
+                 hold=(), pipelining=True, one_ehlo=False):
         self.pipelining = pipelining
+        self.one_ehlo = one_ehlo
         self.refuse_sender_while = refuse_sender_while
         self.hold = {h.lower() for h in hold}
         self.directory = directory
@@ -82,6 +84,8 @@ class Handler:
         self.count = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.one_ehlo and session.host_name:
+            return ["503 5.5.1 Invalid command: Already identified"]
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
@@ -134,11 +138,12 @@ def main():
     parser.add_argument("--refuse-sender-while")
     parser.add_argument("--hold", action="append", default=[])
     parser.add_argument("--no-pipelining", action="store_true")
+    parser.add_argument("--one-ehlo", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     handler = Handler(
         args.dir, args.tempfail, args.tempfail_code, args.reject, args.refuse_sender_while,
-        args.hold, pipelining=not args.no_pipelining,
+        args.hold, pipelining=not args.no_pipelining, one_ehlo=args.one_ehlo,
     )
     Counted.record = os.path.join(args.dir, "..", "sessions")
     Counted.record_pipelined = os.path.join(args.dir, "..", "pipelined")
