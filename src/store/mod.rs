@@ -241,14 +241,7 @@ impl Store {
         match &location.into() {
             Location::Sqlite(path) => Store::open_sqlite(path).await,
             Location::Postgres(url) => {
-                let pool = postgres_pool(
-                    url,
-                    PgPoolOptions::new()
-                        .max_connections(4)
-                        .acquire_timeout(std::time::Duration::from_secs(10)),
-                    postgres_options(url)?,
-                )
-                .await?;
+                let pool = postgres_pool(url, 4, postgres_options(url)?).await?;
                 POSTGRES_MIGRATIONS
                     .run(&pool)
                     .await
@@ -405,9 +398,7 @@ impl Store {
             Location::Postgres(url) => {
                 let pool = postgres_pool(
                     url,
-                    PgPoolOptions::new()
-                        .max_connections(1)
-                        .acquire_timeout(std::time::Duration::from_secs(10)),
+                    1,
                     postgres_options(url)?.options([("default_transaction_read_only", "on")]),
                 )
                 .await?;
@@ -474,7 +465,8 @@ fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
         .application_name("mentord"))
 }
 
-/// A pool on the server `url` names. A server on this machine (loopback, or a Unix
+/// A pool of up to `connections` on the server `url` names (ten seconds' patience for
+/// a connection). A server on this machine (loopback, or a Unix
 /// socket) is spoken to without TLS unless the URL or `PGSSLMODE` sets `sslmode`: TLS
 /// there guards nothing a local root could not read anyway, and it cost each
 /// connection a handshake (about 50 ms of CPU on our 2-core machine, five connections
@@ -484,9 +476,12 @@ fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
 /// down, a wrong password) is reported as it is, not tried twice.
 async fn postgres_pool(
     url: &str,
-    pool: PgPoolOptions,
+    connections: u32,
     options: PgConnectOptions,
 ) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(std::time::Duration::from_secs(10));
     let connected =
         |e| anyhow::Error::new(e).context(format!("while connecting to {}", redact(url)));
     if plain_on_this_machine(url, &options, std::env::var_os("PGSSLMODE").is_some()) {

@@ -226,11 +226,16 @@ impl Recent {
 /// Messages per INSERT statement: 16 values each, far below SQLite's limit of 32,766.
 const INSERT_ROWS: usize = 128;
 
-/// The columns a claim returns: all but the body, read after (see [`Recent`]).
-macro_rules! claimed_columns {
-    ($order:literal) => {
+/// A claim: the rows the subquery (its pieces, as `concat!` takes them; `$1` now, `$2`
+/// the limit) picks become this daemon's (`$3`), and come back with every column but
+/// the body, read after (see [`Recent`]); `$order` is the column they were queued in.
+macro_rules! claim {
+    ($order:literal, $($select:tt)+) => {
         concat!(
-            " RETURNING key, message_id, kind, pair, recipient, attempts, uid, method, \
+            "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
+             claimed_by = $3, claimed_at = $1 WHERE key IN (",
+            $($select)+,
+            ") RETURNING key, message_id, kind, pair, recipient, attempts, uid, method, \
              sequence, next_attempt_at, ",
             $order,
             " AS queued"
@@ -239,34 +244,28 @@ macro_rules! claimed_columns {
 }
 
 /// SQLite has one daemon: what is pending and due.
-const CLAIM_SQLITE: &str = concat!(
-    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
-     claimed_by = $3, claimed_at = $1 \
-     WHERE key IN (SELECT key FROM messages WHERE state = 'pending' AND next_attempt_at <= $1 \
-                   ORDER BY next_attempt_at, rowid LIMIT $2)",
-    claimed_columns!("rowid")
+const CLAIM_SQLITE: &str = claim!(
+    "rowid",
+    "SELECT key FROM messages WHERE state = 'pending' AND next_attempt_at <= $1 \
+                   ORDER BY next_attempt_at, rowid LIMIT $2"
 );
 
 /// [`CLAIM_SQLITE`] for calendar mail only, which goes first.
-const CLAIM_CALENDAR_SQLITE: &str = concat!(
-    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
-     claimed_by = $3, claimed_at = $1 \
-     WHERE key IN (SELECT key FROM messages INDEXED BY messages_calendar_due \
+const CLAIM_CALENDAR_SQLITE: &str = claim!(
+    "rowid",
+    "SELECT key FROM messages INDEXED BY messages_calendar_due \
                    WHERE state = 'pending' AND method IS NOT NULL AND next_attempt_at <= $1 \
-                   ORDER BY next_attempt_at, rowid LIMIT $2)",
-    claimed_columns!("rowid")
+                   ORDER BY next_attempt_at, rowid LIMIT $2"
 );
 
 /// PostgreSQL: what is pending and due; rows another daemon is claiming right now are
 /// skipped, not waited for. In the order queued, through `messages_pending_due`
 /// (migration 0009), not by sorting every due message.
-const CLAIM_POSTGRES: &str = concat!(
-    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
-     claimed_by = $3, claimed_at = $1 \
-     WHERE key IN (SELECT m.key FROM messages m \
+const CLAIM_POSTGRES: &str = claim!(
+    "queued",
+    "SELECT m.key FROM messages m \
         WHERE m.state = 'pending' AND m.next_attempt_at <= $1 \
-        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    claimed_columns!("queued")
+        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED"
 );
 
 /// PostgreSQL: claims of daemons whose lease ran out, taken over. Asked only while such
@@ -275,16 +274,14 @@ const CLAIM_POSTGRES: &str = concat!(
 /// (see `STILL_SENDING`), and asking it with every claim read an entry for every message
 /// sent since the last vacuum; a first start of 50,000 pairs spent most of its time
 /// there.
-const CLAIM_ABANDONED_POSTGRES: &str = concat!(
-    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
-     claimed_by = $3, claimed_at = $1 \
-     WHERE key IN (SELECT m.key FROM messages m \
+const CLAIM_ABANDONED_POSTGRES: &str = claim!(
+    "queued",
+    "SELECT m.key FROM messages m \
         WHERE m.state = 'sending' AND NOT EXISTS (SELECT 1 FROM instances i \
                  WHERE i.id = m.claimed_by AND i.heartbeat_at >= ",
     dialects!(@postgres NOW),
     " - $4) \
-        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    claimed_columns!("queued")
+        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED"
 );
 
 /// Whether a daemon other than `$1` has not beaten for a lease (`$2` seconds): its
@@ -297,13 +294,11 @@ const ANY_LEASE_OUT: &str = concat!(
 );
 
 /// [`CLAIM_POSTGRES`] for pending calendar mail only, which goes first.
-const CLAIM_CALENDAR_POSTGRES: &str = concat!(
-    "UPDATE messages SET state = 'sending', attempts = attempts + 1, \
-     claimed_by = $3, claimed_at = $1 \
-     WHERE key IN (SELECT m.key FROM messages m \
+const CLAIM_CALENDAR_POSTGRES: &str = claim!(
+    "queued",
+    "SELECT m.key FROM messages m \
         WHERE m.state = 'pending' AND m.method IS NOT NULL AND m.next_attempt_at <= $1 \
-        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    claimed_columns!("queued")
+        ORDER BY m.next_attempt_at, m.queued LIMIT $2 FOR UPDATE SKIP LOCKED"
 );
 
 /// Messages that count against a daily budget at `$1` (a day ago): sent since, and
