@@ -201,8 +201,12 @@ async fn current_report(shared: &Shared, program: &Arc<Program>) -> anyhow::Resu
     let started = Instant::now();
     let now = crate::clock::now()?;
     let state = StoredState::read(&shared.store, program.mail.daily_budget(), now).await?;
+    // This process is the daemon: it holds the SQLite store's lock for its life. Never
+    // ask the file (`store::lock::is_held`): opening and closing a descriptor of the
+    // database here would drop every POSIX lock the process holds on it, SQLite's own
+    // included, and the next client to close cleanly would then delete the WAL under us.
     let state = StoredState {
-        held: status::daemon_holds(&program.store.location),
+        held: matches!(program.store.location, crate::store::Location::Sqlite(_)),
         ..state
     };
     let for_report = program.clone();

@@ -50,6 +50,12 @@ pub fn hold(db: &Path) -> anyhow::Result<File> {
 }
 
 /// Whether a daemon holds the store at `db` (false when there is no store).
+///
+/// Only for a process that has no SQLite connection to `db` open yet (`status` asks
+/// before it opens the store): closing the descriptor this opens drops every POSIX
+/// record lock the process holds on the file, SQLite's own included (SQLite's "How To
+/// Corrupt An SQLite Database File" §2.2). Inside the daemon the answer is known: it
+/// holds the lock.
 pub fn is_held(db: &Path) -> bool {
     let Ok(file) = File::open(db) else {
         return false;
