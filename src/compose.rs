@@ -10,9 +10,9 @@ use jiff::civil::Date;
 
 use crate::ics::{self, Method, Person, Series};
 use crate::inbound::token::{self, TokenKey};
-use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, ReplyTo, Unsubscribe, message_id};
+use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, ReplyTo, Unsubscribe};
 use crate::program::{Mailbox, Pair, Program, Status};
-use crate::reconcile::Change;
+use crate::reconcile::{Change, Identity};
 use crate::render::{Context, DigestContext, LinksContext, OverdueReview, Role, Templates};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject};
 use crate::serve::links::{self, Action as LinkAction, Claim, Signer};
@@ -30,8 +30,10 @@ pub struct Composed {
 pub struct Composer<'p> {
     program: &'p Program,
     templates: &'p Templates,
-    /// Signs the tokens of Reply-To addresses, when `[mail] reply_to` is set.
-    tokens: Option<&'p TokenKey>,
+    /// The store's key: Message-IDs, series UIDs and the tokens of Reply-To and
+    /// `ORGANIZER` addresses (`[mail] reply_to`). [`TokenKey::preview`] until
+    /// [`Composer::with_tokens`].
+    tokens: &'p TokenKey,
     /// Signs action links, with `[http] public_url`.
     links: Option<&'p Signer>,
 }
@@ -57,7 +59,7 @@ impl<'p> Composer<'p> {
         Composer {
             program,
             templates,
-            tokens: None,
+            tokens: TokenKey::preview(),
             links: None,
         }
     }
@@ -115,10 +117,49 @@ impl<'p> Composer<'p> {
         (out, unsubscribe)
     }
 
-    /// Reply-To addresses (with `[mail] reply_to`) signed with `tokens`.
-    pub fn with_tokens(mut self, tokens: Option<&'p TokenKey>) -> Self {
+    /// Message-IDs, series UIDs and reply addresses keyed with `tokens`, the store's key.
+    pub fn with_tokens(mut self, tokens: &'p TokenKey) -> Self {
         self.tokens = tokens;
         self
+    }
+
+    /// The series a change sends, as its attendees will know it: a series new to them
+    /// gets its identity here, minted with the store's key (`ORGANIZER` addresses of
+    /// their own when mentord reads replies).
+    pub fn series<'c>(&self, change: &'c Change) -> anyhow::Result<std::borrow::Cow<'c, Series>> {
+        let mut series = change
+            .series(self.program)
+            .context("a series without meetings")?;
+        if let Change::Invite {
+            pair,
+            identity: None,
+            ..
+        } = change
+        {
+            let pair = &self.program.pairs[*pair];
+            Identity {
+                uid: self.tokens.series_uid(&self.program.name, &pair.id),
+                personal_organizer: self.program.reply_to.is_some(),
+            }
+            .apply(series.to_mut());
+        }
+        Ok(series)
+    }
+
+    /// The `ORGANIZER` of `person`'s own copy of `series`: the program's address, or,
+    /// for a personal series, the reply address with the token only they were given.
+    fn organizer_for(&self, series: &Series, person: &str) -> Option<(Person, String)> {
+        let pattern = self
+            .program
+            .reply_to
+            .as_deref()
+            .filter(|_| series.personal_organizer)?;
+        let token = self.tokens.organizer_token(&series.uid, person);
+        let person = Person {
+            name: series.organizer.name.clone(),
+            email: token::address(pattern, &token),
+        };
+        Some((person, token))
     }
 
     fn outgoing(
@@ -130,10 +171,16 @@ impl<'p> Composer<'p> {
     ) -> anyhow::Result<Outgoing> {
         let organizer = &self.program.organizer;
         // The program is part of the id: the same pair next year is new mail.
-        let message_id = message_id(&format!("{}\n{key}", self.program.name), &organizer.email);
-        let reply_to = match (&self.program.reply_to, self.tokens) {
-            (Some(pattern), Some(tokens)) if takes_replies(key.kind) => {
-                let token = tokens.token(&message_id);
+        let domain = organizer
+            .email
+            .rsplit_once('@')
+            .map_or("mentord.invalid", |(_, d)| d);
+        let message_id = self
+            .tokens
+            .message_id(&format!("{}\n{key}", self.program.name), domain);
+        let reply_to = match &self.program.reply_to {
+            Some(pattern) if takes_replies(key.kind) => {
+                let token = self.tokens.token(&message_id);
                 Some(ReplyTo {
                     address: token::address(pattern, &token),
                     token,
@@ -340,10 +387,8 @@ impl<'p> Composer<'p> {
         let program = self.program;
         let mut out = Vec::new();
         match change {
-            Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => {
-                let series = change
-                    .series(program)
-                    .context("a series without meetings")?;
+            Change::Invite { pair, sequence, .. } | Change::Update { pair, sequence, .. } => {
+                let series = self.series(change)?;
                 let series = series.as_ref();
                 let kind = match change {
                     Change::Invite { .. } => MessageKind::Invite,
@@ -468,7 +513,7 @@ impl<'p> Composer<'p> {
             recipient: id,
         };
         let mut message = self.outgoing(key, mailbox(&name, &email), at, &context)?;
-        message.calendar = Some(calendar(series, method, sequence, ics));
+        self.attach_calendar(&mut message, series, method, sequence, ics, occurrence);
         Ok(Composed {
             kind,
             pair: Some(pair.id.clone()),
@@ -514,7 +559,7 @@ impl<'p> Composer<'p> {
         };
         let to = mailbox(&person.name, &person.email);
         let mut message = self.outgoing(key, to, at, &context)?;
-        message.calendar = Some(calendar(series, Method::Cancel, sequence, ics));
+        self.attach_calendar(&mut message, series, Method::Cancel, sequence, ics, None);
         Ok(Composed {
             kind: MessageKind::InviteCancel,
             pair: Some(pair_id.to_string()),
@@ -523,12 +568,42 @@ impl<'p> Composer<'p> {
     }
 }
 
-fn calendar(series: &Series, method: Method, sequence: u32, ics: &str) -> Calendar {
-    Calendar {
-        method,
-        uid: series.uid.clone(),
-        sequence,
-        ics: ics.to_string(),
+impl Composer<'_> {
+    /// The calendar part of the recipient's copy: `shared` (rendered once for both
+    /// attendees), or, for a personal series, the object naming the `ORGANIZER` address
+    /// only this recipient was given, which is then also the mail's `From` (Gmail shows
+    /// its answer buttons only when the two agree).
+    fn attach_calendar(
+        &self,
+        message: &mut Outgoing,
+        series: &Series,
+        method: Method,
+        sequence: u32,
+        shared: &str,
+        occurrence: Option<Date>,
+    ) {
+        let recipient = message.to.email.to_lowercase();
+        let (ics, organizer_token) = match self.organizer_for(series, &recipient) {
+            Some((organizer, token)) => {
+                message.from = mailbox(&organizer.name, &organizer.email);
+                let own = Series {
+                    organizer,
+                    ..series.clone()
+                };
+                (
+                    ics::render(&own, method, sequence, message.date, occurrence),
+                    Some(token),
+                )
+            }
+            None => (shared.to_string(), None),
+        };
+        message.calendar = Some(Calendar {
+            method,
+            uid: series.uid.clone(),
+            sequence,
+            ics,
+            organizer_token,
+        });
     }
 }
 
@@ -570,6 +645,7 @@ pub fn check_templates(program: &Program, templates: &Templates) -> anyhow::Resu
         Change::Invite {
             pair: index,
             sequence: 0,
+            identity: None,
         },
         Change::Update {
             pair: index,

@@ -30,12 +30,42 @@ pub struct Sent {
     pub active: bool,
 }
 
+/// How attendees' calendars know a series: its `UID`, and whether each copy names an
+/// `ORGANIZER` address of its own. Minted (with the store's key) when a series is first
+/// sent and kept for its life, so calendars never see a series fork.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: String,
+    pub personal_organizer: bool,
+}
+
+impl Identity {
+    pub fn of(series: &Series) -> Identity {
+        Identity {
+            uid: series.uid.clone(),
+            personal_organizer: series.personal_organizer,
+        }
+    }
+
+    /// `series` as its attendees know it.
+    pub fn apply(&self, series: &mut Series) {
+        series.uid.clone_from(&self.uid);
+        series.personal_organizer = self.personal_organizer;
+    }
+}
+
 /// One calendar message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// A series new to its attendees (built with [`Series::of`] when it is sent: a
-    /// program's first plan invites every pair and needs no series for that).
-    Invite { pair: usize, sequence: u32 },
+    /// program's first plan invites every pair and needs no series for that). A series
+    /// invited again (a pair active again) keeps its `identity`; a new one has none yet
+    /// (the composer mints it).
+    Invite {
+        pair: usize,
+        sequence: u32,
+        identity: Option<Identity>,
+    },
     /// The series changed; `removed` are old attendees (mentor or mentee) whose address
     /// is gone, who get a cancel of `previous` there instead.
     Update {
@@ -66,9 +96,13 @@ impl Change {
     pub fn series<'a>(&'a self, program: &Program) -> Option<std::borrow::Cow<'a, Series>> {
         use std::borrow::Cow;
         match self {
-            Change::Invite { pair, .. } => {
-                Series::of(program, &program.pairs[*pair]).map(Cow::Owned)
-            }
+            Change::Invite { pair, identity, .. } => Series::of(program, &program.pairs[*pair])
+                .map(|mut series| {
+                    if let Some(identity) = identity {
+                        identity.apply(&mut series);
+                    }
+                    Cow::Owned(series)
+                }),
             Change::Update { series, .. }
             | Change::CancelOccurrence { series, .. }
             | Change::Cancel { series, .. } => Some(Cow::Borrowed(series)),
@@ -127,17 +161,20 @@ pub fn reconcile(program: &Program, sent: &HashMap<String, Sent>, now: Timestamp
         let over = pair.meeting.until.is_some_and(|until| until < now);
         let Some(previous) = previous else {
             if !over && pair.meeting.first.is_some() {
-                let sequence = sent.get(&pair.id).map_or(0, |s| s.sequence + 1);
+                let before = sent.get(&pair.id);
                 changes.push(Change::Invite {
                     pair: index,
-                    sequence,
+                    sequence: before.map_or(0, |s| s.sequence + 1),
+                    identity: before.map(|s| Identity::of(&s.series)),
                 });
             }
             continue;
         };
-        let Some(series) = Series::of(program, pair) else {
+        let Some(mut series) = Series::of(program, pair) else {
             continue;
         };
+        // The series as its attendees know it, whatever the program would mint today.
+        Identity::of(&previous.series).apply(&mut series);
         let sequence = previous.sequence;
         let exdates_removed = previous
             .series
@@ -251,7 +288,7 @@ mod tests {
         changes
             .iter()
             .map(|c| match c {
-                Change::Invite { pair, sequence } => format!("invite {pair} {sequence}"),
+                Change::Invite { pair, sequence, .. } => format!("invite {pair} {sequence}"),
                 Change::Update {
                     series,
                     sequence,
@@ -319,6 +356,59 @@ mod tests {
                 "update Mentoring: Barbara Liskov & Vint Cerf 1 -1",
             ]
         );
+    }
+
+    /// A series keeps the identity it was sent with: one sent before UIDs were keyed (a
+    /// UID anyone could compute, the plain ORGANIZER) is updated, cancelled and invited
+    /// again under that UID and ORGANIZER, whatever a new series would get.
+    #[test]
+    fn a_series_keeps_the_identity_it_was_sent_with() {
+        let old = example(|t| t);
+        let mut sent = all_sent(&old);
+        for (i, s) in sent.values_mut().enumerate() {
+            s.series.uid = format!("legacy-{i}@mentord");
+            s.series.personal_organizer = i % 2 == 0;
+        }
+        let identities: HashMap<String, Identity> = sent
+            .iter()
+            .map(|(id, s)| (id.clone(), Identity::of(&s.series)))
+            .collect();
+        let new = example(|t| {
+            t.replace(
+                "at = \"16:00\"                        # 10:00 for Grace in New York",
+                "at = \"17:00\"",
+            )
+            .replace(
+                "skip = [2027-03-26, 2027-04-05, 2027-05-24]",
+                "skip = [2027-03-26, 2027-04-05, 2027-05-24, 2027-02-11]",
+            )
+            .replace(
+                "[[pairs]]\nmentor = \"radia\"",
+                "[[pairs]]\nstatus = \"ended\"\nmentor = \"radia\"",
+            )
+        });
+        let changes = reconcile(&new, &sent, at());
+        assert!(changes.len() >= 3, "{changes:?}");
+        for change in &changes {
+            let pair = match change {
+                Change::Update { pair, .. } | Change::CancelOccurrence { pair, .. } => {
+                    new.pairs[*pair].id.clone()
+                }
+                Change::Cancel { pair_id, .. } => pair_id.clone(),
+                Change::Invite { .. } => panic!("{change:?}"),
+            };
+            let series = change.series(&new).unwrap();
+            assert_eq!(Identity::of(&series), identities[&pair], "{change:?}");
+        }
+        // Invited again after a pause: the same UID, not a new one.
+        let mut paused = sent.clone();
+        paused.values_mut().for_each(|s| s.active = false);
+        for change in reconcile(&old, &paused, at()) {
+            let Change::Invite { pair, identity, .. } = &change else {
+                panic!("{change:?}");
+            };
+            assert_eq!(identity.as_ref(), Some(&identities[&old.pairs[*pair].id]));
+        }
     }
 
     /// Regression: a case-only change of an address sent an update and then a cancel

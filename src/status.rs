@@ -75,21 +75,21 @@ impl StoredState {
         };
         // A store a daemon of an older version made has no tables for what came back
         // until a daemon of this version opens it: nothing came back, then.
-        if let Err(e) = state.read_heard(store).await {
+        if let Err(e) = state.read_heard(store, now).await {
             tracing::debug!(error = %format!("{e:#}"), "no replies in the store yet");
         }
         Ok(state)
     }
 
     /// What came back, all of it or (on an error) none of it.
-    async fn read_heard(&mut self, store: &Store) -> anyhow::Result<()> {
+    async fn read_heard(&mut self, store: &Store, now: Timestamp) -> anyhow::Result<()> {
         let agendas = store
             .agendas_in(Timestamp::UNIX_EPOCH)
             .await?
             .into_iter()
             .collect();
         let rsvps = store.rsvps().await?;
-        let bounces = store.bounces().await?;
+        let bounces = store.bounces(now).await?;
         let set_aside = store.set_aside(SET_ASIDE_SHOWN).await?;
         let set_aside_total = store
             .inbound_counts()

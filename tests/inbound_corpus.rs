@@ -55,6 +55,9 @@ transport = "file"
 dir = "{outbox}"
 reply_to = "mentoring+{{token}}@example.org"
 
+[inbound]
+authserv_id = "mx.example.org"
+
 {two_pairs}"#,
         two_pairs = common::TWO_PAIRS,
         outbox = outbox.display()
@@ -418,6 +421,9 @@ struct Sent {
     followup_token_address: String,
     followup_message_id: String,
     invite_message_id: String,
+    /// The ORGANIZER address of Alan's and of Grace's copy of the invite.
+    alan_organizer: String,
+    grace_organizer: String,
     uid: String,
     /// The pair's meetings from the first, (date, start).
     meetings: Vec<(jiff::civil::Date, Timestamp)>,
@@ -448,6 +454,8 @@ impl Sent {
             ),
             ("INVITE_MESSAGE_ID".into(), self.invite_message_id.clone()),
             ("UID".into(), self.uid.clone()),
+            ("ALAN_ORGANIZER".into(), self.alan_organizer.clone()),
+            ("GRACE_ORGANIZER".into(), self.grace_organizer.clone()),
         ];
         for n in 2..=5 {
             let prefix = if n == 2 {
@@ -598,7 +606,7 @@ async fn state(store: &Store) -> State {
             .map(|c| (c.pair, c.date.to_string(), c.person))
             .collect(),
         bounces: store
-            .bounces()
+            .bounces(epoch)
             .await
             .unwrap()
             .into_iter()
@@ -705,6 +713,11 @@ async fn setup(dir: &Path, location: &Location, n: usize) -> Setup {
 impl Setup {
     /// The one mail of `kind` to Alan: (Message-ID, Reply-To address, calendar text).
     fn sent_to_alan(&self, kind: &str) -> (String, Option<String>, String) {
+        self.sent_to(kind, "alan@example.org")
+    }
+
+    /// The one mail of `kind` to `address`, as [`Setup::sent_to_alan`].
+    fn sent_to(&self, kind: &str, address: &str) -> (String, Option<String>, String) {
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&self.outbox).unwrap() {
             let path = entry.unwrap().path();
@@ -720,7 +733,7 @@ impl Setup {
                 .and_then(|a| a.address())
                 .unwrap()
                 .to_string();
-            if to != "alan@example.org" {
+            if to != address {
                 continue;
             }
             let calendar = message
@@ -740,7 +753,7 @@ impl Setup {
                 calendar,
             ));
         }
-        assert_eq!(found.len(), 1, "one {kind} to Alan: {found:?}");
+        assert_eq!(found.len(), 1, "one {kind} to {address}: {found:?}");
         found.remove(0)
     }
 
@@ -748,6 +761,16 @@ impl Setup {
         let (prompt_message_id, prompt_reply_to, _) = self.sent_to_alan("agenda_prompt");
         let (followup_message_id, followup_reply_to, _) = self.sent_to_alan("followup");
         let (invite_message_id, _, calendar) = self.sent_to_alan("invite");
+        let (_, _, grace_calendar) = self.sent_to("invite", "grace@example.org");
+        // Calendar clients answer the ORGANIZER of the copy they hold.
+        let organizer = |calendar: &str| {
+            calendar
+                .lines()
+                .find(|l| l.starts_with("ORGANIZER"))
+                .and_then(|l| l.split_once("mailto:"))
+                .map(|(_, address)| address.trim().to_string())
+                .unwrap()
+        };
         let uid = calendar
             .lines()
             .find_map(|l| l.strip_prefix("UID:"))
@@ -768,6 +791,8 @@ impl Setup {
             followup_token_address: followup_reply_to.unwrap(),
             followup_message_id,
             invite_message_id,
+            alan_organizer: organizer(&calendar),
+            grace_organizer: organizer(&grace_calendar),
             uid,
             meetings,
             zone: pair.meeting.zone.tz.clone(),

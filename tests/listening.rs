@@ -56,6 +56,9 @@ transport = "file"
 dir = "{outbox}"
 reply_to = "mentoring+{{token}}@example.org"
 
+[inbound]
+authserv_id = "mx.example.org"
+
 {two_pairs}"#,
         two_pairs = common::TWO_PAIRS,
         outbox = outbox.display()
@@ -188,13 +191,14 @@ fn reply(from: &str, to: &str, answers: &str, id: &str, text: &str) -> String {
     )
 }
 
-/// A calendar reply as Outlook sends it: no ORGANIZER, the address in capitals.
-fn decline(from: &str, uid: &str, recurrence: Option<&str>, id: &str) -> String {
+/// A calendar reply as Outlook sends it: no ORGANIZER, the address in capitals; `to`
+/// the ORGANIZER address of the sender's own copy of the invite, as clients answer.
+fn decline(from: &str, to: &str, uid: &str, recurrence: Option<&str>, id: &str) -> String {
     let recurrence = recurrence
         .map(|r| format!("RECURRENCE-ID;TZID=UTC:{r}\r\n"))
         .unwrap_or_default();
     format!(
-        "From: {from}\r\nTo: mentoring@example.org\r\nSubject: Declined: Mentoring\r\nMessage-ID: <{id}>\r\n\
+        "From: {from}\r\nTo: {to}\r\nSubject: Declined: Mentoring\r\nMessage-ID: <{id}>\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\nI can't make it.\r\n--b\r\n\
          Content-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
@@ -202,6 +206,24 @@ fn decline(from: &str, uid: &str, recurrence: Option<&str>, id: &str) -> String 
          BEGIN:VEVENT\r\nATTENDEE;PARTSTAT=DECLINED:MAILTO:{upper}\r\n{recurrence}UID:{uid}\r\n\
          SUMMARY:Declined: Mentoring\r\nDTSTAMP:20270111T080000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n--b--\r\n",
         upper = from.to_uppercase()
+    )
+}
+
+/// The address in a calendar object's ORGANIZER (lines unfolded).
+fn organizer_of(calendar: &str) -> String {
+    calendar
+        .replace("\r\n ", "")
+        .lines()
+        .find(|l| l.starts_with("ORGANIZER"))
+        .and_then(|l| l.split_once("mailto:"))
+        .map(|(_, address)| address.trim().to_string())
+        .unwrap()
+}
+
+/// `raw` as the receiving server hands it on when DMARC passed for example.org.
+fn vouched(raw: &str) -> String {
+    format!(
+        "Authentication-Results: mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=example.org\r\n{raw}"
     )
 }
 
@@ -291,15 +313,16 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
         );
 
         // Linus answers in the prompt's thread (no token: In-Reply-To) after the
-        // reminder went: Margaret gets it in a mail of its own, before the meeting.
+        // reminder went, and the receiving server vouches for him (DMARC): Margaret gets
+        // it in a mail of its own, before the meeting.
         let linus_prompt = &s.mails("agenda_prompt", "linus@example.org")[0];
-        let raw = reply(
+        let raw = vouched(&reply(
             "Linus@Example.org",
             "mentoring@example.org",
             &linus_prompt.message_id,
             "l1@example.org",
             "Kernel maintainership, and saying no",
-        );
+        ));
         assert_eq!(
             s.take(&raw, "2027-01-11T11:00:00Z").await,
             Verdict::Used(InboundKind::Agenda)
@@ -324,6 +347,7 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
         let uid = uid_of(&invite.calendar);
         let raw = decline(
             "alan@example.org",
+            &organizer_of(&invite.calendar),
             &uid,
             Some("20270119T100000"),
             "d1@example.org",
@@ -448,8 +472,11 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
         );
         // Linus can't make tomorrow's meeting: late (inside cancel_notice, 24 h).
         let uid_b = uid_of(&s.mails("invite", "margaret@example.org")[0].calendar);
+        let linus_invite = &s.mails("invite", "linus@example.org")[0].calendar;
+        let margaret_invite = &s.mails("invite", "margaret@example.org")[0].calendar;
         let raw = decline(
             "linus@example.org",
+            &organizer_of(linus_invite),
             &uid_b,
             Some("20270126T100000"),
             "d3@example.org",
@@ -459,20 +486,32 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
             Verdict::Used(InboundKind::Rsvp)
         );
         // Margaret declines the whole series; Linus's address bounces.
-        let raw = decline("margaret@example.org", &uid_b, None, "d2@example.org");
+        let raw = decline(
+            "margaret@example.org",
+            &organizer_of(margaret_invite),
+            &uid_b,
+            None,
+            "d2@example.org",
+        );
         assert_eq!(
             s.take(&raw, "2027-01-25T11:00:00Z").await,
             Verdict::Used(InboundKind::Rsvp)
         );
-        let bounce = "From: MAILER-DAEMON@example.org\r\nTo: mentoring@example.org\r\nSubject: Undelivered Mail\r\n\
+        // The report returns the headers of a mail mentord sent Linus.
+        let returned = &s.mails("agenda_prompt", "linus@example.org")[0].message_id;
+        let bounce = format!(
+            "From: MAILER-DAEMON@example.org\r\nTo: mentoring@example.org\r\nSubject: Undelivered Mail\r\n\
             Message-ID: <b1@example.org>\r\nMIME-Version: 1.0\r\n\
             Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
             --r\r\nContent-Type: text/plain\r\n\r\nYour mail could not be delivered.\r\n\
             --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
             Final-Recipient: rfc822; linus@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
-            Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--r--\r\n";
+            Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n\
+            --r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: mentoring@example.org\r\n\
+            To: linus@example.org\r\nMessage-ID: <{returned}>\r\n\r\n--r--\r\n"
+        );
         assert_eq!(
-            s.take(bounce, "2027-01-25T11:00:00Z").await,
+            s.take(&bounce, "2027-01-25T11:00:00Z").await,
             Verdict::Used(InboundKind::Bounce)
         );
 
@@ -630,6 +669,7 @@ async fn a_reconcile_never_brings_back_a_declined_meeting() {
     let invite = &s.mails("invite", "alan@example.org")[0];
     let raw = decline(
         "alan@example.org",
+        &organizer_of(&invite.calendar),
         &uid_of(&invite.calendar),
         Some("20270119T100000"),
         "d9@example.org",

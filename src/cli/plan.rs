@@ -135,7 +135,7 @@ pub(super) fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRo
             date,
         };
         match change {
-            Change::Invite { pair, sequence } => {
+            Change::Invite { pair, sequence, .. } => {
                 let pair = &program.pairs[*pair];
                 let ids = [pair.mentor, pair.mentee].map(|p| program.person(p).id.clone());
                 rows.push(row(

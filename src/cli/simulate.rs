@@ -109,7 +109,18 @@ async fn simulate(
 ) -> anyhow::Result<Vec<(MessageKind, usize)>> {
     let store = Store::open_memory().await?;
     if let Some(previous) = previous {
-        for (pair, sent) in reconcile::all_sent(previous) {
+        // The old program's series as its daemon would have minted them.
+        let key = daemon::inbound::store_key(&store).await?;
+        let composer = crate::compose::Composer::new(previous, &templates).with_tokens(&key);
+        for (pair, mut sent) in reconcile::all_sent(previous) {
+            if let Some(index) = previous.pairs.iter().position(|p| p.id == pair) {
+                let first = reconcile::Change::Invite {
+                    pair: index,
+                    sequence: 0,
+                    identity: None,
+                };
+                sent.series = composer.series(&first)?.into_owned();
+            }
             store.save_series(&pair, &sent, from).await?;
         }
         store.set_scheduled_until(from).await?;

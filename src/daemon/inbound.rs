@@ -7,7 +7,6 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Daemon, Tick, new_message};
-use crate::compose::Composer;
 use crate::inbound::token::TokenKey;
 use crate::mail::{DeliveryKey, MessageKind};
 use crate::serve::links::Signer;
@@ -16,16 +15,21 @@ use crate::store::InboundKind;
 /// The store's key that signs reply tokens.
 const TOKEN_SECRET: &str = "reply_tokens";
 
+/// The store's key (made on first start, shared by every daemon of the store): it keys
+/// Message-IDs, series UIDs and reply tokens, so nobody outside can compute them.
+pub async fn store_key(store: &crate::store::Store) -> anyhow::Result<TokenKey> {
+    Ok(TokenKey::new(&store.secret(TOKEN_SECRET).await?))
+}
+
 /// How far back agendas and action items are read for the mail that quotes them.
 pub const REPLIES_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 120);
 
 impl Daemon {
-    /// Before planning: the reply-token key, the meetings cancelled since the last tick,
+    /// Before planning: the store's key (Message-IDs, UIDs, reply tokens), the meetings cancelled since the last tick,
     /// and the agendas to pass on.
     pub(super) async fn hear(&mut self, now: Timestamp, tick: &mut Tick) -> anyhow::Result<()> {
-        if self.program.reply_to.is_some() && self.tokens.is_none() {
-            let secret = self.store.secret(TOKEN_SECRET).await?;
-            self.tokens = Some(TokenKey::new(&secret));
+        if self.tokens.is_none() {
+            self.tokens = Some(store_key(&self.store).await?);
         }
         if self.signer.is_none() {
             self.signer = if self.store.is_in_memory() {
@@ -124,7 +128,7 @@ impl Daemon {
             .collect();
         history.bounces = self
             .store
-            .bounces()
+            .bounces(now)
             .await?
             .into_iter()
             .map(|b| format!("{} ({}, {}×)", b.address, b.status, b.count))
@@ -210,7 +214,7 @@ impl Daemon {
             .inbound_body(&reply.message_id)
             .await?
             .unwrap_or_default();
-        let composer = Composer::new(&self.program, &self.templates);
+        let composer = self.composer()?;
         // A mail that cannot be made (a template override that fails on this text) is
         // logged and left: the reply stays recorded, and the daemon goes on sending.
         let message = match composer

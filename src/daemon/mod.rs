@@ -12,7 +12,7 @@
 //! day late are dropped (kept in the store as `dropped`, and logged); everything else
 //! due while down is sent late.
 
-mod inbound;
+pub mod inbound;
 mod mailbox;
 pub mod record;
 mod run;
@@ -106,6 +106,19 @@ pub struct Tick {
 }
 
 impl Daemon {
+    /// The composer of everything this daemon sends: Message-IDs, UIDs and reply
+    /// addresses keyed with the store's key, links signed. The key is read by
+    /// [`Daemon::hear`] before anything is planned; composing without it is a bug, never
+    /// a preview key in real mail.
+    fn composer(&self) -> anyhow::Result<Composer<'_>> {
+        composer(
+            &self.program,
+            &self.templates,
+            self.tokens.as_ref(),
+            self.signer.as_ref(),
+        )
+    }
+
     pub fn new(
         program: Program,
         templates: Templates,
@@ -402,9 +415,7 @@ impl Daemon {
 
     /// A batch of changes as the messages to queue and the series states to record.
     fn compose_changes(&self, changes: &[Change], now: Timestamp) -> anyhow::Result<ChangeBatch> {
-        let composer = Composer::new(&self.program, &self.templates)
-            .with_tokens(self.tokens.as_ref())
-            .with_links(self.signer.as_ref());
+        let composer = self.composer()?;
         let mut catch_up = Vec::new();
         let mut messages = Vec::new();
         let mut states = Vec::with_capacity(changes.len());
@@ -413,13 +424,10 @@ impl Daemon {
                 messages.push(new_message(&composed, now)?);
             }
             let (pair_id, state) = match change {
-                Change::Invite { pair, sequence } | Change::Update { pair, sequence, .. } => (
+                Change::Invite { pair, sequence, .. } | Change::Update { pair, sequence, .. } => (
                     self.program.pairs[*pair].id.clone(),
                     Sent {
-                        series: change
-                            .series(&self.program)
-                            .context("a series without meetings")?
-                            .into_owned(),
+                        series: composer.series(change)?.into_owned(),
                         sequence: *sequence,
                         active: true,
                     },
@@ -498,9 +506,12 @@ impl Daemon {
         } else {
             self.history(digest_due, now).await?
         };
-        let composer = Composer::new(&self.program, &self.templates)
-            .with_tokens(self.tokens.as_ref())
-            .with_links(self.signer.as_ref());
+        let composer = composer(
+            &self.program,
+            &self.templates,
+            self.tokens.as_ref(),
+            self.signer.as_ref(),
+        )?;
         let mut batch = Vec::new();
         while let Some(action) = self.upcoming.front().copied() {
             if action.at >= until {
@@ -579,9 +590,7 @@ impl Daemon {
             now,
             SignedDuration::from_secs(1),
         );
-        let composer = Composer::new(&self.program, &self.templates)
-            .with_tokens(self.tokens.as_ref())
-            .with_links(self.signer.as_ref());
+        let composer = self.composer()?;
         let mut batch = Vec::with_capacity(late.len());
         for action in &late {
             for composed in composer.action(action, &history)? {
@@ -1047,6 +1056,19 @@ fn change_name(change: &Change) -> &'static str {
     }
 }
 
+/// See [`Daemon::composer`]; for borrowing the daemon's fields one by one.
+fn composer<'d>(
+    program: &'d Program,
+    templates: &'d Templates,
+    tokens: Option<&'d crate::inbound::token::TokenKey>,
+    signer: Option<&'d crate::serve::links::Signer>,
+) -> anyhow::Result<Composer<'d>> {
+    let tokens = tokens.context("the store's key was not read before composing")?;
+    Ok(Composer::new(program, templates)
+        .with_tokens(tokens)
+        .with_links(signer))
+}
+
 pub(crate) fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Result<NewMessage> {
     let message = &composed.message;
     let calendar = message.calendar.as_ref();
@@ -1063,7 +1085,11 @@ pub(crate) fn new_message(composed: &Composed, due_at: Timestamp) -> anyhow::Res
         body: message
             .to_eml()
             .with_context(|| format!("while building {}", message.key))?,
-        reply_token: message.reply_to.as_ref().map(|r| r.token.clone()),
+        reply_token: message
+            .reply_to
+            .as_ref()
+            .map(|r| r.token.clone())
+            .or_else(|| calendar.and_then(|c| c.organizer_token.clone())),
         dropped: None,
     })
 }

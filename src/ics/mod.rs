@@ -1,15 +1,18 @@
 //! iCalendar for a pair's meeting series: RFC 5545 objects carrying RFC 5546 (iTIP)
 //! methods, to be sent by RFC 6047 (iMIP) mail.
 //!
-//! - One series per pair, `UID` a UUIDv5 of the program name and the pair id, so a lost
-//!   store or a second instance can never fork a series (renaming the program does
-//!   start new series).
+//! - One series per pair. A new series' `UID` is keyed with the store's secret (see
+//!   `inbound::token::TokenKey::series_uid`: nobody outside can compute it, and every
+//!   instance of a store mints the same one); a series keeps the UID it was first sent
+//!   with for its life (the store has it), so calendars never see it fork.
 //! - `METHOD:REQUEST` for a new or changed series (same UID, `SEQUENCE` raised by the
 //!   caller), `METHOD:CANCEL` for the whole series or, with `RECURRENCE-ID`, one meeting.
 //! - Times carry `TZID` with a matching `VTIMEZONE` built from the tz database
 //!   ([`vtimezone`]); `UNTIL` is in UTC; skip dates the rule would hit are `EXDATE`s.
 //! - `ORGANIZER` is the program's sender (Gmail shows RSVP buttons only when it matches
-//!   the From address); mentor and mentee are `ATTENDEE`s with `RSVP=TRUE`.
+//!   the From address), or, for a personal series, the reply address with a token of the
+//!   attendee's own (and the mail's From with it); mentor and mentee are `ATTENDEE`s
+//!   with `RSVP=TRUE`.
 //!
 //! Pure: the caller passes `DTSTAMP` (the send time).
 
@@ -38,6 +41,11 @@ pub struct Series {
     /// Local starts of skipped meetings.
     pub exdates: Vec<DateTime>,
     pub organizer: Person,
+    /// Each attendee's copy names an `ORGANIZER` address of its own, carrying a token
+    /// only that attendee was given (`[mail] reply_to`), so a calendar answer proves who
+    /// sent it. Kept as the series was first sent: a series sent with the plain address
+    /// keeps it.
+    pub personal_organizer: bool,
     pub attendees: [Person; 2],
     pub summary: String,
     pub description: String,
@@ -75,7 +83,10 @@ impl Method {
     }
 }
 
-/// The series UID: stable for a program name and pair id, whatever the store holds.
+/// The UID series had before UIDs were keyed: a UUIDv5 of the program name and pair id,
+/// which anyone could compute. [`Series::of`] describes a series with it; the composer
+/// gives a series new to its attendees the keyed one, and a series already sent keeps
+/// whatever it was sent with.
 pub fn series_uid(program: &Program, pair: &Pair) -> String {
     let name = format!("mentord:{}:{}", program.name, pair.id);
     format!(
@@ -145,6 +156,7 @@ impl Series {
                 name: program.organizer.name.clone(),
                 email: program.organizer.email.clone(),
             },
+            personal_organizer: false,
             summary: format!("Mentoring: {} & {}", mentor.name, mentee.name),
             description: description(program, pair, &mentor, &mentee),
             attendees: [mentor, mentee],

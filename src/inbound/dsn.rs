@@ -57,6 +57,44 @@ pub fn failed(status_part: &str) -> Vec<Failed> {
     out
 }
 
+/// The `Message-ID`s of the message a report returns (its `message/rfc822` or
+/// `text/rfc822-headers` part): every `Message-ID:` line in `raw` after its own header,
+/// at most [`MAX_RETURNED`], read from the first [`RETURNED_SCAN`] bytes. What proves
+/// that a report is about mail mentord sent.
+pub fn returned_message_ids(raw: &[u8], header_end: usize) -> Vec<String> {
+    let body = &raw[header_end.min(raw.len())..];
+    let body = &body[..body.len().min(RETURNED_SCAN)];
+    let mut out = Vec::new();
+    for line in body.split(|&b| b == b'\n') {
+        let Some((name, value)) = line
+            .iter()
+            .position(|&b| b == b':')
+            .map(|i| line.split_at(i))
+        else {
+            continue;
+        };
+        if !name.trim_ascii().eq_ignore_ascii_case(b"message-id") {
+            continue;
+        }
+        let value = String::from_utf8_lossy(&value[1..]);
+        let id = value.trim().trim_matches(['<', '>']);
+        if !id.is_empty() && id.len() <= 250 {
+            let id = format!("<{id}>");
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        if out.len() == MAX_RETURNED {
+            break;
+        }
+    }
+    out
+}
+
+/// How many returned Message-IDs a report is searched by, and how far into it.
+pub const MAX_RETURNED: usize = 8;
+pub const RETURNED_SCAN: usize = 1024 * 1024;
+
 /// `Name: value` fields, continuation lines joined.
 fn fields(block: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();

@@ -75,7 +75,7 @@ pub async fn take_in(
     if let Some(kind) = store.inbound_kind(&incoming.message_id).await? {
         return Ok(Verdict::Again(kind));
     }
-    let meaning = understand(program, store, &incoming, now).await?;
+    let meaning = understand(program, store, &incoming, raw, now).await?;
     let mut record = InboundRecord {
         message_id: incoming.message_id.clone(),
         kind: InboundKind::SetAside,
@@ -223,24 +223,14 @@ async fn understand(
     program: &Program,
     store: &Store,
     incoming: &Incoming,
+    raw: &[u8],
     now: Timestamp,
 ) -> anyhow::Result<Meaning> {
     if let Some(problem) = &incoming.problem {
         return Ok(Meaning::SetAside(problem.clone()));
     }
     if let Some(failed) = &incoming.bounced {
-        // Only the program's own addresses: backscatter about strangers is not ours.
-        let ours = failed
-            .iter()
-            .filter(|f| {
-                program
-                    .people
-                    .iter()
-                    .any(|p| p.email.eq_ignore_ascii_case(&f.address))
-            })
-            .cloned()
-            .collect();
-        return Ok(Meaning::Bounce(ours));
+        return bounce(program, store, incoming, raw, failed).await;
     }
     if let Some(why) = &incoming.automatic {
         return Ok(Meaning::Automatic(why.clone()));
@@ -249,12 +239,15 @@ async fn understand(
         return Ok(meaning);
     }
     let sender = incoming.from.clone().unwrap_or_default();
-    // Which message it answers, and so which pair.
+    // Which message it answers, and so which pair; and what proves who sent it.
     let pattern = program.reply_to.as_deref();
     let token = pattern.and_then(|p| incoming.recipients.iter().find_map(|a| token::find(p, a)));
-    let answered = match &token {
+    let (answered, given_to) = match &token {
         Some(token) => match store.message_by_token(token).await? {
-            Some(found) => Some(found),
+            Some(found) => {
+                let given_to = found.recipient.clone();
+                (Some(found), Some(given_to))
+            }
             None => {
                 return Ok(Meaning::SetAside(
                     "its reply address holds a token mentord never gave out (altered or forged)"
@@ -262,7 +255,7 @@ async fn understand(
                 ));
             }
         },
-        None => store.message_by_id(&incoming.answers).await?,
+        None => (store.message_by_id(&incoming.answers).await?, None),
     };
     let key = answered
         .as_ref()
@@ -287,6 +280,9 @@ async fn understand(
             "its sender {sender} is neither the mentor nor the mentee of {pair_id}"
         )));
     };
+    if let Some(why) = unproven(program, raw, &sender, given_to.as_deref()) {
+        return Ok(Meaning::SetAside(why));
+    }
     if !incoming.calendar.is_empty() {
         return Ok(rsvp(program, pair, person, &incoming.calendar, now));
     }
@@ -320,6 +316,57 @@ async fn understand(
         person: program.person(person).id.clone(),
         text: text.chars().take(20_000).collect(),
     })
+}
+
+/// A delivery report marks an address as bouncing only when it names a message mentord
+/// sent to that address (SPEC §5): its Message-ID among the returned headers, or the
+/// token of the address the report came to. Anyone can write a report about anyone.
+async fn bounce(
+    program: &Program,
+    store: &Store,
+    incoming: &Incoming,
+    raw: &[u8],
+    failed: &[super::dsn::Failed],
+) -> anyhow::Result<Meaning> {
+    let mut sent_to: Vec<String> = Vec::new();
+    for id in super::dsn::returned_message_ids(raw, super::read::header_end(raw)) {
+        if let Some(found) = store.message_by_id(std::slice::from_ref(&id)).await? {
+            sent_to.push(found.recipient);
+        }
+    }
+    if let Some(pattern) = program.reply_to.as_deref() {
+        for token in incoming
+            .recipients
+            .iter()
+            .filter_map(|a| token::find(pattern, a))
+            .take(4)
+        {
+            if let Some(found) = store.message_by_token(&token).await? {
+                sent_to.push(found.recipient);
+            }
+        }
+    }
+    // Only the program's own addresses, and only about mail mentord sent them.
+    let (ours, unproven): (Vec<_>, Vec<_>) = failed
+        .iter()
+        .filter(|f| {
+            program
+                .people
+                .iter()
+                .any(|p| p.email.eq_ignore_ascii_case(&f.address))
+        })
+        .cloned()
+        .partition(|f| sent_to.iter().any(|a| a.eq_ignore_ascii_case(&f.address)));
+    if ours.is_empty()
+        && let Some(first) = unproven.first()
+    {
+        return Ok(Meaning::SetAside(format!(
+            "a delivery report about {}, but it names no message mentord sent there \
+             (no returned Message-ID of ours): anyone can write one",
+            first.address
+        )));
+    }
+    Ok(Meaning::Bounce(ours))
 }
 
 /// A `mailto:` unsubscribe from `List-Unsubscribe`: the subject `unsubscribe TOKEN`, the
@@ -375,6 +422,36 @@ fn unsubscribe(
         person: claim.person,
         kind,
     }))
+}
+
+/// Why a mail from `sender` proves nothing (SPEC §5 "Who may speak"), or `None` when it
+/// does: it came to an address carrying a token given to `sender` alone (`given_to`, the
+/// address that copy went to), or the receiving server named by `[inbound] authserv_id`
+/// vouches for the `From:` domain. A `From:` header alone anyone can write.
+fn unproven(program: &Program, raw: &[u8], sender: &str, given_to: Option<&str>) -> Option<String> {
+    match given_to {
+        Some(owner) if owner.eq_ignore_ascii_case(sender) => return None,
+        Some(owner) => {
+            return Some(format!(
+                "it came to the reply address given to {owner}, but from {sender}: a \
+                 forwarded mail speaks for nobody"
+            ));
+        }
+        None => {}
+    }
+    let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
+    match &program.authserv_id {
+        Some(id) if super::vouch::dmarc_pass(raw, id, domain) => None,
+        Some(id) => Some(format!(
+            "nothing proves it comes from {sender}: it was not sent to a reply address \
+             mentord gave out, and {id} vouches for no DMARC pass of {domain}"
+        )),
+        None => Some(format!(
+            "nothing proves it comes from {sender}: it was not sent to a reply address \
+             mentord gave out ([mail] reply_to), and no receiving server is trusted to vouch \
+             for senders ([inbound] authserv_id)"
+        )),
+    }
 }
 
 /// The mentor or mentee with this address (addresses compare without case).

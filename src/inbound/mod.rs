@@ -21,5 +21,6 @@ pub mod itip;
 pub mod read;
 pub mod token;
 pub mod trim;
+pub mod vouch;
 
 pub use intake::{Source, Verdict, take_in};

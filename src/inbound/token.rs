@@ -26,10 +26,41 @@ impl TokenKey {
         TokenKey(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 
+    /// The key of previews (`check`, tests of composing): nothing composed with it is
+    /// ever sent, so it needs no secret. The daemon and `simulate` use the store's.
+    pub fn preview() -> &'static TokenKey {
+        static PREVIEW: std::sync::LazyLock<TokenKey> =
+            std::sync::LazyLock::new(|| TokenKey::new(b"mentord preview: never sent"));
+        &PREVIEW
+    }
+
     /// The token of the message with this `Message-ID`.
     pub fn token(&self, message_id: &str) -> String {
         let tag = hmac::sign(&self.0, message_id.as_bytes());
         base32(&tag.as_ref()[..LEN * 5 / 8])
+    }
+
+    /// The `Message-ID` of the message with delivery key text `key`, at `domain`: the
+    /// same for a resend after a crash, and not computable without the store's key (a
+    /// forger who knows the program, a pair and a meeting time cannot name it in
+    /// `In-Reply-To`). 130 bits in lowercase base32.
+    pub fn message_id(&self, key: &str, domain: &str) -> String {
+        let tag = hmac::sign(&self.0, format!("message-id\n{key}").as_bytes());
+        format!("<{}@{domain}>", &base32(&tag.as_ref()[..17])[..26])
+    }
+
+    /// The UID of a new series of `pair` in `program`, keyed like Message-IDs. Series
+    /// sent before the key existed keep the UID they were sent with (the store has it).
+    pub fn series_uid(&self, program: &str, pair: &str) -> String {
+        let tag = hmac::sign(&self.0, format!("series\n{program}\n{pair}").as_bytes());
+        format!("{}@mentord", base32(&tag.as_ref()[..20]))
+    }
+
+    /// The token in the `ORGANIZER` address of `person`'s own copy of the series `uid`:
+    /// a calendar answer sent there proves it comes from whoever holds that invite.
+    /// The same for every copy of the series that person gets, so updates keep it.
+    pub fn organizer_token(&self, uid: &str, person: &str) -> String {
+        self.token(&format!("organizer\n{uid}\n{person}"))
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Calendar {
     pub uid: String,
     pub sequence: u32,
     pub ics: String,
+    /// The token in this copy's `ORGANIZER` address (a personal series): the store
+    /// finds the copy by it when the calendar answers.
+    pub organizer_token: Option<String>,
 }
 
 /// A message ready to be written or sent.

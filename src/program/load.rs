@@ -408,6 +408,7 @@ struct Loader<'b> {
     mail: Option<MailConfig>,
     reply_to: Option<String>,
     inbound: Option<super::InboundConfig>,
+    authserv_id: Option<String>,
     http: Option<HttpConfig>,
 }
 
@@ -433,6 +434,7 @@ impl<'b> Loader<'b> {
             mail: None,
             reply_to: None,
             inbound: None,
+            authserv_id: None,
             http: None,
         }
     }
@@ -474,7 +476,11 @@ impl<'b> Loader<'b> {
                 "mail" => {
                     self.mail = sections::mail(value, self.base, diags, &mut self.reply_to);
                 }
-                "inbound" => self.inbound = sections::inbound(value, self.base, diags),
+                "inbound" => {
+                    let inbound = sections::inbound(value, self.base, diags);
+                    self.inbound = inbound.imap;
+                    self.authserv_id = inbound.authserv_id;
+                }
                 "http" => self.http = sections::http(value, self.base, diags),
                 _ => {
                     let what = if value.get_ref().is_table() {
@@ -639,6 +645,7 @@ impl<'b> Loader<'b> {
             }),
             reply_to: self.reply_to,
             inbound: self.inbound,
+            authserv_id: self.authserv_id,
             http: self.http,
             warnings: Vec::new(),
             warning_lines: Vec::new(),

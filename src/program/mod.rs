@@ -75,6 +75,9 @@ pub struct Program {
     pub reply_to: Option<String>,
     /// `[inbound]`: an IMAP mailbox to watch for replies.
     pub inbound: Option<InboundConfig>,
+    /// `[inbound] authserv_id`: the receiving server whose `Authentication-Results`
+    /// (RFC 8601) mentord trusts to vouch for a sender (`dmarc=pass`).
+    pub authserv_id: Option<String>,
     pub http: Option<HttpConfig>,
     /// What the loader found worth saying but not refusing (legacy zone names), and the
     /// same rendered with file, line and column once the file's text is known.

@@ -457,11 +457,59 @@ const INBOUND_KEYS: &[&str] = &[
     "password_file",
     "folder",
     "done_folder",
+    "authserv_id",
 ];
 
-/// `[inbound]`: the IMAP mailbox replies reach mentord in.
-pub fn inbound(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<InboundConfig> {
-    let mut t = Table::from_value("[inbound]", value, diags)?;
+/// What `[inbound]` says: the IMAP mailbox replies reach mentord in (`imap`; without it,
+/// a mail server pipes mail into `mentord deliver`), and the receiving server whose
+/// `Authentication-Results` mentord trusts.
+#[derive(Debug, Default)]
+pub struct Inbound {
+    pub imap: Option<InboundConfig>,
+    pub authserv_id: Option<String>,
+}
+
+/// `[inbound]`.
+pub fn inbound(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Inbound {
+    let Some(mut t) = Table::from_value("[inbound]", value, diags) else {
+        return Inbound::default();
+    };
+    let authserv_id = t
+        .get("authserv_id")
+        .and_then(|v| reader::parsed(v, "authserv_id", "\"mx.example.org\"", diags, authserv_id));
+    // `authserv_id` alone (mail piped into `deliver`) needs no mailbox.
+    let wants_imap = INBOUND_KEYS
+        .iter()
+        .any(|&k| k != "authserv_id" && t.key_span(k).is_some());
+    let imap = if wants_imap || authserv_id.is_none() {
+        imap(t, base, diags)
+    } else {
+        t.finish(&[INBOUND_KEYS], diags);
+        None
+    };
+    Inbound { imap, authserv_id }
+}
+
+/// An authserv-id (RFC 8601 §2.5): the receiving server's name as it writes it first in
+/// its `Authentication-Results`.
+fn authserv_id(text: &str) -> Result<String, ValueError> {
+    let valid = !text.is_empty()
+        && text.len() <= 255
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if !valid {
+        return Err(values::invalid(
+            format!("{text:?} is not an authserv-id"),
+            "write the name your receiving mail server puts first in the Authentication-Results \
+             header it adds, e.g. \"mx.example.org\"",
+        ));
+    }
+    Ok(text.to_ascii_lowercase())
+}
+
+/// `[inbound]`'s IMAP mailbox.
+fn imap(mut t: Table<'_, '_>, base: &Path, diags: &mut Diagnostics) -> Option<InboundConfig> {
     let url_value = t.require("imap", diags, "\"imaps://mentoring@mail.example.org\"");
     let endpoint = url_value.and_then(|v| {
         reader::parsed(

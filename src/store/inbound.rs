@@ -72,11 +72,16 @@ pub struct InboundRecord {
     pub pending: bool,
 }
 
+/// A soft bounce (a 4.x.x status) is forgotten after this long without another.
+pub const SOFT_BOUNCE_LAPSES: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 /// A message mentord sent, as a reply finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMessage {
     pub key: String,
     pub pair: Option<String>,
+    /// The address it went to.
+    pub recipient: String,
 }
 
 /// Mail set aside, for the coordinator: sender and subject only.
@@ -174,26 +179,34 @@ impl Store {
 
     /// The message whose Reply-To carried `token`.
     pub async fn message_by_token(&self, token: &str) -> anyhow::Result<Option<SentMessage>> {
-        let row: Option<(String, Option<String>)> = on!(self, |pool| sqlx::query_as(
-            "SELECT key, pair FROM messages WHERE reply_token = $1"
+        let row: Option<(String, Option<String>, String)> = on!(self, |pool| sqlx::query_as(
+            "SELECT key, pair, recipient FROM messages WHERE reply_token = $1 LIMIT 1"
         )
         .bind(token)
         .fetch_optional(pool)
         .await?);
-        Ok(row.map(|(key, pair)| SentMessage { key, pair }))
+        Ok(row.map(|(key, pair, recipient)| SentMessage {
+            key,
+            pair,
+            recipient,
+        }))
     }
 
     /// The first of `ids` (Message-IDs, newest first) that mentord sent.
     pub async fn message_by_id(&self, ids: &[String]) -> anyhow::Result<Option<SentMessage>> {
         for id in ids.iter().take(20) {
-            let row: Option<(String, Option<String>)> = on!(self, |pool| sqlx::query_as(
-                "SELECT key, pair FROM messages WHERE message_id = $1 LIMIT 1"
+            let row: Option<(String, Option<String>, String)> = on!(self, |pool| sqlx::query_as(
+                "SELECT key, pair, recipient FROM messages WHERE message_id = $1 LIMIT 1"
             )
             .bind(id)
             .fetch_optional(pool)
             .await?);
-            if let Some((key, pair)) = row {
-                return Ok(Some(SentMessage { key, pair }));
+            if let Some((key, pair, recipient)) = row {
+                return Ok(Some(SentMessage {
+                    key,
+                    pair,
+                    recipient,
+                }));
             }
         }
         Ok(None)
@@ -558,13 +571,19 @@ impl Store {
             .collect())
     }
 
-    pub async fn bounces(&self) -> anyhow::Result<Vec<Bounce>> {
+    /// Addresses bouncing as of `now`: a hard bounce (5.x.x) stays; a soft one (4.x.x)
+    /// lapses after [`SOFT_BOUNCE_LAPSES`] without another.
+    pub async fn bounces(&self, now: Timestamp) -> anyhow::Result<Vec<Bounce>> {
+        let lapsed = now.checked_sub(SOFT_BOUNCE_LAPSES).unwrap_or(now);
         let rows: Vec<(String, String, i64, i64)> = on!(self, |pool| {
             sqlx::query_as(
-            "SELECT address, status, last_at, count FROM bounces ORDER BY last_at DESC, address LIMIT 1000"
-        )
-        .fetch_all(pool)
-        .await?
+                "SELECT address, status, last_at, count FROM bounces \
+             WHERE status NOT LIKE '4%' OR last_at >= $1 \
+             ORDER BY last_at DESC, address LIMIT 1000",
+            )
+            .bind(seconds(lapsed))
+            .fetch_all(pool)
+            .await?
         });
         Ok(rows
             .into_iter()

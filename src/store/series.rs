@@ -30,6 +30,9 @@ struct SeriesRecord {
     rrule: String,
     exdates: Vec<String>,
     organizer: PersonRecord,
+    /// Absent in series stored before personal `ORGANIZER` addresses existed.
+    #[serde(default)]
+    personal_organizer: bool,
     attendees: [PersonRecord; 2],
     summary: String,
     description: String,
@@ -59,6 +62,7 @@ pub fn to_json(series: &Series) -> String {
         rrule: series.rule.to_string(),
         exdates: series.exdates.iter().map(DateTime::to_string).collect(),
         organizer: person(&series.organizer),
+        personal_organizer: series.personal_organizer,
         attendees: [person(&series.attendees[0]), person(&series.attendees[1])],
         summary: series.summary.clone(),
         description: series.description.clone(),
@@ -90,6 +94,7 @@ pub fn from_json(text: &str) -> anyhow::Result<Series> {
             .map(|d| d.parse())
             .collect::<Result<_, _>>()?,
         organizer: from_record(record.organizer),
+        personal_organizer: record.personal_organizer,
         attendees: [from_record(a), from_record(b)],
         summary: record.summary,
         description: record.description,
