@@ -788,3 +788,69 @@ async fn a_mentor_without_reminders_still_gets_the_agenda() {
         s.store.deregister().await.unwrap();
     }
 }
+
+/// Passing an agenda on (SPEC §5): after the mentor's reminder, the first new text goes
+/// at once; more within the hour wait, and when the hour is over only the latest goes; a
+/// text the mentor already has sends nothing; nothing goes once the meeting started.
+/// (Issue 22, defect 3: every reply sent the mentor one more mail, 138 for a meeting.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mentor_gets_at_most_one_passed_on_agenda_an_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = mentord::store::Location::Sqlite(dir.path().join("mentord.db"));
+    let mut s = setup(
+        dir.path(),
+        &location,
+        "2027-01-09T12:00:00Z".parse().unwrap(),
+    )
+    .await;
+    // Until Monday 10:30: the prompts, and Grace's reminder for Tuesday 10:00.
+    s.run("2027-01-09T12:00:00Z", "2027-01-11T10:30:00Z").await;
+    assert_eq!(s.mails("mentor_reminder", "grace@example.org").len(), 1);
+    let reply_to = s.mails("agenda_prompt", "alan@example.org")[0]
+        .reply_to
+        .clone()
+        .unwrap();
+    let take = |n: usize, text: &'static str| {
+        reply(
+            "alan@example.org",
+            &reply_to,
+            "nothing@example.org",
+            &format!("p{n}@example.org"),
+            text,
+        )
+    };
+    let passed_on = |s: &Setup| s.mails("agenda", "grace@example.org");
+    assert_eq!(
+        s.take(&take(1, "First thoughts"), "2027-01-11T10:30:00Z")
+            .await,
+        Verdict::Used(InboundKind::Agenda)
+    );
+    s.run("2027-01-11T10:30:00Z", "2027-01-11T10:35:00Z").await;
+    assert_eq!(passed_on(&s).len(), 1);
+    for (n, text) in [(2, "Second thoughts"), (3, "Third thoughts, final")] {
+        s.take(&take(n, text), "2027-01-11T10:40:00Z").await;
+    }
+    s.run("2027-01-11T10:35:00Z", "2027-01-11T11:25:00Z").await;
+    assert_eq!(passed_on(&s).len(), 1, "the others wait for the hour");
+    s.run("2027-01-11T11:25:00Z", "2027-01-11T11:40:00Z").await;
+    let mails = passed_on(&s);
+    assert_eq!(mails.len(), 2, "the hour is over: the latest text goes");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.text.contains("Third thoughts, final")),
+        "{mails:?}"
+    );
+    assert!(!mails.iter().any(|m| m.text.contains("Second thoughts")));
+    // The same text again, two hours later: the mentor has it.
+    s.take(&take(4, "Third thoughts, final"), "2027-01-11T13:40:00Z")
+        .await;
+    s.run("2027-01-11T11:40:00Z", "2027-01-11T14:00:00Z").await;
+    assert_eq!(passed_on(&s).len(), 2, "a repeated text sends nothing");
+    // After the meeting started: nothing.
+    s.run("2027-01-11T14:00:00Z", "2027-01-12T10:05:00Z").await;
+    s.take(&take(5, "Too late"), "2027-01-12T10:10:00Z").await;
+    s.run("2027-01-12T10:10:00Z", "2027-01-12T11:00:00Z").await;
+    assert_eq!(passed_on(&s).len(), 2);
+    s.store.deregister().await.unwrap();
+}

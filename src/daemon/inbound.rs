@@ -21,6 +21,20 @@ pub async fn store_key(store: &crate::store::Store) -> anyhow::Result<TokenKey> 
     Ok(TokenKey::new(&store.secret(TOKEN_SECRET).await?))
 }
 
+/// At most one agenda passed on per meeting in this long (SPEC §5).
+pub const PASS_ON_EVERY: SignedDuration = SignedDuration::from_hours(1);
+
+/// What became of an agenda that may have to go on to the mentor.
+enum PassOn {
+    /// Queued (how many new messages).
+    Sent(usize),
+    /// Nothing to send: the reminder will quote it, the mentor has this text already, a
+    /// newer agenda supersedes it, or the meeting has started or is cancelled.
+    Nothing,
+    /// One went on within the hour: this one waits until then.
+    Wait(Timestamp),
+}
+
 /// How far back agendas and action items are read for the mail that quotes them.
 pub const REPLIES_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 120);
 
@@ -48,9 +62,18 @@ impl Daemon {
         self.refresh_cancellations().await?;
         self.refresh_unsubscribes().await?;
         let pending = self.store.pending_inbound().await?;
+        self.agenda_wait = None;
         for reply in pending {
             if reply.kind == InboundKind::Agenda {
-                tick.queued += self.pass_on_agenda(&reply, now).await?;
+                match self.pass_on_agenda(&reply, now).await? {
+                    PassOn::Sent(queued) => tick.queued += queued,
+                    PassOn::Nothing => {}
+                    PassOn::Wait(until) => {
+                        // Stays pending: the latest text goes when the hour is over.
+                        self.agenda_wait = Some(self.agenda_wait.map_or(until, |w| w.min(until)));
+                        continue;
+                    }
+                }
             }
             self.store.finish_inbound(&reply.message_id).await?;
         }
@@ -177,24 +200,27 @@ impl Daemon {
     }
 
     /// An agenda whose meeting's reminder is already queued or sent (or that has no
-    /// reminder) goes to the mentor in a mail of its own, before the meeting.
+    /// reminder) goes to the mentor in a mail of its own, before the meeting: the latest
+    /// text, at most one such mail per meeting an hour, none for a text the mentor has
+    /// (SPEC §5 "Passing an agenda on"). Replies and the agenda form both come here, so
+    /// neither can flood the mentor.
     async fn pass_on_agenda(
         &mut self,
         reply: &crate::store::PendingInbound,
         now: Timestamp,
-    ) -> anyhow::Result<usize> {
+    ) -> anyhow::Result<PassOn> {
         let (Some(pair_id), Some(occurrence)) = (&reply.pair, &reply.occurrence) else {
-            return Ok(0);
+            return Ok(PassOn::Nothing);
         };
         let Some(index) = self.program.pairs.iter().position(|p| &p.id == pair_id) else {
-            return Ok(0);
+            return Ok(PassOn::Nothing);
         };
         let pair = &self.program.pairs[index];
         let Ok(start) = occurrence.parse::<Timestamp>() else {
-            return Ok(0);
+            return Ok(PassOn::Nothing);
         };
         if start <= now || pair.is_cancelled(pair.meeting.zone.tz.to_datetime(start).date()) {
-            return Ok(0);
+            return Ok(PassOn::Nothing);
         }
         let mentor = self.program.person(pair.mentor);
         let reminder = DeliveryKey {
@@ -207,13 +233,33 @@ impl Daemon {
         let has_reminder = pair.timing.reminder_before.is_some();
         if has_reminder && !self.store.is_queued(&reminder.to_string()).await? {
             // The reminder is still to come and will quote it.
-            return Ok(0);
+            return Ok(PassOn::Nothing);
         }
-        let text = self
-            .store
-            .inbound_body(&reply.message_id)
-            .await?
-            .unwrap_or_default();
+        let agendas = self.store.agendas_for(pair_id, occurrence).await?;
+        let Some((latest, earlier)) = agendas.split_last() else {
+            return Ok(PassOn::Nothing);
+        };
+        if latest.message_id != reply.message_id {
+            // A newer text came: only the latest goes on.
+            return Ok(PassOn::Nothing);
+        }
+        let text = latest.body.clone();
+        // What the mentor has: the last text passed on, or else the one before this
+        // (the reminder quoted it).
+        let had = earlier
+            .iter()
+            .rev()
+            .find(|a| a.passed_on_at.is_some())
+            .or(earlier.last());
+        if had.is_some_and(|a| a.body.trim() == text.trim()) {
+            return Ok(PassOn::Nothing);
+        }
+        if let Some(last) = earlier.iter().filter_map(|a| a.passed_on_at).max()
+            && let Ok(next) = last.checked_add(PASS_ON_EVERY)
+            && now < next
+        {
+            return Ok(PassOn::Wait(next.min(start)));
+        }
         let composer = self.composer()?;
         // A mail that cannot be made (a template override that fails on this text) is
         // logged and left: the reply stays recorded, and the daemon goes on sending.
@@ -224,10 +270,11 @@ impl Daemon {
             Ok(message) => message,
             Err(e) => {
                 tracing::error!(pair = %pair_id, error = %format!("{e:#}"), "could not pass an agenda on");
-                return Ok(0);
+                return Ok(PassOn::Nothing);
             }
         };
         let queued = self.store.enqueue_all(&[message], &[], now).await?;
-        Ok(queued.into_iter().filter(|&q| q).count())
+        self.store.mark_passed_on(&reply.message_id, now).await?;
+        Ok(PassOn::Sent(queued.into_iter().filter(|&q| q).count()))
     }
 }

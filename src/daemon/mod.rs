@@ -79,6 +79,8 @@ pub struct Daemon {
     catch_up: Vec<u32>,
     /// Signs Reply-To tokens (with `[mail] reply_to`), read from the store once.
     tokens: Option<crate::inbound::token::TokenKey>,
+    /// When an agenda held back (one went on to the mentor within the hour) may go.
+    agenda_wait: Option<Timestamp>,
     /// How many cancelled meetings the program holds, as the store last said.
     cancellations_seen: Option<i64>,
     /// Signs action links (with `[http] public_url`), made once per program.
@@ -136,6 +138,7 @@ impl Daemon {
             reported_pause: None,
             catch_up: Vec::new(),
             tokens: None,
+            agenda_wait: None,
             cancellations_seen: None,
             signer: None,
             unsubscribed: std::collections::HashSet::new(),
@@ -244,6 +247,10 @@ impl Daemon {
             (
                 lease,
                 Some("taking over a silent daemon's mail".to_string()),
+            ),
+            (
+                self.agenda_wait,
+                Some("passing on an agenda that came within the hour".to_string()),
             ),
         ];
         if let Some((at, what)) = candidates

@@ -123,6 +123,14 @@ pub struct PendingInbound {
     pub person: Option<String>,
 }
 
+/// An agenda received for a meeting, and when it went on to the mentor, if it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingAgenda {
+    pub message_id: String,
+    pub body: String,
+    pub passed_on_at: Option<Timestamp>,
+}
+
 /// An answer to the series (`occurrence` empty) or one meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rsvp {
@@ -493,22 +501,50 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// The agenda or action items a mail brought.
-    pub async fn inbound_body(&self, message_id: &str) -> anyhow::Result<Option<String>> {
-        let body: Option<Option<String>> = on!(self, |pool| sqlx::query_scalar(
-            "SELECT body FROM inbound WHERE message_id = $1"
-        )
-        .bind(message_id)
-        .fetch_optional(pool)
-        .await?);
-        Ok(body.flatten())
-    }
-
     pub async fn finish_inbound(&self, message_id: &str) -> anyhow::Result<()> {
         on!(self, |pool| sqlx::query(
             "UPDATE inbound SET state = 'done' WHERE message_id = $1"
         )
         .bind(message_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// The agendas received for one meeting, oldest first: what passing one on is
+    /// decided by (SPEC §5 "Passing an agenda on").
+    pub async fn agendas_for(
+        &self,
+        pair: &str,
+        occurrence: &str,
+    ) -> anyhow::Result<Vec<MeetingAgenda>> {
+        let rows: Vec<(String, Option<String>, Option<i64>)> = on!(self, |pool| sqlx::query_as(
+            "SELECT message_id, body, passed_on_at FROM inbound \
+             WHERE pair = $1 AND kind = 'agenda' AND occurrence = $2 \
+             ORDER BY received_at, message_id LIMIT 1000"
+        )
+        .bind(pair)
+        .bind(occurrence)
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(message_id, body, passed_on_at)| MeetingAgenda {
+                message_id,
+                body: body.unwrap_or_default(),
+                passed_on_at: passed_on_at.map(instant),
+            })
+            .collect())
+    }
+
+    /// Records that the agenda `message_id` brought went on to the mentor at `at`.
+    pub async fn mark_passed_on(&self, message_id: &str, at: Timestamp) -> anyhow::Result<()> {
+        on!(self, |pool| sqlx::query(
+            "UPDATE inbound SET passed_on_at = $2, state = 'done' WHERE message_id = $1"
+        )
+        .bind(message_id)
+        .bind(seconds(at))
         .execute(pool)
         .await?
         .rows_affected());

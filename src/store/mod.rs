@@ -39,8 +39,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use crate::program::Location;
 use crate::program::redact;
 pub use inbound::{
-    Bounce, Cancellation, InboundKind, InboundRecord, PendingInbound, Reply, Rsvp, SentMessage,
-    SetAside,
+    Bounce, Cancellation, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp,
+    SentMessage, SetAside,
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use metrics::{OutboxCount, StoreCounts};

@@ -1,19 +1,24 @@
-//! Who may speak for a person (SPEC §5), through the real binary: `mentord run` sends,
-//! forged mail is piped into `mentord deliver`.
+//! What comes back is hostile until it proves otherwise, through the real binary:
+//! `mentord run` sends, mail is piped into `mentord deliver` (SPEC §5).
 //!
-//! The story (issue 22, defect 2): a `From:` header was all it took. Message-IDs were
-//! `uuid5(program name + delivery key)` and series UIDs `uuid5("mentord:program:pair")`,
-//! so anyone who knew the program's name, a pair id and a meeting time computed them. A
-//! forged `From:` of the mentee with a computed `In-Reply-To`, sent to the program's
-//! plain address, became the agenda, and the mentor's reminder, from the program's own
-//! address, carried the forger's link. A forged iTIP decline naming a computed UID
-//! cancelled a meeting for both.
-//!
-//! Now Message-IDs and UIDs carry the store's secret; a mail changes a pair's state only
+//! Who may speak (issue 22, defect 2): a `From:` header was all it took. Message-IDs
+//! were `uuid5(program name + delivery key)` and series UIDs
+//! `uuid5("mentord:program:pair")`, so anyone who knew the program's name, a pair id and
+//! a meeting time computed them. A forged `From:` of the mentee with a computed
+//! `In-Reply-To`, sent to the program's plain address, became the agenda, and the
+//! mentor's reminder, from the program's own address, carried the forger's link. A
+//! forged iTIP decline naming a computed UID cancelled a meeting for both. Now
+//! Message-IDs and UIDs carry the store's secret; a mail changes a pair's state only
 //! when it came to an address carrying a token given to its sender (a Reply-To, or the
 //! ORGANIZER of their own copy of the invite), or the receiving server named by
-//! `[inbound] authserv_id` vouches for it (`dmarc=pass`). Everything else is set aside
-//! with the reason.
+//! `[inbound] authserv_id` vouches for it (`dmarc=pass`).
+//!
+//! Flooding (defect 3): after the mentor's reminder had gone, every reply with new text
+//! sent the mentor one more mail: replies gave 138 mails for one meeting. Now at most one
+//! such mail goes per meeting per hour, and a repeated text sends nothing.
+//!
+//! Forged bounces (defect 6): anyone could mark any program address as bouncing. Now a
+//! report counts only when it returns the Message-ID of a mail mentord sent there.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -56,7 +61,7 @@ on = "{weekday}"
 at = "{at}"
 duration = "30m"
 agenda_before = "4h"
-reminder_before = "1h"
+reminder_before = "4h"
 quiet_hours = "off"
 digest = "off"
 
@@ -112,6 +117,12 @@ fn deliver(config: &Path, mail: &str) -> (i32, String) {
 
 /// One mail of `kind` to `to`, waited for: (Message-ID, calendar text unfolded).
 fn sent(outbox: &Path, kind: &str, to: &str) -> (String, String) {
+    let (id, calendar, _) = sent_with_reply_to(outbox, kind, to);
+    (id, calendar)
+}
+
+/// As [`sent`], with its Reply-To address.
+fn sent_with_reply_to(outbox: &Path, kind: &str, to: &str) -> (String, String, String) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         for entry in std::fs::read_dir(outbox).into_iter().flatten() {
@@ -138,7 +149,17 @@ fn sent(outbox: &Path, kind: &str, to: &str) -> (String, String) {
                 .find(|t| t.contains("BEGIN:VCALENDAR"))
                 .unwrap_or_default()
                 .replace("\r\n ", "");
-            return (format!("<{}>", message.message_id().unwrap()), calendar);
+            let reply_to = message
+                .reply_to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_string();
+            return (
+                format!("<{}>", message.message_id().unwrap()),
+                calendar,
+                reply_to,
+            );
         }
         assert!(Instant::now() < deadline, "no {kind} to {to}");
         std::thread::sleep(Duration::from_millis(200));
@@ -346,5 +367,119 @@ fn a_from_header_alone_speaks_for_nobody() {
     );
     assert!(said.contains("taken in: rsvp"), "{said}");
     sent(&outbox, "occurrence_cancel", "grace@example.org");
+    daemons.stop();
+}
+
+/// The files in the outbox whose names start with `prefix`.
+fn count(outbox: &Path, prefix: &str) -> usize {
+    std::fs::read_dir(outbox)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(prefix)
+        })
+        .count()
+}
+
+fn status(config: &Path) -> String {
+    let output = common::mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn report(about: &str, returned: &str, id: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: mentoring@example.org\r\nSubject: Undelivered Mail\r\n\
+         Message-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nYour mail could not be delivered.\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+         Final-Recipient: rfc822; {about}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: mentoring@example.org\r\n\
+         To: {about}\r\nMessage-ID: {returned}\r\n\r\n--r--\r\n"
+    )
+}
+
+#[test]
+fn one_person_cannot_flood_another_and_a_report_must_be_about_our_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = program(meeting_soon(), dir.path());
+    let outbox = dir.path().join("outbox");
+    let mut daemons = common::Daemons(vec![Some(common::start_daemon(
+        &config,
+        dir.path().join("daemon.log"),
+    ))]);
+    let (prompt_id, _, reply_to) = sent_with_reply_to(&outbox, "agenda_prompt", "alan@example.org");
+    assert!(reply_to.starts_with("mentoring+"), "{reply_to}");
+    // The reminder is late on the first start too: it has gone.
+    sent(&outbox, "mentor_reminder", "grace@example.org");
+
+    // Replies with new text, each given time to be passed on; a burst of twenty more;
+    // and the first text once more.
+    for n in 0..25 {
+        let (code, said) = deliver(
+            &config,
+            &agenda(&reply_to, &prompt_id, &format!("r{n}@example.org"), "")
+                .replace("Please read", &format!("Version {n}: please read")),
+        );
+        assert_eq!(code, 0, "{said}");
+        assert!(said.contains("taken in: agenda"), "{said}");
+        if n < 5 {
+            std::thread::sleep(Duration::from_millis(2500));
+        }
+    }
+    let (_, said) = deliver(
+        &config,
+        &agenda(&reply_to, &prompt_id, "r-again@example.org", "")
+            .replace("Please read", "Version 0: please read"),
+    );
+    assert!(said.contains("taken in: agenda"), "{said}");
+    // The daemon passes the first on at once and holds the rest for the hour.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(&outbox, "agenda-") == 0 {
+        assert!(Instant::now() < deadline, "no agenda passed on");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        count(&outbox, "agenda-"),
+        1,
+        "one mail to the mentor in the hour"
+    );
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+
+    // A report about Alan's address that returns nothing of ours marks nothing.
+    let (code, said) = deliver(
+        &config,
+        &report(
+            "alan@example.org",
+            "<made-up@example.org>",
+            "b1@mx.example.org",
+        ),
+    );
+    assert_eq!(code, 0, "{said}");
+    set_aside(&said, "names no message mentord sent there");
+    assert!(
+        !status(&config).contains("alan@example.org (5.1.1"),
+        "{}",
+        status(&config)
+    );
+    // One that returns the prompt mentord sent him does.
+    let (_, said) = deliver(
+        &config,
+        &report("alan@example.org", &prompt_id, "b2@mx.example.org"),
+    );
+    assert!(said.contains("taken in: bounce"), "{said}");
+    let shown = status(&config);
+    assert!(shown.contains("alan@example.org"), "{shown}");
     daemons.stop();
 }
