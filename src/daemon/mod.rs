@@ -515,7 +515,7 @@ impl Daemon {
             {
                 continue;
             }
-            let stale = stale(&action, now);
+            let stale = schedule::late::stale(&action, now);
             for composed in composer.action(&action, &history)? {
                 let mut message = new_message(&composed, action.at)?;
                 message.dropped = stale
@@ -969,35 +969,6 @@ fn agenda_without_reminder(
             action.at,
         )
         .map(Some)
-}
-
-/// How late a follow-up may still go out: two days after its time it asks about a
-/// meeting nobody remembers well.
-pub const FOLLOWUP_STALE_AFTER: SignedDuration = SignedDuration::from_hours(48);
-
-/// How late a digest may still go out: a day after its time the next one is near.
-pub const DIGEST_STALE_AFTER: SignedDuration = SignedDuration::from_hours(24);
-
-/// Why a message due while mentord was down is no longer worth sending at `now`, if it
-/// is not: a prompt or reminder whose meeting has started, a follow-up or digest long
-/// past its time. (After five months down the catch-up sent 62 stale follow-ups and 25
-/// digests at once.) Review nudges and escalations always go: the review is still due.
-fn stale(action: &Action, now: Timestamp) -> Option<&'static str> {
-    let overdue = |by: SignedDuration| action.at.checked_add(by).is_ok_and(|t| t < now);
-    match (action.kind, action.subject) {
-        (ActionKind::AgendaPrompt | ActionKind::MentorReminder, Subject::Meeting { start, .. })
-            if start <= now =>
-        {
-            Some("its meeting had started when mentord caught up")
-        }
-        (ActionKind::Followup, _) if overdue(FOLLOWUP_STALE_AFTER) => {
-            Some("a follow-up more than two days late")
-        }
-        (ActionKind::Digest, _) if overdue(DIGEST_STALE_AFTER) => {
-            Some("a digest more than a day late")
-        }
-        _ => None,
-    }
 }
 
 /// Exponential backoff from 30 s to an hour, with jitter derived from the key so
