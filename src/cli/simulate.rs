@@ -77,12 +77,7 @@ impl Simulate {
             .enable_all()
             .build()?;
         let counts = runtime.block_on(simulate(
-            program,
-            templates,
-            previous.as_ref(),
-            recorder,
-            from,
-            until,
+            program, templates, previous, recorder, from, until,
         ))?;
         let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         println!(
@@ -102,13 +97,13 @@ impl Simulate {
 async fn simulate(
     program: Program,
     templates: Templates,
-    previous: Option<&Program>,
+    previous: Option<Program>,
     recorder: Recorder,
     from: Timestamp,
     until: Timestamp,
 ) -> anyhow::Result<Vec<(MessageKind, usize)>> {
     let store = Store::open_memory().await?;
-    if let Some(previous) = previous {
+    if let Some(previous) = &previous {
         // The old program's series as its daemon would have minted them.
         let key = daemon::inbound::store_key(&store).await?;
         let composer = crate::compose::Composer::new(previous, &templates).with_tokens(&key);
@@ -127,6 +122,10 @@ async fn simulate(
     }
     let transport = Transport::Record(Box::new(recorder));
     let mut daemon = Daemon::new(program, templates, store, transport);
+    if let Some(previous) = previous {
+        // What the edit moved before `from` goes late, as on a reload.
+        daemon.continue_from(previous);
+    }
     let clock = VirtualClock::new(from, until);
     let (mut control, _wake) = Control::unattended();
     let ran = daemon::run(&mut daemon, &clock, &mut control, &mut Silent).await;

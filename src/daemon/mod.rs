@@ -10,8 +10,11 @@
 //! that message, byte-identical. Catch-up after downtime: a prompt or reminder whose
 //! meeting has started, a follow-up more than two days late and a digest more than a
 //! day late are dropped (kept in the store as `dropped`, and logged); everything else
-//! due while down is sent late.
+//! due while down is sent late. What falls due before the cursor the schedule goes on
+//! from (a meeting new inside its lead time, an edit that moved a message into the
+//! past) is queued by [`catch_up`].
 
+mod catch_up;
 pub mod inbound;
 mod mailbox;
 pub mod record;
@@ -77,6 +80,13 @@ pub struct Daemon {
     /// Pairs whose meetings are new to the store since the last schedule (invited,
     /// resumed, moved): their prompts may already be late (see `schedule::late`).
     catch_up: Vec<u32>,
+    /// The program the store's cursor was reached with, when a reload replaced it and
+    /// the new one has not been scheduled yet: comparing the two finds what the edit
+    /// moved into the past (see `catch_up`).
+    edited_from: Option<Program>,
+    /// Until this process first schedules: the file may have been edited while mentord
+    /// was stopped (see `catch_up`).
+    just_started: bool,
     /// Signs Reply-To tokens (with `[mail] reply_to`), read from the store once.
     tokens: Option<crate::inbound::token::TokenKey>,
     /// When an agenda held back (one went on to the mentor within the hour) may go.
@@ -137,6 +147,8 @@ impl Daemon {
             horizon: None,
             reported_pause: None,
             catch_up: Vec::new(),
+            edited_from: None,
+            just_started: true,
             tokens: None,
             agenda_wait: None,
             cancellations_seen: None,
@@ -173,7 +185,9 @@ impl Daemon {
 
     /// Swaps in a reloaded (already validated) program; the next tick reconciles.
     pub fn replace_program(&mut self, program: Program, templates: Templates) {
-        self.program = program;
+        let old = std::mem::replace(&mut self.program, program);
+        // Two reloads before a schedule: the first program is the one queued from.
+        self.edited_from.get_or_insert(old);
         self.templates = templates;
         self.needs_reconcile = true;
         self.upcoming.clear();
@@ -184,6 +198,14 @@ impl Daemon {
         self.forget_cancellations();
         self.tokens = None;
         self.signer = None;
+    }
+
+    /// Says the store's cursor was reached with `previous` (`simulate --previous`: as if
+    /// it had run until then): the first schedule finds what the change to this
+    /// program moved into the past by comparing the two, as after a reload.
+    pub fn continue_from(&mut self, previous: Program) {
+        self.edited_from = Some(previous);
+        self.just_started = false;
     }
 
     /// Does everything due at `now`; `stop` is checked between sends.
@@ -491,13 +513,13 @@ impl Daemon {
                 // The first start: nothing before now was ever due to this store, but
                 // the prompts of meetings inside their lead time are late, not void.
                 self.catch_up = (0..self.program.pairs.len() as u32).collect();
+                // Nothing was ever queued: there is no edit to catch up on.
+                self.edited_from = None;
                 self.store.set_scheduled_until(now).await?;
                 now
             }
         };
-        if !self.catch_up.is_empty() {
-            self.queue_late_prompts(cursor, now, tick).await?;
-        }
+        self.queue_late(cursor, now, tick).await?;
         let until = now.checked_add(SignedDuration::from_secs(1)).unwrap_or(now);
         if cursor >= until {
             return Ok(());
@@ -533,7 +555,7 @@ impl Daemon {
             {
                 continue;
             }
-            let stale = stale(&action, now);
+            let stale = schedule::late::stale(&action, now);
             for composed in composer.action(&action, &history)? {
                 let mut message = new_message(&composed, action.at)?;
                 message.dropped = stale
@@ -550,7 +572,7 @@ impl Daemon {
                 batch.push(message);
             }
             if batch.len() >= SCHEDULE_BATCH {
-                self.enqueue_scheduled(std::mem::take(&mut batch), now, tick)
+                self.enqueue_scheduled(&std::mem::take(&mut batch), now, tick)
                     .await?;
                 if stop() {
                     // The cursor stays: the next start queues the rest (keys keep
@@ -561,66 +583,24 @@ impl Daemon {
                 }
             }
         }
-        self.enqueue_scheduled(batch, now, tick).await?;
+        self.enqueue_scheduled(&batch, now, tick).await?;
         self.store.set_scheduled_until(until).await?;
         Ok(())
     }
 
-    /// Queues the prompts and reminders of the pairs in `catch_up` that fell due before
-    /// `cursor` (before mentord knew their meetings) for meetings still ahead. Keys make
-    /// this idempotent: one already queued is not queued again.
-    async fn queue_late_prompts(
-        &mut self,
-        cursor: Timestamp,
-        now: Timestamp,
-        tick: &mut Tick,
-    ) -> anyhow::Result<()> {
-        let mut pairs = std::mem::take(&mut self.catch_up);
-        pairs.sort_unstable();
-        pairs.dedup();
-        let window = Window {
-            from: now
-                .checked_sub(schedule::late::lookback(&self.program))
-                .unwrap_or(now),
-            until: cursor.min(now),
-        };
-        if window.from >= window.until {
-            return Ok(());
-        }
-        let history = self.history(false, now).await?;
-        // A second after the invites, which are due now: the calendar first.
-        let late = schedule::late::late_prompts(
-            &self.program,
-            &history,
-            Some(&pairs),
-            window,
-            now,
-            SignedDuration::from_secs(1),
-        );
-        let composer = self.composer()?;
-        let mut batch = Vec::with_capacity(late.len());
-        for action in &late {
-            for composed in composer.action(action, &history)? {
-                tracing::info!(key = %composed.message.key, at = %action.at, "late: its meeting is inside the lead time; sending it now");
-                let mut message = new_message(&composed, action.at)?;
-                message.dropped = self.unsubscribed_from(&composed);
-                batch.push(message);
-            }
-        }
-        self.enqueue_scheduled(batch, now, tick).await
-    }
-
+    /// Queues `batch` (what the store already holds is left alone) and counts what
+    /// was new; which messages were new.
     async fn enqueue_scheduled(
         &self,
-        batch: Vec<NewMessage>,
+        batch: &[NewMessage],
         now: Timestamp,
         tick: &mut Tick,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<bool>> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let queued = self.store.enqueue_all(&batch, &[], now).await?;
-        for (message, queued) in batch.iter().zip(queued) {
+        let queued = self.store.enqueue_all(batch, &[], now).await?;
+        for (message, queued) in batch.iter().zip(&queued) {
             match (queued, &message.dropped) {
                 (false, _) => {}
                 (true, None) => tick.queued += 1,
@@ -630,7 +610,7 @@ impl Daemon {
                 }
             }
         }
-        Ok(())
+        Ok(queued)
     }
 
     async fn refill(&mut self, cursor: Timestamp, until: Timestamp) -> anyhow::Result<()> {
@@ -985,35 +965,6 @@ fn agenda_without_reminder(
             action.at,
         )
         .map(Some)
-}
-
-/// How late a follow-up may still go out: two days after its time it asks about a
-/// meeting nobody remembers well.
-pub const FOLLOWUP_STALE_AFTER: SignedDuration = SignedDuration::from_hours(48);
-
-/// How late a digest may still go out: a day after its time the next one is near.
-pub const DIGEST_STALE_AFTER: SignedDuration = SignedDuration::from_hours(24);
-
-/// Why a message due while mentord was down is no longer worth sending at `now`, if it
-/// is not: a prompt or reminder whose meeting has started, a follow-up or digest long
-/// past its time. (After five months down the catch-up sent 62 stale follow-ups and 25
-/// digests at once.) Review nudges and escalations always go: the review is still due.
-fn stale(action: &Action, now: Timestamp) -> Option<&'static str> {
-    let overdue = |by: SignedDuration| action.at.checked_add(by).is_ok_and(|t| t < now);
-    match (action.kind, action.subject) {
-        (ActionKind::AgendaPrompt | ActionKind::MentorReminder, Subject::Meeting { start, .. })
-            if start <= now =>
-        {
-            Some("its meeting had started when mentord caught up")
-        }
-        (ActionKind::Followup, _) if overdue(FOLLOWUP_STALE_AFTER) => {
-            Some("a follow-up more than two days late")
-        }
-        (ActionKind::Digest, _) if overdue(DIGEST_STALE_AFTER) => {
-            Some("a digest more than a day late")
-        }
-        _ => None,
-    }
 }
 
 /// Exponential backoff from 30 s to an hour, with jitter derived from the key so

@@ -1,8 +1,12 @@
-//! Prompts and reminders whose send time passed before mentord knew of their meeting:
-//! a program started on Monday for Tuesday meetings, a pair added or resumed two days
-//! out, a meeting moved into its own lead window. SPEC §4's catch-up rule applies: one
-//! whose meeting is still ahead goes out at once (quiet hours still apply); one whose
-//! meeting has started is not sent.
+//! Messages whose time passed before mentord could queue them, and the catch-up rule
+//! (SPEC §4) that decides what becomes of them. Prompts and reminders come late when
+//! mentord learns of their meeting inside its lead time: a program started on Monday
+//! for Tuesday meetings, a pair added or resumed two days out, a meeting moved into
+//! its own lead window. Anything may come late after downtime, or after an edit moved
+//! it into the past ([`super::edits`]). One whose meeting is still ahead goes out at
+//! once (quiet hours still apply); one whose meeting has started is not sent; a
+//! follow-up more than two days late and a digest more than a day late are dropped;
+//! review nudges always go, the review is still due.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -48,23 +52,68 @@ pub fn late_prompts(
             )
         })
         .filter(|a| a.at < now && wanted(a.pair))
-        .filter_map(|a| {
-            let Subject::Meeting { start, .. } = a.subject else {
-                return None;
-            };
-            if start <= at {
+        .filter_map(|a| retime(program, a, at))
+        .collect()
+}
+
+/// How late a follow-up may still go out: two days after its time it asks about a
+/// meeting nobody remembers well.
+pub const FOLLOWUP_STALE_AFTER: SignedDuration = SignedDuration::from_hours(48);
+
+/// How late a digest may still go out: a day after its time the next one is near.
+pub const DIGEST_STALE_AFTER: SignedDuration = SignedDuration::from_hours(24);
+
+/// Why a message due before `now` is no longer worth sending, if it is not: a prompt
+/// or reminder whose meeting has started, a follow-up or digest long past its time.
+/// (After five months down the catch-up sent 62 stale follow-ups and 25 digests at
+/// once.) Review nudges and escalations always go: the review is still due.
+pub fn stale(action: &Action, now: Timestamp) -> Option<&'static str> {
+    let overdue = |by: SignedDuration| action.at.checked_add(by).is_ok_and(|t| t < now);
+    match (action.kind, action.subject) {
+        (ActionKind::AgendaPrompt | ActionKind::MentorReminder, Subject::Meeting { start, .. })
+            if start <= now =>
+        {
+            Some("its meeting had started when mentord caught up")
+        }
+        (ActionKind::Followup, _) if overdue(FOLLOWUP_STALE_AFTER) => {
+            Some("a follow-up more than two days late")
+        }
+        (ActionKind::Digest, _) if overdue(DIGEST_STALE_AFTER) => {
+            Some("a digest more than a day late")
+        }
+        _ => None,
+    }
+}
+
+/// A late `action` timed anew to go at `at`, or when its recipient's quiet hours end
+/// (for a prompt or reminder: when they began, if they end after its meeting starts);
+/// digests are never held. `None` for a prompt or reminder whose meeting starts by `at`.
+pub fn retime(program: &Program, action: Action, at: Timestamp) -> Option<Action> {
+    let deadline = match action.subject {
+        Subject::Meeting { start, .. } => {
+            if matches!(
+                action.kind,
+                ActionKind::AgendaPrompt | ActionKind::MentorReminder
+            ) && start <= at
+            {
                 return None;
             }
-            let pair = &program.pairs[a.pair? as usize];
-            let (person, quiet_hours) = match a.to {
-                Recipient::Mentee => (pair.mentee, pair.timing.mentee_quiet_hours),
-                _ => (pair.mentor, pair.timing.mentor_quiet_hours),
-            };
-            let zone = &program.person(person).zone.tz;
-            let at = quiet::send_time(at, zone, quiet_hours, Some(start)).max(at);
-            Some(Action { at, ..a })
-        })
-        .collect()
+            (action.kind != ActionKind::Followup).then_some(start)
+        }
+        _ => None,
+    };
+    let pair = action.pair.map(|i| &program.pairs[i as usize]);
+    let (person, quiet_hours) = match (action.to, pair) {
+        (Recipient::Mentee, Some(pair)) => (pair.mentee, pair.timing.mentee_quiet_hours),
+        (Recipient::Mentor, Some(pair)) => (pair.mentor, pair.timing.mentor_quiet_hours),
+        (Recipient::Coordinator, _) if action.kind != ActionKind::Digest => {
+            (program.coordinator, program.coordinator_quiet_hours)
+        }
+        _ => return Some(Action { at, ..action }),
+    };
+    let zone = &program.person(person).zone.tz;
+    let at = quiet::send_time(at, zone, quiet_hours, deadline).max(at);
+    Some(Action { at, ..action })
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@
 //! The window is produced in 28-day batches, each sorted, so a year of 50,000 pairs
 //! streams in tens of megabytes instead of millions of buffered actions.
 
+pub mod edits;
 pub mod late;
 pub mod quiet;
 mod review;
