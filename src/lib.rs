@@ -48,6 +48,7 @@ pub mod diagnostic;
 pub mod ics;
 pub mod import;
 pub mod inbound;
+pub(crate) mod inert;
 pub mod mail;
 pub mod program;
 pub mod reconcile;

@@ -3,6 +3,12 @@
 //! ([`report`]) from the program and what the store holds ([`StoredState::read`]), for
 //! every place that shows it: `mentord status` (table, JSON and CSV) and the
 //! coordinator's page (`GET /`, [`crate::serve::page`]).
+//!
+//! Text in the report that came from outside (names, a kept mail's sender and subject,
+//! bounce reports, a relay's errors, calendar answers) is made inert here, once
+//! ([`crate::inert::visible`]): every view, JSON included, shows it the same way, with
+//! control and bidirectional characters written as `<U+XXXX>`. The store keeps it as
+//! it came.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +16,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::inert::shown;
 use crate::program::{Program, Status as PairStatus};
 use crate::reconcile::Sent;
 use crate::schedule::{self, ReviewStanding};
@@ -263,17 +270,18 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                     .clone()
                     .find(|r| Some(&r.occurrence) == occurrence.as_ref());
                 for_meeting
-                    .map(|r| format!("{} (this meeting)", r.partstat))
+                    .map(|r| format!("{} (this meeting)", shown(&r.partstat)))
                     .or_else(|| {
                         mine.clone()
                             .find(|r| r.occurrence.is_empty())
-                            .map(|r| format!("{} (series)", r.partstat))
+                            .map(|r| format!("{} (series)", shown(&r.partstat)))
                     })
             };
             let bouncing = [pair.mentor, pair.mentee]
                 .into_iter()
                 .map(|p| program.person(p).email.to_ascii_lowercase())
                 .filter(|email| bounces.contains(email.as_str()))
+                .map(|email| shown(&email))
                 .collect::<Vec<_>>();
             let held = state.reviews.get(&pair.id).copied();
             let standing = active
@@ -310,8 +318,8 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
             .collect();
             PairLine {
                 pair: pair.id.clone(),
-                mentor: program.person(pair.mentor).name.clone(),
-                mentee: program.person(pair.mentee).name.clone(),
+                mentor: shown(&program.person(pair.mentor).name),
+                mentee: shown(&program.person(pair.mentee).name),
                 status: pair.status.as_str(),
                 next_meeting: next.map(|(_, t)| local(t)),
                 review,
@@ -337,16 +345,16 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
     Report {
         daily_budget,
         daemon_cannot_write,
-        program: program.name.clone(),
+        program: shown(&program.name),
         now: local(now),
         pairs,
         pending: summary.pending,
         sent: summary.sent,
         failed: summary.failed,
         last_sent: summary.last_sent.map(local),
-        failures: summary.failures,
-        bounces: state.bounces,
-        set_aside: state.set_aside,
+        failures: summary.failures.iter().map(failure_shown).collect(),
+        bounces: state.bounces.iter().map(bounce_shown).collect(),
+        set_aside: state.set_aside.iter().map(set_aside_shown).collect(),
         set_aside_total: state.set_aside_total,
         daemons: state
             .instances
@@ -358,15 +366,44 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                     .paused_until
                     .filter(|&until| i.alive && until > now)
                     .map(local),
-                pause_reason: i.pause_reason.filter(|_| i.alive),
-                id: i.id,
-                host: i.host,
+                pause_reason: i.pause_reason.filter(|_| i.alive).map(|r| shown(&r)),
+                id: shown(&i.id),
+                host: shown(&i.host),
                 pid: i.pid,
-                mail: i.mail,
+                mail: shown(&i.mail),
                 alive: i.alive,
                 holding: i.holding,
                 program_lock: i.program_lock,
             })
             .collect(),
+    }
+}
+
+/// A failed delivery as shown: the relay's error and the address came from outside.
+fn failure_shown(f: &Failure) -> Failure {
+    Failure {
+        key: shown(&f.key),
+        recipient: shown(&f.recipient),
+        error: shown(&f.error),
+    }
+}
+
+/// A bouncing address as shown: its status came in a delivery report.
+fn bounce_shown(b: &Bounce) -> Bounce {
+    Bounce {
+        address: shown(&b.address),
+        status: shown(&b.status),
+        last_at: shown(&b.last_at),
+        count: b.count,
+    }
+}
+
+/// A kept mail as shown: anyone can write its sender and subject.
+fn set_aside_shown(m: &SetAside) -> SetAside {
+    SetAside {
+        received_at: shown(&m.received_at),
+        sender: shown(&m.sender),
+        subject: shown(&m.subject),
+        reason: shown(&m.reason),
     }
 }

@@ -8,8 +8,10 @@ use anyhow::Context as _;
 
 use super::exit;
 use crate::compose;
-use crate::program::Status;
+use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::program::{LoadError, Program, Status};
 use crate::render::Templates;
+use crate::serve::signin::{self, PasswordError};
 
 #[derive(Debug, Args)]
 pub struct Check {}
@@ -25,11 +27,7 @@ impl Check {
         // Links that could not be signed, or a page without its password, fail now, not
         // at the first mail or request.
         crate::serve::signer(&program).context("[http] cannot sign links")?;
-        if let Some(password) = program.http.as_ref().and_then(|h| h.password.as_ref()) {
-            password
-                .read("the [http] password")
-                .context("[http] has no page password")?;
-        }
+        page_password(config, &program)?;
         let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
         let (active, paused, ended) = (
             count(Status::Active),
@@ -59,5 +57,39 @@ impl Check {
             plural(program.zone_names().len(), "time zone", "time zones"),
         );
         Ok(exit::OK)
+    }
+}
+
+/// The coordinator's page password, read and checked now (`check` and `run`): one that
+/// cannot be read, or is too short to hold off guessing, is refused, a short one at the
+/// line of the program file that names it.
+pub(super) fn page_password(config: &Path, program: &Program) -> anyhow::Result<()> {
+    match signin::page_password(program) {
+        Ok(_) => Ok(()),
+        Err(PasswordError::Unreadable(e)) => Err(e.context("[http] has no page password")),
+        Err(PasswordError::TooShort { chars, from, at }) => {
+            let short = PasswordError::TooShort {
+                chars,
+                from,
+                at: at.clone(),
+            };
+            // The file was read a moment ago; should it be gone now, say it without a line.
+            let (Some(span), Ok(text)) = (at, std::fs::read_to_string(config)) else {
+                return Err(short.into());
+            };
+            let diagnostic = Diagnostic {
+                span,
+                message: short.to_string(),
+                help: Some(format!(
+                    "a password of {} or more characters holds off guessing: set one, e.g. from `openssl rand -base64 24`",
+                    signin::MIN_PASSWORD_CHARS
+                )),
+            };
+            Err(LoadError::Invalid {
+                file: SourceFile::new(config.display().to_string(), text),
+                diagnostics: vec![diagnostic],
+            }
+            .into())
+        }
     }
 }

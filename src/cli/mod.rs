@@ -113,6 +113,8 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // A reader that went away (`mentord import … | head`) is no failure of ours.
+        Err(error) if reader_went_away(&error) => ExitCode::from(exit::OK),
         Err(error) => match error.downcast_ref::<LoadError>() {
             // A program file that cannot be read is a wrong path: a usage error.
             Some(load @ LoadError::Read { .. }) => {
@@ -129,6 +131,15 @@ pub fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Whether `error` comes from writing to a closed pipe.
+fn reader_went_away(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Loads the program file or returns the error that lists every problem in it.

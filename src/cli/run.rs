@@ -22,6 +22,7 @@ impl Run {
         let program = super::load(config)?;
         let templates = Templates::load(program.templates.as_deref())?;
         compose::check_templates(&program, &templates).context("the templates do not render")?;
+        super::check::page_password(config, &program)?;
         let location = program.store.location.clone();
         let _lock = match &location {
             Location::Sqlite(db) => Some(crate::store::lock::hold(db)?),

@@ -1,12 +1,18 @@
 //! `mentord status [--json | --csv]`: prints [`crate::status::report`] — each pair's next
 //! meeting, review state, last send and failures, the outbox in numbers, and the daemons
 //! at work: alive or not, what each holds, and whether its sending is paused.
+//!
+//! Outside text in the report is already inert ([`crate::status`]); the CSV also keeps
+//! spreadsheets from reading a cell as a formula ([`crate::inert::csv_cell`]). A reader
+//! that stops early (`mentord status | head`) ends the command quietly.
 
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use clap::Args;
 
 use super::{exit, time};
+use crate::inert;
 use crate::program::Program;
 use crate::status::{self, Report};
 
@@ -27,20 +33,34 @@ impl Status {
         let state = super::read_state(&program)?;
         program.set_cancellations(&state.cancelled);
         let report = status::report(&program, state, now);
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let written = if self.json {
+            serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
         } else if self.csv {
-            print_csv(&report)?;
+            write_csv(&mut out, &report)
         } else {
-            print_table(&program, &report);
+            write_table(&mut out, &program, &report)
+        };
+        match written.and_then(|()| out.flush()) {
+            Ok(()) => Ok(exit::OK),
+            // `mentord status | head` is a normal way to read a long status.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
+            Err(e) => Err(e.into()),
         }
-        Ok(exit::OK)
     }
 }
 
-/// The pair table's rows, with the review's standing and date in columns of their own.
-fn print_csv(report: &Report) -> anyhow::Result<()> {
-    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+/// The pair table's rows, with the review's standing and date in columns of their own;
+/// no cell a spreadsheet would take for a formula.
+fn write_csv(out: impl Write, report: &Report) -> io::Result<()> {
+    // The writer's errors keep their kind, so a closed pipe is still told apart.
+    let kept = |e: csv::Error| match e.kind() {
+        csv::ErrorKind::Io(io) => io::Error::new(io.kind(), e),
+        _ => io::Error::other(e),
+    };
+    let mut out = csv::Writer::from_writer(out);
     out.write_record([
         "pair",
         "status",
@@ -56,9 +76,10 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
         "mentor",
         "mentee",
         "attention",
-    ])?;
+    ])
+    .map_err(kept)?;
     for line in &report.pairs {
-        out.write_record([
+        let cells = [
             line.pair.as_str(),
             line.status,
             line.next_meeting.as_deref().unwrap_or(""),
@@ -73,22 +94,25 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
             line.mentor.as_str(),
             line.mentee.as_str(),
             &line.attention.join("; "),
-        ])?;
+        ];
+        out.write_record(cells.iter().map(|cell| inert::csv_cell(cell).into_owned()))
+            .map_err(kept)?;
     }
-    out.flush()?;
-    Ok(())
+    out.flush()
 }
 
-fn print_table(program: &Program, report: &Report) {
-    println!(
+fn write_table(out: &mut impl Write, program: &Program, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
         "{} — {} ({})",
         report.program, report.now, program.zone.name
-    );
+    )?;
     let tally = report.tally();
-    println!(
+    writeln!(
+        out,
         "pairs: {} active, {} paused, {} ended; {} review(s) overdue; {} need attention",
         tally.active, tally.paused, tally.ended, tally.reviews_overdue, tally.attention
-    );
+    )?;
     let header = [
         "PAIR",
         "STATUS",
@@ -99,10 +123,11 @@ fn print_table(program: &Program, report: &Report) {
         "AGENDA",
         "RSVP (MENTOR / MENTEE)",
     ];
-    println!(
+    writeln!(
+        out,
         "{:<24} {:<8} {:<22} {:<22} {:<22} {:<6} {:<6} {}",
         header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7]
-    );
+    )?;
     for line in &report.pairs {
         let review = match (&line.review_due, line.review) {
             (Some(due), "upcoming") => format!("due {due}"),
@@ -118,7 +143,8 @@ fn print_table(program: &Program, report: &Report) {
                 mentee.as_deref().unwrap_or("-")
             ),
         };
-        println!(
+        writeln!(
+            out,
             "{:<24} {:<8} {:<22} {:<22} {:<22} {:<6} {:<6} {}",
             line.pair,
             line.status,
@@ -128,65 +154,74 @@ fn print_table(program: &Program, report: &Report) {
             line.failures,
             if line.agenda_in { "in" } else { "-" },
             rsvp
-        );
+        )?;
         for address in &line.bouncing {
-            println!("  {address} BOUNCES: fix it in the program file");
+            writeln!(out, "  {address} BOUNCES: fix it in the program file")?;
         }
     }
     for bounce in &report.bounces {
-        println!(
+        writeln!(
+            out,
             "bouncing: {} ({}; {} report(s), last {})",
             bounce.address, bounce.status, bounce.count, bounce.last_at
-        );
+        )?;
     }
     if report.set_aside_total > 0 {
-        println!(
+        writeln!(
+            out,
             "mail set aside ({} in all; sender and subject only):",
             report.set_aside_total
-        );
+        )?;
         for mail in &report.set_aside {
-            println!(
+            writeln!(
+                out,
                 "  {} from {}: \"{}\": {}",
                 mail.received_at, mail.sender, mail.subject, mail.reason
-            );
+            )?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "outbox: {} pending, {} sent, {} failed; last sent {}",
         report.pending,
         report.sent,
         report.failed,
         report.last_sent.as_deref().unwrap_or("never")
-    );
+    )?;
     for failure in &report.failures {
-        println!(
+        writeln!(
+            out,
             "failed: {} to {}: {}",
             failure.key, failure.recipient, failure.error
-        );
+        )?;
     }
     if report.daemon_cannot_write {
-        println!(
+        writeln!(
+            out,
             "a daemon is running but cannot write to the store (a full disk? a read-only \
              file?): nothing is sent until it can; its log says why"
-        );
+        )?;
     } else if !report.daemons.iter().any(|d| d.alive) {
-        println!("no daemon running");
+        writeln!(out, "no daemon running")?;
     }
     if let Some(budget) = &report.daily_budget {
         match &budget.held_until {
-            Some(until) => println!(
+            Some(until) => writeln!(
+                out,
                 "daily budget: {} a day, all used in the last 24 hours: {} message(s) wait; the next goes at {until}, calendar mail first",
                 budget.per_day, budget.waiting
             ),
-            None if budget.used >= u64::from(budget.per_day) => println!(
+            None if budget.used >= u64::from(budget.per_day) => writeln!(
+                out,
                 "daily budget: {} a day, all used in the last 24 hours: {} message(s) wait",
                 budget.per_day, budget.waiting
             ),
-            None => println!(
+            None => writeln!(
+                out,
                 "daily budget: {} a day, {} used in the last 24 hours",
                 budget.per_day, budget.used
             ),
-        }
+        }?;
     }
     for daemon in &report.daemons {
         let lock = if daemon.program_lock {
@@ -195,24 +230,28 @@ fn print_table(program: &Program, report: &Report) {
             ""
         };
         if daemon.alive {
-            println!(
+            writeln!(
+                out,
                 "daemon {} (pid {} on {}): running since {}, sending to {}, holding {} message(s){lock}",
                 daemon.id, daemon.pid, daemon.host, daemon.started, daemon.mail, daemon.holding
-            );
+            )?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "daemon {} (pid {} on {}): silent since {}, holding {} message(s) that pass to a live daemon",
                 daemon.id, daemon.pid, daemon.host, daemon.last_heartbeat, daemon.holding
-            );
+            )?;
         }
         if let Some(until) = &daemon.paused_until {
-            println!(
+            writeln!(
+                out,
                 "  sending PAUSED until {until}: {}",
                 daemon
                     .pause_reason
                     .as_deref()
                     .unwrap_or("repeated connection failures")
-            );
+            )?;
         }
     }
+    Ok(())
 }

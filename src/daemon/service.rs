@@ -78,10 +78,8 @@ pub async fn launch(
                 program: shared.clone(),
                 store: store.clone(),
                 signer: crate::serve::signer(&program)?,
-                password: match program.http.as_ref().and_then(|h| h.password.as_ref()) {
-                    Some(source) => Some(source.read("the [http] password")?),
-                    None => None,
-                },
+                password: crate::serve::signin::page_password(&program)?,
+                guesses: Default::default(),
                 wake: wake.clone(),
                 report_cache: Default::default(),
                 metrics: crate::serve::metrics::Cache::default(),

@@ -291,6 +291,9 @@ pub struct HttpConfig {
     /// The coordinator's page password (HTTP basic auth, user "coordinator"); no page
     /// without it.
     pub password: Option<SecretSource>,
+    /// Where the file names the password's source, for an error about the password
+    /// itself (too short) once it is read.
+    pub password_at: Option<crate::diagnostic::Span>,
 }
 
 /// Where a secret is read from: never the program file itself.

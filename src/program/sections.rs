@@ -712,6 +712,9 @@ pub fn http(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<H
         )
     });
     let secret = secret_source(&mut t, "secret", "MENTORD_SECRET", base, diags);
+    let password_at = ["password_env", "password_file"]
+        .into_iter()
+        .find_map(|key| t.get(key).map(|v| diags.absolute(v.span())));
     let password = secret_source(&mut t, "password", "MENTORD_STATUS_PASSWORD", base, diags);
     let table_span = t.span.clone();
     t.finish(
@@ -735,6 +738,7 @@ pub fn http(value: &Value<'_>, base: &Path, diags: &mut Diagnostics) -> Option<H
         public_url,
         secret,
         password,
+        password_at,
     })
 }
 

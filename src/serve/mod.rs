@@ -8,14 +8,18 @@
 //! - [`metrics`]: `/metrics`, counted from the store and cached for a few seconds.
 //! - [`links`]: signing and checking the tokens in action links (pure).
 //! - [`actions`]: `/a/TOKEN` and `/u/TOKEN`: a page with one button; only its POST acts.
-//! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows.
+//! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows;
+//!   [`signin`]: its password's least length and the wait after wrong guesses.
+//! - [`client`]: who a connection comes from, and at most 64 connections per client.
 
 pub mod actions;
+pub mod client;
 pub mod health;
 pub mod links;
 pub mod metrics;
 pub mod page;
 mod page_html;
+pub mod signin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::sync::mpsc;
@@ -45,7 +50,10 @@ pub struct Shared {
     /// Signs and checks action links (with `public_url` and a secret).
     pub signer: Option<links::Signer>,
     /// The coordinator's page password (user "coordinator"); no page without it.
+    /// At least [`signin::MIN_PASSWORD_CHARS`] ([`signin::page_password`]).
     pub password: Option<String>,
+    /// Wrong passwords per client, and the waits they earned.
+    pub guesses: signin::Guesses,
     /// Wakes the daemon after an action that has mail to send (a cancel).
     pub wake: mpsc::Sender<Wake>,
     /// The coordinator's page's last report, reused for a few seconds.
@@ -131,16 +139,19 @@ const MAX_CONNECTIONS: usize = 1024;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `shutdown`, each served by hyper's HTTP/1 with a header
-/// timeout, at most [`MAX_CONNECTIONS`] at a time; on shutdown the requests in flight
-/// finish (up to the caller's grace) and idle connections close.
+/// timeout, at most [`MAX_CONNECTIONS`] at a time and [`client::MAX_PER_CLIENT`] from
+/// one client (more from it are closed at once, so one client cannot take every slot);
+/// on shutdown the requests in flight finish (up to the caller's grace) and idle
+/// connections close. Handlers see the peer's address as [`ConnectInfo`].
 async fn accept(listener: tokio::net::TcpListener, app: Router, shutdown: CancellationToken) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_client = client::Connections::default();
     let connections = tokio_util::task::TaskTracker::new();
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -152,11 +163,24 @@ async fn accept(listener: tokio::net::TcpListener, app: Router, shutdown: Cancel
                 }
             },
         };
+        let admitted = match per_client.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(refused) => {
+                if refused.first {
+                    tracing::warn!(client = %peer.ip(), most = client::MAX_PER_CLIENT, "a client holds the most connections it may: closing its further connections at once");
+                }
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let service = hyper_util::service::TowerToHyperService::new(
+            tower_http::add_extension::AddExtension::new(app.clone(), ConnectInfo(peer)),
+        );
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             let _slot = slot;
+            let _admitted = admitted;
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)

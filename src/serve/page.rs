@@ -4,26 +4,27 @@
 //! disagree: metadata only, never agenda or action-item text.
 //!
 //! Behind HTTP basic auth: user "coordinator", the password from `[http] password_env`
-//! or `password_file`; without one there is no page. The report reads every series in
-//! the store (seconds for 50,000 pairs), so one is kept for a few seconds and shared by
-//! every request; a page lists 100 pairs, found with `q` (pair id or name) and
-//! `attention=1` (only pairs that need the coordinator), so no page is a megabyte table.
+//! or `password_file`; without one there is no page. Guessing it is slow: after five
+//! wrong passwords a client waits, longer after each ([`super::signin`]). The report
+//! reads every series in the store (seconds for 50,000 pairs), so one is kept for a few
+//! seconds and shared by every request; a page lists 100 pairs, found with `q` (pair id
+//! or name) and `attention=1` (only pairs that need the coordinator), so no page is a
+//! megabyte table.
 //! Rendered from `templates/page/index.html` (compiled in, HTML auto-escaped).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use minijinja::{AutoEscape, Environment, Value};
-use ring::hmac;
 use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use super::page_html::{guarded, page};
+use super::signin;
 use crate::program::Program;
 use crate::status::{self, PairLine, Report, StoredState, Tally};
 
@@ -80,6 +81,7 @@ pub struct PageQuery {
 /// GET `/`.
 pub async fn index(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
@@ -93,8 +95,8 @@ pub async fn index(
              and restart mentord; until then, <code>mentord status</code> shows the same.</p>",
         );
     };
-    if !signed_in(&headers, password) {
-        return unauthorized();
+    if let Some(refused) = signin::refusal(&shared.guesses, peer, &headers, password) {
+        return refused;
     }
     let program = shared.program();
     let report = match current_report(&shared, &program).await {
@@ -151,40 +153,6 @@ pub async fn index(
     )) {
         response.headers_mut().insert("server-timing", timing);
     }
-    response
-}
-
-/// Whether the request carries the coordinator's credentials. Both sides are compared
-/// as HMACs (equal length, in constant time), so how long it takes says nothing about
-/// the password or its length.
-fn signed_in(headers: &HeaderMap, password: &str) -> bool {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, encoded)| STANDARD.decode(encoded.trim()).ok());
-    let Some(given) = given else {
-        return false;
-    };
-    static KEY: OnceLock<hmac::Key> = OnceLock::new();
-    let key = KEY.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, b"mentord coordinator's page"));
-    let expected = hmac::sign(key, format!("coordinator:{password}").as_bytes());
-    hmac::verify(key, &given, expected.as_ref()).is_ok()
-}
-
-fn unauthorized() -> Response {
-    let mut response = guarded(
-        (
-            StatusCode::UNAUTHORIZED,
-            "Sign in as \"coordinator\" with the page's password.\n",
-        )
-            .into_response(),
-    );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"mentord\""),
-    );
     response
 }
 
@@ -468,26 +436,5 @@ mod tests {
         assert!(html.contains("Mentee &lt;1&gt;"));
         assert!(!html.contains("<2027>"));
         assert!(html.contains("connection refused"));
-    }
-
-    #[test]
-    fn only_the_coordinator_signs_in() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-            headers
-        };
-        let basic = |text: &str| format!("Basic {}", STANDARD.encode(text));
-        assert!(signed_in(&with(&basic("coordinator:s3cret")), "s3cret"));
-        assert!(signed_in(
-            &with(&basic("coordinator:s3cret").replace("Basic", "basic")),
-            "s3cret"
-        ));
-        assert!(!signed_in(&with(&basic("coordinator:s3cre")), "s3cret"));
-        assert!(!signed_in(&with(&basic("coordinator:s3cret ")), "s3cret"));
-        assert!(!signed_in(&with(&basic("ada:s3cret")), "s3cret"));
-        assert!(!signed_in(&with("Bearer s3cret"), "s3cret"));
-        assert!(!signed_in(&with("Basic !!!"), "s3cret"));
-        assert!(!signed_in(&HeaderMap::new(), "s3cret"));
     }
 }

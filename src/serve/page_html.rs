@@ -1,14 +1,16 @@
 //! The small pages the action links show: one question, one button. Plain HTML that
 //! reads on a phone, no script (mail scanners fetch links and some run JavaScript: a
-//! page must never act by itself), every value escaped.
+//! page must never act by itself), every value escaped and made inert.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-/// `text` safe inside HTML text and attribute values.
+/// `text` safe inside HTML text and attribute values, and inert: control and
+/// bidirectional characters shown as `<U+XXXX>` ([`crate::inert`]), so a name cannot
+/// turn the rest of a page's line around.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
+    for c in crate::inert::visible(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

@@ -41,6 +41,43 @@ mentor = "margaret"
 mentee = "linus"
 "#;
 
+/// Writes `dir/mentord.toml`: a weekly program in UTC from 2030-01-07 (Tuesdays at
+/// 10:00, nothing due for years), on a SQLite store and a file transport in `dir`, Ada
+/// coordinating, with `rest` (more sections, people, pairs) after it; its path.
+pub fn program_in_2030(dir: &Path, rest: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"[program]
+name = "Trust"
+timezone = "UTC"
+start = 2030-01-07
+coordinator = "ada"
+organizer = {{ name = "Mentoring", email = "mentoring@example.org" }}
+
+[defaults]
+every = "week"
+on = "tue"
+at = "10:00"
+duration = "30m"
+quiet_hours = "off"
+digest = "off"
+
+[store]
+url = "sqlite://{db}"
+
+[mail]
+transport = "file"
+dir = "{outbox}"
+reply_to = "mentoring+{{token}}@example.org"
+
+{rest}"#,
+        db = dir.join("mentord.db").display(),
+        outbox = dir.join("outbox").display(),
+    );
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
 /// The example program as committed.
 const EXAMPLE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
 
