@@ -353,7 +353,14 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         failed: summary.failed,
         last_sent: summary.last_sent.map(local),
         failures: summary.failures.iter().map(failure_shown).collect(),
-        bounces: state.bounces.iter().map(bounce_shown).collect(),
+        // A bounce stays until the address changes in the file (SPEC §5): an address
+        // nobody in the program has any more is not shown.
+        bounces: state
+            .bounces
+            .iter()
+            .filter(|b| program.has_address(&b.address))
+            .map(bounce_shown)
+            .collect(),
         set_aside: state.set_aside.iter().map(set_aside_shown).collect(),
         set_aside_total: state.set_aside_total,
         daemons: state

@@ -154,6 +154,7 @@ impl Daemon {
             .bounces(now)
             .await?
             .into_iter()
+            .filter(|b| program.has_address(&b.address))
             .map(|b| format!("{} ({}, {}×)", b.address, b.status, b.count))
             .collect();
         history.set_aside = self

@@ -349,12 +349,7 @@ async fn bounce(
     // Only the program's own addresses, and only about mail mentord sent them.
     let (ours, unproven): (Vec<_>, Vec<_>) = failed
         .iter()
-        .filter(|f| {
-            program
-                .people
-                .iter()
-                .any(|p| p.email.eq_ignore_ascii_case(&f.address))
-        })
+        .filter(|f| program.has_address(&f.address))
         .cloned()
         .partition(|f| sent_to.iter().any(|a| a.eq_ignore_ascii_case(&f.address)));
     if ours.is_empty()

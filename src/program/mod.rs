@@ -93,6 +93,8 @@ pub struct Program {
 pub(crate) struct Ids {
     pairs: HashMap<String, usize>,
     people: HashMap<String, PersonIndex>,
+    /// Every person's address, lower case.
+    addresses: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,7 +367,13 @@ impl Program {
         self.ids.get_or_init(|| Ids {
             pairs: first_of(self.pairs.iter().map(|p| &p.id)),
             people: first_of(self.people.iter().map(|p| &p.id)),
+            addresses: self.people.iter().map(|p| p.email.to_lowercase()).collect(),
         })
+    }
+
+    /// Whether someone in the program has this address (compared without case).
+    pub fn has_address(&self, address: &str) -> bool {
+        self.ids().addresses.contains(&address.to_lowercase())
     }
 
     /// Puts the meetings people can't make (from the store) on their pairs; returns
