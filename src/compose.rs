@@ -103,7 +103,7 @@ impl<'p> Composer<'p> {
             MessageKind::ReviewNudge => out.review_done = link(LinkAction::ReviewDone, None),
             _ => {}
         }
-        let unsubscribe = links::is_optional(kind).then(|| {
+        let unsubscribe = kind.is_optional().then(|| {
             let token = signer.token(&claim(LinkAction::Unsubscribe(kind), None));
             out.unsubscribe = link(LinkAction::Unsubscribe(kind), None);
             Unsubscribe {

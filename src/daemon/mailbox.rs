@@ -1,4 +1,4 @@
-//! The IMAP watcher inside `mentord run` (`[inbound]`): [`crate::inbound::imap::watch`]
+//! The IMAP watcher inside `mentord run` (`[inbound]`): [`crate::io::imap::watch`]
 //! over this daemon's store. Each mail goes through the same [`crate::inbound::take_in`]
 //! as `mentord deliver`; what needs the daemon (an agenda to pass on, a meeting
 //! declined) wakes it at once. With several daemons on one store, the one holding the
@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Wake;
-use crate::inbound::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
-use crate::inbound::{Source, take_in};
+use crate::app::{Source, take_in};
+use crate::io::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
 use crate::program::{InboundConfig, Program, SecretSource};
 use crate::store::Store;
 

@@ -97,7 +97,7 @@ fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
 }
 
 /// Where the header block ends (or the first megabyte, if it does not end there).
-pub(super) fn header_end(raw: &[u8]) -> usize {
+pub(crate) fn header_end(raw: &[u8]) -> usize {
     let limit = raw.len().min(1024 * 1024);
     let head = &raw[..limit];
     head.windows(4)

@@ -28,6 +28,18 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// Whether a person may stop this kind (SPEC §6); invites and cancellations always go.
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            MessageKind::AgendaPrompt
+                | MessageKind::MentorReminder
+                | MessageKind::Followup
+                | MessageKind::ReviewNudge
+                | MessageKind::Digest
+        )
+    }
+
     pub const ALL: [MessageKind; 11] = [
         MessageKind::Invite,
         MessageKind::InviteUpdate,

@@ -54,18 +54,6 @@ impl Action {
     }
 }
 
-/// Kinds a person may stop (SPEC §6); invites and cancellations always go.
-pub fn is_optional(kind: MessageKind) -> bool {
-    matches!(
-        kind,
-        MessageKind::AgendaPrompt
-            | MessageKind::MentorReminder
-            | MessageKind::Followup
-            | MessageKind::ReviewNudge
-            | MessageKind::Digest
-    )
-}
-
 /// What a token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
