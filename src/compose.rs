@@ -9,13 +9,14 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::ics::{self, Method, Person, Series};
-use crate::inbound::token::{self, TokenKey};
-use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing, ReplyTo, Unsubscribe};
+use crate::mail::{Calendar, Outgoing, ReplyTo, Unsubscribe};
 use crate::program::{Mailbox, Pair, Program, Status};
 use crate::reconcile::{Change, Identity};
 use crate::render::{Context, DigestContext, LinksContext, OverdueReview, Role, Templates};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject};
-use crate::serve::links::{self, Action as LinkAction, Claim, Signer};
+use crate::vocab::links::{self, Action as LinkAction, Claim, Signer};
+use crate::vocab::token::{self, TokenKey};
+use crate::vocab::{DeliveryKey, MessageKind};
 
 /// A message and what the index says about it.
 #[derive(Debug, Clone)]
@@ -219,7 +220,7 @@ impl<'p> Composer<'p> {
             return Ok(vec![self.digest(action.at, history)?]);
         };
         let pair = &program.pairs[pair_index as usize];
-        let kind = match MessageKind::of_action(action.kind) {
+        let kind = match action.kind.message() {
             None | Some(MessageKind::Digest) => return Ok(Vec::new()),
             Some(kind) => kind,
         };

@@ -62,3 +62,4 @@ pub mod schedule;
 pub mod serve;
 pub mod status;
 pub mod store;
+pub mod vocab;

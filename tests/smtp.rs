@@ -409,7 +409,7 @@ async fn a_silent_server_pauses_from_the_failures_not_the_tick() {
     let message = mentord::store::Queued {
         key: "invite/a-b/-/0/a".into(),
         message_id: "<x@example.org>".into(),
-        kind: mentord::mail::MessageKind::Invite,
+        kind: mentord::vocab::MessageKind::Invite,
         pair: Some("a-b".into()),
         recipient: "a@example.org".into(),
         attempts: 0,

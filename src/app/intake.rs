@@ -15,10 +15,11 @@ use super::meeting::{self, Cancel};
 use super::replies::Reply;
 use crate::inbound::itip::{Answer, PartStat, RecurrenceId};
 use crate::inbound::read::{Incoming, read};
-use crate::inbound::{dsn, token, vouch};
-use crate::mail::{DeliveryKey, MessageKind};
+use crate::inbound::{dsn, vouch};
 use crate::program::{Pair, Program};
 use crate::store::{InboundKind, InboundRecord, Rsvp, Store};
+use crate::vocab::token;
+use crate::vocab::{DeliveryKey, MessageKind};
 
 /// The most meetings one calendar reply may cancel: a client declines one meeting (some
 /// send the series beside it); a reply declining many is set aside for a person.
@@ -360,7 +361,7 @@ fn unsubscribe(
     };
     // Without the key here (a `deliver` run without the daemon's environment), the
     // mail waits for a person rather than at the mail server forever.
-    let signer = match crate::serve::signer(program) {
+    let signer = match program.link_signer() {
         Ok(Some(signer)) => signer,
         Ok(None) => {
             return Ok(Some(Meaning::SetAside(
@@ -382,7 +383,7 @@ fn unsubscribe(
     let Ok(claim) = signer.verify(token, now) else {
         return refused("with a token that is not valid (altered, forged or expired)");
     };
-    let crate::serve::links::Action::Unsubscribe(kind) = claim.action else {
+    let crate::vocab::links::Action::Unsubscribe(kind) = claim.action else {
         return refused("with a token for something else");
     };
     let sender = incoming.from.as_deref().unwrap_or_default();

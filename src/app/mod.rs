@@ -13,11 +13,14 @@
 //! - [`replies`]: an agenda or action items (a reply, the form).
 //! - [`review`]: a pair held its relationship review (the command, the link).
 //! - [`unsubscribe`]: a person stops an optional kind of mail (the mail, the link).
+//! - [`live`]: the program as last loaded and the daemon's wake-ups, shared by the
+//!   parts of `mentord run`.
 //!
 //! How often an agenda may go on to the mentor is the daemon's to apply when it sends
 //! (`daemon::inbound`): every door only records, so none can flood anyone.
 
 pub mod intake;
+pub mod live;
 pub mod meeting;
 pub mod replies;
 pub mod review;

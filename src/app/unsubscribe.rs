@@ -4,8 +4,8 @@
 
 use jiff::Timestamp;
 
-use crate::mail::MessageKind;
 use crate::store::Store;
+use crate::vocab::MessageKind;
 
 /// Stops `kind` for `person` (an id); false when it already was. A kind that cannot be
 /// stopped is refused.

@@ -9,10 +9,10 @@ use clap::Args;
 use jiff::Timestamp;
 
 use super::{exit, plan_json, time};
-use crate::mail::MessageKind;
 use crate::program::{Program, Zone};
 use crate::reconcile::{self, Change};
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject, Window};
+use crate::vocab::MessageKind;
 
 #[derive(Debug, Args)]
 pub struct Plan {

@@ -7,10 +7,10 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Daemon, Tick, new_message};
-use crate::inbound::token::TokenKey;
-use crate::mail::{DeliveryKey, MessageKind};
-use crate::serve::links::Signer;
 use crate::store::InboundKind;
+use crate::vocab::links::Signer;
+use crate::vocab::token::TokenKey;
+use crate::vocab::{DeliveryKey, MessageKind};
 
 /// The store's key that signs reply tokens.
 const TOKEN_SECRET: &str = "reply_tokens";
@@ -56,7 +56,7 @@ impl Daemon {
                     .and_then(|h| h.public_url.as_deref());
                 url.map(|url| Signer::new(&[0x5a; 32], url)).transpose()?
             } else {
-                crate::serve::signer(&self.program)?
+                self.program.link_signer()?
             };
         }
         self.refresh_cancellations().await?;

@@ -4,7 +4,7 @@
 //! declined) wakes it at once. With several daemons on one store, the one holding the
 //! `imap` lease watches; its lease runs a minute and passes on if it stops renewing.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::sync::mpsc;
@@ -20,7 +20,7 @@ use crate::store::Store;
 const LEASE_SECONDS: i64 = 60;
 
 /// The program as last loaded, shared with the watcher (replaced on reload).
-pub type SharedProgram = Arc<RwLock<Arc<Program>>>;
+pub type SharedProgram = crate::app::live::LiveProgram;
 
 /// Starts the watcher for `[inbound]`, if the program has one.
 pub fn spawn(
@@ -50,10 +50,7 @@ pub fn spawn(
 }
 
 fn read(program: &SharedProgram) -> Arc<Program> {
-    match program.read() {
-        Ok(p) => p.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    }
+    program.load_full()
 }
 
 /// What the watcher needs from `[inbound]`, the password read now (from the

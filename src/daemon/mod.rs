@@ -29,12 +29,12 @@ use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::compose::{Composed, Composer};
-use crate::mail::MessageKind;
 use crate::program::Program;
 use crate::reconcile::{self, Change, Sent};
 use crate::render::Templates;
 use crate::schedule::{self, Action, ActionKind, History, Subject, Window};
 use crate::store::{Held, Mark, NewMessage, Queued, Store};
+use crate::vocab::MessageKind;
 pub use mailbox::SharedProgram;
 pub use run::{Control, Observer, Silent, Wake, run};
 pub use transport::{SendError, Transport};
@@ -88,15 +88,15 @@ pub struct Daemon {
     /// was stopped (see `catch_up`).
     just_started: bool,
     /// Signs Reply-To tokens (with `[mail] reply_to`), read from the store once.
-    tokens: Option<crate::inbound::token::TokenKey>,
+    tokens: Option<crate::vocab::token::TokenKey>,
     /// When an agenda held back (one went on to the mentor within the hour) may go.
     agenda_wait: Option<Timestamp>,
     /// How many cancelled meetings the program holds, as the store last said.
     cancellations_seen: Option<i64>,
     /// Signs action links (with `[http] public_url`), made once per program.
-    signer: Option<crate::serve::links::Signer>,
+    signer: Option<crate::vocab::links::Signer>,
     /// Optional mail people stopped: (person id, kind), and how many the store had.
-    unsubscribed: std::collections::HashSet<(String, crate::mail::MessageKind)>,
+    unsubscribed: std::collections::HashSet<(String, crate::vocab::MessageKind)>,
     unsubscribes_seen: Option<i64>,
     /// The relay's daily budget as the last delivery left it, when it held mail back.
     held: Option<Held>,
@@ -349,8 +349,7 @@ impl Daemon {
 
     /// An action in words, for the log: "agenda prompt to Alan Turing".
     fn describe(&self, action: &Action) -> String {
-        let kind =
-            crate::mail::MessageKind::of_action(action.kind).map_or("a meeting", |k| k.label());
+        let kind = action.kind.message().map_or("a meeting", |k| k.label());
         let pair = action.pair.map(|i| &self.program.pairs[i as usize]);
         let person = match (action.to, pair) {
             (schedule::Recipient::Mentor, Some(p)) => Some(p.mentor),
@@ -877,7 +876,7 @@ fn too_late(message: &Queued, now: Timestamp) -> Option<&'static str> {
     ) {
         return None;
     }
-    let key: crate::mail::DeliveryKey = message.key.parse().ok()?;
+    let key: crate::vocab::DeliveryKey = message.key.parse().ok()?;
     let start: Timestamp = key.occurrence?.parse().ok()?;
     (start <= now).then_some("its meeting had started before it could go")
 }
@@ -1018,8 +1017,8 @@ fn change_name(change: &Change) -> &'static str {
 fn composer<'d>(
     program: &'d Program,
     templates: &'d Templates,
-    tokens: Option<&'d crate::inbound::token::TokenKey>,
-    signer: Option<&'d crate::serve::links::Signer>,
+    tokens: Option<&'d crate::vocab::token::TokenKey>,
+    signer: Option<&'d crate::vocab::links::Signer>,
 ) -> anyhow::Result<Composer<'d>> {
     let tokens = tokens.context("the store's key was not read before composing")?;
     Ok(Composer::new(program, templates)

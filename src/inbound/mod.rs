@@ -8,15 +8,13 @@
 //!
 //! - [`read`] turns a mail into an [`read::Incoming`]; [`body`], [`html`] and [`trim`]
 //!   find a reply's new text; [`itip`] reads calendar replies; [`dsn`] delivery reports.
-//! - [`token`] makes and finds the tokens of reply and ORGANIZER addresses, and keys
-//!   Message-IDs and UIDs; [`vouch`] reads the receiving server's
-//!   `Authentication-Results`.
+//! - [`vouch`] reads the receiving server's `Authentication-Results`. The tokens of reply
+//!   and ORGANIZER addresses are the vocabulary's ([`crate::vocab::token`]).
 
 pub mod body;
 pub mod dsn;
 pub mod html;
 pub mod itip;
 pub mod read;
-pub mod token;
 pub mod trim;
 pub mod vouch;

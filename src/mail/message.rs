@@ -46,7 +46,7 @@ pub struct Calendar {
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Kind, pair, occurrence, sequence, recipient: unique per message.
-    pub key: super::DeliveryKey,
+    pub key: crate::vocab::DeliveryKey,
     pub message_id: String,
     pub from: crate::program::Mailbox,
     /// One recipient: a mail never shows one person's address to another pair.

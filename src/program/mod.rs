@@ -371,6 +371,20 @@ impl Program {
         })
     }
 
+    /// The link signer, when the program has `[http] public_url`: its secret read now,
+    /// so a missing or short one stops the start (and `check`) with a clear error. The
+    /// one place a signer is made from the program.
+    pub fn link_signer(&self) -> anyhow::Result<Option<crate::vocab::links::Signer>> {
+        let Some(http) = &self.http else {
+            return Ok(None);
+        };
+        let (Some(public_url), Some(secret)) = (&http.public_url, &http.secret) else {
+            return Ok(None);
+        };
+        let secret = secret.read("the [http] secret")?;
+        crate::vocab::links::Signer::new(secret.as_bytes(), public_url).map(Some)
+    }
+
     /// Whether someone in the program has this address (compared without case).
     pub fn has_address(&self, address: &str) -> bool {
         self.ids().addresses.contains(&address.to_lowercase())

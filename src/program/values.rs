@@ -339,12 +339,12 @@ pub fn parse_reply_to(text: &str) -> Result<String, ValueError> {
             help,
         ));
     }
-    let filled = local.replace("{token}", &"x".repeat(crate::inbound::token::LEN));
+    let filled = local.replace("{token}", &"x".repeat(crate::vocab::token::LEN));
     if filled.len() > 64 {
         return Err(invalid(
             format!(
                 "with the {}-letter token its local part is {} octets; an address allows 64",
-                crate::inbound::token::LEN,
+                crate::vocab::token::LEN,
                 filled.len()
             ),
             "shorten the part before the @",

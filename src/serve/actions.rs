@@ -17,16 +17,16 @@ use axum::response::Response;
 use jiff::Timestamp;
 
 use super::Shared;
-use super::links::{Action, Claim, Refused};
 use super::page_html::{escape, page};
 use crate::app;
+use crate::app::live::Wake;
 use crate::app::meeting::Cancel;
 use crate::app::replies::Reply;
 use crate::app::review::Held;
-use crate::daemon::Wake;
-use crate::mail::MessageKind;
 use crate::program::{Pair, PersonIndex, Program};
 use crate::store::{InboundKind, InboundRecord};
+use crate::vocab::MessageKind;
+use crate::vocab::links::{Action, Claim, Refused};
 
 /// The longest agenda or list of action items the form takes.
 const MAX_TEXT: usize = crate::app::replies::MAX_TEXT;

@@ -463,7 +463,7 @@ impl Store {
     pub async fn unsubscribe(
         &self,
         person: &str,
-        kind: crate::mail::MessageKind,
+        kind: crate::vocab::MessageKind,
         now: Timestamp,
     ) -> anyhow::Result<bool> {
         let inserted = on!(self, |pool| sqlx::query(
@@ -480,7 +480,7 @@ impl Store {
     }
 
     /// Every (person, kind) stopped.
-    pub async fn unsubscribes(&self) -> anyhow::Result<Vec<(String, crate::mail::MessageKind)>> {
+    pub async fn unsubscribes(&self) -> anyhow::Result<Vec<(String, crate::vocab::MessageKind)>> {
         let rows: Vec<(String, String)> = on!(self, |pool| sqlx::query_as(
             "SELECT person, kind FROM unsubscribes ORDER BY person, kind"
         )

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::{SignedDuration, Timestamp};
 use ring::hmac;
 
-use crate::mail::MessageKind;
+use crate::vocab::MessageKind;
 
 /// Links expire within this, whatever they are for.
 pub const MAX_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 60);

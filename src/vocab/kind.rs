@@ -5,8 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::schedule::ActionKind;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MessageKind {
     /// A series new to its attendees (`METHOD:REQUEST`).
@@ -98,19 +96,6 @@ impl MessageKind {
                 | MessageKind::InviteCancel
                 | MessageKind::OccurrenceCancel
         )
-    }
-
-    /// The message a scheduled action sends; `None` for a meeting itself.
-    pub fn of_action(kind: ActionKind) -> Option<MessageKind> {
-        Some(match kind {
-            ActionKind::Meeting => return None,
-            ActionKind::AgendaPrompt => MessageKind::AgendaPrompt,
-            ActionKind::MentorReminder => MessageKind::MentorReminder,
-            ActionKind::Followup => MessageKind::Followup,
-            ActionKind::ReviewNudge => MessageKind::ReviewNudge,
-            ActionKind::ReviewEscalation => MessageKind::ReviewEscalation,
-            ActionKind::Digest => MessageKind::Digest,
-        })
     }
 }
 
