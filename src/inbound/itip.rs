@@ -7,7 +7,7 @@
 use jiff::civil::{Date, DateTime};
 
 /// One attendee's answer, for the whole series or one meeting of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Answer {
     pub uid: String,
     /// `None` for the series.
@@ -18,7 +18,7 @@ pub struct Answer {
 }
 
 /// Which meeting an answer is about, as the client wrote it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecurrenceId {
     /// `…Z`: an instant.
     Utc(jiff::Timestamp),
@@ -28,7 +28,7 @@ pub enum RecurrenceId {
     Date(Date),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartStat {
     Accepted,
     Declined,
