@@ -6,6 +6,9 @@
 //!   kept before it, and the IMAP watcher runs the same reading inside the daemon. Now
 //!   each takes well under a second (the bound asserted here is generous; the figures
 //!   measured are in the report of the change).
+//! - A reply with two `From:` headers (or one `From:` naming two people): mentord took
+//!   the last one as the sender, while DMARC judges the first, so a forger's mail with
+//!   the mentee's address second became the mentee's agenda. It is set aside now.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -116,4 +119,91 @@ fn thousands_of_references_or_recipients_are_read_quickly() {
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("set aside"), "{said}");
     assert!(took < QUICK, "100,000 To: addresses took {took:?}");
+}
+
+/// The first file in `outbox` whose name starts with `kind` and that is to `to`, waiting
+/// up to 30 s for the daemon to write it.
+fn wait_for_mail(outbox: &Path, kind: &str, to: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for entry in std::fs::read_dir(outbox).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let to_them = text.lines().any(|l| l.starts_with("To:") && l.contains(to));
+            if name.starts_with(kind) && to_them {
+                return text;
+            }
+        }
+        assert!(Instant::now() < deadline, "no {kind} to {to} within 30 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_reply_with_more_than_one_sender_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = program(dir.path());
+    let mut daemons = common::Daemons(vec![Some(common::start_daemon(
+        &config,
+        dir.path().join("daemon.log"),
+    ))]);
+    let prompt = wait_for_mail(
+        &dir.path().join("outbox"),
+        "agenda_prompt",
+        "alan@example.org",
+    );
+    daemons.stop();
+    let reply_to = prompt
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply-To: "))
+        .unwrap();
+    let reply_to = &reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()];
+    let id = prompt
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap()
+        .trim();
+    let reply = |from: &str, message_id: &str| {
+        format!(
+            "{from}To: <{reply_to}>\r\nSubject: Re: agenda\r\nMessage-ID: <{message_id}@evil.example>\r\n\
+             In-Reply-To: {id}\r\nReferences: {id}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nClick http://evil.example/ first.\r\n"
+        )
+    };
+    // Mallory first (what DMARC checks), Alan second; then both in one header.
+    for (from, message_id) in [
+        (
+            "From: Mallory <mallory@evil.example>\r\nFrom: Alan Turing <alan@example.org>\r\n",
+            "two-headers",
+        ),
+        (
+            "From: mallory@evil.example, Alan Turing <alan@example.org>\r\n",
+            "two-addresses",
+        ),
+    ] {
+        let (code, said, _) = deliver(&config, reply(from, message_id).as_bytes());
+        assert_eq!(code, 0, "{said}");
+        assert!(
+            said.contains(
+                "set aside for the coordinator: it has more than one From: address (2); \
+                 a mail speaks for one person"
+            ),
+            "{said}"
+        );
+    }
+    let status = common::mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let alan = json["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pair"] == "grace-alan")
+        .unwrap();
+    assert_eq!(alan["agenda_in"], false, "{json}");
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 use ring::digest;
 
 use super::{body, dsn, itip};
@@ -52,7 +52,8 @@ pub struct Incoming {
     pub calendar: Vec<itip::Answer>,
     /// The new text of a reply: quotes, attributions and signatures removed.
     pub text: Option<String>,
-    /// Why it could not be read whole (too large, no headers).
+    /// Why it is set aside whatever it answers: it could not be read whole (too large,
+    /// no headers), or it speaks for more than one person (more than one `From:` address).
     pub problem: Option<String>,
 }
 
@@ -90,19 +91,22 @@ fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
             .message_id()
             .map(|id| format!("<{}>", id.trim().trim_matches(['<', '>'])))
             .unwrap_or_default(),
-        from: message
-            .from()
-            .and_then(Address::first)
-            .and_then(|a| a.address())
-            .map(|a| a.trim().to_ascii_lowercase()),
+        from: None,
         subject: message.subject().unwrap_or_default().to_string(),
         recipients: recipients(&message),
         answers: answers(&message),
         automatic: automatic(&message),
         ..Incoming::default()
     };
+    let senders = senders(&message);
+    incoming.from = senders.first;
     if incoming.from.is_none() {
         incoming.problem = Some("it has no sender (From)".into());
+    } else if senders.count > 1 {
+        incoming.problem = Some(format!(
+            "it has more than one From: address ({}); a mail speaks for one person",
+            senders.count
+        ));
     }
     if with_body {
         incoming.bounced = bounced(&message);
@@ -132,6 +136,40 @@ fn digest_id(raw: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("<{hex}@no-message-id.mentord.invalid>")
+}
+
+/// The senders a mail names: every `From:` header counts, with every address in it
+/// (mail_parser's `from()` gives only the last header, while DMARC judges the first).
+struct Senders {
+    /// The first address of the first `From:` header, lower case.
+    first: Option<String>,
+    /// How many addresses all `From:` headers hold together.
+    count: usize,
+}
+
+fn senders(message: &Message<'_>) -> Senders {
+    let mut senders = Senders {
+        first: None,
+        count: 0,
+    };
+    for header in message.headers() {
+        if header.name != HeaderName::From {
+            continue;
+        }
+        match header.value.as_address() {
+            Some(list) => {
+                for addr in list.iter() {
+                    senders.count += 1;
+                    if senders.first.is_none() {
+                        senders.first = addr.address().map(|a| a.trim().to_ascii_lowercase());
+                    }
+                }
+            }
+            // A From: header that names nobody readable is still a sender given.
+            None => senders.count += 1,
+        }
+    }
+    senders
 }
 
 /// Addresses in order, each once, at most `limit` of them (lower case, without angle
@@ -374,5 +412,26 @@ mod tests {
             vec!["a@x.org", "b@x.org", "mentoring+t@x.org"]
         );
         assert_eq!(incoming.answers, vec!["<one@x>", "<two@x>"]);
+    }
+
+    /// Two `From:` headers, or one naming two people: the first address is the sender
+    /// (as DMARC judges it), and the mail is set aside.
+    #[test]
+    fn more_than_one_sender_is_a_problem() {
+        for head in [
+            "From: mallory@evil.example\r\nFrom: alan@example.org\r\n",
+            "From: mallory@evil.example, alan@example.org\r\n",
+        ] {
+            let raw = format!("{head}To: m@x.org\r\nSubject: Re\r\n\r\nHi\r\n");
+            let incoming = read(raw.as_bytes());
+            assert_eq!(incoming.from.as_deref(), Some("mallory@evil.example"));
+            assert_eq!(
+                incoming.problem.as_deref(),
+                Some("it has more than one From: address (2); a mail speaks for one person")
+            );
+        }
+        let one = read(b"From: Alan <ALAN@example.org>\r\nTo: m@x.org\r\n\r\nHi\r\n");
+        assert_eq!(one.from.as_deref(), Some("alan@example.org"));
+        assert_eq!(one.problem, None);
     }
 }
