@@ -9,6 +9,9 @@
 //! - A reply with two `From:` headers (or one `From:` naming two people): mentord took
 //!   the last one as the sender, while DMARC judges the first, so a forger's mail with
 //!   the mentee's address second became the mentee's agenda. It is set aside now.
+//! - Outlook's "Propose new time" (`METHOD:COUNTER`) and a client's `REFRESH` were set
+//!   aside as "it answers no mail of a pair that mentord sent", which sends the
+//!   coordinator looking for a mistake in the wrong place.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -206,4 +209,35 @@ fn a_reply_with_more_than_one_sender_is_set_aside() {
         .find(|p| p["pair"] == "grace-alan")
         .unwrap();
     assert_eq!(alan["agenda_in"], false, "{json}");
+}
+
+#[test]
+fn a_counter_proposal_and_a_refresh_are_set_aside_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = program(dir.path());
+    let calendar = |method: &str| {
+        format!(
+            "From: alan@example.org\r\nTo: mentoring@example.org\r\nSubject: New Time Proposed: Mentoring\r\n\
+             Message-ID: <{method}@mail.example.org>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/calendar; charset=utf-8; method={method}\r\n\r\n\
+             BEGIN:VCALENDAR\r\nMETHOD:{method}\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n\
+             BEGIN:VEVENT\r\nUID:some-series@mentord\r\nDTSTART:20270126T110000Z\r\n\
+             ATTENDEE;PARTSTAT=TENTATIVE:mailto:alan@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    let (code, said, _) = deliver(&config, calendar("COUNTER").as_bytes());
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains(
+            "set aside for the coordinator: a calendar COUNTER (a proposed new time): mentord \
+             does not take proposals; the coordinator changes times in the program file"
+        ),
+        "{said}"
+    );
+    let (code, said, _) = deliver(&config, calendar("REFRESH").as_bytes());
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("set aside for the coordinator: a calendar REFRESH request"),
+        "{said}"
+    );
 }

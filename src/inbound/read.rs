@@ -53,7 +53,8 @@ pub struct Incoming {
     /// The new text of a reply: quotes, attributions and signatures removed.
     pub text: Option<String>,
     /// Why it is set aside whatever it answers: it could not be read whole (too large,
-    /// no headers), or it speaks for more than one person (more than one `From:` address).
+    /// no headers), it speaks for more than one person (more than one `From:` address),
+    /// or it is a calendar message mentord does not take (COUNTER, REFRESH).
     pub problem: Option<String>,
 }
 
@@ -110,7 +111,11 @@ fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
     }
     if with_body {
         incoming.bounced = bounced(&message);
-        incoming.calendar = calendar(&message);
+        let (answers, refused) = calendar(&message);
+        incoming.calendar = answers;
+        if incoming.problem.is_none() {
+            incoming.problem = refused;
+        }
         if incoming.bounced.is_none() && incoming.automatic.is_none() {
             incoming.text = body::new_text(&message);
         }
@@ -350,10 +355,12 @@ fn status_bytes<'a>(part: &'a mail_parser::MessagePart<'_>) -> &'a [u8] {
 }
 
 /// Calendar answers from any `text/calendar` or `application/ics` part, each once and
-/// at most [`MAX_CALENDAR_ANSWERS`].
-fn calendar(message: &Message<'_>) -> Vec<itip::Answer> {
+/// at most [`MAX_CALENDAR_ANSWERS`]; and why the mail is set aside, when a part is a
+/// calendar message mentord does not take.
+fn calendar(message: &Message<'_>) -> (Vec<itip::Answer>, Option<String>) {
     let mut answers = Vec::new();
     let mut seen = HashSet::new();
+    let mut refused = None;
     for part in message.parts.iter().filter(|part| {
         part.content_type().is_some_and(|ct| {
             let sub = ct.subtype().unwrap_or_default();
@@ -366,6 +373,9 @@ fn calendar(message: &Message<'_>) -> Vec<itip::Answer> {
             Some(text) => text.to_string(),
             None => String::from_utf8_lossy(part.contents()).into_owned(),
         };
+        if refused.is_none() {
+            refused = itip::refused(&text);
+        }
         // The same object often comes twice: inline and as an attachment.
         for answer in itip::answers(&text) {
             if answers.len() >= MAX_CALENDAR_ANSWERS {
@@ -376,7 +386,7 @@ fn calendar(message: &Message<'_>) -> Vec<itip::Answer> {
             }
         }
     }
-    answers
+    (answers, refused)
 }
 
 #[cfg(test)]
