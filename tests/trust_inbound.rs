@@ -9,6 +9,8 @@
 //! - A reply with two `From:` headers (or one `From:` naming two people): mentord took
 //!   the last one as the sender, while DMARC judges the first, so a forger's mail with
 //!   the mentee's address second became the mentee's agenda. It is set aside now.
+//! - A 12.7 MB mail from a stranger was kept as its 168 bytes of headers, though mail
+//!   from outside the pairs is kept whole up to 25 MB for the coordinator (SPEC §5).
 //! - Outlook's "Propose new time" (`METHOD:COUNTER`) and a client's `REFRESH` were set
 //!   aside as "it answers no mail of a pair that mentord sent", which sends the
 //!   coordinator looking for a mistake in the wrong place.
@@ -209,6 +211,53 @@ fn a_reply_with_more_than_one_sender_is_set_aside() {
         .find(|p| p["pair"] == "grace-alan")
         .unwrap();
     assert_eq!(alan["agenda_in"], false, "{json}");
+}
+
+/// The raw mail the store kept for the coordinator, by Message-ID.
+fn kept_raw(dir: &Path, message_id: &str) -> Vec<u8> {
+    let url = format!("sqlite://{}", dir.join("mentord.db").display());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let raw: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT raw FROM inbound WHERE message_id = $1")
+                    .bind(message_id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            pool.close().await;
+            raw.unwrap_or_default()
+        })
+}
+
+#[test]
+fn a_large_mail_from_a_stranger_is_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = program(dir.path());
+    // 12.7 MB: a scanned form as a base64 attachment.
+    let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n";
+    let attachment = line.repeat(12_700_000 / line.len());
+    let mail = format!(
+        "From: someone@example.net\r\nTo: mentoring@example.org\r\nSubject: The signed form\r\n\
+         Message-ID: <large@example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nThe form, signed.\r\n--b\r\n\
+         Content-Type: application/pdf; name=\"form.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {attachment}--b--\r\n"
+    );
+    assert!(mail.len() > 12_600_000, "{}", mail.len());
+    let (code, said, _) = deliver(&config, mail.as_bytes());
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("set aside"), "{said}");
+    let kept = kept_raw(dir.path(), "<large@example.net>");
+    assert_eq!(kept.len(), mail.len());
+    assert!(
+        kept == mail.as_bytes(),
+        "the kept mail differs from the one delivered"
+    );
 }
 
 #[test]

@@ -12,8 +12,10 @@ use ring::digest;
 
 use super::{body, dsn, itip};
 
-/// Mail larger than this is not parsed beyond its headers: it is set aside.
-pub const MAX_PARSED: usize = 20 * 1024 * 1024;
+/// Mail larger than this is not parsed beyond its headers: it is set aside. As large as
+/// the mail kept whole for the coordinator (SPEC §5: up to 25 MB), so such a mail is
+/// still read; parsing it takes a few times its size in memory, once per mail.
+pub const MAX_PARSED: usize = 25 * 1024 * 1024;
 
 /// The most `References` ids kept, newest first (after `In-Reply-To`): mentord looks for
 /// its own Message-ID, which a client puts at the newest end.
