@@ -1,9 +1,11 @@
 //! `mentord import` and `mentord status --csv` through the real binary: the example
 //! sheets rebuild the example program; a 5,000-person sheet with ten broken rows names
-//! each by its line; what exports really look like (a byte order mark, quotes, `;`).
+//! each by its line; what exports really look like (a byte order mark, quotes, `;`); a
+//! million rows, refused early.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -427,4 +429,46 @@ fn status_csv_has_the_pair_table_rows() {
     assert_eq!((&rows[0][3], &rows[0][4]), ("upcoming", "2027-04-12"));
     assert_eq!(&rows[5][1], "paused");
     assert_eq!(&rows[5][6], "0");
+}
+
+/// A people sheet of a million rows (40 MB) took 1.69 GB and 8 s, then printed 85 MB of
+/// TOML that `mentord check` refuses (a program file may be 64 MB): the whole file and
+/// several copies of every row were held. Now the sheet is read a row at a time and
+/// refused as soon as its rows cannot fit in a program file, with how many rows there
+/// are and the limit, and nothing on stdout.
+#[test]
+fn a_million_rows_are_refused_early_with_the_limit_and_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(file, "name,email").unwrap();
+    for i in 0..1_000_000 {
+        writeln!(file, "Person {i},person.{i}@example.org").unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let run = import(&path, None);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "", "nothing is printed for a refused sheet");
+    let said = run.stderr.lines().next().unwrap();
+    // The row past the limit: about 790,000 rows of 85 bytes of TOML fill 64 MB.
+    let line: u64 = said
+        .strip_prefix(&format!("{}:", path.display()))
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|line| line.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!((700_000..900_000).contains(&line), "{said}");
+    assert!(
+        said.ends_with(
+            "error: more rows than a program file can hold: 1000000 people make more than \
+             the 64 MB of TOML a program file may be, and the rows from this one on do not fit"
+        ),
+        "{said}"
+    );
+    assert!(
+        run.stderr
+            .contains("`mentord check` refuses a program file over 64 MB"),
+        "{}",
+        run.stderr
+    );
 }
