@@ -1,7 +1,7 @@
 //! `mentord import` and `mentord status --csv` through the real binary: the example
 //! sheets rebuild the example program; a 5,000-person sheet with ten broken rows names
-//! each by its line; what exports really look like (a byte order mark, quotes, `;`); a
-//! million rows, refused early.
+//! each by its line; what exports really look like (a byte order mark, quotes, `;`,
+//! Windows-1252); a million rows, refused early.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -471,4 +471,60 @@ fn a_million_rows_are_refused_early_with_the_limit_and_the_count() {
         "{}",
         run.stderr
     );
+}
+
+/// "José Müller", "François Œuvre" and "Zoë" as Windows-1252 writes them.
+const LATIN: &[u8] =
+    b"Name;E-Mail;Time zone\r\nJos\xe9 M\xfcller;jose@example.org;Europe/Madrid\r\n\
+    Fran\xe7ois \x8cuvre;francois@example.org;Europe/Paris\r\nZo\xeb;zoe@example.org;\r\n";
+
+/// A sheet saved as plain "CSV" by Excel in Western Europe is Windows-1252: every row
+/// with an accent was refused as "not valid UTF-8", under a first error that the sheet
+/// "has no people". Now it is read as Windows-1252, with a note saying so.
+#[test]
+fn a_windows_1252_sheet_is_read_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    std::fs::write(&path, LATIN).unwrap();
+    let run = import(&path, None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    for expected in [
+        "[people.jose]\nname = \"José Müller\"\n",
+        "[people.francois]\nname = \"François Œuvre\"\n",
+        "[people.zoe]\nname = \"Zoë\"\n",
+    ] {
+        assert!(run.stdout.contains(expected), "{}", run.stdout);
+    }
+    let note = format!(
+        "{}:2:4: note: the file is not UTF-8 (the byte 0xE9 here); it was read as \
+         Windows-1252 (Latin-1)",
+        path.display()
+    );
+    assert!(run.stderr.starts_with(&note), "{}", run.stderr);
+    assert!(run.stderr.contains("ok: 3 people"), "{}", run.stderr);
+    assert!(!run.stderr.contains("no people"), "{}", run.stderr);
+}
+
+/// A sheet that mixes UTF-8 and other bytes is neither encoding: it is refused at its
+/// first byte that is not UTF-8, by line and column, not as "no people".
+#[test]
+fn a_sheet_mixing_utf8_and_other_bytes_is_refused_where_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    let mut mixed = "name,email\nZoë,zoe@example.org\n".as_bytes().to_vec();
+    mixed.extend_from_slice(b"Jos\xe9,jose@example.org\n");
+    std::fs::write(&path, mixed).unwrap();
+    let run = import(&path, None);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{}:3: error: the file is not UTF-8: the byte 0xE9 at column 4 is not",
+            path.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("CSV UTF-8"), "{}", run.stderr);
+    assert!(!run.stderr.contains("no people"), "{}", run.stderr);
 }

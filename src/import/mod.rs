@@ -2,7 +2,8 @@
 //! turned into the `[people.*]` and `[[pairs]]` TOML to append to a program file.
 //!
 //! The flow: [`sheet`] reads each CSV as a stream into rows with their line numbers
-//! ([`header`] reads its header line, [`lines`] counts lines), keeping rows only while their TOML fits in a program file; [`people`]
+//! ([`header`] reads its header line, [`encoding`] a Windows-1252 export, [`lines`]
+//! counts lines), keeping rows only while their TOML fits in a program file; [`people`]
 //! and [`pairs`] check what only the sheets can say (empty cells, ids, duplicates, who
 //! a pair names, dates) and derive missing ids; [`emit`] writes the TOML, remembering
 //! which row and column each line came from; [`verdict`] runs that TOML through the
@@ -10,6 +11,7 @@
 //! it, and names the row behind every problem the loader finds.
 
 mod emit;
+mod encoding;
 mod header;
 mod lines;
 mod pairs;
@@ -92,8 +94,16 @@ pub enum Outcome {
     Invalid(Vec<RowError>),
 }
 
+/// An import's outcome, and what the coordinator should know whatever it is.
+#[derive(Debug)]
+pub struct Imported {
+    /// Notes for stderr (a sheet read as Windows-1252).
+    pub notes: Vec<String>,
+    pub outcome: Outcome,
+}
+
 /// Reads and checks the sheets at `people` and `pairs`.
-pub fn import(people: &Path, pairs: Option<&Path>) -> Result<Outcome, ReadError> {
+pub fn import(people: &Path, pairs: Option<&Path>) -> Result<Imported, ReadError> {
     // Their TOML must fit in a program file (`mentord check` reads no more).
     let mut budget = sheet::Budget::new(MAX_PROGRAM_BYTES);
     let mut read = |path: &Path, columns| {
@@ -104,7 +114,15 @@ pub fn import(people: &Path, pairs: Option<&Path>) -> Result<Outcome, ReadError>
     };
     let people = read(people, &people::COLUMNS)?;
     let pairs = pairs.map(|p| read(p, &pairs::COLUMNS)).transpose()?;
-    Ok(check(people, pairs))
+    let notes = [Some(&people), pairs.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|(sheet, _)| sheet.note.clone())
+        .collect();
+    Ok(Imported {
+        notes,
+        outcome: check(people, pairs),
+    })
 }
 
 /// Checks sheets already read, with the problems found while reading them.

@@ -4,15 +4,17 @@
 //! mark is dropped; fields may be quoted (commas, line breaks and `""` inside quotes).
 //! Excel in many European locales writes `;` between fields: the header line decides.
 //!
-//! The file is read as a stream, a record at a time, and rows are kept only while the
-//! TOML they will make fits in a program file ([`Budget`]): past that, the rest is only
-//! counted, so a sheet of millions of rows is refused with its row count in the memory
-//! of the rows that fit.
+//! The file is read as a stream, a record at a time (a first pass only looks at its
+//! encoding, see [`super::encoding`]), and rows are kept only while the TOML they will
+//! make fits in a program file ([`Budget`]): past that, the rest is only counted, so a
+//! sheet of millions of rows is refused with its row count in the memory of the rows
+//! that fit.
 
-use std::io::{BufRead as _, Read};
+use std::io::{BufRead as _, Read, Seek as _};
 use std::path::Path;
 
 use super::RowError;
+use super::encoding::{self, Found, Windows1252};
 use super::header::{delimiter, read_header};
 use super::lines::Counted;
 
@@ -76,6 +78,8 @@ pub struct Sheet {
     /// The line of the row that spent the [`Budget`]: from it on, rows were only
     /// counted, and the ones kept before it were let go.
     pub overflow: Option<u64>,
+    /// What the reader did that the coordinator should know (an encoding guessed).
+    pub note: Option<String>,
 }
 
 /// One row: its line and its non-empty cells, trimmed, by column name.
@@ -111,8 +115,39 @@ pub fn read(
     budget: &mut Budget,
 ) -> std::io::Result<(Sheet, Vec<RowError>)> {
     let name = path.display().to_string();
-    let file = open_bounded(path)?.take(MAX_SHEET_BYTES);
-    Ok(parse(&name, file, columns, budget))
+    let mut file = open_bounded(path)?;
+    let found = encoding::sniff((&mut file).take(MAX_SHEET_BYTES))?;
+    file.rewind()?;
+    let file = file.take(MAX_SHEET_BYTES);
+    let refused = |line: u64, message: String, help: &str| {
+        let sheet = Sheet::empty(&name);
+        (sheet, vec![RowError::new(&name, line, None, message, help)])
+    };
+    const SAVE_AS_UTF8: &str = "save the sheet as UTF-8: in Excel, \"Save as\" › \"CSV UTF-8 (comma delimited)\"; in LibreOffice, character set \"Unicode (UTF-8)\"";
+    Ok(match found {
+        Found::Utf8 => parse(&name, file, columns, budget),
+        Found::Windows1252(place) => {
+            let (mut sheet, errors) = parse(&name, Windows1252::new(file), columns, budget);
+            sheet.note = Some(format!(
+                "{name}:{}:{}: note: the file is not UTF-8 (the byte 0x{:02X} here); it was read as Windows-1252 (Latin-1), the encoding of Excel's plain \"CSV\" in Western Europe. Check the names in the output, or {SAVE_AS_UTF8}",
+                place.line, place.column, place.byte
+            ));
+            (sheet, errors)
+        }
+        Found::Mixed(place) => refused(
+            place.line,
+            format!(
+                "the file is not UTF-8: the byte 0x{:02X} at column {} is not, though other characters in the file are UTF-8, so it is not Windows-1252 (Latin-1) either",
+                place.byte, place.column
+            ),
+            SAVE_AS_UTF8,
+        ),
+        Found::Utf16 => refused(
+            1,
+            "the file is UTF-16 (Excel's \"Unicode Text\"), not CSV in UTF-8".into(),
+            SAVE_AS_UTF8,
+        ),
+    })
 }
 
 /// The file at `path`, when it is a regular file of at most [`MAX_SHEET_BYTES`].
@@ -136,6 +171,7 @@ impl Sheet {
             header_ok: false,
             count: 0,
             overflow: None,
+            note: None,
         }
     }
 }
