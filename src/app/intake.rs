@@ -25,8 +25,9 @@ use crate::vocab::{DeliveryKey, MessageKind};
 /// send the series beside it); a reply declining many is set aside for a person.
 const MAX_DECLINED: usize = 2;
 
-/// Set-aside mail from `deliver` is kept whole up to this size; larger, its headers.
-const MAX_KEPT: usize = 10 * 1024 * 1024;
+/// Set-aside mail from `deliver` is kept whole up to this size (SPEC §5: 25 MB); larger,
+/// its headers.
+const MAX_KEPT: usize = 25 * 1024 * 1024;
 
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::cron::Cron;
 use crate::recurrence::Rule;
-pub use load::{LoadError, load, parse};
+pub use load::{LoadError, MAX_PROGRAM_BYTES, load, parse};
 pub use location::{Location, redact};
 pub use pairs::first_meeting;
 pub use settings::SHARED_KEYS;
