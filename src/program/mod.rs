@@ -16,6 +16,7 @@ mod segments;
 mod segments_agree;
 mod settings;
 pub mod values;
+mod zones;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

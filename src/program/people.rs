@@ -3,10 +3,10 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::load::{Zones, line_of};
-use super::reader::{self, Table, TableName, Value};
+use super::reader::{self, Table, TableName, Value, line_of};
 use super::values;
-use super::{Person, Zone, sections};
+use super::zones::Zones;
+use super::{Person, Zone};
 use crate::diagnostic::{Diagnostics, Span};
 
 const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
@@ -49,10 +49,10 @@ pub fn read_person(
     };
     let name = t
         .require("name", diags, "\"Grace Hopper\"")
-        .and_then(|v| sections::name_text(v, "name", diags));
+        .and_then(|v| reader::name_text(v, "name", diags));
     let example = format!("\"{id}@example.org\"");
     let email = t.require("email", diags, &example).and_then(|v| {
-        let email = sections::email(v, &example, diags)?;
+        let email = reader::email(v, &example, diags)?;
         let key = email.to_lowercase();
         if let Some(first) = emails.get(&key) {
             let first = first.clone();

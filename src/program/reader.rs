@@ -1,11 +1,13 @@
 //! Walking the spanned TOML tree: tables that remember which keys were read so the rest
-//! can be reported as unknown, and typed reads that report a wrong type where it is.
+//! can be reported as unknown, typed reads that report a wrong type where it is (and the
+//! checked text, names and addresses every section reads alike), and where a span is in
+//! the file.
 
 use jiff::civil::Date;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::values::{ValueError, closest};
+use super::values::{self, ValueError, check_email, check_name, check_text, closest};
 use crate::diagnostic::{Diagnostics, Span};
 
 pub type Value<'i> = Spanned<DeValue<'i>>;
@@ -294,4 +296,49 @@ pub fn span_within(value: &Value<'_>, text: &str, range: Span) -> Span {
     } else {
         span
     }
+}
+
+/// One line of text that will reach a header or a calendar line.
+pub fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_text)
+}
+
+/// A name (of a person, the organizer or the program): it reaches mail subjects.
+pub fn name_text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_name)
+}
+
+fn checked_text(
+    value: &Value<'_>,
+    key: &str,
+    diags: &mut Diagnostics,
+    check: fn(&str) -> Result<(), ValueError>,
+) -> Option<String> {
+    parsed(value, key, "\"...\"", diags, |s| {
+        check(s)?;
+        if s.trim().is_empty() {
+            return Err(values::invalid(
+                "is empty",
+                "write some text, or remove the key",
+            ));
+        }
+        Ok(s.to_string())
+    })
+}
+
+/// An email address, checked; `example` is shown in the help.
+pub fn email(value: &Value<'_>, example: &str, diags: &mut Diagnostics) -> Option<String> {
+    parsed(value, "email", example, diags, |s| {
+        check_email(s).map(|()| s.to_string())
+    })
+}
+
+/// 1-based line of a span's start, for messages that point at an earlier place.
+pub(super) fn line_of(text: &str, span: &Span) -> usize {
+    let end = span.start.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
-use super::load::Zones;
-use super::reader::{self, Table, TableName, Value};
-use super::values::{self, ValueError, check_email, check_name, check_text};
+use super::reader::{self, Table, TableName, Value, email, name_text};
+use super::values::{self, ValueError};
+use super::zones::Zones;
 use super::{
     HttpConfig, InboundConfig, Location, MailConfig, Mailbox, SmtpEndpoint, StoreConfig, Zone,
 };
@@ -126,41 +126,6 @@ pub fn program_head(
         organizer: organizer?,
         skip,
         templates,
-    })
-}
-
-/// One line of text that will reach a header or a calendar line.
-pub fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
-    checked_text(value, key, diags, check_text)
-}
-
-/// A name (of a person, the organizer or the program): it reaches mail subjects.
-pub fn name_text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
-    checked_text(value, key, diags, check_name)
-}
-
-fn checked_text(
-    value: &Value<'_>,
-    key: &str,
-    diags: &mut Diagnostics,
-    check: fn(&str) -> Result<(), ValueError>,
-) -> Option<String> {
-    reader::parsed(value, key, "\"...\"", diags, |s| {
-        check(s)?;
-        if s.trim().is_empty() {
-            return Err(values::invalid(
-                "is empty",
-                "write some text, or remove the key",
-            ));
-        }
-        Ok(s.to_string())
-    })
-}
-
-/// An email address, checked; `example` is shown in the help.
-pub fn email(value: &Value<'_>, example: &str, diags: &mut Diagnostics) -> Option<String> {
-    reader::parsed(value, "email", example, diags, |s| {
-        check_email(s).map(|()| s.to_string())
     })
 }
 

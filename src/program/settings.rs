@@ -6,12 +6,12 @@ use jiff::SignedDuration;
 use jiff::civil::Time;
 
 use super::Zone;
-use super::load::Zones;
 use super::reader::{self, Table, Value};
 use super::values::{
     Every, OnDay, QuietHours, ValueError, invalid, parse_duration, parse_every, parse_on_item,
     parse_positive_duration, parse_quiet_hours, parse_time_of_day,
 };
+use super::zones::Zones;
 use crate::cron::Cron;
 use crate::diagnostic::{Diagnostics, Span};
 use crate::recurrence::{ByDay, Freq, Rule, check_combination, parse_rrule};
