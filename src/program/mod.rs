@@ -15,7 +15,7 @@ mod segments;
 #[cfg(test)]
 mod segments_agree;
 mod settings;
-pub mod values;
+pub(crate) mod values;
 mod zones;
 
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ pub use load::{LoadError, load, parse};
 pub use location::{Location, redact};
 pub use pairs::first_meeting;
 pub use settings::SHARED_KEYS;
-use values::QuietHours;
+pub use values::{QuietHours, Rate};
 
 /// An IANA time zone with the name the coordinator wrote.
 #[derive(Debug, Clone)]
@@ -249,16 +249,6 @@ pub enum MailConfig {
 /// keep a relay busy while each session waits on the network, and within what common
 /// submission services allow one client (Microsoft 365 takes three at once).
 pub const DEFAULT_CONNECTIONS: u32 = 3;
-
-/// `[mail] rate`: a pace (`"10/s"`, `"300/m"`, `"5000/h"`) and a rolling day's budget
-/// (`"2000/day"`), either or both (`"10/s, 2000/day"`).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Rate {
-    /// Messages per second, over all of a daemon's sessions.
-    pub per_second: Option<f64>,
-    /// Messages in any 24 hours, over every daemon on the store.
-    pub per_day: Option<u32>,
-}
 
 impl MailConfig {
     /// The rolling day's budget, if the relay has one.
