@@ -29,9 +29,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::cron::Cron;
 use crate::recurrence::Rule;
 pub use load::{LoadError, load, parse};
-pub use location::{Location, redact};
-pub use pairs::first_meeting;
-pub use settings::SHARED_KEYS;
+pub use location::Location;
+pub(crate) use location::redact;
+pub(crate) use settings::SHARED_KEYS;
 pub use values::{QuietHours, Rate};
 
 /// An IANA time zone with the name the coordinator wrote.
@@ -414,7 +414,7 @@ impl Program {
 
 /// The example program (`config/mentord.toml`), for unit tests.
 #[cfg(test)]
-pub fn example() -> Program {
+pub(crate) fn example() -> Program {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml"))
         .expect("the example program");
     parse(&text, std::path::Path::new(".")).expect("a valid example")

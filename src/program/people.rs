@@ -14,15 +14,15 @@ const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
 /// A person as read; an invalid one is kept (so pairs naming them are not told the
 /// person does not exist) but never used.
 #[derive(Debug)]
-pub struct PersonEntry {
-    pub person: Person,
-    pub valid: bool,
+pub(crate) struct PersonEntry {
+    pub(crate) person: Person,
+    pub(crate) valid: bool,
 }
 
 /// Reads `[people.ID]`. `emails` holds every address seen so far (lower case, with its
 /// place) so a second person with the same one is refused; `text` is the whole file,
 /// for pointing at that place.
-pub fn read_person(
+pub(crate) fn read_person(
     id: &str,
     value: &Value<'_>,
     zones: &mut Zones,

@@ -11,12 +11,17 @@ use crate::diagnostic::Diagnostics;
 
 /// Time zones loaded once per name: 50,000 people rarely use more than a few dozen.
 #[derive(Debug, Default)]
-pub struct Zones {
+pub(crate) struct Zones {
     cache: HashMap<String, Option<Zone>>,
 }
 
 impl Zones {
-    pub fn read(&mut self, value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Zone> {
+    pub(crate) fn read(
+        &mut self,
+        value: &Value<'_>,
+        key: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Zone> {
         let name = reader::string(value, key, "\"Europe/Berlin\"", diags)?;
         if let Some(what) = host_dependent_zone(name) {
             diags
