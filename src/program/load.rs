@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
 
+use super::model::{
+    DEFAULT_CONNECTIONS, HttpConfig, InboundConfig, MailConfig, Person, PersonIndex, Program,
+    StoreConfig,
+};
 use super::pairs::{Context, RawPair, read_pair, resolve_pairs, resolve_person};
 use super::people::{PersonEntry, read_person};
 use super::reader::{self, Table, Value, line_of};
@@ -15,7 +19,6 @@ use super::segments::{extendable, segments};
 use super::settings::{Located, SHARED_KEYS, Settings, builtin, read_digest};
 use super::values::{check_id, closest};
 use super::zones::Zones;
-use super::{HttpConfig, MailConfig, Person, PersonIndex, Program, StoreConfig};
 use crate::cron::Cron;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, Span};
 
@@ -299,7 +302,7 @@ struct Loader<'b> {
     store: Option<StoreConfig>,
     mail: Option<MailConfig>,
     reply_to: Option<String>,
-    inbound: Option<super::InboundConfig>,
+    inbound: Option<InboundConfig>,
     authserv_id: Option<String>,
     http: Option<HttpConfig>,
 }
@@ -533,7 +536,7 @@ impl<'b> Loader<'b> {
             }),
             mail: self.mail.unwrap_or(MailConfig::File {
                 dir: self.base.join("outbox"),
-                connections: super::DEFAULT_CONNECTIONS,
+                connections: DEFAULT_CONNECTIONS,
             }),
             reply_to: self.reply_to,
             inbound: self.inbound,

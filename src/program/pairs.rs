@@ -6,13 +6,13 @@ use rustc_hash::FxHashMap as HashMap;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 
+use super::model::{Meeting, Pair, PersonIndex, Status, Timing, Zone};
 use super::people::PersonEntry;
 use super::reader::{self, Table, TableName, Value, text};
 use super::sections::ProgramHead;
 use super::settings::{Located, SHARED_KEYS, Settings, builtin};
 use super::values::{self, QuietHours, check_id, closest};
 use super::zones::Zones;
-use super::{Meeting, Pair, PersonIndex, Status, Timing, Zone};
 use crate::diagnostic::{Diagnostics, Span};
 use crate::recurrence::{Rule, Until};
 

@@ -3,10 +3,10 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::model::{Person, Zone};
 use super::reader::{self, Table, TableName, Value, line_of};
 use super::values;
 use super::zones::Zones;
-use super::{Person, Zone};
 use crate::diagnostic::{Diagnostics, Span};
 
 const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];

@@ -5,7 +5,7 @@
 use jiff::SignedDuration;
 use jiff::civil::Time;
 
-use super::Zone;
+use super::model::Zone;
 use super::reader::{self, Table, Value};
 use super::values::{
     Every, OnDay, QuietHours, ValueError, invalid, parse_duration, parse_every, parse_on_item,

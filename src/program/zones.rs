@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::Zone;
+use super::model::Zone;
 use super::reader::{self, Value};
 use super::values::closest;
 use crate::diagnostic::Diagnostics;

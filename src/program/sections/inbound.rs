@@ -5,9 +5,9 @@ use std::path::Path;
 
 use super::servers::{endpoint, env_name, tls_off, tls_required};
 use crate::diagnostic::Diagnostics;
+use crate::program::model::{InboundConfig, SmtpEndpoint};
 use crate::program::reader::{self, Table, Value};
 use crate::program::values::{self, ValueError};
-use crate::program::{InboundConfig, SmtpEndpoint};
 
 /// An IMAP server from `[inbound] imap`: `imaps://` (TLS from the first byte) or
 /// `imap://` (STARTTLS), the same shape as an SMTP URL.

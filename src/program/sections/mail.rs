@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::servers::{endpoint, env_name, tls_off, tls_required};
 use crate::diagnostic::Diagnostics;
+use crate::program::model::{DEFAULT_CONNECTIONS, MailConfig, SmtpEndpoint};
 use crate::program::reader::{self, Table, Value};
 use crate::program::values::{self, ValueError};
-use crate::program::{DEFAULT_CONNECTIONS, MailConfig, SmtpEndpoint};
 
 const MAIL_KEYS: &[&str] = &[
     "transport",

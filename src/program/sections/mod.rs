@@ -20,7 +20,8 @@ mod tests {
 
     use super::mail::smtp_endpoint;
     use super::store::store_location;
-    use crate::program::{Location, SmtpEndpoint};
+    use crate::program::location::Location;
+    use crate::program::model::SmtpEndpoint;
 
     /// The URLs are read once, here; the transport and the store take the parts.
     #[test]

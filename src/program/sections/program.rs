@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 
 use crate::diagnostic::{Diagnostics, Span};
+use crate::program::model::{Mailbox, Zone};
 use crate::program::reader::{self, Table, TableName, Value, email, name_text};
 use crate::program::zones::Zones;
-use crate::program::{Mailbox, Zone};
 
 /// What `[program]` says, before people are known. Spans are absolute.
 #[derive(Debug)]

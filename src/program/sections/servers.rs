@@ -3,7 +3,7 @@
 //! that hold its secrets.
 
 use crate::diagnostic::{Diagnostics, Span};
-use crate::program::SmtpEndpoint;
+use crate::program::model::SmtpEndpoint;
 use crate::program::reader::{self, Table, Value};
 use crate::program::values::{self, ValueError};
 

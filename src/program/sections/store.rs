@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use crate::diagnostic::Diagnostics;
+use crate::program::location::{Location, redact};
+use crate::program::model::StoreConfig;
 use crate::program::reader::{self, Table, Value};
 use crate::program::values::{self, ValueError};
-use crate::program::{Location, StoreConfig, redact};
 
 pub(crate) fn store(
     value: &Value<'_>,

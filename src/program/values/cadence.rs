@@ -4,7 +4,7 @@
 use jiff::civil::Weekday;
 
 use super::time::parse_weekday;
-use super::{ValueError, invalid};
+use crate::diagnostic::{ValueError, invalid};
 
 /// The unit of a friendly cadence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

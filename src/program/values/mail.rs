@@ -2,7 +2,7 @@
 //! `{token}`, and the `[mail] rate` (a pace and a rolling day's budget).
 
 use super::text::hidden;
-use super::{ValueError, invalid};
+use crate::diagnostic::{ValueError, invalid};
 
 /// `[mail] rate`: a pace (`"10/s"`, `"300/m"`, `"5000/h"`) and a rolling day's budget
 /// (`"2000/day"`), either or both (`"10/s, 2000/day"`).

@@ -2,7 +2,7 @@
 //! characters, names that cannot pass for other names, bounded lengths, and ids safe for
 //! the store and file names.
 
-use super::{ValueError, invalid};
+use crate::diagnostic::{ValueError, invalid};
 
 /// The longest name (of a person, the organizer or the program): names reach mail
 /// subjects, and a longer one is a mistake (a pasted paragraph), not a name.

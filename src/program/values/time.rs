@@ -4,7 +4,7 @@
 use jiff::SignedDuration;
 use jiff::civil::{Time, Weekday};
 
-use super::{ValueError, invalid};
+use crate::diagnostic::{ValueError, invalid};
 
 /// The longest lead or lag we accept; keeps every later arithmetic far from overflow.
 const MAX_DURATION_SECS: i64 = 3650 * 86_400;
