@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
 
+use super::file::read_program_file;
 use super::model::{
     DEFAULT_CONNECTIONS, HttpConfig, InboundConfig, MailConfig, Person, PersonIndex, Program,
     StoreConfig,
@@ -61,10 +62,6 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// The largest program file read. 64 MB holds hundreds of thousands of people; anything
-/// larger is a wrong path (a log, a dump), and reading it would only take the memory.
-pub const MAX_PROGRAM_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Reads and validates the program file at `path`. Relative paths inside the file
 /// (templates, mail folder) are taken from the file's own folder.
 pub fn load(path: &Path) -> Result<Program, LoadError> {
@@ -104,59 +101,6 @@ pub fn load(path: &Path) -> Result<Program, LoadError> {
             file: SourceFile::new(name, text),
             diagnostics,
         }),
-    }
-}
-
-/// The bytes of a regular file of at most [`MAX_PROGRAM_BYTES`]. Anything else is
-/// refused before it is opened: opening a FIFO waits for a writer, and a device such
-/// as `/dev/zero` never ends.
-fn read_program_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
-    let usable = |meta: &std::fs::Metadata| {
-        if !meta.is_file() {
-            return Err(refuse(not_a_file(meta).to_string()));
-        }
-        if meta.len() > MAX_PROGRAM_BYTES {
-            return Err(refuse(format!(
-                "it is {} MB, more than the {} MB a program file may be",
-                meta.len().div_ceil(1024 * 1024),
-                MAX_PROGRAM_BYTES / (1024 * 1024)
-            )));
-        }
-        Ok(())
-    };
-    usable(&std::fs::metadata(path)?)?;
-    let file = std::fs::File::open(path)?;
-    // The path may have been replaced in between: check what was opened, and never read
-    // more than the bound (a file may also grow while it is read).
-    let meta = file.metadata()?;
-    usable(&meta)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_PROGRAM_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_PROGRAM_BYTES {
-        return Err(refuse(format!(
-            "it grew past the {} MB a program file may be while it was read",
-            MAX_PROGRAM_BYTES / (1024 * 1024)
-        )));
-    }
-    Ok(bytes)
-}
-
-/// What a path that is not a regular file is, for the error.
-fn not_a_file(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt as _;
-    let kind = meta.file_type();
-    if kind.is_dir() {
-        "it is a folder, not a file"
-    } else if kind.is_fifo() {
-        "it is a named pipe (FIFO), not a file"
-    } else if kind.is_socket() {
-        "it is a socket, not a file"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "it is a device, not a file"
-    } else {
-        "it is not a regular file"
     }
 }
 

@@ -10,6 +10,7 @@
 //! then `zones`, `reader` (the spanned TOML tree) and, at the bottom, `model`, `values`
 //! and `location`. This file only names what the module offers.
 
+mod file;
 mod load;
 mod location;
 mod model;
