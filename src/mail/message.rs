@@ -86,15 +86,6 @@ pub struct ReplyTo {
     pub token: String,
 }
 
-/// `Message-ID` from the delivery key: a resend after a crash carries the same one.
-pub fn message_id(key: &str, from_email: &str) -> String {
-    let domain = from_email
-        .rsplit_once('@')
-        .map_or("mentord.invalid", |(_, d)| d);
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes());
-    format!("<{id}@{domain}>")
-}
-
 /// `Auto-Submitted: auto-generated` (RFC 3834): vacation responders stay quiet.
 #[derive(Debug, Clone)]
 struct AutoSubmitted;
