@@ -35,7 +35,7 @@ pub use model::{
     Zone,
 };
 pub(crate) use settings::SHARED_KEYS;
-pub use values::{QuietHours, Rate};
+pub use values::{QuietDays, QuietHours, Rate};
 
 /// The example program (`config/mentord.toml`), for unit tests.
 #[cfg(test)]

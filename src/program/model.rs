@@ -186,6 +186,8 @@ pub struct Timing {
     pub review_grace: i32,
     pub mentor_quiet_hours: Option<QuietHours>,
     pub mentee_quiet_hours: Option<QuietHours>,
+    /// Days on which no prompt, reminder or nudge lands, in the recipient's zone.
+    pub quiet_days: super::values::QuietDays,
     /// "Can't make it" later than this before a meeting is still honoured, but the
     /// digest lists it as late.
     pub cancel_notice: SignedDuration,

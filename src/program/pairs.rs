@@ -372,6 +372,7 @@ fn resolve_one(
             review_grace,
             mentor_quiet_hours: person_quiet(mentor),
             mentee_quiet_hours: person_quiet(mentee),
+            quiet_days: merged.quiet_days.unwrap_or_default(),
             cancel_notice: merged.cancel_notice.unwrap_or(builtin::CANCEL_NOTICE),
         },
         cancelled: Vec::new(),

@@ -8,8 +8,8 @@ use jiff::civil::Time;
 use super::model::Zone;
 use super::reader::{self, Table, Value};
 use super::values::{
-    Every, OnDay, QuietHours, ValueError, invalid, parse_duration, parse_every, parse_on_item,
-    parse_positive_duration, parse_quiet_hours, parse_time_of_day,
+    Every, OnDay, QuietDays, QuietHours, ValueError, invalid, parse_duration, parse_every,
+    parse_on_item, parse_positive_duration, parse_quiet_day, parse_quiet_hours, parse_time_of_day,
 };
 use super::zones::Zones;
 use crate::cron::Cron;
@@ -38,6 +38,7 @@ pub(crate) const SHARED_KEYS: &[&str] = &[
     "review_every",
     "review_grace",
     "quiet_hours",
+    "quiet_days",
     "cancel_notice",
 ];
 
@@ -58,6 +59,7 @@ pub(crate) struct Settings {
     pub(crate) review_every: Option<Option<i32>>,
     pub(crate) review_grace: Option<i32>,
     pub(crate) quiet_hours: Option<Option<QuietHours>>,
+    pub(crate) quiet_days: Option<QuietDays>,
     pub(crate) cancel_notice: Option<SignedDuration>,
 }
 
@@ -156,6 +158,9 @@ impl Settings {
             diags,
             parse_quiet_hours,
         );
+        if let Some(v) = table.get("quiet_days") {
+            s.quiet_days = quiet_days(v, diags);
+        }
         if let Some(v) = table.get("cancel_notice") {
             s.cancel_notice = reader::parsed(v, "cancel_notice", "\"24h\"", diags, parse_duration);
         }
@@ -178,6 +183,7 @@ impl Settings {
             review_every: self.review_every.or(fallback.review_every),
             review_grace: self.review_grace.or(fallback.review_grace),
             quiet_hours: self.quiet_hours.or(fallback.quiet_hours),
+            quiet_days: self.quiet_days.or(fallback.quiet_days),
             cancel_notice: self.cancel_notice.or(fallback.cancel_notice),
         }
     }
@@ -355,6 +361,26 @@ fn read_rrule(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Located<Rule
 }
 
 /// A setting that is a value or `"off"`: `Some(None)` is off.
+/// `quiet_days = ["sat", "sun"]` (`[]` for none). Every day of the week cannot be quiet:
+/// nothing could ever be sent.
+fn quiet_days(value: &Value<'_>, diags: &mut Diagnostics) -> Option<QuietDays> {
+    let example = "[\"sat\", \"sun\"]";
+    let days = reader::list(value, "quiet_days", example, false, diags, |v, diags| {
+        reader::parsed(v, "quiet_days", "\"sat\"", diags, parse_quiet_day)
+    })?;
+    let days = days.into_iter().fold(QuietDays::default(), QuietDays::with);
+    let every_day = (0..7)
+        .filter_map(|i| jiff::civil::Weekday::from_monday_zero_offset(i).ok())
+        .all(|day| days.contains(day));
+    if every_day {
+        diags
+            .error(value.span(), "every day of the week is a quiet day")
+            .help("nothing could ever be sent: leave at least one working day, e.g. [\"sat\", \"sun\"]");
+        return None;
+    }
+    Some(days)
+}
+
 fn switchable<T>(
     value: Option<&Value<'_>>,
     key: &str,

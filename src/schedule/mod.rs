@@ -449,12 +449,24 @@ fn pair_actions(program: &Program, index: u32, pair: &Pair, starts: Window, sink
         push(start, ActionKind::Meeting, Recipient::Pair, subject);
         if let Some(before) = timing.agenda_before {
             let due = start.checked_sub(before).unwrap_or(start);
-            let at = quiet::send_time(due, mentee_zone, timing.mentee_quiet_hours, Some(start));
+            let at = quiet::quiet_send_time(
+                due,
+                mentee_zone,
+                timing.quiet_days,
+                timing.mentee_quiet_hours,
+                Some(start),
+            );
             push(at, ActionKind::AgendaPrompt, Recipient::Mentee, subject);
         }
         if let Some(before) = timing.reminder_before {
             let due = start.checked_sub(before).unwrap_or(start);
-            let at = quiet::send_time(due, mentor_zone, timing.mentor_quiet_hours, Some(start));
+            let at = quiet::quiet_send_time(
+                due,
+                mentor_zone,
+                timing.quiet_days,
+                timing.mentor_quiet_hours,
+                Some(start),
+            );
             push(at, ActionKind::MentorReminder, Recipient::Mentor, subject);
         }
         if let Some(after) = timing.followup_after {

@@ -1,4 +1,8 @@
-//! Quiet hours: no prompt or reminder lands at night in the recipient's zone.
+//! Quiet hours: no prompt or reminder lands at night in the recipient's zone; quiet
+//! days: no prompt, reminder or nudge lands on them (a weekend, say).
+//!
+//! A message due on one of the recipient's `quiet_days` moves to the last working day
+//! before, at the same time of day; quiet hours then apply to that time.
 //!
 //! The quiet period `21:00-07:00` holds messages due after 21:00 and before 07:00
 //! (a message due at exactly 21:00 or 07:00 goes out then). A held message is sent when
@@ -9,7 +13,55 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
-use crate::program::values::QuietHours;
+use crate::program::values::{QuietDays, QuietHours};
+
+/// When a prompt, reminder or nudge due at `due` may be sent to someone in `zone` with
+/// these quiet days and hours: off the quiet days first, then out of the quiet hours; if
+/// the hours' end would fall on a quiet day (a reminder due Friday at 23:00), it goes
+/// when the quiet hours begin instead, on the working day.
+pub fn quiet_send_time(
+    due: Timestamp,
+    zone: &TimeZone,
+    days: QuietDays,
+    hours: Option<QuietHours>,
+    deadline: Option<Timestamp>,
+) -> Timestamp {
+    let due = off_quiet_days(due, zone, days);
+    let at = send_time(due, zone, hours, deadline);
+    let landed = zone.to_datetime(at).date();
+    if days.is_empty() || !days.contains(landed.weekday()) {
+        return at;
+    }
+    let Some(midnight) = instant(zone, landed, Time::midnight()) else {
+        return at;
+    };
+    let deadline = deadline.map_or(midnight, |d| d.min(midnight));
+    send_time(due, zone, hours, Some(deadline))
+}
+
+/// `due` moved off the recipient's quiet days: to the last working day before it, at the
+/// same local time (unchanged when `due` falls on a working day).
+pub fn off_quiet_days(due: Timestamp, zone: &TimeZone, days: QuietDays) -> Timestamp {
+    if days.is_empty() {
+        return due;
+    }
+    let local = zone.to_datetime(due);
+    let mut date = local.date();
+    // Six days back at most: the loader refuses a week of only quiet days.
+    for _ in 0..6 {
+        if !days.contains(date.weekday()) {
+            break;
+        }
+        let Ok(before) = date.yesterday() else {
+            return due;
+        };
+        date = before;
+    }
+    if date == local.date() {
+        return due;
+    }
+    instant(zone, date, local.time()).unwrap_or(due)
+}
 
 /// When a message due at `due` may be sent to someone in `zone`.
 pub fn send_time(
@@ -90,6 +142,28 @@ mod tests {
             let sent = send_time(at(&zone, due), &zone, night, Some(deadline));
             assert_eq!(local(&zone, sent), want, "due {due}");
         }
+    }
+
+    #[test]
+    fn a_weekend_prompt_moves_to_friday() {
+        use jiff::civil::Weekday;
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let weekend = QuietDays::default()
+            .with(Weekday::Saturday)
+            .with(Weekday::Sunday);
+        let cases = [
+            // Sunday 10:00 and Saturday 08:30 go on Friday at the same time of day.
+            ("2027-03-14T10:00", "2027-03-12T10:00:00"),
+            ("2027-03-13T08:30", "2027-03-12T08:30:00"),
+            // A working day stays.
+            ("2027-03-15T10:00", "2027-03-15T10:00:00"),
+        ];
+        for (due, want) in cases {
+            let moved = off_quiet_days(at(&zone, due), &zone, weekend);
+            assert_eq!(local(&zone, moved), want, "due {due}");
+        }
+        let due = at(&zone, "2027-03-14T10:00");
+        assert_eq!(off_quiet_days(due, &zone, QuietDays::default()), due);
     }
 
     #[test]

@@ -175,7 +175,14 @@ pub(super) fn reviews(
                 let Some(due_at) = quiet::instant(zone, day, REVIEW_NUDGE_AT) else {
                     continue;
                 };
-                let at = quiet::send_time(due_at, zone, *quiet_hours, None);
+                // Nudges to the pair keep off their quiet days; the coordinator's
+                // escalation is the coordinator's business.
+                let days = if nudge < 3 {
+                    pair.timing.quiet_days
+                } else {
+                    Default::default()
+                };
+                let at = quiet::quiet_send_time(due_at, zone, days, *quiet_hours, None);
                 if at >= window.from && at < window.until {
                     out.push(Action {
                         at,

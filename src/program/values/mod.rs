@@ -15,9 +15,9 @@ pub(crate) use cadence::{Every, OnDay, parse_every, parse_on_item};
 pub use mail::Rate;
 pub(crate) use mail::{check_email, parse_rate, parse_reply_to};
 pub(crate) use text::{check_id, check_name, check_text, hidden};
-pub use time::QuietHours;
+pub use time::{QuietDays, QuietHours};
 pub(crate) use time::{
-    parse_duration, parse_positive_duration, parse_quiet_hours, parse_time_of_day,
+    parse_duration, parse_positive_duration, parse_quiet_day, parse_quiet_hours, parse_time_of_day,
 };
 
 #[cfg(test)]

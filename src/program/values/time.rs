@@ -120,6 +120,39 @@ pub(crate) fn parse_weekday(text: &str) -> Option<Weekday> {
     Some(day)
 }
 
+/// `quiet_days = ["sat", "sun"]`: days on which no prompt, reminder or nudge lands, in
+/// the recipient's zone. Empty by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuietDays(u8);
+
+impl QuietDays {
+    pub fn contains(self, day: Weekday) -> bool {
+        self.0 & Self::bit(day) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn bit(day: Weekday) -> u8 {
+        1 << day.to_monday_zero_offset()
+    }
+
+    pub(crate) fn with(self, day: Weekday) -> QuietDays {
+        QuietDays(self.0 | Self::bit(day))
+    }
+}
+
+/// One day of `quiet_days`.
+pub(crate) fn parse_quiet_day(text: &str) -> Result<Weekday, ValueError> {
+    parse_weekday(text).ok_or_else(|| {
+        invalid(
+            format!("\"{text}\" is not a day of the week"),
+            "write days such as [\"sat\", \"sun\"]",
+        )
+    })
+}
+
 /// `"21:00-07:00"`: no prompt or reminder lands between these local times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuietHours {
