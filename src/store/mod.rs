@@ -100,20 +100,20 @@ macro_rules! on {
         }
     };
     ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
-        on!(@on pool, $store, |$pool, $backend| $body)
+        $crate::store::on!(@on pool, $store, |$pool, $backend| $body)
     };
     ($store:expr, |$pool:ident| $body:expr) => {
-        on!(@on pool, $store, |$pool, _backend| $body)
+        $crate::store::on!(@on pool, $store, |$pool, _backend| $body)
     };
 }
 /// [`on!`] with SQLite's writer bound (see [`Pool`]): for the daemon's queueing,
 /// claims and marks.
 macro_rules! on_writer {
     ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
-        on!(@on writer, $store, |$pool, $backend| $body)
+        $crate::store::on!(@on writer, $store, |$pool, $backend| $body)
     };
     ($store:expr, |$pool:ident| $body:expr) => {
-        on!(@on writer, $store, |$pool, _backend| $body)
+        $crate::store::on!(@on writer, $store, |$pool, _backend| $body)
     };
 }
 use on;

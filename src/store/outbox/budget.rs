@@ -1,0 +1,125 @@
+//! A relay's daily budget (`rate = "…/day"`): what the last 24 hours used, with the
+//! claims in flight, and when a place frees.
+
+use jiff::Timestamp;
+
+use crate::store::{Store, on, seconds};
+
+/// A rolling day's budget: how much of it is used, and when a place frees (`None`
+/// when there is room, or only claims in flight fill it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub daily: u32,
+    pub used: u64,
+    pub until: Option<Timestamp>,
+}
+
+/// A relay's daily budget, for people: its size, what the last 24 hours used (with
+/// the claims in flight), how many due messages wait, and when a place frees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DailyBudget {
+    pub daily: u32,
+    pub used: u64,
+    pub waiting: u64,
+    #[serde(skip)]
+    pub frees_at: Option<Timestamp>,
+}
+
+impl DailyBudget {
+    /// Whether the budget holds mail back now.
+    pub fn holds(&self) -> bool {
+        self.used >= u64::from(self.daily) && self.waiting > 0
+    }
+
+    /// "350 messages wait; the next goes at Tue 2 Dec 09:14 CET", when it holds mail.
+    pub fn held_words(&self, zone: &jiff::tz::TimeZone) -> Option<String> {
+        if !self.holds() {
+            return None;
+        }
+        let when = self.frees_at.map_or_else(
+            || "once the messages in flight are done".to_string(),
+            |at| {
+                format!(
+                    "the next goes at {}",
+                    at.to_zoned_datetime(zone.clone())
+                        .strftime("%a %-d %b %H:%M %Z")
+                )
+            },
+        );
+        Some(format!(
+            "{} a day, all used in the last 24 hours; {} message(s) wait, {when}",
+            self.daily, self.waiting
+        ))
+    }
+}
+
+/// Messages that count against a daily budget at `$1` (a day ago): sent since, and
+/// claimed now.
+pub(super) const DAILY_USE: &str = "SELECT \
+     (SELECT COUNT(*) FROM messages WHERE sent_at > $1) + \
+     (SELECT COUNT(*) FROM messages WHERE state = 'sending')";
+
+/// When the budget frees a place: a day after the send `$2` places from the oldest of
+/// the day.
+pub(super) const DAILY_FREES: &str = "SELECT sent_at FROM messages WHERE sent_at > $1 \
+     ORDER BY sent_at LIMIT 1 OFFSET $2";
+
+/// One day, the window of `rate = "…/day"`.
+pub(super) const DAY: i64 = 86_400;
+
+/// A daily budget of `$daily` as it stands a day after `$day_ago`, read through `$db`
+/// (a pool, or a transaction that holds the budget's lock): what it used, and, when
+/// nothing is left, when the send that stands in the way turns a day old. A macro, as
+/// `on!` bodies are: the same text for either backend's executor.
+macro_rules! budget_use {
+    ($db:expr, $daily:expr, $day_ago:expr) => {{
+        let used: i64 = sqlx::query_scalar($crate::store::outbox::budget::DAILY_USE)
+            .bind($day_ago)
+            .fetch_one($db)
+            .await?;
+        let over = used - i64::from($daily);
+        let until = if over >= 0 {
+            sqlx::query_scalar::<_, i64>($crate::store::outbox::budget::DAILY_FREES)
+                .bind($day_ago)
+                .bind(over)
+                .fetch_optional($db)
+                .await?
+                .map(|sent| $crate::store::instant(sent + $crate::store::outbox::budget::DAY))
+        } else {
+            None
+        };
+        $crate::store::outbox::Held {
+            daily: $daily,
+            used: used.max(0) as u64,
+            until,
+        }
+    }};
+}
+pub(super) use budget_use;
+
+impl Store {
+    /// How much of a rolling day's budget of `daily` is used at `now`, and when a place
+    /// frees if none is left: for `status` and the digest.
+    pub async fn daily_use(&self, daily: u32, now: Timestamp) -> anyhow::Result<Held> {
+        let day_ago = seconds(now) - DAY;
+        Ok(on!(self, |pool| budget_use!(pool, daily, day_ago)))
+    }
+
+    /// A rolling day's budget as `status` and the digest tell it: [`Store::daily_use`]
+    /// and how many due messages wait.
+    pub async fn daily_budget(&self, daily: u32, now: Timestamp) -> anyhow::Result<DailyBudget> {
+        let use_ = self.daily_use(daily, now).await?;
+        let waiting: i64 = on!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE state = 'pending' AND next_attempt_at <= $1"
+        )
+        .bind(seconds(now))
+        .fetch_one(pool)
+        .await?);
+        Ok(DailyBudget {
+            daily,
+            used: use_.used,
+            waiting: waiting.max(0) as u64,
+            frees_at: use_.until,
+        })
+    }
+}
