@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::{LEASE, Store, dialects, instant, on, seconds};
+use super::{LEASE, MessageState, Store, dialects, instant, on, seconds};
 
 /// Messages of one kind in one state, tried `attempts` times.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxCount {
     pub kind: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: MessageState,
     pub attempts: i64,
     pub messages: i64,
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use super::MessageState;
 use crate::mail::MessageKind;
 use crate::reconcile::Sent;
 use crate::store::{Backend, Store, dialects, on_writer, seconds, series};
@@ -119,9 +120,9 @@ impl Store {
                 let mut insert = sqlx::QueryBuilder::new(backend.pick(INSERT_MESSAGES));
                 insert.push_values(chunk, |mut row, m| {
                     let state = if m.dropped.is_some() {
-                        "dropped"
+                        MessageState::Dropped
                     } else {
-                        "pending"
+                        MessageState::Pending
                     };
                     row.push_bind(&m.key)
                         .push_bind(&m.message_id)
@@ -129,7 +130,7 @@ impl Store {
                         .push_bind(&m.pair)
                         .push_bind(&m.recipient)
                         .push_bind(seconds(m.due_at))
-                        .push_bind(state)
+                        .push_bind(state.as_str())
                         .push_bind(0i64)
                         .push_bind(seconds(m.due_at))
                         .push_bind(&m.dropped)
