@@ -19,6 +19,7 @@
 //! [`on!`] runs one body against whichever pool the store has. Where the two differ
 //! (claims, the database's clock) both texts sit side by side.
 
+mod error;
 mod inbound;
 mod instances;
 pub mod lock;
@@ -31,13 +32,14 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use jiff::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use crate::program::Location;
 use crate::program::redact;
+pub use error::StoreError;
 pub use inbound::{
     Bounce, Cancellation, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp,
     SentMessage, SetAside,
@@ -328,16 +330,8 @@ impl Store {
         };
         match file_identity(path) {
             Ok(now) if now == opened => Ok(()),
-            Ok(_) => bail!(
-                "the store {} was replaced while mentord ran; nothing is sent from it. \
-                 Put the original back, or restart mentord to adopt the new file",
-                path.display()
-            ),
-            Err(_) => bail!(
-                "the store {} was deleted while mentord ran; nothing is sent. Restore it \
-                 from a backup and restart; a new empty store would send every invite again",
-                path.display()
-            ),
+            Ok(_) => Err(StoreError::Replaced(path.clone()).into()),
+            Err(_) => Err(StoreError::Deleted(path.clone()).into()),
         }
     }
 
