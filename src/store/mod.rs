@@ -25,8 +25,10 @@ mod instances;
 pub mod lock;
 mod metrics;
 mod outbox;
+mod postgres;
 mod reviews;
 mod series;
+mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -3,7 +3,9 @@
 
 use jiff::Timestamp;
 
-use crate::store::{Store, on, seconds};
+use sqlx::{Postgres, Sqlite};
+
+use crate::store::{Pool, Store, instant, on, seconds};
 
 /// A rolling day's budget: how much of it is used, and when a place frees (`None`
 /// when there is room, or only claims in flight fill it).
@@ -55,54 +57,69 @@ impl DailyBudget {
 
 /// Messages that count against a daily budget at `$1` (a day ago): sent since, and
 /// claimed now.
-pub(super) const DAILY_USE: &str = "SELECT \
+const DAILY_USE: &str = "SELECT \
      (SELECT COUNT(*) FROM messages WHERE sent_at > $1) + \
      (SELECT COUNT(*) FROM messages WHERE state = 'sending')";
 
 /// When the budget frees a place: a day after the send `$2` places from the oldest of
 /// the day.
-pub(super) const DAILY_FREES: &str = "SELECT sent_at FROM messages WHERE sent_at > $1 \
+const DAILY_FREES: &str = "SELECT sent_at FROM messages WHERE sent_at > $1 \
      ORDER BY sent_at LIMIT 1 OFFSET $2";
 
 /// One day, the window of `rate = "…/day"`.
-pub(super) const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
-/// A daily budget of `$daily` as it stands a day after `$day_ago`, read through `$db`
-/// (a pool, or a transaction that holds the budget's lock): what it used, and, when
-/// nothing is left, when the send that stands in the way turns a day old. A macro, as
-/// `on!` bodies are: the same text for either backend's executor.
-macro_rules! budget_use {
-    ($db:expr, $daily:expr, $day_ago:expr) => {{
-        let used: i64 = sqlx::query_scalar($crate::store::outbox::budget::DAILY_USE)
-            .bind($day_ago)
-            .fetch_one($db)
-            .await?;
-        let over = used - i64::from($daily);
-        let until = if over >= 0 {
-            sqlx::query_scalar::<_, i64>($crate::store::outbox::budget::DAILY_FREES)
-                .bind($day_ago)
-                .bind(over)
-                .fetch_optional($db)
-                .await?
-                .map(|sent| $crate::store::instant(sent + $crate::store::outbox::budget::DAY))
-        } else {
-            None
-        };
-        $crate::store::outbox::Held {
-            daily: $daily,
-            used: used.max(0) as u64,
-            until,
-        }
-    }};
+/// A daily budget of `daily` as it stands a day after `day_ago`, read on `conn` (a
+/// connection, or a transaction that holds the budget's lock): what it used, and, when
+/// nothing is left, when the send that stands in the way turns a day old. The same
+/// SQL in both dialects, so one function for both.
+pub(crate) async fn budget_use<DB>(
+    conn: &mut DB::Connection,
+    daily: u32,
+    day_ago: i64,
+) -> anyhow::Result<Held>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let used: i64 = sqlx::query_scalar::<DB, i64>(DAILY_USE)
+        .bind(day_ago)
+        .fetch_one(&mut *conn)
+        .await?;
+    let over = used - i64::from(daily);
+    let until = if over >= 0 {
+        sqlx::query_scalar::<DB, i64>(DAILY_FREES)
+            .bind(day_ago)
+            .bind(over)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|sent| instant(sent + DAY))
+    } else {
+        None
+    };
+    Ok(Held {
+        daily,
+        used: used.max(0) as u64,
+        until,
+    })
 }
-pub(super) use budget_use;
 
 impl Store {
     /// How much of a rolling day's budget of `daily` is used at `now`, and when a place
     /// frees if none is left: for `status` and the digest.
     pub async fn daily_use(&self, daily: u32, now: Timestamp) -> anyhow::Result<Held> {
         let day_ago = seconds(now) - DAY;
-        Ok(on!(self, |pool| budget_use!(pool, daily, day_ago)))
+        match &self.pool() {
+            Pool::Sqlite { pool, .. } => {
+                budget_use::<Sqlite>(&mut *pool.acquire().await?, daily, day_ago).await
+            }
+            Pool::Postgres(pool) => {
+                budget_use::<Postgres>(&mut *pool.acquire().await?, daily, day_ago).await
+            }
+        }
     }
 
     /// A rolling day's budget as `status` and the digest tell it: [`Store::daily_use`]

@@ -10,8 +10,8 @@
 //! By concern: [`enqueue`] (queueing), [`claim`] (claiming, within [`budget`]),
 //! [`marks`] (sent, retried, failed, dropped), [`reads`] (for `status`, and requeueing).
 
-mod budget;
-mod claim;
+pub(super) mod budget;
+pub(super) mod claim;
 mod enqueue;
 mod marks;
 mod reads;
