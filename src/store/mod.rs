@@ -16,9 +16,13 @@
 //! recovers it.
 //!
 //! Most statements are the same SQL on both backends (`$1` placeholders work in both);
-//! [`on!`] runs one body against whichever pool the store has. Where the two differ
-//! (claims, the database's clock) both texts sit side by side.
+//! [`on!`] runs one body against whichever pool the store has. Where the two differ,
+//! each dialect writes its SQL out in full: [`sqlite`] and [`postgres`] (the claim, the
+//! database's clock, a JSON array of keys), picked by [`dialect::Backend::sql`] or, for
+//! the claim, in one `match` on the pool (`outbox::claim`). [`StoreError`] says whether
+//! a failure may pass by itself.
 
+mod dialect;
 mod error;
 mod inbound;
 mod instances;
@@ -41,6 +45,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use crate::program::Location;
 use crate::program::redact;
+use dialect::Backend;
 pub use error::StoreError;
 pub use inbound::{
     Bounce, Cancellation, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp,
@@ -66,26 +71,6 @@ enum Pool {
         writer: SqlitePool,
     },
     Postgres(PgPool),
-}
-
-/// Which SQL dialect a body runs in, for the few statements that differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn pick(self, (sqlite, postgres): (&'static str, &'static str)) -> &'static str {
-        self.pick_pair((sqlite, postgres))
-    }
-
-    fn pick_pair<T>(self, (sqlite, postgres): (T, T)) -> T {
-        match self {
-            Backend::Sqlite => sqlite,
-            Backend::Postgres => postgres,
-        }
-    }
 }
 
 /// Runs `body` with `pool` bound to the store's pool (and `backend` to its dialect):
@@ -123,88 +108,6 @@ macro_rules! on_writer {
 }
 use on;
 use on_writer;
-
-/// A connection of `$pool` for a few statements: inside a transaction when `$tx`
-/// holds (several statements that must stand or fall together, or a lock held to the
-/// end), else each statement commits on its own, and one statement costs one round
-/// trip instead of three (BEGIN, it, COMMIT). Binds `$conn` to the connection and
-/// `$guard` to the transaction, if any, to commit with [`finish!`].
-macro_rules! connection {
-    ($pool:ident, $tx:expr, $conn:ident, $guard:ident) => {
-        let mut $guard = None;
-        let mut plain = None;
-        let $conn = if $tx {
-            &mut **$guard.insert($pool.begin().await?)
-        } else {
-            &mut **plain.insert($pool.acquire().await?)
-        };
-    };
-}
-/// Commits what [`connection!`] began, if it began a transaction.
-macro_rules! finish {
-    ($guard:ident) => {
-        if let Some(tx) = $guard {
-            tx.commit().await?;
-        }
-    };
-}
-use connection;
-use finish;
-
-/// One statement in both dialects, `NOW` standing for the database's clock in unix
-/// seconds (leases are judged on one clock for all daemons):
-/// `dialects!("UPDATE t SET at = ", NOW)` is `(sqlite text, postgres text)`.
-macro_rules! dialects {
-    ($($part:tt),+ $(,)?) => {
-        (
-            concat!($(dialects!(@sqlite $part)),+),
-            concat!($(dialects!(@postgres $part)),+),
-        )
-    };
-    (@sqlite NOW) => {
-        "CAST(strftime('%s', 'now') AS INTEGER)"
-    };
-    (@postgres NOW) => {
-        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
-    };
-    // The claimer compared to a parameter: `IS` also matches SQLite's NULL claimer (a
-    // store in memory has no registered daemon).
-    (@sqlite CLAIMER_IS) => {
-        "claimed_by IS"
-    };
-    (@postgres CLAIMER_IS) => {
-        "claimed_by ="
-    };
-    // `key` is one of a JSON array of strings (`$2`). On PostgreSQL an array the
-    // primary key is probed with, one lookup per key.
-    (@sqlite KEY_IN_JSON) => {
-        "key IN (SELECT value FROM json_each($2))"
-    };
-    (@postgres KEY_IN_JSON) => {
-        "key = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($2 AS jsonb))))"
-    };
-    // A claim still in flight, as a condition no index answers on PostgreSQL. Every
-    // claim and mark there leaves the row's old version behind (an update that changes
-    // an indexed column gets new index entries), so the indexes over `state` hold an
-    // entry for `sending` of nearly every message ever sent until vacuum: a plan that
-    // looked up `sending` there read them all, and each mark cost a walk over the
-    // whole outbox. Marks find their rows by key.
-    (@sqlite STILL_SENDING) => {
-        "state = 'sending'"
-    };
-    (@postgres STILL_SENDING) => {
-        "(state = 'sending') IS TRUE"
-    };
-    // The body is a column of `messages` on PostgreSQL, a table of its own on SQLite.
-    (@sqlite BODY_COLUMN) => {
-        ""
-    };
-    (@postgres BODY_COLUMN) => {
-        ", body"
-    };
-    (@$dialect:ident $text:literal) => { $text };
-}
-use dialects;
 
 #[derive(Debug, Clone)]
 pub struct Store {

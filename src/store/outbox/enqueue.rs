@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::MessageState;
 use crate::mail::MessageKind;
 use crate::reconcile::Sent;
-use crate::store::{Backend, Store, dialects, on_writer, seconds, series};
+use crate::store::{Backend, Store, on_writer, seconds, series};
 
 /// A message to put in the outbox.
 #[derive(Debug, Clone)]
@@ -32,14 +32,6 @@ pub struct NewMessage {
     pub dropped: Option<String>,
 }
 
-/// Queues messages; on PostgreSQL with their bodies (the last column), on SQLite
-/// without (they go to `bodies`, see migration 0007).
-const INSERT_MESSAGES: (&str, &str) = dialects!(
-    "INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, attempts, \
-     next_attempt_at, last_error, uid, method, sequence, created_at, reply_token",
-    BODY_COLUMN,
-    ") "
-);
 /// Bodies of messages just queued (SQLite).
 const INSERT_BODIES: &str = "INSERT INTO bodies (key, body) ";
 
@@ -117,7 +109,7 @@ impl Store {
             // Many rows a statement: one round trip (on SQLite, one hop to its
             // thread) for each, not for each message.
             for chunk in messages.chunks(INSERT_ROWS) {
-                let mut insert = sqlx::QueryBuilder::new(backend.pick(INSERT_MESSAGES));
+                let mut insert = sqlx::QueryBuilder::new(backend.sql().insert_messages);
                 insert.push_values(chunk, |mut row, m| {
                     let state = if m.dropped.is_some() {
                         MessageState::Dropped

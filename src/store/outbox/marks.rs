@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use crate::store::{Store, connection, dialects, finish, on, on_writer, seconds};
+use crate::store::{Store, on, on_writer, seconds};
 
 /// What became of a claimed message.
 #[derive(Debug, Clone, Copy)]
@@ -17,37 +17,6 @@ pub enum Mark<'a> {
     /// Never: no longer worth sending (kept in the store as `dropped`, with why).
     Dropped { why: &'a str },
 }
-
-/// Marks change only a claim this daemon still holds. Sent marks go in one statement,
-/// the keys a JSON array (`$2`); it returns the keys it marked.
-const MARK_SENT: (&str, &str) = dialects!(
-    "UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL \
-     WHERE ",
-    KEY_IN_JSON,
-    " AND ",
-    STILL_SENDING,
-    " AND ",
-    CLAIMER_IS,
-    " $3 RETURNING key"
-);
-const MARK_RETRY: (&str, &str) = dialects!(
-    "UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, \
-     claimed_by = NULL WHERE key = $3 AND state = 'sending' AND ",
-    CLAIMER_IS,
-    " $4"
-);
-const MARK_DROPPED: (&str, &str) = dialects!(
-    "UPDATE messages SET state = 'dropped', last_error = $1 \
-     WHERE key = $2 AND state = 'sending' AND ",
-    CLAIMER_IS,
-    " $3"
-);
-const MARK_FAILED: (&str, &str) = dialects!(
-    "UPDATE messages SET state = 'failed', last_error = $1 \
-     WHERE key = $2 AND state = 'sending' AND ",
-    CLAIMER_IS,
-    " $3"
-);
 
 impl Store {
     /// Records what became of sent (or given back) messages, all in one transaction:
@@ -70,10 +39,17 @@ impl Store {
         let statements = marks.len() - sent.len()
             + usize::from(!sent.is_empty()) * (1 + usize::from(self.in_memory));
         let held: Vec<bool> = on_writer!(self, |pool, backend| {
-            connection!(pool, statements > 1, conn, tx);
+            // Several statements stand or fall together in a transaction; one commits
+            // on its own, one round trip instead of three (BEGIN, it, COMMIT).
+            let (mut tx, mut plain) = (None, None);
+            let conn = if statements > 1 {
+                &mut **tx.insert(pool.begin().await?)
+            } else {
+                &mut **plain.insert(pool.acquire().await?)
+            };
             let mut marked_sent = std::collections::HashSet::new();
             if !sent.is_empty() {
-                let keys: Vec<String> = sqlx::query_scalar(backend.pick(MARK_SENT))
+                let keys: Vec<String> = sqlx::query_scalar(backend.sql().mark_sent)
                     .bind(seconds(at))
                     .bind(&sent_json)
                     .bind(me)
@@ -97,23 +73,25 @@ impl Store {
                         held.push(marked_sent.contains(*key));
                         continue;
                     }
-                    Mark::Retry { error, next } => sqlx::query(backend.pick(MARK_RETRY))
+                    Mark::Retry { error, next } => sqlx::query(backend.sql().mark_retry)
                         .bind(*error)
                         .bind(seconds(*next))
                         .bind(*key)
                         .bind(me),
-                    Mark::Failed { error } => sqlx::query(backend.pick(MARK_FAILED))
+                    Mark::Failed { error } => sqlx::query(backend.sql().mark_failed)
                         .bind(*error)
                         .bind(*key)
                         .bind(me),
-                    Mark::Dropped { why } => sqlx::query(backend.pick(MARK_DROPPED))
+                    Mark::Dropped { why } => sqlx::query(backend.sql().mark_dropped)
                         .bind(*why)
                         .bind(*key)
                         .bind(me),
                 };
                 held.push(query.execute(&mut *conn).await?.rows_affected() == 1);
             }
-            finish!(tx);
+            if let Some(tx) = tx {
+                tx.commit().await?;
+            }
             held
         });
         if self.in_memory {

@@ -1,7 +1,83 @@
-//! PostgreSQL's own SQL, where it differs from SQLite's: the claim (several daemons
-//! share the store: rows another is claiming are skipped, a silent daemon's claims
-//! taken over, a daily budget counted under a lock), written out as plain SQL. The
-//! store picks this module or [`super::sqlite`] in one place per operation (see
+//! PostgreSQL's own SQL, where it differs from SQLite's, written out as plain SQL: the
+//! claim (several daemons share the store: rows another is claiming are skipped, a
+//! silent daemon's claims taken over, a daily budget counted under a lock) in
+//! [`claim`], the rest in [`SQL`] and the statements only PostgreSQL needs. The store
+//! picks this module or [`super::sqlite`] by its pool (see [`super::Backend::sql`] and
 //! `outbox::claim`).
+//!
+//! The database's clock is `CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)`.
 
 pub(super) mod claim;
+
+use super::dialect::Dialect;
+
+pub(super) const SQL: Dialect = Dialect {
+    insert_messages: "
+INSERT INTO messages (key, message_id, kind, pair, recipient, due_at, state, attempts,
+    next_attempt_at, last_error, uid, method, sequence, created_at, reply_token, body) ",
+    // A claim still in flight is asked as `(state = 'sending') IS TRUE`, a condition no
+    // index answers. Every claim and mark leaves the row's old version behind (an update
+    // that changes an indexed column gets new index entries), so the indexes over
+    // `state` hold an entry for `sending` of nearly every message ever sent until
+    // vacuum: a plan that looked up `sending` there read them all, and each mark cost a
+    // walk over the whole outbox. Marks find their rows by key: the JSON array's keys
+    // probe the primary key, one lookup per key.
+    mark_sent: "
+UPDATE messages SET state = 'sent', sent_at = $1, last_error = NULL
+WHERE key = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($2 AS jsonb))))
+  AND (state = 'sending') IS TRUE AND claimed_by = $3
+RETURNING key",
+    mark_retry: "
+UPDATE messages SET state = 'pending', last_error = $1, next_attempt_at = $2, claimed_by = NULL
+WHERE key = $3 AND state = 'sending' AND claimed_by = $4",
+    mark_dropped: "
+UPDATE messages SET state = 'dropped', last_error = $1
+WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+    mark_failed: "
+UPDATE messages SET state = 'failed', last_error = $1
+WHERE key = $2 AND state = 'sending' AND claimed_by = $3",
+    insert_instance: "
+INSERT INTO instances (id, host, pid, mail, started_at, heartbeat_at)
+VALUES ($1, $2, $3, $4, CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT),
+    CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT))
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+    heartbeat: "
+UPDATE instances SET heartbeat_at = CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)
+WHERE id = $1",
+    // Gives back the claims of the daemons forgotten, and those of daemons with no row
+    // at all (a row deleted by hand, or by an older mentord).
+    forget_instances: "
+WITH gone AS (
+    DELETE FROM instances
+    WHERE heartbeat_at < CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) - $1
+    RETURNING id)
+UPDATE messages m SET state = 'pending', claimed_by = NULL
+WHERE m.state = 'sending' AND (m.claimed_by IS NULL
+    OR m.claimed_by IN (SELECT id FROM gone)
+    OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = m.claimed_by))",
+    now: "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+    daemons: "
+SELECT
+    CAST(COALESCE(SUM(CASE
+        WHEN heartbeat_at >= CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) - $1
+        THEN 1 ELSE 0 END), 0) AS BIGINT),
+    CAST(COUNT(*) AS BIGINT),
+    CAST(COALESCE(SUM(CASE
+        WHEN heartbeat_at >= CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) - $1
+         AND paused_until > $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
+FROM instances",
+    try_lease: "
+INSERT INTO leases (name, holder, expires_at)
+VALUES ($1, $2, CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) + $3)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE leases.holder = excluded.holder
+   OR leases.expires_at < CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+};
+
+/// Seconds until the oldest heartbeat among the daemons holding claims (other than
+/// `$2`) is a lease (`$1` seconds) old.
+pub(super) const LEASE_EXPIRY: &str = "
+SELECT CAST(MIN(COALESCE(i.heartbeat_at, 0)) + $1
+    - CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) AS BIGINT)
+FROM messages m LEFT JOIN instances i ON i.id = m.claimed_by
+WHERE m.state = 'sending' AND m.claimed_by IS DISTINCT FROM $2";
