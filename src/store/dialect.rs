@@ -1,28 +1,10 @@
 //! The statements whose SQL differs between SQLite and PostgreSQL, by name: each
 //! dialect writes them out in full (`sqlite/mod.rs`, `postgres/mod.rs`), and
-//! [`Backend::sql`] picks the table. What differs: the database's clock in unix seconds
+//! `Backend::sql` (in `store/mod.rs`) picks the table. What differs: the database's clock in unix seconds
 //! (leases are judged on one clock for all daemons), a claimer compared with `IS` on
 //! SQLite (a store in memory has no registered daemon: its claimer is NULL), a JSON
-//! array of keys, and where a body is kept.
-
-use super::{postgres, sqlite};
-
-/// Which SQL dialect the store speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// The dialect's statements.
-    pub(crate) fn sql(self) -> &'static Dialect {
-        match self {
-            Backend::Sqlite => &sqlite::SQL,
-            Backend::Postgres => &postgres::SQL,
-        }
-    }
-}
+//! array of keys, and where a body is kept. [`ClaimedRow`] is what either claim
+//! gives back.
 
 /// One dialect's text of each statement that differs.
 #[derive(Debug)]
@@ -54,4 +36,21 @@ pub(crate) struct Dialect {
     /// Takes or renews the lease `$1` for `$2` for `$3` seconds; no row changes while
     /// another holder's lease runs.
     pub(crate) try_lease: &'static str,
+}
+
+/// A claimed row as both dialects return it (every column but the body). `queued` is
+/// the order it was queued in.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ClaimedRow {
+    pub(crate) key: String,
+    pub(crate) message_id: String,
+    pub(crate) kind: String,
+    pub(crate) pair: Option<String>,
+    pub(crate) recipient: String,
+    pub(crate) attempts: i64,
+    pub(crate) uid: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) sequence: Option<i64>,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) queued: i64,
 }

@@ -18,7 +18,7 @@
 //! Most statements are the same SQL on both backends (`$1` placeholders work in both);
 //! [`on!`] runs one body against whichever pool the store has. Where the two differ,
 //! each dialect writes its SQL out in full: [`sqlite`] and [`postgres`] (the claim, the
-//! database's clock, a JSON array of keys), picked by [`dialect::Backend::sql`] or, for
+//! database's clock, a JSON array of keys), picked by [`Backend::sql`] or, for
 //! the claim, in one `match` on the pool (`outbox::claim`). [`StoreError`] says whether
 //! a failure may pass by itself.
 
@@ -45,7 +45,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use crate::program::Location;
 use crate::program::redact;
-use dialect::Backend;
 pub use error::StoreError;
 pub use inbound::{
     Bounce, Cancellation, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp,
@@ -129,6 +128,23 @@ pub struct Store {
     /// claim looks for abandoned claims even if no daemon's row says so (a claim of a
     /// daemon whose row is gone).
     lease_out: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Which SQL dialect the store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The dialect's text of the statements that differ.
+    fn sql(self) -> &'static dialect::Dialect {
+        match self {
+            Backend::Sqlite => &sqlite::SQL,
+            Backend::Postgres => &postgres::SQL,
+        }
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -107,6 +107,31 @@ where
     })
 }
 
+/// How many a claim may take within a daily budget (`used`, when there is one), and
+/// the budget when it holds mail back.
+#[derive(Debug)]
+pub(crate) struct Room {
+    pub(crate) limit: i64,
+    pub(crate) held: Option<Held>,
+}
+
+impl Room {
+    pub(crate) fn within(limit: u32, used: Option<Held>) -> Room {
+        let mut room = Room {
+            limit: i64::from(limit),
+            held: None,
+        };
+        if let Some(used) = used {
+            let left = i64::from(used.daily) - used.used as i64;
+            if left <= 0 {
+                room.held = Some(used);
+            }
+            room.limit = room.limit.min(left.max(0));
+        }
+        room
+    }
+}
+
 impl Store {
     /// How much of a rolling day's budget of `daily` is used at `now`, and when a place
     /// frees if none is left: for `status` and the digest.

@@ -9,50 +9,8 @@ use std::collections::HashMap;
 use anyhow::{Context as _, bail};
 use jiff::Timestamp;
 
-use super::{Claimed, Held, Queued};
-use crate::store::{Pool, Store, postgres, seconds, sqlite};
-
-/// A claimed row as both dialects return it (every column but the body). `queued` is
-/// the order it was queued in.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct ClaimedRow {
-    key: String,
-    message_id: String,
-    kind: String,
-    pair: Option<String>,
-    recipient: String,
-    attempts: i64,
-    uid: Option<String>,
-    method: Option<String>,
-    sequence: Option<i64>,
-    next_attempt_at: i64,
-    queued: i64,
-}
-
-/// How many a claim may take within a daily budget (`used`, when there is one), and
-/// the budget when it holds mail back.
-#[derive(Debug)]
-pub(crate) struct Room {
-    pub(crate) limit: i64,
-    pub(crate) held: Option<Held>,
-}
-
-impl Room {
-    pub(crate) fn within(limit: u32, used: Option<Held>) -> Room {
-        let mut room = Room {
-            limit: i64::from(limit),
-            held: None,
-        };
-        if let Some(used) = used {
-            let left = i64::from(used.daily) - used.used as i64;
-            if left <= 0 {
-                room.held = Some(used);
-            }
-            room.limit = room.limit.min(left.max(0));
-        }
-        room
-    }
-}
+use super::{Claimed, Queued};
+use crate::store::{LEASE, Pool, Store, postgres, seconds, sqlite};
 
 impl Store {
     /// Claims up to `limit` messages due by `now` (state `pending` → `sending`, held by
@@ -82,7 +40,8 @@ impl Store {
                 sqlite::claim::claim(writer, now, limit, daily, me).await?
             }
             Pool::Postgres(pool) => {
-                postgres::claim::claim(pool, now, limit, daily, me, &self.lease_out).await?
+                let lease = LEASE.as_secs() as i64;
+                postgres::claim::claim(pool, now, limit, daily, me, lease, &self.lease_out).await?
             }
         };
         let mut out = rows

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::PgPool;
 
-use crate::store::outbox::budget::{DAY, budget_use};
-use crate::store::outbox::claim::{ClaimedRow, Room};
-use crate::store::{Held, LEASE};
+use crate::store::dialect::ClaimedRow;
+use crate::store::outbox::budget::{DAY, Held, Room, budget_use};
 
 /// Pending calendar mail due by `$1`, at most `$2`, becomes `$3`'s; oldest first, in
 /// the order queued, through `messages_pending_due` (migration 0009), not by sorting
@@ -67,7 +66,8 @@ const BUDGET_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('mentord daily 
 
 /// Claims up to `limit` messages due at `now` for `me`, within a rolling day's budget
 /// of `daily` over every daemon: the rows, how many of them are calendar mail (they
-/// come first), and the budget when it held mail back. `lease_out` says a lease check
+/// come first), and the budget when it held mail back. A daemon silent for `lease`
+/// seconds is dead. `lease_out` says a lease check
 /// saw a claim out of its lease: this claim looks for abandoned claims then, even if
 /// no daemon's row says so (a claim of a daemon whose row is gone).
 pub(crate) async fn claim(
@@ -76,6 +76,7 @@ pub(crate) async fn claim(
     limit: u32,
     daily: Option<u32>,
     me: Option<&str>,
+    lease: i64,
     lease_out: &AtomicBool,
 ) -> anyhow::Result<(Vec<ClaimedRow>, usize, Option<Held>)> {
     let claim = async |conn: &mut sqlx::PgConnection| {
@@ -97,7 +98,6 @@ pub(crate) async fn claim(
             .fetch_all(&mut *conn)
             .await?;
         let calendar = rows.len();
-        let lease = LEASE.as_secs() as i64;
         if (rows.len() as i64) < limit
             && (lease_out.swap(false, Ordering::Relaxed)
                 || sqlx::query_scalar::<_, bool>(ANY_LEASE_OUT)

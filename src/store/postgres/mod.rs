@@ -2,7 +2,7 @@
 //! claim (several daemons share the store: rows another is claiming are skipped, a
 //! silent daemon's claims taken over, a daily budget counted under a lock) in
 //! [`claim`], the rest in [`SQL`] and the statements only PostgreSQL needs. The store
-//! picks this module or [`super::sqlite`] by its pool (see [`super::Backend::sql`] and
+//! picks this module or [`super::sqlite`] by its pool (see `Backend::sql` and
 //! `outbox::claim`).
 //!
 //! The database's clock is `CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)`.

@@ -4,8 +4,8 @@
 
 use sqlx::SqlitePool;
 
-use crate::store::outbox::budget::{DAY, budget_use};
-use crate::store::outbox::claim::{ClaimedRow, Room};
+use crate::store::dialect::ClaimedRow;
+use crate::store::outbox::budget::{DAY, Held, Room, budget_use};
 
 /// Pending calendar mail due by `$1`, at most `$2`, becomes `$3`'s; oldest first, in
 /// the order queued (`rowid`). The body is read after, off the writer.
@@ -37,7 +37,7 @@ pub(crate) async fn claim(
     limit: u32,
     daily: Option<u32>,
     me: Option<&str>,
-) -> anyhow::Result<(Vec<ClaimedRow>, usize, Option<crate::store::Held>)> {
+) -> anyhow::Result<(Vec<ClaimedRow>, usize, Option<Held>)> {
     // Counted before the claims' transaction, outside it: a read before the write
     // would make the transaction's upgrade fail against `deliver`.
     let used = match daily {

@@ -1,7 +1,7 @@
 //! SQLite's own SQL, where it differs from PostgreSQL's, written out as plain SQL: the
 //! claim (one daemon per store, so no locks to skip) in [`claim`], the rest in [`SQL`].
 //! The store picks this module or [`super::postgres`] by its pool (see
-//! [`super::Backend::sql`] and `outbox::claim`).
+//! `Backend::sql` and `outbox::claim`).
 //!
 //! The database's clock is `CAST(strftime('%s', 'now') AS INTEGER)`; a claimer is
 //! compared with `IS`, which also matches the NULL claimer of a store in memory.
