@@ -1,10 +1,10 @@
 //! The statements whose SQL differs between SQLite and PostgreSQL, by name: each
 //! dialect writes them out in full (`sqlite/mod.rs`, `postgres/mod.rs`), and
-//! `Backend::sql` (in `store/mod.rs`) picks the table. What differs: the database's clock in unix seconds
-//! (leases are judged on one clock for all daemons), a claimer compared with `IS` on
-//! SQLite (a store in memory has no registered daemon: its claimer is NULL), a JSON
-//! array of keys, and where a body is kept. [`ClaimedRow`] is what either claim
-//! gives back.
+//! `Backend::sql` (in `store/mod.rs`) picks the table. What differs: the database's
+//! clock in unix seconds (leases are judged on one clock for all daemons), a claimer
+//! compared with `IS` on SQLite (a store in memory has no registered daemon: its
+//! claimer is NULL), a JSON array of keys, and where a body is kept. [`ClaimedRow`] is
+//! what either claim gives back.
 
 /// One dialect's text of each statement that differs.
 #[derive(Debug)]

@@ -2,8 +2,9 @@
 //! deterministic key and its whole body *before* it is sent, claimed (`sending`,
 //! `claimed_by`) while in flight and marked `sent` after. The key is the primary key, so
 //! a second copy cannot be queued; a crash between the server's acceptance and the mark
-//! leaves it `sending`: on SQLite (one daemon) [`Store::recover_abandoned`](crate::store::Store::recover_abandoned) puts it back
-//! at the next start, on PostgreSQL another daemon takes it once the claimer's lease ran
+//! leaves it `sending`: on SQLite (one daemon)
+//! [`Store::recover_abandoned`](crate::store::Store::recover_abandoned) puts it back at
+//! the next start, on PostgreSQL another daemon takes it once the claimer's lease ran
 //! out (see [`super::instances`]). At worst one resend, byte-identical, same `Message-ID`.
 //! Marks change only a claim the marking daemon still holds.
 //!
@@ -11,7 +12,7 @@
 //! [`marks`] (sent, retried, failed, dropped), [`reads`] (for `status`, and requeueing).
 
 pub(super) mod budget;
-pub(super) mod claim;
+mod claim;
 mod enqueue;
 mod marks;
 mod reads;
