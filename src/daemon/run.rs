@@ -72,7 +72,10 @@ pub async fn run(
             Err(e) => {
                 troubles += 1;
                 let pause = SignedDuration::from_secs(1 << troubles.min(6));
-                tracing::error!(error = %format!("{e:#}"), retry_in = %pause, "tick failed: nothing is sent until it succeeds; trying again");
+                // `store_transient`: the store was only unavailable (down, busy, a
+                // connection lost); false points at something to fix.
+                let store_transient = crate::store::StoreError::is_transient_error(e);
+                tracing::error!(error = %format!("{e:#}"), retry_in = %pause, store_transient, "tick failed: nothing is sent until it succeeds; trying again");
                 if let Err(e) = daemon.recover().await {
                     tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims yet");
                 }

@@ -27,7 +27,7 @@ use prometheus_client::registry::Registry;
 use super::Shared;
 use crate::program::{Program, Status};
 use crate::schedule::{ReviewStanding, review_standing};
-use crate::store::{InboundKind, StoreCounts};
+use crate::store::{InboundKind, MessageState, StoreCounts};
 use crate::vocab::MessageKind;
 
 /// How long a rendered text is served again.
@@ -109,14 +109,13 @@ pub fn encode(
     let (mut pending, mut retrying) = (0, 0);
     for row in &counts.outbox {
         let n = row.messages.max(0) as u64;
-        let done = match row.state.as_str() {
-            "sent" => &sent,
-            "failed" => &failed,
-            "dropped" => &dropped,
-            // pending, or sending (in flight)
-            _ => {
+        let done = match row.state {
+            MessageState::Sent => &sent,
+            MessageState::Failed => &failed,
+            MessageState::Dropped => &dropped,
+            MessageState::Pending | MessageState::Sending => {
                 pending += row.messages;
-                if row.state == "pending" && row.attempts > 0 {
+                if row.state == MessageState::Pending && row.attempts > 0 {
                     retrying += row.messages;
                 }
                 continue;
@@ -258,7 +257,7 @@ mod tests {
     fn row(kind: &str, state: &str, attempts: i64, messages: i64) -> OutboxCount {
         OutboxCount {
             kind: kind.into(),
-            state: state.into(),
+            state: state.parse().unwrap(),
             attempts,
             messages,
         }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::Row;
 
-use super::{Store, dialects, instant, on, seconds};
+use super::{Store, instant, on, seconds};
 
 /// What a mail meant, as the `inbound.kind` column names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,14 +169,6 @@ pub struct Reply {
     pub body: String,
     pub received_at: Timestamp,
 }
-
-const TRY_LEASE: (&str, &str) = dialects!(
-    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, ",
-    NOW,
-    " + $3) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-     WHERE leases.holder = excluded.holder OR leases.expires_at < ",
-    NOW
-);
 
 impl Store {
     /// The store's own key named `name`, made (32 random bytes) on first use. Every
@@ -722,7 +714,7 @@ impl Store {
         holder: &str,
         for_seconds: i64,
     ) -> anyhow::Result<bool> {
-        let taken = on!(self, |pool, backend| sqlx::query(backend.pick(TRY_LEASE))
+        let taken = on!(self, |pool, backend| sqlx::query(backend.sql().try_lease)
             .bind(name)
             .bind(holder)
             .bind(for_seconds)

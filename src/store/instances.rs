@@ -19,7 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 use tokio::sync::Mutex;
 
-use super::{Backend, Pool, Store, dialects, instant, on, on_writer, seconds};
+use super::{Pool, Store, instant, on, on_writer, seconds};
 
 /// How long a daemon may go without a heartbeat before its claims are taken over.
 pub const LEASE: Duration = Duration::from_secs(30);
@@ -32,28 +32,6 @@ const FORGET_AFTER_SECONDS: i64 = 24 * 3600;
 
 /// The advisory lock's key ("ment"), under 2^31 so `pg_locks.objid` shows it as is.
 const PROGRAM_LOCK: i64 = 0x6d65_6e74;
-
-/// Seconds until the oldest heartbeat among the daemons holding claims (other than
-/// `$2`) is a lease old.
-const LEASE_EXPIRY: &str = dialects!(
-    "SELECT CAST(MIN(COALESCE(i.heartbeat_at, 0)) + $1 - ",
-    NOW,
-    " AS BIGINT) FROM messages m LEFT JOIN instances i ON i.id = m.claimed_by \
-     WHERE m.state = 'sending' AND m.claimed_by IS DISTINCT FROM $2"
-)
-.1;
-
-/// Forgets the daemons silent for `$1` seconds and gives back their claims, and those
-/// of daemons with no row at all (a row deleted by hand, or by an older mentord).
-const FORGET_POSTGRES: &str = concat!(
-    "WITH gone AS (DELETE FROM instances WHERE heartbeat_at < ",
-    dialects!(@postgres NOW),
-    " - $1 RETURNING id) \
-     UPDATE messages m SET state = 'pending', claimed_by = NULL \
-     WHERE m.state = 'sending' AND (m.claimed_by IS NULL \
-        OR m.claimed_by IN (SELECT id FROM gone) \
-        OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = m.claimed_by))"
-);
 
 /// What a daemon says about itself.
 #[derive(Debug, Clone)]
@@ -143,21 +121,13 @@ impl Store {
         // A daemon silent for a day is forgotten and its claims given back, with any
         // claim whose daemon is unknown, in one statement: a claim is taken over only
         // while its daemon's row says the lease ran out (or a lease check saw it).
-        on!(self, |pool, backend| match backend {
-            Backend::Postgres => sqlx::query(FORGET_POSTGRES)
-                .bind(FORGET_AFTER_SECONDS)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-            // One daemon: `recover_abandoned` gives back every claim at its start.
-            Backend::Sqlite => sqlx::query(
-                dialects!("DELETE FROM instances WHERE heartbeat_at < ", NOW, " - $1").0
-            )
-            .bind(FORGET_AFTER_SECONDS)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-        });
+        on!(self, |pool, backend| sqlx::query(
+            backend.sql().forget_instances
+        )
+        .bind(FORGET_AFTER_SECONDS)
+        .execute(pool)
+        .await?
+        .rows_affected());
         self.instance = Some(std::sync::Arc::new(registered));
         Ok(id)
     }
@@ -172,15 +142,11 @@ impl Store {
         let Some(me) = self.instance.as_deref() else {
             return Ok(());
         };
-        let updated = on_writer!(self, |pool, backend| sqlx::query(backend.pick(dialects!(
-            "UPDATE instances SET heartbeat_at = ",
-            NOW,
-            " WHERE id = $1"
-        )))
-        .bind(&me.id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        let updated = on_writer!(self, |pool, backend| sqlx::query(backend.sql().heartbeat)
+            .bind(&me.id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         if updated == 0 {
             tracing::warn!(instance = %me.id, "this daemon's heartbeat had lapsed; registering again");
             insert(self, me).await?;
@@ -244,7 +210,7 @@ impl Store {
         let (now, rows, holding): (i64, Vec<InstanceRow>, Vec<(String, i64)>) = on!(
             self,
             |pool, backend| {
-                let now: i64 = sqlx::query_scalar(backend.pick(dialects!("SELECT ", NOW)))
+                let now: i64 = sqlx::query_scalar(backend.sql().now)
                     .fetch_one(pool)
                     .await?;
                 let rows = sqlx::query_as(
@@ -347,7 +313,7 @@ impl Store {
         let Pool::Postgres(pool) = &self.pool() else {
             return Ok(None);
         };
-        let seconds: Option<i64> = sqlx::query_scalar(LEASE_EXPIRY)
+        let seconds: Option<i64> = sqlx::query_scalar(super::postgres::LEASE_EXPIRY)
             .bind(LEASE.as_secs() as i64)
             .bind(self.instance_id())
             .fetch_one(pool)
@@ -379,14 +345,9 @@ impl Store {
 }
 
 async fn insert(store: &Store, me: &Registered) -> anyhow::Result<()> {
-    on!(store, |pool, backend| sqlx::query(backend.pick(dialects!(
-        "INSERT INTO instances (id, host, pid, mail, started_at, heartbeat_at) \
-             VALUES ($1, $2, $3, $4, ",
-        NOW,
-        ", ",
-        NOW,
-        ") ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at"
-    )))
+    on!(store, |pool, backend| sqlx::query(
+        backend.sql().insert_instance
+    )
     .bind(&me.id)
     .bind(&me.info.host)
     .bind(i64::from(me.info.pid))

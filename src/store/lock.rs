@@ -21,7 +21,7 @@ pub fn hold(db: &Path) -> anyhow::Result<File> {
             .with_context(|| format!("while creating {}", dir.display()))?;
     }
     if !db.exists() {
-        super::create_private(db)?;
+        super::sqlite::create_private(db)?;
     }
     let file = File::open(db).with_context(|| format!("while opening {}", db.display()))?;
     if !file.metadata()?.is_file() {

@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::{LEASE, Store, dialects, instant, on, seconds};
+use super::{LEASE, MessageState, Store, instant, on, seconds};
 
 /// Messages of one kind in one state, tried `attempts` times.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxCount {
     pub kind: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: MessageState,
     pub attempts: i64,
     pub messages: i64,
 }
@@ -60,17 +61,6 @@ const OLDEST_DUE: &str = "SELECT MIN(due_at) FROM (\
 const LAST_SENT: &str =
     "SELECT sent_at FROM messages WHERE sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1";
 
-/// The daemons alive on the database's clock (as `status` judges them): how many, how
-/// many registered in all, how many alive with the breaker open at `$2`.
-const DAEMONS: (&str, &str) = dialects!(
-    "SELECT CAST(COALESCE(SUM(CASE WHEN heartbeat_at >= ",
-    NOW,
-    " - $1 THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
-     CAST(COALESCE(SUM(CASE WHEN heartbeat_at >= ",
-    NOW,
-    " - $1 AND paused_until > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM instances"
-);
-
 impl Store {
     /// The numbers `/metrics` shows, at `now` (the oldest due message's age, the
     /// breaker).
@@ -89,7 +79,7 @@ impl Store {
                 let bouncing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bounces")
                     .fetch_one(pool)
                     .await?;
-                let daemons: (i64, i64, i64) = sqlx::query_as(backend.pick(DAEMONS))
+                let daemons: (i64, i64, i64) = sqlx::query_as(backend.sql().daemons)
                     .bind(LEASE.as_secs() as i64)
                     .bind(seconds(now))
                     .fetch_one(pool)

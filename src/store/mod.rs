@@ -16,28 +16,35 @@
 //! recovers it.
 //!
 //! Most statements are the same SQL on both backends (`$1` placeholders work in both);
-//! [`on!`] runs one body against whichever pool the store has. Where the two differ
-//! (claims, the database's clock) both texts sit side by side.
+//! [`on!`] runs one body against whichever pool the store has. Where the two differ,
+//! each dialect writes its SQL out in full: [`sqlite`] and [`postgres`] (the claim, the
+//! database's clock, a JSON array of keys), picked by [`Backend::sql`] or, for
+//! the claim, in one `match` on the pool (`outbox::claim`). [`StoreError`] says whether
+//! a failure may pass by itself.
 
+mod dialect;
+mod error;
 mod inbound;
 mod instances;
 pub mod lock;
 mod metrics;
 mod outbox;
+mod postgres;
 mod reviews;
 mod series;
+mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use jiff::Timestamp;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use crate::program::Location;
-use crate::program::redact;
+pub use error::StoreError;
 pub use inbound::{
     Bounce, Cancellation, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp,
     SentMessage, SetAside,
@@ -45,7 +52,8 @@ pub use inbound::{
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{
-    Claimed, DailyBudget, Failure, Held, Mark, NewMessage, PairActivity, Queued, Summary,
+    Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PairActivity, Queued,
+    Summary,
 };
 
 #[derive(Debug, Clone)]
@@ -61,26 +69,6 @@ enum Pool {
         writer: SqlitePool,
     },
     Postgres(PgPool),
-}
-
-/// Which SQL dialect a body runs in, for the few statements that differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn pick(self, (sqlite, postgres): (&'static str, &'static str)) -> &'static str {
-        self.pick_pair((sqlite, postgres))
-    }
-
-    fn pick_pair<T>(self, (sqlite, postgres): (T, T)) -> T {
-        match self {
-            Backend::Sqlite => sqlite,
-            Backend::Postgres => postgres,
-        }
-    }
 }
 
 /// Runs `body` with `pool` bound to the store's pool (and `backend` to its dialect):
@@ -100,106 +88,24 @@ macro_rules! on {
         }
     };
     ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
-        on!(@on pool, $store, |$pool, $backend| $body)
+        $crate::store::on!(@on pool, $store, |$pool, $backend| $body)
     };
     ($store:expr, |$pool:ident| $body:expr) => {
-        on!(@on pool, $store, |$pool, _backend| $body)
+        $crate::store::on!(@on pool, $store, |$pool, _backend| $body)
     };
 }
 /// [`on!`] with SQLite's writer bound (see [`Pool`]): for the daemon's queueing,
 /// claims and marks.
 macro_rules! on_writer {
     ($store:expr, |$pool:ident, $backend:ident| $body:expr) => {
-        on!(@on writer, $store, |$pool, $backend| $body)
+        $crate::store::on!(@on writer, $store, |$pool, $backend| $body)
     };
     ($store:expr, |$pool:ident| $body:expr) => {
-        on!(@on writer, $store, |$pool, _backend| $body)
+        $crate::store::on!(@on writer, $store, |$pool, _backend| $body)
     };
 }
 use on;
 use on_writer;
-
-/// A connection of `$pool` for a few statements: inside a transaction when `$tx`
-/// holds (several statements that must stand or fall together, or a lock held to the
-/// end), else each statement commits on its own, and one statement costs one round
-/// trip instead of three (BEGIN, it, COMMIT). Binds `$conn` to the connection and
-/// `$guard` to the transaction, if any, to commit with [`finish!`].
-macro_rules! connection {
-    ($pool:ident, $tx:expr, $conn:ident, $guard:ident) => {
-        let mut $guard = None;
-        let mut plain = None;
-        let $conn = if $tx {
-            &mut **$guard.insert($pool.begin().await?)
-        } else {
-            &mut **plain.insert($pool.acquire().await?)
-        };
-    };
-}
-/// Commits what [`connection!`] began, if it began a transaction.
-macro_rules! finish {
-    ($guard:ident) => {
-        if let Some(tx) = $guard {
-            tx.commit().await?;
-        }
-    };
-}
-use connection;
-use finish;
-
-/// One statement in both dialects, `NOW` standing for the database's clock in unix
-/// seconds (leases are judged on one clock for all daemons):
-/// `dialects!("UPDATE t SET at = ", NOW)` is `(sqlite text, postgres text)`.
-macro_rules! dialects {
-    ($($part:tt),+ $(,)?) => {
-        (
-            concat!($(dialects!(@sqlite $part)),+),
-            concat!($(dialects!(@postgres $part)),+),
-        )
-    };
-    (@sqlite NOW) => {
-        "CAST(strftime('%s', 'now') AS INTEGER)"
-    };
-    (@postgres NOW) => {
-        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
-    };
-    // The claimer compared to a parameter: `IS` also matches SQLite's NULL claimer (a
-    // store in memory has no registered daemon).
-    (@sqlite CLAIMER_IS) => {
-        "claimed_by IS"
-    };
-    (@postgres CLAIMER_IS) => {
-        "claimed_by ="
-    };
-    // `key` is one of a JSON array of strings (`$2`). On PostgreSQL an array the
-    // primary key is probed with, one lookup per key.
-    (@sqlite KEY_IN_JSON) => {
-        "key IN (SELECT value FROM json_each($2))"
-    };
-    (@postgres KEY_IN_JSON) => {
-        "key = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($2 AS jsonb))))"
-    };
-    // A claim still in flight, as a condition no index answers on PostgreSQL. Every
-    // claim and mark there leaves the row's old version behind (an update that changes
-    // an indexed column gets new index entries), so the indexes over `state` hold an
-    // entry for `sending` of nearly every message ever sent until vacuum: a plan that
-    // looked up `sending` there read them all, and each mark cost a walk over the
-    // whole outbox. Marks find their rows by key.
-    (@sqlite STILL_SENDING) => {
-        "state = 'sending'"
-    };
-    (@postgres STILL_SENDING) => {
-        "(state = 'sending') IS TRUE"
-    };
-    // The body is a column of `messages` on PostgreSQL, a table of its own on SQLite.
-    (@sqlite BODY_COLUMN) => {
-        ""
-    };
-    (@postgres BODY_COLUMN) => {
-        ", body"
-    };
-    (@$dialect:ident $text:literal) => { $text };
-}
-use dialects;
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -223,6 +129,23 @@ pub struct Store {
     lease_out: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// Which SQL dialect the store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The dialect's text of the statements that differ.
+    fn sql(self) -> &'static dialect::Dialect {
+        match self {
+            Backend::Sqlite => &sqlite::SQL,
+            Backend::Postgres => &postgres::SQL,
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -241,7 +164,7 @@ impl Store {
         match &location.into() {
             Location::Sqlite(path) => Store::open_sqlite(path).await,
             Location::Postgres(url) => {
-                let pool = postgres_pool(url, 4, postgres_options(url)?).await?;
+                let pool = postgres::pool(url, 4, postgres::options(url)?).await?;
                 POSTGRES_MIGRATIONS
                     .run(&pool)
                     .await
@@ -282,7 +205,8 @@ impl Store {
         };
         // Never a new, empty store in place of a deleted one.
         self.verify()?;
-        let fresh = sqlite_pools(path).await?;
+        let (pool, writer) = sqlite::pools(path).await?;
+        let fresh = Pool::Sqlite { pool, writer };
         let old = match self.pool.write() {
             Ok(mut pool) => std::mem::replace(&mut *pool, fresh),
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), fresh),
@@ -302,17 +226,16 @@ impl Store {
                 .with_context(|| format!("while creating {}", dir.display()))?;
         }
         if !path.exists() {
-            create_private(path)?;
+            sqlite::create_private(path)?;
         }
-        make_private(path)?;
-        let identity = file_identity(path)?;
-        let pools = sqlite_pools(path).await?;
-        if let Pool::Sqlite { writer, .. } = &pools {
-            SQLITE_MIGRATIONS
-                .run(writer)
-                .await
-                .context("while migrating the store")?;
-        }
+        sqlite::make_private(path)?;
+        let identity = sqlite::file_identity(path)?;
+        let (pool, writer) = sqlite::pools(path).await?;
+        SQLITE_MIGRATIONS
+            .run(&writer)
+            .await
+            .context("while migrating the store")?;
+        let pools = Pool::Sqlite { pool, writer };
         let mut store = Store::new(pools, Some(path.to_path_buf()), false);
         store.sqlite_identity = Some(identity);
         Ok(store)
@@ -325,18 +248,10 @@ impl Store {
         let (Some(path), Some(opened)) = (&self.sqlite_path, self.sqlite_identity) else {
             return Ok(());
         };
-        match file_identity(path) {
+        match sqlite::file_identity(path) {
             Ok(now) if now == opened => Ok(()),
-            Ok(_) => bail!(
-                "the store {} was replaced while mentord ran; nothing is sent from it. \
-                 Put the original back, or restart mentord to adopt the new file",
-                path.display()
-            ),
-            Err(_) => bail!(
-                "the store {} was deleted while mentord ran; nothing is sent. Restore it \
-                 from a backup and restart; a new empty store would send every invite again",
-                path.display()
-            ),
+            Ok(_) => Err(StoreError::Replaced(path.clone()).into()),
+            Err(_) => Err(StoreError::Deleted(path.clone()).into()),
         }
     }
 
@@ -396,10 +311,10 @@ impl Store {
                 Ok(Some(Store::new(Pool::Sqlite { pool, writer }, None, false)))
             }
             Location::Postgres(url) => {
-                let pool = postgres_pool(
+                let pool = postgres::pool(
                     url,
                     1,
-                    postgres_options(url)?.options([("default_transaction_read_only", "on")]),
+                    postgres::options(url)?.options([("default_transaction_read_only", "on")]),
                 )
                 .await?;
                 let migrated: Option<String> =
@@ -428,164 +343,5 @@ impl Store {
             Pool::Sqlite { .. } if self.in_memory => 1024,
             _ => 64,
         }
-    }
-}
-
-/// The pools on the SQLite file at `path` (see [`Pool`]; WAL journal, five seconds'
-/// patience with a busy database).
-async fn sqlite_pools(path: &Path) -> anyhow::Result<Pool> {
-    // The file exists (made private first): a connection opened later must never make a
-    // new, empty store where a deleted one was.
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .create_if_missing(false);
-    let opened =
-        |e| anyhow::Error::new(e).context(format!("while opening the store {}", path.display()));
-    // The writer's cache holds the indexes' pages a first start of 100,000 invites
-    // touches (SQLite's default is 2 MB).
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options.clone().pragma("cache_size", "-32768"))
-        .await
-        .map_err(opened)?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .map_err(opened)?;
-    Ok(Pool::Sqlite { pool, writer })
-}
-
-/// Connection options from a `postgres://` URL (a password may also come from
-/// `PGPASSWORD` or `~/.pgpass`, which sqlx reads).
-fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
-    Ok(PgConnectOptions::from_str(url)
-        .map_err(|e| anyhow::anyhow!("the store URL {}: {e}", redact(url)))?
-        .application_name("mentord"))
-}
-
-/// A pool of up to `connections` on the server `url` names (ten seconds' patience for
-/// a connection). A server on this machine (loopback, or a Unix
-/// socket) is spoken to without TLS unless the URL or `PGSSLMODE` sets `sslmode`: TLS
-/// there guards nothing a local root could not read anyway, and it cost each
-/// connection a handshake (about 50 ms of CPU on our 2-core machine, five connections
-/// at a start) and every body its encryption on both sides. A server that takes only
-/// TLS (`hostssl` in `pg_hba.conf`) refuses the plain connection (28000); then the
-/// pool is made as libpq's default (`prefer`) would. Any other failure (the server
-/// down, a wrong password) is reported as it is, not tried twice.
-async fn postgres_pool(
-    url: &str,
-    connections: u32,
-    options: PgConnectOptions,
-) -> anyhow::Result<PgPool> {
-    let pool = PgPoolOptions::new()
-        .max_connections(connections)
-        .acquire_timeout(std::time::Duration::from_secs(10));
-    let connected =
-        |e| anyhow::Error::new(e).context(format!("while connecting to {}", redact(url)));
-    if plain_on_this_machine(url, &options, std::env::var_os("PGSSLMODE").is_some()) {
-        let plain = options.clone().ssl_mode(sqlx::postgres::PgSslMode::Disable);
-        match pool.clone().connect_with(plain).await {
-            Ok(pool) => return Ok(pool),
-            // pg_hba.conf has no line for a connection without TLS: only then TLS.
-            Err(sqlx::Error::Database(refused)) if refused.code().as_deref() == Some("28000") => {
-                tracing::info!(error = %refused, "the store takes only TLS on this machine; connecting with TLS");
-            }
-            Err(error) => return Err(connected(error)),
-        }
-    }
-    pool.connect_with(options).await.map_err(connected)
-}
-
-/// Whether the store at `url` is on this machine and nobody chose its TLS.
-fn plain_on_this_machine(url: &str, options: &PgConnectOptions, sslmode_in_env: bool) -> bool {
-    let chosen = sslmode_in_env
-        || url.split_once('?').is_some_and(|(_, query)| {
-            let query = query.to_ascii_lowercase();
-            // Both spellings sqlx reads.
-            query.contains("sslmode=") || query.contains("ssl-mode=")
-        });
-    let host = options.get_host();
-    let local = host.starts_with('/')
-        || host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    !chosen && local
-}
-
-/// A file's device and inode: which file a path names.
-fn file_identity(path: &Path) -> anyhow::Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt as _;
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("while reading {}", path.display()))?;
-    Ok((meta.dev(), meta.ino()))
-}
-
-/// An empty store file someone else created (a `touch`, a provisioning tool) is made
-/// owner-only before mentord fills it; SQLite gives its WAL and SHM files the same mode.
-/// A store already holding data keeps its mode, with a warning if others may read it.
-fn make_private(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("while reading {}", path.display()))?;
-    if meta.permissions().mode() & 0o077 == 0 {
-        return Ok(());
-    }
-    if meta.len() == 0 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("while making {} private", path.display()))?;
-    } else {
-        tracing::warn!(store = %path.display(), "the store can be read by others; it holds names and addresses: chmod 600 it");
-    }
-    Ok(())
-}
-
-/// Creates the database file readable by its owner only: it holds names and addresses.
-fn create_private(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("while creating {}", path.display()))?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plain(url: &str, env: bool) -> bool {
-        plain_on_this_machine(url, &postgres_options(url).unwrap(), env)
-    }
-
-    #[test]
-    fn a_store_on_this_machine_is_reached_without_tls_unless_asked() {
-        assert!(plain("postgres://postgres@127.0.0.1:5432/mentord", false));
-        assert!(plain("postgres://u@localhost/mentord", false));
-        assert!(plain("postgres://u@[::1]:5432/mentord", false));
-        assert!(plain(
-            "postgres://u@127.0.0.2/mentord?application_name=x",
-            false
-        ));
-        assert!(plain("postgres:///mentord?host=/var/run/postgresql", false));
-        // Asked for, in the URL or the environment: as asked.
-        assert!(!plain(
-            "postgres://u@127.0.0.1/mentord?sslmode=require",
-            false
-        ));
-        assert!(!plain(
-            "postgres://u@127.0.0.1/mentord?SSLMode=prefer",
-            false
-        ));
-        assert!(!plain("postgres://u@127.0.0.1/mentord", true));
-        // Another machine: libpq's default.
-        assert!(!plain("postgres://u@db.example.org/mentord", false));
-        assert!(!plain("postgres://u@10.0.0.5/mentord", false));
     }
 }
