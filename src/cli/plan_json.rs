@@ -28,7 +28,7 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::plan::ChangeRow;
+use super::plan_rows::ChangeRow;
 use crate::program::{PersonIndex, Program, Zone};
 use crate::schedule::{Action, Chunks, Recipient, Subject};
 

@@ -19,6 +19,7 @@ pub mod inbound;
 mod mailbox;
 pub mod record;
 mod run;
+mod send_error;
 pub mod service;
 pub mod smtp;
 pub mod transport;
@@ -37,7 +38,8 @@ use crate::schedule::{self, Action, ActionKind, History, Subject, Window};
 use crate::store::{Held, Mark, NewMessage, Queued, Store};
 pub use mailbox::SharedProgram;
 pub use run::{Control, Observer, Silent, Wake, run};
-pub use transport::{SendError, Transport};
+pub use send_error::SendError;
+pub use transport::Transport;
 
 /// Whether to stop, asked between sends and between batches of work; shared with the
 /// thread that plans while delivery goes on.

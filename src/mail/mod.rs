@@ -5,4 +5,4 @@ pub mod kind;
 pub mod message;
 
 pub use kind::{DeliveryKey, MessageKind};
-pub use message::{Calendar, Outgoing, ReplyTo, Unsubscribe, message_id};
+pub use message::{Calendar, Outgoing, Rendered, ReplyTo, Unsubscribe, message_id};

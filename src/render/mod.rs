@@ -42,13 +42,9 @@ pub fn built_in(kind: MessageKind) -> &'static str {
     }
 }
 
-/// A rendered mail body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
+/// What a template renders to: a mail's subject and body, a type of the mail it
+/// goes into (so `mail` needs nothing from here).
+pub use crate::mail::Rendered;
 
 /// The loaded templates, ready to render.
 #[derive(Debug)]
