@@ -20,8 +20,6 @@ pub enum Transport {
     Smtp(Box<super::smtp::Smtp>),
     /// A simulation's: numbered files and `index.json` ([`super::record`]).
     Record(Box<super::record::Recorder>),
-    /// In the daemon's hands while delivery runs beside planning, which never sends.
-    Lent,
 }
 
 impl Transport {
@@ -45,7 +43,6 @@ impl Transport {
             Transport::File { dir, .. } => format!("files in {}", dir.display()),
             Transport::Smtp(smtp) => smtp.describe(),
             Transport::Record(recorder) => recorder.describe(),
-            Transport::Lent => "(lent to delivery)".to_string(),
         }
     }
 
@@ -60,7 +57,7 @@ impl Transport {
     /// When sending is paused by the SMTP circuit breaker, until when.
     pub(crate) fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         match self {
-            Transport::File { .. } | Transport::Record(_) | Transport::Lent => None,
+            Transport::File { .. } | Transport::Record(_) => None,
             Transport::Smtp(smtp) => smtp.paused_until(now),
         }
     }
@@ -68,7 +65,7 @@ impl Transport {
     /// Why sending is paused (the SMTP link's last failure).
     pub(crate) fn pause_reason(&self) -> String {
         match self {
-            Transport::File { .. } | Transport::Record(_) | Transport::Lent => String::new(),
+            Transport::File { .. } | Transport::Record(_) => String::new(),
             Transport::Smtp(smtp) => smtp.pause_reason(),
         }
     }
@@ -77,7 +74,7 @@ impl Transport {
     pub(crate) fn daily_budget(&self) -> Option<u32> {
         match self {
             Transport::Smtp(smtp) => smtp.daily_budget(),
-            Transport::File { .. } | Transport::Record(_) | Transport::Lent => None,
+            Transport::File { .. } | Transport::Record(_) => None,
         }
     }
 
@@ -99,7 +96,6 @@ impl Transport {
                 )
             }
             Transport::Record(recorder) => (Gate(None), vec![Lane::Record(recorder)]),
-            Transport::Lent => (Gate(None), Vec::new()),
         }
     }
 }
