@@ -20,10 +20,10 @@ use crate::store::Store;
 const LEASE_SECONDS: i64 = 60;
 
 /// The program as last loaded, shared with the watcher (replaced on reload).
-pub type SharedProgram = Arc<RwLock<Arc<Program>>>;
+pub(crate) type SharedProgram = Arc<RwLock<Arc<Program>>>;
 
 /// Starts the watcher for `[inbound]`, if the program has one.
-pub fn spawn(
+pub(crate) fn spawn(
     program: &SharedProgram,
     store: &Store,
     wake: mpsc::Sender<Wake>,
@@ -58,7 +58,7 @@ fn read(program: &SharedProgram) -> Arc<Program> {
 
 /// What the watcher needs from `[inbound]`, the password read now (from the
 /// environment or a file), so a missing one stops the start with a clear error.
-pub fn settings(inbound: &InboundConfig) -> anyhow::Result<ImapSettings> {
+pub(crate) fn settings(inbound: &InboundConfig) -> anyhow::Result<ImapSettings> {
     let endpoint = &inbound.endpoint;
     let password = SecretSource::either(
         inbound.password_env.as_ref(),

@@ -21,12 +21,12 @@
 mod courier;
 mod mailbox;
 mod planner;
-pub mod record;
+pub(crate) mod record;
 mod run;
 mod send_error;
-pub mod service;
+pub(crate) mod service;
 pub mod smtp;
-pub mod transport;
+pub(crate) mod transport;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -35,10 +35,10 @@ use crate::render::Templates;
 use crate::store::Store;
 use courier::Courier;
 pub use courier::SENT_UNMARKED;
-pub use mailbox::SharedProgram;
+pub(crate) use mailbox::SharedProgram;
 use planner::Planner;
 pub(crate) use planner::inbound::store_key;
-pub use run::{Control, Observer, Silent, Wake, run};
+pub use run::{Control, Silent, Wake, run};
 pub use send_error::SendError;
 pub use transport::Transport;
 
@@ -96,25 +96,25 @@ impl Daemon {
         self
     }
 
-    pub fn program(&self) -> &Program {
+    pub(crate) fn program(&self) -> &Program {
         self.planner.program()
     }
 
-    pub fn transport_mut(&mut self) -> &mut Transport {
+    pub(crate) fn transport_mut(&mut self) -> &mut Transport {
         self.courier.transport_mut()
     }
 
     /// After a failed tick: opens a SQLite store again (a failed write can leave it
     /// unusable after its cause is gone) and gives back this daemon's claims, so
     /// nothing waits on them.
-    pub async fn recover(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn recover(&mut self) -> anyhow::Result<()> {
         self.planner.forget_upcoming();
         self.store.reopen().await?;
         self.store.release_claims().await
     }
 
     /// Swaps in a transport for a changed `[mail]`; messages in flight finished first.
-    pub fn replace_transport(&mut self, transport: Transport) {
+    pub(crate) fn replace_transport(&mut self, transport: Transport) {
         self.courier.replace_transport(transport);
     }
 
@@ -126,7 +126,7 @@ impl Daemon {
     /// Says the store's cursor was reached with `previous` (`simulate --previous`: as if
     /// it had run until then): the first schedule finds what the change to this
     /// program moved into the past by comparing the two, as after a reload.
-    pub fn continue_from(&mut self, previous: Program) {
+    pub(crate) fn continue_from(&mut self, previous: Program) {
         self.planner.continue_from(previous);
     }
 
