@@ -5,7 +5,9 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{SendError, Stop, Tick, Transport};
+use super::send_error::SendError;
+use super::tick::{Stop, Tick};
+use super::transport::Transport;
 use crate::mail::MessageKind;
 use crate::store::{Held, Mark, Queued, Store};
 

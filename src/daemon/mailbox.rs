@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::Wake;
+use super::run::Wake;
 use crate::inbound::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
 use crate::inbound::{Source, take_in};
 use crate::program::{InboundConfig, Program, SecretSource};

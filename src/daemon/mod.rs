@@ -26,6 +26,7 @@ mod run;
 mod send_error;
 pub(crate) mod service;
 pub mod smtp;
+mod tick;
 pub(crate) mod transport;
 
 use jiff::{SignedDuration, Timestamp};
@@ -40,11 +41,8 @@ use planner::Planner;
 pub(crate) use planner::inbound::store_key;
 pub use run::{Control, Silent, Wake, run};
 pub use send_error::SendError;
+pub use tick::{Stop, Tick};
 pub use transport::Transport;
-
-/// Whether to stop, asked between sends and between batches of work; shared with the
-/// thread that plans while delivery goes on.
-pub type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
 
 #[derive(Debug)]
 pub struct Daemon {
@@ -56,21 +54,6 @@ pub struct Daemon {
     /// (`mentord run`); a simulation plans and sends in turn, so its order is the same
     /// every time.
     beside: bool,
-}
-
-/// What one tick did, for logs and tests.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Tick {
-    pub queued: usize,
-    pub sent: usize,
-    pub dropped: usize,
-    pub failed: usize,
-    pub retried: usize,
-    /// When there is something to do next.
-    pub next: Option<Timestamp>,
-    /// What that is, in words: "agenda prompt to Alan Turing", "a retry"; `None` when
-    /// nothing is due before then.
-    pub next_what: Option<String>,
 }
 
 impl Daemon {

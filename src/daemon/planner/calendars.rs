@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use super::super::Stop;
+use super::super::tick::Stop;
 use super::{Planner, new_message};
 use crate::reconcile::{self, Change, Sent};
 use crate::store::NewMessage;

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::super::Tick;
+use super::super::tick::Tick;
 use super::{Planner, new_message};
 use crate::schedule::{self, Action, Window};
 

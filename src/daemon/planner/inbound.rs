@@ -6,7 +6,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::super::Tick;
+use super::super::tick::Tick;
 use super::{Planner, new_message};
 use crate::inbound::token::TokenKey;
 use crate::mail::{DeliveryKey, MessageKind};

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Stop, Tick};
+use super::tick::{Stop, Tick};
 use crate::compose::{Composed, Composer};
 use crate::mail::MessageKind;
 use crate::program::Program;
