@@ -150,7 +150,7 @@ impl Fragments {
 
 /// Writes the actions as a JSON array, one object per line. The schedule runs on a
 /// second thread, a batch ahead of the formatting.
-pub fn write(
+pub(super) fn write(
     program: &Program,
     rows: &[ChangeRow],
     at: Timestamp,

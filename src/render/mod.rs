@@ -21,12 +21,12 @@ use minijinja::{AutoEscape, Environment, Value};
 
 use crate::mail::MessageKind;
 
-pub use context::{
-    Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role, cadence_text,
+pub(crate) use context::{
+    Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role,
 };
 
 /// The built-in template of each kind of message (`templates/<kind>.md`, compiled in).
-pub fn built_in(kind: MessageKind) -> &'static str {
+pub(crate) fn built_in(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Invite => include_str!("../../templates/invite.md"),
         MessageKind::InviteUpdate => include_str!("../../templates/invite_update.md"),
@@ -180,7 +180,7 @@ impl Templates {
     }
 
     /// Renders the template of `kind` with `context`.
-    pub fn render(&self, kind: MessageKind, context: &Context) -> anyhow::Result<Rendered> {
+    pub(crate) fn render(&self, kind: MessageKind, context: &Context) -> anyhow::Result<Rendered> {
         let name = kind.name();
         let value = Value::from(minijinja::value::Serde(context));
         let raw = if self.subject_alone.contains(&kind) {
@@ -308,7 +308,7 @@ fn tidy(text: &str) -> String {
 }
 
 /// Backslash-escapes ASCII punctuation so CommonMark shows a value literally.
-pub fn escape_markdown(text: &str) -> String {
+pub(crate) fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if c.is_ascii_punctuation() {
