@@ -25,9 +25,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::imap::{ImapServer, PASSWORD, USER};
+use mentord::app::{Source, take_in};
 use mentord::clock::VirtualClock;
 use mentord::daemon::{self, Control, Daemon, Silent, Transport};
-use mentord::inbound::{Source, take_in};
 use mentord::program;
 use mentord::render::Templates;
 use mentord::store::{Location, Store};

@@ -27,31 +27,12 @@ pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> Va
     }
 }
 
-/// Edit distance, for "did you mean" suggestions on misspelt keys and ids.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
-/// The closest candidate within a small edit distance, if any.
+/// The closest candidate within a small edit distance (Levenshtein, counted in
+/// characters), if any: the "did you mean" of misspelt keys, sections, ids and zones.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::levenshtein(word, c), c))
         .filter(|&(d, c)| d <= 2.max(c.len() / 3))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)

@@ -12,8 +12,8 @@
 //!                                                     │
 //!                     transport (files | SMTP | a simulation's recorder)
 //!
-//!   mail in (deliver | IMAP) ─▶ inbound (read: pure; intake: match, record) ─▶ store
-//!   HTTP ─▶ serve (health, metrics, the coordinator's page, action links) ─▶ store
+//!   mail in (deliver | io::imap) ─▶ inbound (read: pure) ─▶ app (intake, use cases) ─▶ store
+//!   HTTP ─▶ serve (health, metrics, the coordinator's page; action links ─▶ app) ─▶ store
 //!
 //!   daemon::run = loop { tick; sleep until next or woken } on a Clock (system or virtual)
 //!   cli: check | plan | simulate | run | status | review | retry | deliver | import  (thin wrappers)
@@ -29,8 +29,10 @@
 //! - [`daemon`] is the one daemon: `mentord run` drives [`daemon::run`] on the system
 //!   clock over a real store and transport ([`daemon::service`]); `simulate` drives the
 //!   same loop on a virtual clock over a store in memory and a recording transport.
-//! - [`inbound`] reads what comes back (replies, calendar answers, bounces) and records
-//!   what it means; the daemon acts on it (cancels declined meetings, passes agendas on).
+//! - [`inbound`] reads what comes back (replies, calendar answers, bounces), purely;
+//!   [`app`] decides once, for every door (mail, links, the command line), who may do
+//!   what and what it changes; the daemon acts on it (cancels declined meetings, passes
+//!   agendas on). [`io`] holds adapters (the IMAP watcher).
 //! - [`serve`] is the HTTP side of `mentord run`: health, metrics, the coordinator's page
 //!   and the signed action links in mail.
 //! - [`status`] computes where the program stands, once, for every place that shows it.
@@ -39,6 +41,7 @@
 //! - [`cli`] holds one small module per command; `main` only turns its result into an
 //!   exit code.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod compose;
@@ -49,6 +52,7 @@ pub mod ics;
 pub mod import;
 pub mod inbound;
 pub(crate) mod inert;
+pub mod io;
 pub mod mail;
 pub mod program;
 pub mod reconcile;
@@ -58,3 +62,4 @@ pub mod schedule;
 pub mod serve;
 pub mod status;
 pub mod store;
+pub mod vocab;

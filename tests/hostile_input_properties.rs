@@ -17,12 +17,13 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use mentord::compose::Composer;
+use mentord::mail::Outgoing;
 use mentord::mail::header::one_line;
-use mentord::mail::{DeliveryKey, MessageKind, Outgoing};
 use mentord::program;
 use mentord::reconcile;
 use mentord::render::{Rendered, Templates};
 use mentord::schedule::{self, History, Window};
+use mentord::vocab::{DeliveryKey, MessageKind};
 use proptest::prelude::*;
 
 use common::rfc2047::{decode, unfolded_headers};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::imap::{ImapServer, Options, PASSWORD, USER, append_on, mail};
 use common::intake::{Mock, Shared, wait_for};
-use mentord::inbound::imap::{ImapSettings, ImapTls, Tuning, watch_tuned};
+use mentord::io::imap::{ImapSettings, ImapTls, Tuning, watch_tuned};
 use tokio_util::sync::CancellationToken;
 
 /// Set in the child: "PLAIN_PORT,TLS_PORT" of the parent's server.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::imap::{ImapServer, Options, PASSWORD, USER, mail};
 use common::intake::{Mock, Shared, wait_for};
-use mentord::inbound::imap::{ImapSettings, ImapTls, Tuning, watch, watch_tuned};
+use mentord::io::imap::{ImapSettings, ImapTls, Tuning, watch, watch_tuned};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -419,10 +419,7 @@ async fn large_mails_with_product_limit() {
     let server = server().await;
     let shared = Shared::new();
     let tuning = fast();
-    assert_eq!(
-        tuning.max_mail_bytes,
-        mentord::inbound::imap::MAX_MAIL_BYTES
-    );
+    assert_eq!(tuning.max_mail_bytes, mentord::io::imap::MAX_MAIL_BYTES);
     let sized = |subject: &str, bytes: usize| {
         let mut m = mail(subject);
         // Lines of 76 characters, as a base64 attachment would have.

@@ -1,9 +1,11 @@
 //! `mentord import` and `mentord status --csv` through the real binary: the example
 //! sheets rebuild the example program; a 5,000-person sheet with ten broken rows names
-//! each by its line; what exports really look like (a byte order mark, quotes, `;`).
+//! each by its line; what exports really look like (a byte order mark, quotes, `;`,
+//! Windows-1252); a million rows, refused early.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -427,4 +429,102 @@ fn status_csv_has_the_pair_table_rows() {
     assert_eq!((&rows[0][3], &rows[0][4]), ("upcoming", "2027-04-12"));
     assert_eq!(&rows[5][1], "paused");
     assert_eq!(&rows[5][6], "0");
+}
+
+/// A people sheet of a million rows (40 MB) took 1.69 GB and 8 s, then printed 85 MB of
+/// TOML that `mentord check` refuses (a program file may be 64 MB): the whole file and
+/// several copies of every row were held. Now the sheet is read a row at a time and
+/// refused as soon as its rows cannot fit in a program file, with how many rows there
+/// are and the limit, and nothing on stdout.
+#[test]
+fn a_million_rows_are_refused_early_with_the_limit_and_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(file, "name,email").unwrap();
+    for i in 0..1_000_000 {
+        writeln!(file, "Person {i},person.{i}@example.org").unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let run = import(&path, None);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "", "nothing is printed for a refused sheet");
+    let said = run.stderr.lines().next().unwrap();
+    // The row past the limit: about 790,000 rows of 85 bytes of TOML fill 64 MB.
+    let line: u64 = said
+        .strip_prefix(&format!("{}:", path.display()))
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|line| line.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!((700_000..900_000).contains(&line), "{said}");
+    assert!(
+        said.ends_with(
+            "error: more rows than a program file can hold: 1000000 people make more than \
+             the 64 MB of TOML a program file may be, and the rows from this one on do not fit"
+        ),
+        "{said}"
+    );
+    assert!(
+        run.stderr
+            .contains("`mentord check` refuses a program file over 64 MB"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// "José Müller", "François Œuvre" and "Zoë" as Windows-1252 writes them.
+const LATIN: &[u8] =
+    b"Name;E-Mail;Time zone\r\nJos\xe9 M\xfcller;jose@example.org;Europe/Madrid\r\n\
+    Fran\xe7ois \x8cuvre;francois@example.org;Europe/Paris\r\nZo\xeb;zoe@example.org;\r\n";
+
+/// A sheet saved as plain "CSV" by Excel in Western Europe is Windows-1252: every row
+/// with an accent was refused as "not valid UTF-8", under a first error that the sheet
+/// "has no people". Now it is read as Windows-1252, with a note saying so.
+#[test]
+fn a_windows_1252_sheet_is_read_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    std::fs::write(&path, LATIN).unwrap();
+    let run = import(&path, None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    for expected in [
+        "[people.jose]\nname = \"José Müller\"\n",
+        "[people.francois]\nname = \"François Œuvre\"\n",
+        "[people.zoe]\nname = \"Zoë\"\n",
+    ] {
+        assert!(run.stdout.contains(expected), "{}", run.stdout);
+    }
+    let note = format!(
+        "{}:2:4: note: the file is not UTF-8 (the byte 0xE9 here); it was read as \
+         Windows-1252 (Latin-1)",
+        path.display()
+    );
+    assert!(run.stderr.starts_with(&note), "{}", run.stderr);
+    assert!(run.stderr.contains("ok: 3 people"), "{}", run.stderr);
+    assert!(!run.stderr.contains("no people"), "{}", run.stderr);
+}
+
+/// A sheet that mixes UTF-8 and other bytes is neither encoding: it is refused at its
+/// first byte that is not UTF-8, by line and column, not as "no people".
+#[test]
+fn a_sheet_mixing_utf8_and_other_bytes_is_refused_where_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    let mut mixed = "name,email\nZoë,zoe@example.org\n".as_bytes().to_vec();
+    mixed.extend_from_slice(b"Jos\xe9,jose@example.org\n");
+    std::fs::write(&path, mixed).unwrap();
+    let run = import(&path, None);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{}:3: error: the file is not UTF-8: the byte 0xE9 at column 4 is not",
+            path.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("CSV UTF-8"), "{}", run.stderr);
+    assert!(!run.stderr.contains("no people"), "{}", run.stderr);
 }

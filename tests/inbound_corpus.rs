@@ -25,7 +25,7 @@ use common::postgres::backends;
 use futures_util::FutureExt as _;
 use jiff::{SignedDuration, Timestamp};
 use mail_parser::MessageParser;
-use mentord::inbound::{Source, Verdict, take_in};
+use mentord::app::{Source, Verdict, take_in};
 use mentord::program::{self, Program};
 use mentord::store::{InboundKind, Location, Store};
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use common::http;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use mentord::serve::links::{Action, Claim, Signer};
+use mentord::vocab::links::{Action, Claim, Signer};
 
 const SECRET: &str = "a test secret that is long enough to sign links with";
 

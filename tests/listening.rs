@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 use common::postgres::backends;
 use jiff::Timestamp;
 use mail_parser::MessageParser;
+use mentord::app::{Source, Verdict, take_in};
 use mentord::daemon::Daemon;
-use mentord::inbound::{Source, Verdict, take_in};
-use mentord::mail::MessageKind;
 use mentord::program::{self, Program};
 use mentord::render::Templates;
 use mentord::store::{InboundKind, Store};
+use mentord::vocab::MessageKind;
 
 /// Two pairs meeting weekly on Tuesdays at 10:00 UTC from 12 January 2027.
 fn program_text(outbox: &Path) -> String {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use mentord::serve::links::{Action, Claim, Signer};
+use mentord::vocab::links::{Action, Claim, Signer};
 
 const PASSWORD: &str = "correct horse battery staple";
 const SECRET: &str = "a test secret of at least thirty-two bytes, for links";

@@ -365,9 +365,14 @@ async fn retry_sends_a_failed_message_again_with_its_message_id() {
     assert_eq!(mail.len(), 1);
     assert_eq!(header(&mail[0], "X-Envelope-To"), Some("vint@example.org"));
     let program = program::load(&config).unwrap();
-    let expected = mentord::mail::message_id(
+    // The Message-ID it was first queued with: keyed with the store's secret.
+    let store = mentord::store::Store::open(&program.store.location)
+        .await
+        .unwrap();
+    let key = mentord::daemon::store_key(&store).await.unwrap();
+    let expected = key.message_id(
         &format!("{}\ninvite/barbara-vint/-/0/vint", program.name),
-        &program.organizer.email,
+        "example.org",
     );
     assert_eq!(header(&mail[0], "Message-ID"), Some(expected.as_str()));
     let report = status(dir.path(), "2027-01-04T10:00:00Z".parse().unwrap());
@@ -409,7 +414,7 @@ async fn a_silent_server_pauses_from_the_failures_not_the_tick() {
     let message = mentord::store::Queued {
         key: "invite/a-b/-/0/a".into(),
         message_id: "<x@example.org>".into(),
-        kind: mentord::mail::MessageKind::Invite,
+        kind: mentord::vocab::MessageKind::Invite,
         pair: Some("a-b".into()),
         recipient: "a@example.org".into(),
         attempts: 0,

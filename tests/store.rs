@@ -23,7 +23,7 @@ fn message(i: usize) -> NewMessage {
     NewMessage {
         key: format!("followup/pair-{i}/2027-01-11/0/p{i}"),
         message_id: format!("<{i}@mentord.test>"),
-        kind: mentord::mail::MessageKind::Followup,
+        kind: mentord::vocab::MessageKind::Followup,
         pair: Some(format!("pair-{i}")),
         recipient: format!("p{i}@example.org"),
         due_at: at("2027-01-11T09:00:00Z"),
@@ -229,7 +229,7 @@ async fn a_daily_budget_caps_claims_over_every_daemon_calendar_first() {
         let mut batch: Vec<NewMessage> = (0..10).map(message).collect();
         // The last one queued is an invite: it goes first.
         batch[9].method = Some("REQUEST".into());
-        batch[9].kind = mentord::mail::MessageKind::Invite;
+        batch[9].kind = mentord::vocab::MessageKind::Invite;
         store.enqueue_all(&batch, &[], now).await.unwrap();
         // Yesterday at 10:00 one message went: it counts until today at 10:00.
         let first = store.claim(at("2027-01-10T10:00:00Z"), 1, Some(4)).await;

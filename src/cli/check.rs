@@ -26,7 +26,7 @@ impl Check {
         compose::check_templates(&program, &templates).context("the templates do not render")?;
         // Links that could not be signed, or a page without its password, fail now, not
         // at the first mail or request.
-        crate::serve::signer(&program).context("[http] cannot sign links")?;
+        program.link_signer().context("[http] cannot sign links")?;
         page_password(config, &program)?;
         let count = |status| program.pairs.iter().filter(|p| p.status == status).count();
         let (active, paused, ended) = (

@@ -10,7 +10,7 @@ use std::path::Path;
 use clap::Args;
 
 use super::{exit, open_store, time};
-use crate::inbound::{Source, Verdict, take_in};
+use crate::app::{Source, Verdict, take_in};
 
 /// `EX_TEMPFAIL` (sysexits.h): mail servers retry later.
 pub const TEMPFAIL: u8 = 75;

@@ -25,7 +25,12 @@ impl Import {
     /// The program file (`--config`) plays no part: the rows are checked on their own.
     pub fn execute(&self, _config: &Path) -> anyhow::Result<u8> {
         let outcome = match import::import(&self.people, self.pairs.as_deref()) {
-            Ok(outcome) => outcome,
+            Ok(imported) => {
+                for note in &imported.notes {
+                    eprintln!("{note}");
+                }
+                imported.outcome
+            }
             Err(e) => {
                 eprintln!("error: {e}\n  = help: export the sheet as CSV and pass its path");
                 return Ok(exit::USAGE);

@@ -10,10 +10,10 @@ use jiff::Timestamp;
 
 use super::plan_rows::{ChangeRow, change_rows};
 use super::{exit, plan_json, time};
-use crate::mail::MessageKind;
 use crate::program::{Program, Zone};
 use crate::reconcile;
 use crate::schedule::{self, Action, ActionKind, History, Recipient, Subject, Window};
+use crate::vocab::MessageKind;
 
 #[derive(Debug, Args)]
 pub struct Plan {

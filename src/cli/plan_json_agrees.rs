@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 
 use super::plan_rows::{ChangeRow, change_rows};
 use super::{plan_json, time};
-use crate::mail::MessageKind;
 use crate::program::{Program, Zone};
 use crate::reconcile::{self, Sent};
 use crate::schedule::{self, Action, History, Recipient, Subject, Window};
+use crate::vocab::MessageKind;
 
 /// `at` in UTC; `Z` is how RFC 3339 writes it.
 fn utc(at: Timestamp) -> String {

@@ -2,9 +2,9 @@
 //! METHOD, SEQUENCE): what the table ([`super::plan`]) and the JSON
 //! ([`super::plan_json`]) both print, so it stands below both.
 
-use crate::mail::MessageKind;
 use crate::program::Program;
 use crate::reconcile::Change;
+use crate::vocab::MessageKind;
 
 /// A calendar change the plan opens with.
 #[derive(Debug, Clone)]

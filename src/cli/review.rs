@@ -6,6 +6,7 @@ use std::path::Path;
 use clap::{Args, Subcommand};
 
 use super::{exit, open_store, time};
+use crate::app::{self, review::Held};
 use crate::schedule;
 
 #[derive(Debug, Args)]
@@ -41,14 +42,21 @@ impl Review {
                 .map_err(|_| anyhow::anyhow!("--on {text:?} is not a date; write YYYY-MM-DD"))?,
             None => today,
         };
-        let next = schedule::record_review_on(found, held_on, today)?;
+        // A date that cannot be a review is refused before the store is opened.
+        schedule::record_review_on(found, held_on, today)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        runtime.block_on(async {
+        let held = runtime.block_on(async {
             let store = open_store(&program).await?;
-            store.record_review(&found.id, held_on, now).await
+            app::review::held(&store, found, held_on, None, today, now).await
         })?;
+        let next = match held {
+            Held::Recorded { next } => next,
+            Held::Refused(e) => return Err(e.into()),
+            // Only when asked about a due review, which the command never does.
+            Held::Already(on) => anyhow::bail!("a review on {on} is already recorded"),
+        };
         match next {
             Some(next) => println!(
                 "recorded: {} held its review on {held_on}; the next is due {next}",

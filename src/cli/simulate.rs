@@ -16,11 +16,11 @@ use jiff::Timestamp;
 use super::{exit, time};
 use crate::clock::VirtualClock;
 use crate::daemon::{self, Control, Daemon, Silent, Transport, record::Recorder};
-use crate::mail::MessageKind;
 use crate::program::{self, Program};
 use crate::reconcile;
 use crate::render::Templates;
 use crate::store::Store;
+use crate::vocab::MessageKind;
 
 #[derive(Debug, Args)]
 pub struct Simulate {

@@ -4,9 +4,9 @@
 use jiff::Timestamp;
 
 use super::{Composed, Composer, mailbox};
-use crate::mail::{DeliveryKey, MessageKind};
 use crate::render::{Context, Role};
 use crate::schedule::{Action, History, Recipient, Subject};
+use crate::vocab::{DeliveryKey, MessageKind};
 
 impl Composer<'_> {
     /// The messages of one scheduled action (none for a meeting itself). Series invites
@@ -17,7 +17,7 @@ impl Composer<'_> {
             return Ok(vec![self.digest(action.at, history)?]);
         };
         let pair = &program.pairs[pair_index as usize];
-        let kind = match MessageKind::of_action(action.kind) {
+        let kind = match action.kind.message() {
             None | Some(MessageKind::Digest) => return Ok(Vec::new()),
             Some(kind) => kind,
         };

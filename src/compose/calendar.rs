@@ -8,11 +8,12 @@ use jiff::civil::Date;
 
 use super::{Composed, Composer, mailbox};
 use crate::ics::{self, Method, Person, Series};
-use crate::inbound::token;
-use crate::mail::{Calendar, DeliveryKey, MessageKind, Outgoing};
+use crate::mail::{Calendar, Outgoing};
 use crate::program::Pair;
 use crate::reconcile::{Change, Identity};
 use crate::render::{Context, Role};
+use crate::vocab::token;
+use crate::vocab::{DeliveryKey, MessageKind};
 
 impl Composer<'_> {
     /// The series a change sends, as its attendees will know it: a series new to them

@@ -6,10 +6,10 @@ use jiff::Timestamp;
 
 use super::Composer;
 use crate::ics::Series;
-use crate::mail::MessageKind;
 use crate::program::{Program, Status};
 use crate::render::{Context, DigestContext, LinksContext, Role, Templates};
 use crate::schedule::{Action, ActionKind, History, Recipient, Subject};
+use crate::vocab::MessageKind;
 
 /// Renders one message of every kind for the first active pair (and a digest), so a
 /// broken template override is found by `mentord check`, not at send time.

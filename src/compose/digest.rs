@@ -4,10 +4,10 @@
 use jiff::Timestamp;
 
 use super::{Composed, Composer, mailbox};
-use crate::mail::{DeliveryKey, MessageKind};
 use crate::program::Status;
 use crate::render::{Context, DigestContext, OverdueReview};
 use crate::schedule::{self, History};
+use crate::vocab::{DeliveryKey, MessageKind};
 
 impl Composer<'_> {
     /// The coordinator's digest as of `at`: pair counts and reviews overdue (due more

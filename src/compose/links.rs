@@ -5,10 +5,11 @@
 use jiff::Timestamp;
 
 use super::Composer;
-use crate::mail::{MessageKind, Unsubscribe};
+use crate::mail::Unsubscribe;
 use crate::program::Pair;
 use crate::render::LinksContext;
-use crate::serve::links::{self, Action as LinkAction, Claim};
+use crate::vocab::MessageKind;
+use crate::vocab::links::{self, Action as LinkAction, Claim};
 
 impl Composer<'_> {
     /// The links of a mail of `kind` to `person` about `pair` (and `subject`: a
@@ -44,7 +45,7 @@ impl Composer<'_> {
             MessageKind::ReviewNudge => out.review_done = link(LinkAction::ReviewDone, None),
             _ => {}
         }
-        let unsubscribe = links::is_optional(kind).then(|| {
+        let unsubscribe = kind.is_optional().then(|| {
             let token = signer.token(&claim(LinkAction::Unsubscribe(kind), None));
             out.unsubscribe = link(LinkAction::Unsubscribe(kind), None);
             Unsubscribe {

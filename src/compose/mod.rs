@@ -15,11 +15,12 @@ mod links;
 
 use jiff::Timestamp;
 
-use crate::inbound::token::{self, TokenKey};
-use crate::mail::{DeliveryKey, MessageKind, Outgoing, ReplyTo};
+use crate::mail::{Outgoing, ReplyTo};
 use crate::program::{Mailbox, Pair, Program};
 use crate::render::{Context, Role, Templates};
-use crate::serve::links::Signer;
+use crate::vocab::links::Signer;
+use crate::vocab::token::{self, TokenKey};
+use crate::vocab::{DeliveryKey, MessageKind};
 pub(crate) use check::check_templates;
 
 /// A message and what the index says about it.

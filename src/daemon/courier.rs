@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use super::send_error::SendError;
 use super::tick::{Stop, Tick};
 use super::transport::Transport;
-use crate::mail::MessageKind;
 use crate::store::{Held, Mark, Queued, Store};
+use crate::vocab::MessageKind;
 
 /// Sends what the store has due, over its transport.
 #[derive(Debug)]
@@ -267,7 +267,7 @@ fn too_late(message: &Queued, now: Timestamp) -> Option<&'static str> {
     ) {
         return None;
     }
-    let key: crate::mail::DeliveryKey = message.key.parse().ok()?;
+    let key: crate::vocab::DeliveryKey = message.key.parse().ok()?;
     let start: Timestamp = key.occurrence?.parse().ok()?;
     (start <= now).then_some("its meeting had started before it could go")
 }

@@ -1,18 +1,18 @@
-//! The IMAP watcher inside `mentord run` (`[inbound]`): [`crate::inbound::imap::watch`]
+//! The IMAP watcher inside `mentord run` (`[inbound]`): [`crate::io::imap::watch`]
 //! over this daemon's store. Each mail goes through the same [`crate::inbound::take_in`]
 //! as `mentord deliver`; what needs the daemon (an agenda to pass on, a meeting
 //! declined) wakes it at once. With several daemons on one store, the one holding the
 //! `imap` lease watches; its lease runs a minute and passes on if it stops renewing.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::run::Wake;
-use crate::inbound::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
-use crate::inbound::{Source, take_in};
+use crate::app::live::Wake;
+use crate::app::{Source, take_in};
+use crate::io::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
 use crate::program::{InboundConfig, Program, SecretSource};
 use crate::store::Store;
 
@@ -20,7 +20,7 @@ use crate::store::Store;
 const LEASE_SECONDS: i64 = 60;
 
 /// The program as last loaded, shared with the watcher (replaced on reload).
-pub(crate) type SharedProgram = Arc<RwLock<Arc<Program>>>;
+pub type SharedProgram = crate::app::live::LiveProgram;
 
 /// Starts the watcher for `[inbound]`, if the program has one.
 pub(crate) fn spawn(
@@ -50,10 +50,7 @@ pub(crate) fn spawn(
 }
 
 fn read(program: &SharedProgram) -> Arc<Program> {
-    match program.read() {
-        Ok(p) => p.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    }
+    program.load_full()
 }
 
 /// What the watcher needs from `[inbound]`, the password read now (from the

@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::mail::MessageKind;
 use crate::store::Queued;
+use crate::vocab::MessageKind;
 
 /// One entry of `index.json`.
 #[derive(Debug, Serialize)]

@@ -10,14 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Daemon, Tick};
 use crate::clock::Clock;
 
-/// What may wake a sleeping daemon besides its clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// Read the program file again (why: "SIGHUP", "file changed").
-    Reload(&'static str),
-    /// Mail came in that the daemon acts on (an agenda to pass on, a meeting declined).
-    Inbound,
-}
+pub use crate::app::live::Wake;
 
 /// How a loop is steered from outside: a shutdown shared with everything else the
 /// process runs (an HTTP server, an IMAP watcher), and the wake-ups.

@@ -62,9 +62,9 @@ pub(crate) async fn launch(
     let listen = program.http.as_ref().and_then(|h| h.listen);
     let shared: Option<super::mailbox::SharedProgram> =
         if program.inbound.is_some() || listen.is_some() {
-            Some(std::sync::Arc::new(std::sync::RwLock::new(
-                std::sync::Arc::new(program::load(config)?),
-            )))
+            Some(crate::app::live::live(std::sync::Arc::new(program::load(
+                config,
+            )?)))
         } else {
             None
         };
@@ -77,7 +77,7 @@ pub(crate) async fn launch(
             let served = crate::serve::Shared {
                 program: shared.clone(),
                 store: store.clone(),
-                signer: crate::serve::signer(&program)?,
+                signer: program.link_signer()?,
                 password: crate::serve::signin::page_password(&program)?,
                 guesses: Default::default(),
                 wake: wake.clone(),
@@ -180,16 +180,12 @@ impl Observer for Service {
             // They read the same file; it is valid, as the daemon just found.
             match program::load(&self.config) {
                 Ok(program) => {
-                    let mut shared = match shared.write() {
-                        Ok(shared) => shared,
-                        Err(poisoned) => poisoned.into_inner(),
-                    };
-                    if program.inbound != shared.inbound {
+                    if program.inbound != shared.load().inbound {
                         tracing::warn!(
                             "[inbound] changed: the daemon keeps the mailbox it started with; restart it to move"
                         );
                     }
-                    *shared = std::sync::Arc::new(program);
+                    shared.store(std::sync::Arc::new(program));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the replies mailbox and the HTTP side keep the last program")

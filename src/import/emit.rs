@@ -41,7 +41,8 @@ impl Emitted {
 /// on top.
 pub fn emit(people: &People, pairs: &[Pair], names: &[String; 2]) -> Emitted {
     let mut out = Writer {
-        text: String::with_capacity(people.list.len() * 120 + pairs.len() * 160),
+        // Room for the head `verdict` puts in front, so that needs no second copy.
+        text: String::with_capacity(1024 + people.list.len() * 120 + pairs.len() * 160),
         rows: Vec::with_capacity(people.list.len() + pairs.len()),
     };
     let sources: Vec<String> = names
@@ -75,8 +76,7 @@ pub fn emit(people: &People, pairs: &[Pair], names: &[String; 2]) -> Emitted {
             out.string(column, Some(text));
         }
         if !pair.goals.is_empty() {
-            let goals: Vec<String> = pair.goals.iter().map(|g| quoted(g)).collect();
-            out.raw("goals", Some(&format!("[{}]", goals.join(", "))));
+            out.raw("goals", Some(&list(&pair.goals)));
         }
     }
     Emitted {
@@ -120,6 +120,28 @@ impl Writer {
         self.text.push_str(value);
         self.text.push('\n');
     }
+}
+
+/// The bytes of a row's table line (`[people.KEY]`, `[[pairs]]`) as [`Writer`] writes
+/// it, with the blank line before it.
+pub fn table_len(header: &str) -> usize {
+    header.len() + 2
+}
+
+/// The bytes of a `column = "text"` line as [`Writer`] writes it.
+pub fn string_line_len(column: &str, text: &str) -> usize {
+    raw_line_len(column, &quoted(text))
+}
+
+/// The bytes of a `column = value` line, the value already in TOML syntax.
+pub fn raw_line_len(column: &str, value: &str) -> usize {
+    column.len() + " = ".len() + value.len() + 1
+}
+
+/// A TOML array of strings: `["A", "B"]`.
+pub fn list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| quoted(i)).collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 /// A TOML basic string: `"` and `\` escaped, controls as escapes, the rest as is.

@@ -3,15 +3,27 @@
 //! difference between `quiet hours`, `quiet-hours` and `quiet_hours`; a UTF-8 byte order
 //! mark is dropped; fields may be quoted (commas, line breaks and `""` inside quotes).
 //! Excel in many European locales writes `;` between fields: the header line decides.
+//!
+//! The file is read as a stream, a record at a time (a first pass only looks at its
+//! encoding, see [`super::encoding`]), and rows are kept only while the TOML they will
+//! make fits in a program file ([`Budget`]): past that, the rest is only counted, so a
+//! sheet of millions of rows is refused with its row count in the memory of the rows
+//! that fit.
 
+use std::io::{BufRead as _, Read, Seek as _};
 use std::path::Path;
 
 use super::RowError;
-use crate::diagnostic::closest;
+use super::encoding::{self, Found, Windows1252};
+use super::header::{delimiter, read_header};
+use super::lines::Counted;
 
 /// The largest sheet read: far above any real export, and a wrong path (a log, a
-/// device) is refused before it fills the memory.
+/// device) is refused before it is read.
 const MAX_SHEET_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The header line is read whole up to this length to choose the delimiter.
+const MAX_HEADER_BYTES: u64 = 1024 * 1024;
 
 /// What a sheet may hold: its columns, the required ones among them, and other spellings
 /// exports use for some of them.
@@ -21,16 +33,36 @@ pub struct Columns {
     pub known: &'static [&'static [&'static str]],
     pub required: &'static [&'static str],
     pub aliases: &'static [(&'static str, &'static str)],
+    /// The bytes of TOML a row will make, at the least (see [`Budget`]).
+    pub toml_floor: fn(&Row) -> usize,
 }
 
 impl Columns {
     /// Every known column, in order.
-    fn names(&self) -> impl Iterator<Item = &'static str> + Clone {
+    pub(super) fn names(&self) -> impl Iterator<Item = &'static str> + Clone {
         self.known.iter().flat_map(|group| group.iter().copied())
     }
 
-    fn listed(&self) -> String {
+    pub(super) fn listed(&self) -> String {
         self.names().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The TOML the rows read so far will make, at the least, against what a program file
+/// may hold: once over, no more rows are kept. Shared by the two sheets of an import.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub used: u64,
+    pub limit: u64,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Self {
+        Budget { used: 0, limit }
+    }
+
+    pub fn is_spent(&self) -> bool {
+        self.used > self.limit
     }
 }
 
@@ -41,34 +73,85 @@ pub struct Sheet {
     pub rows: Vec<Row>,
     /// The header line was read and names the required columns.
     pub header_ok: bool,
+    /// Rows under the header that are not blank, kept or not.
+    pub count: u64,
+    /// The line of the row that spent the [`Budget`]: from it on, rows were only
+    /// counted, and the ones kept before it were let go.
+    pub overflow: Option<u64>,
+    /// What the reader did that the coordinator should know (an encoding guessed).
+    pub note: Option<String>,
 }
 
 /// One row: its line and its non-empty cells, trimmed, by column name.
 #[derive(Debug)]
 pub struct Row {
     pub line: u64,
-    cells: Vec<(&'static str, String)>,
+    /// Exactly as many as it has (a growing `Vec` would hold room for four).
+    cells: Box<[(&'static str, String)]>,
 }
 
 impl Row {
     pub fn get(&self, column: &str) -> Option<&str> {
         self.cells
             .iter()
-            .find(|(c, _)| *c == column)
+            .find(|(c, v)| *c == column && !v.is_empty())
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The cell's text, moved out of the row (it reads as empty from then on).
+    pub fn take(&mut self, column: &str) -> Option<String> {
+        self.cells
+            .iter_mut()
+            .find(|(c, v)| *c == column && !v.is_empty())
+            .map(|(_, v)| std::mem::take(v))
     }
 }
 
 /// Reads the sheet at `path`. The outer error is a file that cannot be read at all
 /// (a usage error); problems inside it are returned with the rows that could be read.
-pub fn read(path: &Path, columns: &Columns) -> std::io::Result<(Sheet, Vec<RowError>)> {
-    let bytes = read_bounded(path)?;
+pub fn read(
+    path: &Path,
+    columns: &Columns,
+    budget: &mut Budget,
+) -> std::io::Result<(Sheet, Vec<RowError>)> {
     let name = path.display().to_string();
-    Ok(parse(&name, &bytes, columns))
+    let mut file = open_bounded(path)?;
+    let found = encoding::sniff((&mut file).take(MAX_SHEET_BYTES))?;
+    file.rewind()?;
+    let file = file.take(MAX_SHEET_BYTES);
+    let refused = |line: u64, message: String, help: &str| {
+        let sheet = Sheet::empty(&name);
+        (sheet, vec![RowError::new(&name, line, None, message, help)])
+    };
+    const SAVE_AS_UTF8: &str = "save the sheet as UTF-8: in Excel, \"Save as\" › \"CSV UTF-8 (comma delimited)\"; in LibreOffice, character set \"Unicode (UTF-8)\"";
+    Ok(match found {
+        Found::Utf8 => parse(&name, file, columns, budget),
+        Found::Windows1252(place) => {
+            let (mut sheet, errors) = parse(&name, Windows1252::new(file), columns, budget);
+            sheet.note = Some(format!(
+                "{name}:{}:{}: note: the file is not UTF-8 (the byte 0x{:02X} here); it was read as Windows-1252 (Latin-1), the encoding of Excel's plain \"CSV\" in Western Europe. Check the names in the output, or {SAVE_AS_UTF8}",
+                place.line, place.column, place.byte
+            ));
+            (sheet, errors)
+        }
+        Found::Mixed(place) => refused(
+            place.line,
+            format!(
+                "the file is not UTF-8: the byte 0x{:02X} at column {} is not, though other characters in the file are UTF-8, so it is not Windows-1252 (Latin-1) either",
+                place.byte, place.column
+            ),
+            SAVE_AS_UTF8,
+        ),
+        Found::Utf16 => refused(
+            1,
+            "the file is UTF-16 (Excel's \"Unicode Text\"), not CSV in UTF-8".into(),
+            SAVE_AS_UTF8,
+        ),
+    })
 }
 
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
+/// The file at `path`, when it is a regular file of at most [`MAX_SHEET_BYTES`].
+fn open_bounded(path: &Path) -> std::io::Result<std::fs::File> {
     let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
@@ -77,34 +160,61 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     if meta.len() > MAX_SHEET_BYTES {
         return Err(refuse("it is larger than the 64 MB a sheet may be"));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)?
-        .take(MAX_SHEET_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SHEET_BYTES {
-        return Err(refuse("it is larger than the 64 MB a sheet may be"));
-    }
-    Ok(bytes)
+    std::fs::File::open(path)
 }
 
-/// Parses the bytes of a sheet named `name`.
-pub fn parse(name: &str, bytes: &[u8], columns: &Columns) -> (Sheet, Vec<RowError>) {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+impl Sheet {
+    fn empty(name: &str) -> Self {
+        Sheet {
+            name: name.to_string(),
+            rows: Vec::new(),
+            header_ok: false,
+            count: 0,
+            overflow: None,
+            note: None,
+        }
+    }
+}
+
+/// Parses the sheet named `name` from `input` (UTF-8), a record at a time.
+pub fn parse(
+    name: &str,
+    input: impl Read,
+    columns: &Columns,
+    budget: &mut Budget,
+) -> (Sheet, Vec<RowError>) {
     let mut errors = Vec::new();
-    let mut sheet = Sheet {
-        name: name.to_string(),
-        rows: Vec::new(),
-        header_ok: false,
-    };
+    let mut sheet = Sheet::empty(name);
+    // The header line decides the delimiter: read it, then read on from its start.
+    let mut input = std::io::BufReader::new(input);
+    let mut first = Vec::new();
+    if let Err(e) = (&mut input)
+        .take(MAX_HEADER_BYTES)
+        .read_until(b'\n', &mut first)
+    {
+        errors.push(RowError::new(
+            name,
+            1,
+            None,
+            format!("the file cannot be read: {e}"),
+            "check that the file is a CSV export and can be opened",
+        ));
+        return (sheet, errors);
+    }
+    let first = first
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&first)
+        .to_vec();
+    let delimiter = delimiter(&first);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(bytes))
+        .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes);
-    let mut records = reader.byte_records();
+        .from_reader(Counted::new(std::io::Cursor::new(first).chain(input)));
+    let mut record = csv::ByteRecord::new();
     let header = loop {
-        match records.next() {
-            None => {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => {
                 errors.push(RowError::new(
                     name,
                     1,
@@ -117,138 +227,116 @@ pub fn parse(name: &str, bytes: &[u8], columns: &Columns) -> (Sheet, Vec<RowErro
                 ));
                 return (sheet, errors);
             }
-            Some(Err(e)) => {
-                errors.push(csv_error(name, Lines::new(bytes).of(e.position()), &e));
+            Err(e) => {
+                let line = reader.get_mut().line_of(e.position());
+                errors.push(csv_error(name, line, &e));
                 return (sheet, errors);
             }
-            Some(Ok(record)) if is_blank(&record) => continue,
-            Some(Ok(record)) => break record,
+            Ok(true) if is_blank(&record) => continue,
+            Ok(true) => break record.clone(),
         }
     };
-    let mut lines = Lines::new(bytes);
-    let header_line = lines.of(header.position());
+    let header_line = reader.get_mut().line_of(header.position());
     let Some(names) = read_header(name, header_line, &header, columns, &mut errors) else {
         return (sheet, errors);
     };
     sheet.header_ok = true;
-    for record in records {
-        let record = match record {
-            Ok(record) => record,
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 // The reader cannot resynchronise after a broken quote: stop here.
-                errors.push(csv_error(name, lines.of(e.position()), &e));
+                let line = reader.get_mut().line_of(e.position());
+                errors.push(csv_error(name, line, &e));
                 break;
             }
-        };
+        }
         if is_blank(&record) {
             continue;
         }
-        let line = lines.of(record.position());
-        if record.len() > names.len() && record.iter().skip(names.len()).any(|f| !f.is_empty()) {
-            errors.push(RowError::new(
-                name,
-                line,
-                None,
-                format!(
-                    "the row has {} fields, the header names {}",
-                    record.len(),
-                    names.len()
-                ),
-                "a comma (or `;`) inside a value needs the value in double quotes: \"Lead a review; ship the runbook\"",
-            ));
+        sheet.count += 1;
+        let line = reader.get_mut().line_of(record.position());
+        if budget.is_spent() {
+            // Too many rows for a program file already: only counted now.
             continue;
         }
-        let mut cells = Vec::new();
-        let mut utf8 = true;
-        let mut unnamed = false;
-        for (column, field) in names.iter().zip(record.iter()) {
-            let Ok(text) = std::str::from_utf8(field) else {
-                utf8 = false;
-                break;
-            };
-            let text = text.trim();
-            match column {
-                _ if text.is_empty() => {}
-                Some(column) => cells.push((*column, text.to_string())),
-                None => unnamed = true,
-            }
-        }
-        if unnamed {
-            errors.push(RowError::new(
-                name,
-                line,
-                None,
-                "the row has a value in a column without a name",
-                "name the column in the header line, or delete the value",
-            ));
+        let Some(row) = row(name, line, &names, &record, &mut errors) else {
+            continue;
+        };
+        budget.used += (columns.toml_floor)(&row) as u64;
+        if budget.is_spent() {
+            sheet.overflow = Some(line);
+            sheet.rows = Vec::new();
             continue;
         }
-        if !utf8 {
-            errors.push(RowError::new(
-                name,
-                line,
-                None,
-                "the row is not valid UTF-8",
-                "export the sheet as \"CSV UTF-8\" (Excel) or with the UTF-8 character set",
-            ));
-            continue;
-        }
-        sheet.rows.push(Row { line, cells });
+        sheet.rows.push(row);
     }
     (sheet, errors)
 }
 
-/// Line numbers of records, counted here: the csv crate's own count is off after a
-/// `\r\n` or a blank line, and the position it gives for a record is where the line
-/// break before it began. Records come in file order, so counting goes on from the
-/// last one.
-struct Lines<'b> {
-    bytes: &'b [u8],
-    offset: usize,
+/// One record under the header as a row; `None` (with the problem in `errors`) when it
+/// has fields beyond the header's, a value in a column without a name, or is not UTF-8.
+fn row(
+    name: &str,
     line: u64,
-}
-
-impl<'b> Lines<'b> {
-    fn new(bytes: &'b [u8]) -> Self {
-        Lines {
-            bytes,
-            offset: 0,
-            line: 1,
-        }
+    names: &[Option<&'static str>],
+    record: &csv::ByteRecord,
+    errors: &mut Vec<RowError>,
+) -> Option<Row> {
+    if record.len() > names.len() && record.iter().skip(names.len()).any(|f| !f.is_empty()) {
+        errors.push(RowError::new(
+            name,
+            line,
+            None,
+            format!(
+                "the row has {} fields, the header names {}",
+                record.len(),
+                names.len()
+            ),
+            "a comma (or `;`) inside a value needs the value in double quotes: \"Lead a review; ship the runbook\"",
+        ));
+        return None;
     }
-
-    /// The 1-based line a record starting at `position` begins on.
-    fn of(&mut self, position: Option<&csv::Position>) -> u64 {
-        let Some(position) = position else {
-            return self.line;
+    let mut cells = Vec::new();
+    let mut utf8 = true;
+    let mut unnamed = false;
+    for (column, field) in names.iter().zip(record.iter()) {
+        let Ok(text) = std::str::from_utf8(field) else {
+            utf8 = false;
+            break;
         };
-        let mut start = (position.byte() as usize).min(self.bytes.len());
-        while self
-            .bytes
-            .get(start)
-            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
-        {
-            start += 1;
+        let text = text.trim();
+        match column {
+            _ if text.is_empty() => {}
+            Some(column) => cells.push((*column, text.to_string())),
+            None => unnamed = true,
         }
-        if start >= self.offset {
-            let breaks = self.bytes[self.offset..start]
-                .iter()
-                .filter(|&&b| b == b'\n');
-            self.line += breaks.count() as u64;
-            self.offset = start;
-        }
-        self.line
     }
-}
-
-/// `,` unless the header line holds more `;` or tabs than commas.
-fn delimiter(bytes: &[u8]) -> u8 {
-    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let count = |d: u8| first.iter().filter(|&&b| b == d).count();
-    [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|&d| (count(d), d == b','))
-        .unwrap_or(b',')
+    if unnamed {
+        errors.push(RowError::new(
+            name,
+            line,
+            None,
+            "the row has a value in a column without a name",
+            "name the column in the header line, or delete the value",
+        ));
+        return None;
+    }
+    if !utf8 {
+        errors.push(RowError::new(
+            name,
+            line,
+            None,
+            "the row is not valid UTF-8",
+            "export the sheet as \"CSV UTF-8\" (Excel) or with the UTF-8 character set",
+        ));
+        return None;
+    }
+    Some(Row {
+        line,
+        cells: cells.into_boxed_slice(),
+    })
 }
 
 fn is_blank(record: &csv::ByteRecord) -> bool {
@@ -265,88 +353,6 @@ fn csv_error(name: &str, line: u64, error: &csv::Error) -> RowError {
     )
 }
 
-/// Column names in file order; `None` for an empty header cell (a value under it is
-/// refused). `None` overall when the header is unusable.
-fn read_header(
-    name: &str,
-    line: u64,
-    header: &csv::ByteRecord,
-    columns: &Columns,
-    errors: &mut Vec<RowError>,
-) -> Option<Vec<Option<&'static str>>> {
-    let before = errors.len();
-    let mut names: Vec<Option<&'static str>> = Vec::with_capacity(header.len());
-    for field in header.iter() {
-        let written = String::from_utf8_lossy(field);
-        let written = written.trim().trim_start_matches('\u{feff}');
-        if written.is_empty() {
-            names.push(None);
-            continue;
-        }
-        let normal = normalise(written);
-        let known = columns
-            .aliases
-            .iter()
-            .find(|(alias, _)| *alias == normal)
-            .map(|(_, column)| *column)
-            .or_else(|| columns.names().find(|c| *c == normal));
-        match known {
-            Some(column) if names.contains(&Some(column)) => {
-                errors.push(RowError::new(
-                    name,
-                    line,
-                    None,
-                    format!("the column {column:?} appears twice"),
-                    "keep one column of each name",
-                ));
-            }
-            Some(column) => names.push(Some(column)),
-            None => {
-                let help = match closest(&normal, columns.names()) {
-                    Some(s) => format!("did you mean {s:?}? Otherwise delete the column"),
-                    None => format!(
-                        "delete the column, or rename it to one of: {}",
-                        columns.listed()
-                    ),
-                };
-                errors.push(RowError::new(
-                    name,
-                    line,
-                    None,
-                    format!("unknown column {written:?}"),
-                    help,
-                ));
-                names.push(None);
-            }
-        }
-    }
-    for required in columns.required {
-        if !names.contains(&Some(required)) {
-            errors.push(RowError::new(
-                name,
-                line,
-                None,
-                format!("the header has no {required:?} column"),
-                format!(
-                    "the first line names the columns; {} are required",
-                    columns.required.join(", ")
-                ),
-            ));
-        }
-    }
-    (errors.len() == before).then_some(names)
-}
-
-/// `Quiet Hours`, `quiet-hours` and `quiet_hours` are one column.
-fn normalise(header: &str) -> String {
-    header
-        .to_lowercase()
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,14 +361,25 @@ mod tests {
         known: &[&["id", "name", "email", "quiet_hours"]],
         required: &["name", "email"],
         aliases: &[("e_mail", "email")],
+        // A row counts its cells' bytes.
+        toml_floor: |row| row.cells.iter().map(|(_, text)| text.len()).sum(),
     };
 
     type Cells = Vec<(&'static str, String)>;
 
     fn rows(text: &str) -> (Vec<(u64, Cells)>, Vec<String>) {
-        let (sheet, errors) = parse("p.csv", text.as_bytes(), &COLUMNS);
+        let (sheet, errors) = parse(
+            "p.csv",
+            text.as_bytes(),
+            &COLUMNS,
+            &mut Budget::new(1 << 40),
+        );
         (
-            sheet.rows.into_iter().map(|r| (r.line, r.cells)).collect(),
+            sheet
+                .rows
+                .into_iter()
+                .map(|r| (r.line, r.cells.into_vec()))
+                .collect(),
             errors.iter().map(|e| e.to_string()).collect(),
         )
     }
@@ -434,12 +451,37 @@ mod tests {
 
     #[test]
     fn invalid_utf8_names_the_row() {
-        let (sheet, errors) = parse("p.csv", b"name,email\nJos\xe9,j@example.org\n", &COLUMNS);
+        let (sheet, errors) = parse(
+            "p.csv",
+            &b"name,email\nJos\xe9,j@example.org\n"[..],
+            &COLUMNS,
+            &mut Budget::new(1 << 40),
+        );
         assert!(sheet.rows.is_empty());
         assert!(
             errors[0]
                 .to_string()
                 .starts_with("p.csv:2: error: the row is not valid UTF-8")
+        );
+    }
+
+    /// Rows are kept while their TOML fits; from the row that spends the budget on, they
+    /// are only counted, and those kept are let go.
+    #[test]
+    fn rows_past_the_budget_are_counted_not_kept() {
+        let text = "name,email\nAda,a@x.org\nAlan,b@x.org\n\nGrace,c@x.org\nLinus,d@x.org\n";
+        let mut budget = Budget::new(30);
+        let (sheet, errors) = parse("p.csv", text.as_bytes(), &COLUMNS, &mut budget);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(sheet.count, 4);
+        assert_eq!(sheet.overflow, Some(5));
+        assert!(sheet.rows.is_empty());
+        assert!(budget.is_spent());
+        // A second sheet against the spent budget: counted only, no overflow of its own.
+        let (pairs, _) = parse("q.csv", text.as_bytes(), &COLUMNS, &mut budget);
+        assert_eq!(
+            (pairs.count, pairs.overflow, pairs.rows.len()),
+            (4, None, 0)
         );
     }
 }

@@ -16,8 +16,9 @@ use super::emit::{Emitted, key, quoted};
 use crate::diagnostic::Diagnostic;
 
 /// The problems the loader finds in `emitted`, by sheet row. `coordinator` is the key
-/// of a person in the text: the head must name one.
-pub fn check(emitted: &Emitted, coordinator: &str, names: &[String; 2]) -> Vec<RowError> {
+/// of a person in the text: the head must name one. The head is put in front of the
+/// text for the check and taken off again, so the text is not copied.
+pub fn check(emitted: &mut Emitted, coordinator: &str, names: &[String; 2]) -> Vec<RowError> {
     let head = format!(
         "[program]\nname = \"mentord import\"\ntimezone = \"UTC\"\nstart = 2000-01-03\ncoordinator = {}\norganizer = {{ name = \"mentord import\", email = \"import@example.org\" }}\n",
         quoted(coordinator)
@@ -28,8 +29,10 @@ pub fn check(emitted: &Emitted, coordinator: &str, names: &[String; 2]) -> Vec<R
             .text
             .contains(&format!("[people.{}]", key(coordinator)))
     );
-    let text = format!("{head}{}", emitted.text);
-    match crate::program::parse(&text, Path::new(".")) {
+    emitted.text.insert_str(0, &head);
+    let parsed = crate::program::parse(&emitted.text, Path::new("."));
+    emitted.text.drain(..head.len());
+    match parsed {
         Ok(_) => Vec::new(),
         Err(diagnostics) => diagnostics
             .into_iter()

@@ -12,8 +12,13 @@ pub struct Failed {
     pub status: String,
 }
 
-/// The failed recipients in a `message/delivery-status` body. `delayed`, `delivered`,
-/// `relayed` and `expanded` recipients are not failures.
+/// The most failed recipients read from one report: mentord sends each message to one
+/// person, so a report about its mail names one or a few; the rest of a report naming
+/// hundreds of thousands (each then looked up among the program's people) is left.
+const MAX_FAILED: usize = 100;
+
+/// The failed recipients in a `message/delivery-status` body, at most [`MAX_FAILED`].
+/// `delayed`, `delivered`, `relayed` and `expanded` recipients are not failures.
 pub fn failed(status_part: &str) -> Vec<Failed> {
     let mut out = Vec::new();
     // Blocks are separated by blank lines; the first is about the message.
@@ -53,6 +58,9 @@ pub fn failed(status_part: &str) -> Vec<Failed> {
             address,
             status: status.chars().take(300).collect(),
         });
+        if out.len() == MAX_FAILED {
+            break;
+        }
     }
     out
 }
@@ -135,5 +143,15 @@ mod tests {
     fn a_delay_is_not_a_bounce() {
         let report = "Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822; a@b.org\nAction: delayed\nStatus: 4.4.1\n";
         assert!(failed(report).is_empty());
+    }
+
+    #[test]
+    fn a_report_naming_thousands_gives_a_few() {
+        let block = |i: usize| format!("Final-Recipient: rfc822; p{i}@b.org\nAction: failed\n");
+        let report: Vec<String> = (0..50_000).map(block).collect();
+        let report = format!("Reporting-MTA: dns; x\n\n{}", report.join("\n"));
+        let got = failed(&report);
+        assert_eq!(got.len(), MAX_FAILED);
+        assert_eq!(got[0].address, "p0@b.org");
     }
 }

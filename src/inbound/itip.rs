@@ -7,7 +7,7 @@
 use jiff::civil::{Date, DateTime};
 
 /// One attendee's answer, for the whole series or one meeting of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Answer {
     pub uid: String,
     /// `None` for the series.
@@ -18,7 +18,7 @@ pub struct Answer {
 }
 
 /// Which meeting an answer is about, as the client wrote it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecurrenceId {
     /// `…Z`: an instant.
     Utc(jiff::Timestamp),
@@ -28,7 +28,7 @@ pub enum RecurrenceId {
     Date(Date),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartStat {
     Accepted,
     Declined,
@@ -48,14 +48,42 @@ impl PartStat {
     }
 }
 
+/// Why a calendar object is set aside for the coordinator, for the methods an attendee's
+/// client sends that mentord does not take (RFC 5546 §3.2): `COUNTER` (Outlook's
+/// "Propose new time") and `REFRESH` (asking for the invite again). `None` for any
+/// other: a `REPLY` is read by [`answers`], the rest is no attendee's answer.
+pub fn refused(ics: &str) -> Option<String> {
+    let lines = unfold(ics);
+    let method = method(&lines)?;
+    if method.eq_ignore_ascii_case("COUNTER") {
+        Some(
+            "a calendar COUNTER (a proposed new time): mentord does not take proposals; \
+             the coordinator changes times in the program file"
+                .into(),
+        )
+    } else if method.eq_ignore_ascii_case("REFRESH") {
+        Some(
+            "a calendar REFRESH request (a client asking for the invite again): mentord \
+             sends invites only when the program changes; the coordinator can answer it"
+                .into(),
+        )
+    } else {
+        None
+    }
+}
+
+/// The object's `METHOD`, trimmed.
+fn method(lines: &[String]) -> Option<&str> {
+    lines.iter().find_map(|line| {
+        let (name, _, value) = split(line);
+        name.eq_ignore_ascii_case("METHOD").then(|| value.trim())
+    })
+}
+
 /// The answers in a calendar object whose method is `REPLY`; empty for any other method.
 pub fn answers(ics: &str) -> Vec<Answer> {
     let lines = unfold(ics);
-    let is_reply = lines.iter().any(|line| {
-        let (name, _, value) = split(line);
-        name.eq_ignore_ascii_case("METHOD") && value.trim().eq_ignore_ascii_case("REPLY")
-    });
-    if !is_reply {
+    if !method(&lines).is_some_and(|m| m.eq_ignore_ascii_case("REPLY")) {
         return Vec::new();
     }
     let mut answers = Vec::new();
@@ -271,6 +299,25 @@ mod tests {
             answers(ics)[0].recurrence,
             Some(RecurrenceId::Utc("2027-01-12T15:00:00Z".parse().unwrap()))
         );
+    }
+
+    /// Outlook's "Propose new time" and a client asking for the invite again: each
+    /// named for what it is.
+    #[test]
+    fn counter_and_refresh_are_named() {
+        let counter = "BEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\nUID:x\r\n\
+            ATTENDEE;PARTSTAT=ACCEPTED:mailto:a@b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert!(answers(counter).is_empty());
+        assert!(
+            refused(counter)
+                .unwrap()
+                .contains("COUNTER (a proposed new time)")
+        );
+        let refresh = "BEGIN:VCALENDAR\nMETHOD: refresh\nBEGIN:VEVENT\nUID:x\nEND:VEVENT\n";
+        assert!(refused(refresh).unwrap().contains("REFRESH request"));
+        let reply = "BEGIN:VCALENDAR\nMETHOD:REPLY\nEND:VCALENDAR\n";
+        assert_eq!(refused(reply), None);
+        assert_eq!(refused("garbage"), None);
     }
 
     #[test]

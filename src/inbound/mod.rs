@@ -1,26 +1,20 @@
-//! What mentord hears (SPEC §5): replies to its mail, calendar answers, bounces. One
-//! pipeline, fed by `mentord deliver` (a mail server's pipe) and the IMAP watcher:
+//! Reading what mentord hears (SPEC §5): replies to its mail, calendar answers, bounces.
+//! Pure: bytes in, facts out; no store, no clock. What a mail means and what it changes
+//! is decided by [`crate::app::intake`].
 //!
 //! ```text
-//! bytes ─▶ read (pure: headers, answers, calendar, report, new text) ─▶ intake (match the
-//!          message it answers, check the sender, record what it means, once per Message-ID)
+//! bytes ─▶ read (headers, answers, calendar, report, new text) ─▶ app::intake
 //! ```
 //!
 //! - [`read`] turns a mail into an [`read::Incoming`]; [`body`], [`html`] and [`trim`]
 //!   find a reply's new text; [`itip`] reads calendar replies; [`dsn`] delivery reports.
-//! - [`token`] makes and finds the reply tokens in `[mail] reply_to` addresses.
-//! - [`intake`] decides and records; the daemon then passes agendas on and cancels
-//!   declined meetings (see `daemon::inbound`).
+//! - [`vouch`] reads the receiving server's `Authentication-Results`. The tokens of reply
+//!   and ORGANIZER addresses are the vocabulary's ([`crate::vocab::token`]).
 
 pub mod body;
 pub mod dsn;
 pub mod html;
-pub mod imap;
-pub mod intake;
 pub mod itip;
 pub mod read;
-pub mod token;
 pub mod trim;
 pub mod vouch;
-
-pub use intake::{Source, Verdict, take_in};

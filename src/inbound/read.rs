@@ -2,15 +2,35 @@
 //! it answers (`In-Reply-To`, `References`), whether a machine wrote it (an auto-reply,
 //! a delivery report), the calendar answers in it and the new text of a reply. Pure and
 //! total: broken MIME, odd charsets and huge mail give an [`Incoming`] with less in it,
-//! never an error.
+//! never an error. Linear and bounded: however many ids or addresses a mail lists, only
+//! the few mentord can use are kept (a stranger's mail must not cost seconds per mail).
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use std::collections::HashSet;
+
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 use ring::digest;
 
 use super::{body, dsn, itip};
 
-/// Mail larger than this is not parsed beyond its headers: it is set aside.
-pub const MAX_PARSED: usize = 20 * 1024 * 1024;
+/// Mail larger than this is not parsed beyond its headers: it is set aside. As large as
+/// the mail kept whole for the coordinator (SPEC §5: up to 25 MB), so such a mail is
+/// still read; parsing it takes a few times its size in memory, once per mail.
+pub const MAX_PARSED: usize = 25 * 1024 * 1024;
+
+/// The most `References` ids kept, newest first (after `In-Reply-To`): mentord looks for
+/// its own Message-ID, which a client puts at the newest end.
+const MAX_REFERENCES: usize = 100;
+
+/// The most `In-Reply-To` ids kept: a client writes one.
+const MAX_IN_REPLY_TO: usize = 8;
+
+/// The most To/Cc addresses kept, in order, and as many of the envelope headers that
+/// receiving servers add on top: mentord needs only its own reply address among them.
+const MAX_RECIPIENTS: usize = 100;
+
+/// The most calendar answers kept: a client answers one meeting or the series for one
+/// attendee (a few, with a copy of each).
+const MAX_CALENDAR_ANSWERS: usize = 100;
 
 /// What one mail says, as far as mentord cares.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +54,9 @@ pub struct Incoming {
     pub calendar: Vec<itip::Answer>,
     /// The new text of a reply: quotes, attributions and signatures removed.
     pub text: Option<String>,
-    /// Why it could not be read whole (too large, no headers).
+    /// Why it is set aside whatever it answers: it could not be read whole (too large,
+    /// no headers), it speaks for more than one person (more than one `From:` address),
+    /// or it is a calendar message mentord does not take (COUNTER, REFRESH).
     pub problem: Option<String>,
 }
 
@@ -72,23 +94,30 @@ fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
             .message_id()
             .map(|id| format!("<{}>", id.trim().trim_matches(['<', '>'])))
             .unwrap_or_default(),
-        from: message
-            .from()
-            .and_then(Address::first)
-            .and_then(|a| a.address())
-            .map(|a| a.trim().to_ascii_lowercase()),
+        from: None,
         subject: message.subject().unwrap_or_default().to_string(),
         recipients: recipients(&message),
         answers: answers(&message),
         automatic: automatic(&message),
         ..Incoming::default()
     };
+    let senders = senders(&message);
+    incoming.from = senders.first;
     if incoming.from.is_none() {
         incoming.problem = Some("it has no sender (From)".into());
+    } else if senders.count > 1 {
+        incoming.problem = Some(format!(
+            "it has more than one From: address ({}); a mail speaks for one person",
+            senders.count
+        ));
     }
     if with_body {
         incoming.bounced = bounced(&message);
-        incoming.calendar = calendar(&message);
+        let (answers, refused) = calendar(&message);
+        incoming.calendar = answers;
+        if incoming.problem.is_none() {
+            incoming.problem = refused;
+        }
         if incoming.bounced.is_none() && incoming.automatic.is_none() {
             incoming.text = body::new_text(&message);
         }
@@ -97,7 +126,7 @@ fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
 }
 
 /// Where the header block ends (or the first megabyte, if it does not end there).
-pub(super) fn header_end(raw: &[u8]) -> usize {
+pub(crate) fn header_end(raw: &[u8]) -> usize {
     let limit = raw.len().min(1024 * 1024);
     let head = &raw[..limit];
     head.windows(4)
@@ -116,63 +145,130 @@ fn digest_id(raw: &[u8]) -> String {
     format!("<{hex}@no-message-id.mentord.invalid>")
 }
 
-fn recipients(message: &Message<'_>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |address: &str| {
-        let address = address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
-        if !address.is_empty() && !out.contains(&address) {
-            out.push(address);
-        }
+/// The senders a mail names: every `From:` header counts, with every address in it
+/// (mail_parser's `from()` gives only the last header, while DMARC judges the first).
+struct Senders {
+    /// The first address of the first `From:` header, lower case.
+    first: Option<String>,
+    /// How many addresses all `From:` headers hold together.
+    count: usize,
+}
+
+fn senders(message: &Message<'_>) -> Senders {
+    let mut senders = Senders {
+        first: None,
+        count: 0,
     };
-    for list in message.all_to().chain(message.all_cc()) {
+    for header in message.headers() {
+        if header.name != HeaderName::From {
+            continue;
+        }
+        match header.value.as_address() {
+            Some(list) => {
+                for addr in list.iter() {
+                    senders.count += 1;
+                    if senders.first.is_none() {
+                        senders.first = addr.address().map(|a| a.trim().to_ascii_lowercase());
+                    }
+                }
+            }
+            // A From: header that names nobody readable is still a sender given.
+            None => senders.count += 1,
+        }
+    }
+    senders
+}
+
+/// Addresses in order, each once, at most `limit` of them (lower case, without angle
+/// brackets): a set beside the list keeps it linear however many a mail lists.
+struct Bounded {
+    list: Vec<String>,
+    seen: HashSet<String>,
+    limit: usize,
+}
+
+impl Bounded {
+    fn new(limit: usize) -> Self {
+        Bounded {
+            list: Vec::new(),
+            seen: HashSet::new(),
+            limit,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.list.len() >= self.limit
+    }
+
+    fn push(&mut self, item: String) {
+        if !self.is_full() && !item.is_empty() && self.seen.insert(item.clone()) {
+            self.list.push(item);
+        }
+    }
+}
+
+fn recipients(message: &Message<'_>) -> Vec<String> {
+    let clean = |address: &str| address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+    let mut named = Bounded::new(MAX_RECIPIENTS);
+    'lists: for list in message.all_to().chain(message.all_cc()) {
         for addr in list.iter() {
+            if named.is_full() {
+                break 'lists;
+            }
             if let Some(address) = addr.address() {
-                push(address);
+                named.push(clean(address));
             }
         }
     }
-    for name in [
+    // Receiving servers put their envelope headers on top: the first ones are theirs.
+    let mut envelope = Bounded::new(MAX_RECIPIENTS);
+    let envelope_names = [
         "Delivered-To",
         "X-Original-To",
         "Envelope-To",
         "X-Envelope-To",
-    ] {
+    ];
+    'headers: for name in envelope_names {
         for value in message.header_values(name) {
+            if envelope.is_full() {
+                break 'headers;
+            }
             if let Some(text) = value.as_text() {
-                push(text);
+                envelope.push(clean(text));
             } else if let Some(list) = value.as_address() {
-                for addr in list.iter() {
-                    if let Some(address) = addr.address() {
-                        push(address);
-                    }
+                for address in list.iter().filter_map(|a| a.address()).take(MAX_RECIPIENTS) {
+                    envelope.push(clean(address));
                 }
             }
         }
     }
+    let mut out = named.list;
+    let seen = named.seen;
+    out.extend(envelope.list.into_iter().filter(|a| !seen.contains(a)));
     out
 }
 
-fn ids(value: &HeaderValue<'_>) -> Vec<String> {
-    let list: Vec<&str> = match value {
-        HeaderValue::Text(text) => vec![text.as_ref()],
-        HeaderValue::TextList(list) => list.iter().map(|t| t.as_ref()).collect(),
-        _ => Vec::new(),
-    };
-    list.into_iter()
-        .map(|id| format!("<{}>", id.trim().trim_matches(['<', '>'])))
-        .collect()
-}
-
-fn answers(message: &Message<'_>) -> Vec<String> {
-    let mut out = ids(message.in_reply_to());
-    let mut references = ids(message.references());
-    references.reverse();
-    for id in references {
-        if !out.contains(&id) {
-            out.push(id);
-        }
+/// Message ids of a header, in the order written, with angle brackets.
+fn ids<'a>(value: &'a HeaderValue<'_>) -> Box<dyn DoubleEndedIterator<Item = String> + 'a> {
+    let id = |text: &str| format!("<{}>", text.trim().trim_matches(['<', '>']));
+    match value {
+        HeaderValue::Text(text) => Box::new(std::iter::once(id(text))),
+        HeaderValue::TextList(list) => Box::new(list.iter().map(move |t| id(t))),
+        _ => Box::new(std::iter::empty()),
     }
-    out
+}
+
+/// `In-Reply-To`, then `References` from the newest, each once and bounded: only the
+/// newest [`MAX_REFERENCES`] are looked at, so a mail with 300,000 ids costs no more
+/// than one with a hundred.
+fn answers(message: &Message<'_>) -> Vec<String> {
+    let mut out = Bounded::new(MAX_IN_REPLY_TO + MAX_REFERENCES);
+    let in_reply_to = ids(message.in_reply_to()).take(MAX_IN_REPLY_TO);
+    let references = ids(message.references()).rev().take(MAX_REFERENCES);
+    for id in in_reply_to.chain(references) {
+        out.push(id);
+    }
+    out.list
 }
 
 /// RFC 3834's `Auto-Submitted`, and the headers and subjects responders use instead.
@@ -260,31 +356,94 @@ fn status_bytes<'a>(part: &'a mail_parser::MessagePart<'_>) -> &'a [u8] {
     }
 }
 
-/// Calendar answers from any `text/calendar` or `application/ics` part.
-fn calendar(message: &Message<'_>) -> Vec<itip::Answer> {
-    message
-        .parts
-        .iter()
-        .filter(|part| {
-            part.content_type().is_some_and(|ct| {
-                let sub = ct.subtype().unwrap_or_default();
-                (ct.ctype().eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case("calendar"))
-                    || (ct.ctype().eq_ignore_ascii_case("application")
-                        && sub.eq_ignore_ascii_case("ics"))
-            })
+/// Calendar answers from any `text/calendar` or `application/ics` part, each once and
+/// at most [`MAX_CALENDAR_ANSWERS`]; and why the mail is set aside, when a part is a
+/// calendar message mentord does not take.
+fn calendar(message: &Message<'_>) -> (Vec<itip::Answer>, Option<String>) {
+    let mut answers = Vec::new();
+    let mut seen = HashSet::new();
+    let mut refused = None;
+    for part in message.parts.iter().filter(|part| {
+        part.content_type().is_some_and(|ct| {
+            let sub = ct.subtype().unwrap_or_default();
+            (ct.ctype().eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case("calendar"))
+                || (ct.ctype().eq_ignore_ascii_case("application")
+                    && sub.eq_ignore_ascii_case("ics"))
         })
-        .flat_map(|part| {
-            let text = match part.text_contents() {
-                Some(text) => text.to_string(),
-                None => String::from_utf8_lossy(part.contents()).into_owned(),
-            };
-            itip::answers(&text)
-        })
-        .fold(Vec::new(), |mut all, answer| {
-            // The same object often comes twice: inline and as an attachment.
-            if !all.contains(&answer) {
-                all.push(answer);
+    }) {
+        let text = match part.text_contents() {
+            Some(text) => text.to_string(),
+            None => String::from_utf8_lossy(part.contents()).into_owned(),
+        };
+        if refused.is_none() {
+            refused = itip::refused(&text);
+        }
+        // The same object often comes twice: inline and as an attachment.
+        for answer in itip::answers(&text) {
+            if answers.len() >= MAX_CALENDAR_ANSWERS {
+                break;
             }
-            all
-        })
+            if seen.insert(answer.clone()) {
+                answers.push(answer);
+            }
+        }
+    }
+    (answers, refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reply deep in a long thread: mentord's Message-ID is the newest of thousands of
+    /// `References`, and is still found, among a bounded few.
+    #[test]
+    fn the_newest_reference_is_kept_among_many() {
+        let old: Vec<String> = (0..50_000).map(|i| format!("<old-{i}@x.org>")).collect();
+        let raw = format!(
+            "From: alan@example.org\r\nTo: mentoring@example.org\r\nIn-Reply-To: <answered@x.org>\r\n\
+             References: {} <ours@mentord.example.org>\r\nSubject: Re\r\n\r\nHello\r\n",
+            old.join(" ")
+        );
+        let incoming = read(raw.as_bytes());
+        assert_eq!(incoming.answers[0], "<answered@x.org>");
+        assert_eq!(incoming.answers[1], "<ours@mentord.example.org>");
+        assert_eq!(incoming.answers[2], "<old-49999@x.org>");
+        assert_eq!(incoming.answers.len(), 1 + MAX_REFERENCES);
+    }
+
+    /// Ids and addresses repeated are kept once, in order.
+    #[test]
+    fn repeats_are_kept_once() {
+        let raw = "From: alan@example.org\r\nTo: A <a@x.org>, b@x.org, A@X.ORG\r\nCc: b@x.org\r\n\
+                   Delivered-To: a@x.org\r\nDelivered-To: mentoring+t@x.org\r\n\
+                   In-Reply-To: <one@x>\r\nReferences: <two@x> <one@x> <two@x>\r\n\r\nHi\r\n";
+        let incoming = read(raw.as_bytes());
+        assert_eq!(
+            incoming.recipients,
+            vec!["a@x.org", "b@x.org", "mentoring+t@x.org"]
+        );
+        assert_eq!(incoming.answers, vec!["<one@x>", "<two@x>"]);
+    }
+
+    /// Two `From:` headers, or one naming two people: the first address is the sender
+    /// (as DMARC judges it), and the mail is set aside.
+    #[test]
+    fn more_than_one_sender_is_a_problem() {
+        for head in [
+            "From: mallory@evil.example\r\nFrom: alan@example.org\r\n",
+            "From: mallory@evil.example, alan@example.org\r\n",
+        ] {
+            let raw = format!("{head}To: m@x.org\r\nSubject: Re\r\n\r\nHi\r\n");
+            let incoming = read(raw.as_bytes());
+            assert_eq!(incoming.from.as_deref(), Some("mallory@evil.example"));
+            assert_eq!(
+                incoming.problem.as_deref(),
+                Some("it has more than one From: address (2); a mail speaks for one person")
+            );
+        }
+        let one = read(b"From: Alan <ALAN@example.org>\r\nTo: m@x.org\r\n\r\nHi\r\n");
+        assert_eq!(one.from.as_deref(), Some("alan@example.org"));
+        assert_eq!(one.problem, None);
+    }
 }

@@ -54,7 +54,7 @@ pub struct Calendar {
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Kind, pair, occurrence, sequence, recipient: unique per message.
-    pub key: super::DeliveryKey,
+    pub key: crate::vocab::DeliveryKey,
     pub message_id: String,
     pub from: crate::program::Mailbox,
     /// One recipient: a mail never shows one person's address to another pair.
@@ -92,15 +92,6 @@ impl Raw {
 pub struct ReplyTo {
     pub address: String,
     pub token: String,
-}
-
-/// `Message-ID` from the delivery key: a resend after a crash carries the same one.
-pub fn message_id(key: &str, from_email: &str) -> String {
-    let domain = from_email
-        .rsplit_once('@')
-        .map_or("mentord.invalid", |(_, d)| d);
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes());
-    format!("<{id}@{domain}>")
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): vacation responders stay quiet.

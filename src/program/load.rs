@@ -7,15 +7,19 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
 
+use super::file::read_program_file;
+use super::model::{
+    DEFAULT_CONNECTIONS, HttpConfig, InboundConfig, MailConfig, Person, PersonIndex, Program,
+    StoreConfig,
+};
 use super::pairs::{Context, RawPair, read_pair, resolve_pairs, resolve_person};
-pub use super::people::PersonEntry;
-use super::people::read_person;
-use super::reader::{self, Table, Value};
+use super::people::{PersonEntry, read_person};
+use super::reader::{self, Table, Value, line_of};
 use super::sections::{self, ProgramHead};
 use super::segments::{extendable, segments};
 use super::settings::{Located, SHARED_KEYS, Settings, builtin, read_digest};
 use super::values::{check_id, closest};
-use super::{HttpConfig, MailConfig, Person, PersonIndex, Program, StoreConfig, Zone};
+use super::zones::Zones;
 use crate::cron::Cron;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, Span};
 
@@ -58,10 +62,6 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// The largest program file read. 64 MB holds hundreds of thousands of people; anything
-/// larger is a wrong path (a log, a dump), and reading it would only take the memory.
-pub const MAX_PROGRAM_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Reads and validates the program file at `path`. Relative paths inside the file
 /// (templates, mail folder) are taken from the file's own folder.
 pub fn load(path: &Path) -> Result<Program, LoadError> {
@@ -101,59 +101,6 @@ pub fn load(path: &Path) -> Result<Program, LoadError> {
             file: SourceFile::new(name, text),
             diagnostics,
         }),
-    }
-}
-
-/// The bytes of a regular file of at most [`MAX_PROGRAM_BYTES`]. Anything else is
-/// refused before it is opened: opening a FIFO waits for a writer, and a device such
-/// as `/dev/zero` never ends.
-fn read_program_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
-    let usable = |meta: &std::fs::Metadata| {
-        if !meta.is_file() {
-            return Err(refuse(not_a_file(meta).to_string()));
-        }
-        if meta.len() > MAX_PROGRAM_BYTES {
-            return Err(refuse(format!(
-                "it is {} MB, more than the {} MB a program file may be",
-                meta.len().div_ceil(1024 * 1024),
-                MAX_PROGRAM_BYTES / (1024 * 1024)
-            )));
-        }
-        Ok(())
-    };
-    usable(&std::fs::metadata(path)?)?;
-    let file = std::fs::File::open(path)?;
-    // The path may have been replaced in between: check what was opened, and never read
-    // more than the bound (a file may also grow while it is read).
-    let meta = file.metadata()?;
-    usable(&meta)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_PROGRAM_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_PROGRAM_BYTES {
-        return Err(refuse(format!(
-            "it grew past the {} MB a program file may be while it was read",
-            MAX_PROGRAM_BYTES / (1024 * 1024)
-        )));
-    }
-    Ok(bytes)
-}
-
-/// What a path that is not a regular file is, for the error.
-fn not_a_file(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt as _;
-    let kind = meta.file_type();
-    if kind.is_dir() {
-        "it is a folder, not a file"
-    } else if kind.is_fifo() {
-        "it is a named pipe (FIFO), not a file"
-    } else if kind.is_socket() {
-        "it is a socket, not a file"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "it is a device, not a file"
-    } else {
-        "it is not a regular file"
     }
 }
 
@@ -271,114 +218,6 @@ fn read_parsed(
     }
 }
 
-/// What to write instead of a legacy zone name, if `name` is one: the old US, Canada and
-/// other backward links (`US/Eastern`), and the POSIX-style abbreviations without DST
-/// rules of their region (`EST` has no daylight saving time, New York has).
-/// `PST8PDT`-style names keep DST and are fine.
-fn legacy_zone(name: &str, zone: &Zone) -> Option<String> {
-    let modern: Option<&str> = match name {
-        "EST" | "US/Eastern" => Some("America/New_York"),
-        "MST" | "US/Mountain" => Some("America/Denver"),
-        "HST" | "US/Hawaii" => Some("Pacific/Honolulu"),
-        "US/Central" => Some("America/Chicago"),
-        "US/Pacific" => Some("America/Los_Angeles"),
-        "US/Arizona" => Some("America/Phoenix"),
-        "US/Alaska" => Some("America/Anchorage"),
-        _ => None,
-    };
-    let abbreviation = matches!(name, "EST" | "MST" | "HST");
-    match modern {
-        Some(modern) if abbreviation => Some(format!(
-            "{name:?} has no daylight saving time, though most places that use it change their \
-             clocks: if the people are in {modern}'s region, write \"{modern}\""
-        )),
-        Some(modern) => Some(format!("write \"{modern}\", the zone's current name")),
-        None if zone.name.as_ref() != name
-            && (name.starts_with("US/") || name.starts_with("Canada/")) =>
-        {
-            Some(format!("write \"{}\", the zone's current name", zone.name))
-        }
-        None => None,
-    }
-}
-
-/// Time zones loaded once per name: 50,000 people rarely use more than a few dozen.
-#[derive(Debug, Default)]
-pub struct Zones {
-    cache: HashMap<String, Option<Zone>>,
-}
-
-impl Zones {
-    pub fn read(&mut self, value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<Zone> {
-        let name = reader::string(value, key, "\"Europe/Berlin\"", diags)?;
-        if let Some(what) = host_dependent_zone(name) {
-            diags
-                .error(value.span(), format!("`{key}`: {name:?} {what}"))
-                .help("name the zone itself, like \"Europe/Berlin\": invites carry the zone's name, and calendars elsewhere must know it");
-            return None;
-        }
-        let zone = match self.cache.get(name) {
-            Some(zone) => zone.clone(),
-            None => {
-                let zone = jiff::tz::TimeZone::get(name).ok().map(|tz| Zone {
-                    name: tz.iana_name().unwrap_or(name).into(),
-                    tz,
-                });
-                self.cache.insert(name.to_string(), zone.clone());
-                zone
-            }
-        };
-        if let Some(zone) = &zone
-            && let Some(modern) = legacy_zone(name, zone)
-        {
-            diags
-                .warning(
-                    value.span(),
-                    format!("`{key}`: {name:?} is a legacy zone name"),
-                )
-                .help(modern);
-        }
-        if zone.is_none() {
-            let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-            // A bare city ("Berlin") names the zone's last part.
-            let city = name.replace(' ', "_");
-            let by_city = names.iter().find(|n| {
-                n.rsplit('/')
-                    .next()
-                    .is_some_and(|last| last.eq_ignore_ascii_case(&city))
-                    && n.contains('/')
-            });
-            let help = match by_city
-                .map(String::as_str)
-                .or_else(|| closest(name, names.iter().map(String::as_str)))
-            {
-                Some(s) => {
-                    format!("did you mean {s:?}? Zones are IANA names like \"Europe/Berlin\"")
-                }
-                None => {
-                    "use an IANA zone name like \"Europe/Berlin\" or \"America/New_York\"".into()
-                }
-            };
-            diags
-                .error(value.span(), format!("`{key}`: unknown time zone {name:?}"))
-                .help(help);
-        }
-        zone
-    }
-}
-
-/// Names in a host's zone database that are not zones of their own: what they mean
-/// depends on the host (or on nothing), so an invite naming them is read differently
-/// elsewhere.
-fn host_dependent_zone(name: &str) -> Option<&'static str> {
-    match name.to_ascii_lowercase().as_str() {
-        "localtime" => Some("is this computer's own zone setting, not a zone"),
-        "posixrules" => Some("is a file of the zone database, not a zone"),
-        "factory" => Some("is a placeholder for a zone not set yet"),
-        _ => None,
-    }
-}
-
 const SECTIONS: &[&str] = &[
     "program", "defaults", "people", "pairs", "store", "mail", "inbound", "http",
 ];
@@ -407,7 +246,7 @@ struct Loader<'b> {
     store: Option<StoreConfig>,
     mail: Option<MailConfig>,
     reply_to: Option<String>,
-    inbound: Option<super::InboundConfig>,
+    inbound: Option<InboundConfig>,
     authserv_id: Option<String>,
     http: Option<HttpConfig>,
 }
@@ -641,7 +480,7 @@ impl<'b> Loader<'b> {
             }),
             mail: self.mail.unwrap_or(MailConfig::File {
                 dir: self.base.join("outbox"),
-                connections: super::DEFAULT_CONNECTIONS,
+                connections: DEFAULT_CONNECTIONS,
             }),
             reply_to: self.reply_to,
             inbound: self.inbound,
@@ -652,14 +491,4 @@ impl<'b> Loader<'b> {
             ids: std::sync::OnceLock::new(),
         })
     }
-}
-
-/// 1-based line of a span's start, for messages that point at an earlier place.
-pub(super) fn line_of(text: &str, span: &Span) -> usize {
-    let end = span.start.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }

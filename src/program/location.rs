@@ -47,7 +47,7 @@ impl From<&Location> for Location {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     // A password can also sit in the query (`?password=`): drop the whole query then.
     let url = if url.contains("password") {
         url.split('?').next().unwrap_or_default()

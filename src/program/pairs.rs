@@ -6,12 +6,13 @@ use rustc_hash::FxHashMap as HashMap;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 
-use super::load::{PersonEntry, Zones};
-use super::reader::{self, Table, TableName, Value};
-use super::sections::{ProgramHead, text};
+use super::model::{Meeting, Pair, PersonIndex, Status, Timing, Zone};
+use super::people::PersonEntry;
+use super::reader::{self, Table, TableName, Value, text};
+use super::sections::ProgramHead;
 use super::settings::{Located, SHARED_KEYS, Settings, builtin};
 use super::values::{self, QuietHours, check_id, closest};
-use super::{Meeting, Pair, PersonIndex, Status, Timing, Zone};
+use super::zones::Zones;
 use crate::diagnostic::{Diagnostics, Span};
 use crate::recurrence::{Rule, Until};
 
@@ -21,7 +22,7 @@ const PAIR_KEYS: &[&str] = &[
 
 /// A pair as written, with owned values and absolute spans.
 #[derive(Debug)]
-pub struct RawPair {
+pub(crate) struct RawPair {
     /// 1-based position among the `[[pairs]]`, for messages.
     number: usize,
     span: Span,
@@ -37,7 +38,7 @@ pub struct RawPair {
 }
 
 /// Reads one `[[pairs]]` table; `number` counts from 1.
-pub fn read_pair(
+pub(crate) fn read_pair(
     number: usize,
     value: &Value<'_>,
     zones: &mut Zones,
@@ -123,17 +124,21 @@ pub fn read_pair(
 
 /// What pairs are resolved against. Without a valid `[program]` the checks that need
 /// its dates are left out rather than reported wrongly.
-pub struct Context<'a> {
-    pub head: Option<&'a ProgramHead>,
-    pub defaults: &'a Settings,
-    pub people: &'a [PersonEntry],
-    pub index: &'a HashMap<String, PersonIndex>,
+pub(crate) struct Context<'a> {
+    pub(crate) head: Option<&'a ProgramHead>,
+    pub(crate) defaults: &'a Settings,
+    pub(crate) people: &'a [PersonEntry],
+    pub(crate) index: &'a HashMap<String, PersonIndex>,
     /// 1-based line of a span, for messages that point at an earlier place.
-    pub line_of: &'a dyn Fn(&Span) -> usize,
+    pub(crate) line_of: &'a dyn Fn(&Span) -> usize,
 }
 
 /// Turns raw pairs into pairs: people resolved, defaults merged, duplicates refused.
-pub fn resolve_pairs(raw: Vec<RawPair>, cx: &Context<'_>, diags: &mut Diagnostics) -> Vec<Pair> {
+pub(crate) fn resolve_pairs(
+    raw: Vec<RawPair>,
+    cx: &Context<'_>,
+    diags: &mut Diagnostics,
+) -> Vec<Pair> {
     let defaults_rule = match cx.defaults.cadence(None) {
         Ok(rule) => Some(rule),
         Err((span, e)) => {
@@ -375,7 +380,7 @@ fn resolve_one(
 
 /// A person id named by a pair or the coordinator. A person who exists but is invalid
 /// was already reported: the reference is not reported again.
-pub fn resolve_person(
+pub(crate) fn resolve_person(
     id: &Located<String>,
     role: &str,
     cx: &Context<'_>,
@@ -424,7 +429,7 @@ fn series_until(rule: &Rule, end: Option<Date>, zone: &Zone) -> Option<Timestamp
 }
 
 /// The first meeting date of a series, if it has any.
-pub fn first_meeting(meeting: &Meeting, start: Date, skip: &[Date]) -> Option<Date> {
+fn first_meeting(meeting: &Meeting, start: Date, skip: &[Date]) -> Option<Date> {
     meeting
         .rule
         .dates(start, start)

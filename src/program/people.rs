@@ -3,10 +3,10 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::load::{Zones, line_of};
-use super::reader::{self, Table, TableName, Value};
+use super::model::{Person, Zone};
+use super::reader::{self, Table, TableName, Value, line_of};
 use super::values;
-use super::{Person, Zone, sections};
+use super::zones::Zones;
 use crate::diagnostic::{Diagnostics, Span};
 
 const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
@@ -14,15 +14,15 @@ const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
 /// A person as read; an invalid one is kept (so pairs naming them are not told the
 /// person does not exist) but never used.
 #[derive(Debug)]
-pub struct PersonEntry {
-    pub person: Person,
-    pub valid: bool,
+pub(crate) struct PersonEntry {
+    pub(crate) person: Person,
+    pub(crate) valid: bool,
 }
 
 /// Reads `[people.ID]`. `emails` holds every address seen so far (lower case, with its
 /// place) so a second person with the same one is refused; `text` is the whole file,
 /// for pointing at that place.
-pub fn read_person(
+pub(crate) fn read_person(
     id: &str,
     value: &Value<'_>,
     zones: &mut Zones,
@@ -49,10 +49,10 @@ pub fn read_person(
     };
     let name = t
         .require("name", diags, "\"Grace Hopper\"")
-        .and_then(|v| sections::name_text(v, "name", diags));
+        .and_then(|v| reader::name_text(v, "name", diags));
     let example = format!("\"{id}@example.org\"");
     let email = t.require("email", diags, &example).and_then(|v| {
-        let email = sections::email(v, &example, diags)?;
+        let email = reader::email(v, &example, diags)?;
         let key = email.to_lowercase();
         if let Some(first) = emails.get(&key) {
             let first = first.clone();

@@ -1,19 +1,21 @@
 //! Walking the spanned TOML tree: tables that remember which keys were read so the rest
-//! can be reported as unknown, and typed reads that report a wrong type where it is.
+//! can be reported as unknown, typed reads that report a wrong type where it is (and the
+//! checked text, names and addresses every section reads alike), and where a span is in
+//! the file.
 
 use jiff::civil::Date;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::values::{ValueError, closest};
+use super::values::{self, ValueError, check_email, check_name, check_text, closest};
 use crate::diagnostic::{Diagnostics, Span};
 
-pub type Value<'i> = Spanned<DeValue<'i>>;
+pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
 /// How a table is named in messages; built into text only when a message needs it
 /// (100,000 people would otherwise format 100,000 names for nothing).
 #[derive(Debug, Clone, Copy)]
-pub enum TableName<'a> {
+pub(crate) enum TableName<'a> {
     /// `[program]`, `[mail]`, …
     Fixed(&'static str),
     /// `[people.ID]`
@@ -42,15 +44,19 @@ impl From<&'static str> for TableName<'_> {
 }
 
 /// One TOML table being read: which keys exist, which were used.
-pub struct Table<'a, 'i> {
-    pub name: TableName<'a>,
-    pub span: Span,
+pub(crate) struct Table<'a, 'i> {
+    pub(crate) name: TableName<'a>,
+    pub(crate) span: Span,
     entries: Vec<(&'a str, Span, &'a Value<'i>)>,
     used: Vec<bool>,
 }
 
 impl<'a, 'i> Table<'a, 'i> {
-    pub fn from_table(name: impl Into<TableName<'a>>, span: Span, table: &'a DeTable<'i>) -> Self {
+    pub(crate) fn from_table(
+        name: impl Into<TableName<'a>>,
+        span: Span,
+        table: &'a DeTable<'i>,
+    ) -> Self {
         let entries: Vec<_> = table
             .iter()
             .map(|(k, v)| (k.get_ref().as_ref(), k.span(), v))
@@ -65,7 +71,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// Reads `value` as a table, or reports that it is not one.
-    pub fn from_value(
+    pub(crate) fn from_value(
         name: impl Into<TableName<'a>>,
         value: &'a Value<'i>,
         diags: &mut Diagnostics,
@@ -85,25 +91,25 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    pub fn get(&mut self, key: &str) -> Option<&'a Value<'i>> {
+    pub(crate) fn get(&mut self, key: &str) -> Option<&'a Value<'i>> {
         let index = self.entries.iter().position(|(k, _, _)| *k == key)?;
         self.used[index] = true;
         Some(self.entries[index].2)
     }
 
     /// Span of a key's name, for messages about the key rather than its value.
-    pub fn key_span(&self, key: &str) -> Option<Span> {
+    pub(crate) fn key_span(&self, key: &str) -> Option<Span> {
         self.entries
             .iter()
             .find(|(k, _, _)| *k == key)
             .map(|(_, span, _)| span.clone())
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = (&'a str, Span, &'a Value<'i>)> + '_ {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&'a str, Span, &'a Value<'i>)> + '_ {
         self.entries.iter().map(|(k, s, v)| (*k, s.clone(), *v))
     }
 
-    pub fn require(
+    pub(crate) fn require(
         &mut self,
         key: &str,
         diags: &mut Diagnostics,
@@ -124,7 +130,7 @@ impl<'a, 'i> Table<'a, 'i> {
     /// Reports every key that was never read, suggesting the closest known one.
     /// `known` comes in parts (a pair's own keys and the shared ones) so nothing is
     /// built for the common case of a table without mistakes.
-    pub fn finish(self, known: &[&[&str]], diags: &mut Diagnostics) {
+    pub(crate) fn finish(self, known: &[&[&str]], diags: &mut Diagnostics) {
         for ((key, span, _), used) in self.entries.iter().zip(&self.used) {
             if *used {
                 continue;
@@ -144,7 +150,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 }
 
-pub fn type_name(value: &DeValue<'_>) -> &'static str {
+pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -169,7 +175,7 @@ fn wrong_type(diags: &mut Diagnostics, value: &Value<'_>, key: &str, wanted: &st
 }
 
 /// A string value, with its span.
-pub fn string<'a>(
+pub(crate) fn string<'a>(
     value: &'a Value<'_>,
     key: &str,
     example: &str,
@@ -185,7 +191,7 @@ pub fn string<'a>(
 }
 
 /// A string run through a value parser; the parser's error lands on the value.
-pub fn parsed<T>(
+pub(crate) fn parsed<T>(
     value: &Value<'_>,
     key: &str,
     example: &str,
@@ -202,14 +208,19 @@ pub fn parsed<T>(
     }
 }
 
-pub fn report(diags: &mut Diagnostics, span: Span, key: &str, error: ValueError) {
+pub(crate) fn report(diags: &mut Diagnostics, span: Span, key: &str, error: ValueError) {
     diags
         .error(span, format!("`{key}`: {}", error.message))
         .help(error.help);
 }
 
 /// A plain date: a TOML local date `2027-01-11` or the string `"2027-01-11"`.
-pub fn date(value: &Value<'_>, key: &str, example: &str, diags: &mut Diagnostics) -> Option<Date> {
+pub(crate) fn date(
+    value: &Value<'_>,
+    key: &str,
+    example: &str,
+    diags: &mut Diagnostics,
+) -> Option<Date> {
     let help = format!("write a date without quotes or time, like `{key} = {example}`");
     match value.get_ref() {
         DeValue::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => {
@@ -251,7 +262,7 @@ pub fn date(value: &Value<'_>, key: &str, example: &str, diags: &mut Diagnostics
 
 /// An array whose items each go through `item`; a lone item is accepted as a list of one
 /// when `allow_single` is set.
-pub fn list<'a, 'i, T>(
+pub(crate) fn list<'a, 'i, T>(
     value: &'a Value<'i>,
     key: &str,
     example: &str,
@@ -280,13 +291,13 @@ pub fn list<'a, 'i, T>(
 }
 
 /// Whether a string value is the word `off`, which switches a setting off.
-pub fn is_off(value: &Value<'_>) -> bool {
+pub(crate) fn is_off(value: &Value<'_>) -> bool {
     matches!(value.get_ref(), DeValue::String(s) if s.trim().eq_ignore_ascii_case("off"))
 }
 
 /// The span of bytes `range` of a string value's text, or the whole value when the
 /// string was written with escapes (then source bytes and text bytes differ).
-pub fn span_within(value: &Value<'_>, text: &str, range: Span) -> Span {
+pub(crate) fn span_within(value: &Value<'_>, text: &str, range: Span) -> Span {
     let span = value.span();
     if span.len() == text.len() + 2 {
         let start = span.start + 1 + range.start;
@@ -294,4 +305,49 @@ pub fn span_within(value: &Value<'_>, text: &str, range: Span) -> Span {
     } else {
         span
     }
+}
+
+/// One line of text that will reach a header or a calendar line.
+pub(crate) fn text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_text)
+}
+
+/// A name (of a person, the organizer or the program): it reaches mail subjects.
+pub(crate) fn name_text(value: &Value<'_>, key: &str, diags: &mut Diagnostics) -> Option<String> {
+    checked_text(value, key, diags, check_name)
+}
+
+fn checked_text(
+    value: &Value<'_>,
+    key: &str,
+    diags: &mut Diagnostics,
+    check: fn(&str) -> Result<(), ValueError>,
+) -> Option<String> {
+    parsed(value, key, "\"...\"", diags, |s| {
+        check(s)?;
+        if s.trim().is_empty() {
+            return Err(values::invalid(
+                "is empty",
+                "write some text, or remove the key",
+            ));
+        }
+        Ok(s.to_string())
+    })
+}
+
+/// An email address, checked; `example` is shown in the help.
+pub(crate) fn email(value: &Value<'_>, example: &str, diags: &mut Diagnostics) -> Option<String> {
+    parsed(value, "email", example, diags, |s| {
+        check_email(s).map(|()| s.to_string())
+    })
+}
+
+/// 1-based line of a span's start, for messages that point at an earlier place.
+pub(super) fn line_of(text: &str, span: &Span) -> usize {
+    let end = span.start.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }

@@ -19,7 +19,7 @@ use toml_parser::Source;
 use toml_parser::lexer::TokenKind;
 
 /// Segments of roughly `target` bytes (never splitting inside a table), covering `text`.
-pub fn segments(text: &str, target: usize) -> Vec<Range<usize>> {
+pub(crate) fn segments(text: &str, target: usize) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut segment_start = 0;
     let mut depth = 0usize;
@@ -62,7 +62,11 @@ pub fn segments(text: &str, target: usize) -> Vec<Range<usize>> {
 /// valid but rare, and not told apart. The parser gives a table it made for a header's
 /// path the span of its key, and an array of tables the span of its first header
 /// (`segments_agree` fails should a new `toml` change that).
-pub fn extendable(name: &str, key_span: &Range<usize>, value: &Spanned<DeValue<'_>>) -> bool {
+pub(crate) fn extendable(
+    name: &str,
+    key_span: &Range<usize>,
+    value: &Spanned<DeValue<'_>>,
+) -> bool {
     match (name, value.get_ref()) {
         ("people", DeValue::Table(_)) => value.span() == *key_span,
         ("pairs", DeValue::Array(items)) => items.first().is_some_and(|t| t.span() == value.span()),

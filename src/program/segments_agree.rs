@@ -9,8 +9,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::Program;
 use super::load::{parse_in_segments, parse_segmented, parse_whole};
+use super::model::Program;
 use crate::diagnostic::Diagnostic;
 
 /// Small enough that most headers start a segment of their own, up to a few tables each.

@@ -5,26 +5,26 @@
 use jiff::SignedDuration;
 use jiff::civil::Time;
 
-use super::Zone;
-use super::load::Zones;
+use super::model::Zone;
 use super::reader::{self, Table, Value};
 use super::values::{
     Every, OnDay, QuietHours, ValueError, invalid, parse_duration, parse_every, parse_on_item,
     parse_positive_duration, parse_quiet_hours, parse_time_of_day,
 };
+use super::zones::Zones;
 use crate::cron::Cron;
 use crate::diagnostic::{Diagnostics, Span};
 use crate::recurrence::{ByDay, Freq, Rule, check_combination, parse_rrule};
 
 /// A value with the span it came from, so a later check can point at it.
 #[derive(Debug, Clone)]
-pub struct Located<T> {
-    pub value: T,
-    pub span: Span,
+pub(crate) struct Located<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
 }
 
 /// Keys that `[defaults]` and a pair share.
-pub const SHARED_KEYS: &[&str] = &[
+pub(crate) const SHARED_KEYS: &[&str] = &[
     "every",
     "on",
     "at",
@@ -44,47 +44,51 @@ pub const SHARED_KEYS: &[&str] = &[
 /// One level of settings as written; `None` means not given at this level.
 /// `Some(None)` on a switchable setting means `"off"`.
 #[derive(Debug, Default, Clone)]
-pub struct Settings {
-    pub every: Option<Located<Every>>,
-    pub on: Option<Located<Vec<OnDay>>>,
-    pub rrule: Option<Located<Rule>>,
-    pub at: Option<Time>,
-    pub timezone: Option<Zone>,
-    pub duration: Option<SignedDuration>,
-    pub location: Option<String>,
-    pub agenda_before: Option<Option<SignedDuration>>,
-    pub reminder_before: Option<Option<SignedDuration>>,
-    pub followup_after: Option<Option<SignedDuration>>,
-    pub review_every: Option<Option<i32>>,
-    pub review_grace: Option<i32>,
-    pub quiet_hours: Option<Option<QuietHours>>,
-    pub cancel_notice: Option<SignedDuration>,
+pub(crate) struct Settings {
+    pub(crate) every: Option<Located<Every>>,
+    pub(crate) on: Option<Located<Vec<OnDay>>>,
+    pub(crate) rrule: Option<Located<Rule>>,
+    pub(crate) at: Option<Time>,
+    pub(crate) timezone: Option<Zone>,
+    pub(crate) duration: Option<SignedDuration>,
+    pub(crate) location: Option<String>,
+    pub(crate) agenda_before: Option<Option<SignedDuration>>,
+    pub(crate) reminder_before: Option<Option<SignedDuration>>,
+    pub(crate) followup_after: Option<Option<SignedDuration>>,
+    pub(crate) review_every: Option<Option<i32>>,
+    pub(crate) review_grace: Option<i32>,
+    pub(crate) quiet_hours: Option<Option<QuietHours>>,
+    pub(crate) cancel_notice: Option<SignedDuration>,
 }
 
 /// Built-in defaults: a fortnightly 45-minute meeting at 10:00, the agenda prompt two
 /// days ahead, the mentor's reminder one day ahead, a follow-up two hours after, a review
 /// every quarter with two weeks' grace, and no mail between 21:00 and 07:00.
-pub mod builtin {
+pub(crate) mod builtin {
     use super::*;
-    pub const EVERY: Every = Every::Weeks(2);
-    pub const AT: Time = Time::constant(10, 0, 0, 0);
-    pub const DURATION: SignedDuration = SignedDuration::from_mins(45);
-    pub const AGENDA_BEFORE: SignedDuration = SignedDuration::from_hours(48);
-    pub const REMINDER_BEFORE: SignedDuration = SignedDuration::from_hours(24);
-    pub const FOLLOWUP_AFTER: SignedDuration = SignedDuration::from_hours(2);
-    pub const REVIEW_EVERY_DAYS: i32 = 90;
-    pub const REVIEW_GRACE_DAYS: i32 = 14;
-    pub const QUIET_HOURS: QuietHours = QuietHours {
+    pub(crate) const EVERY: Every = Every::Weeks(2);
+    pub(crate) const AT: Time = Time::constant(10, 0, 0, 0);
+    pub(crate) const DURATION: SignedDuration = SignedDuration::from_mins(45);
+    pub(crate) const AGENDA_BEFORE: SignedDuration = SignedDuration::from_hours(48);
+    pub(crate) const REMINDER_BEFORE: SignedDuration = SignedDuration::from_hours(24);
+    pub(crate) const FOLLOWUP_AFTER: SignedDuration = SignedDuration::from_hours(2);
+    pub(crate) const REVIEW_EVERY_DAYS: i32 = 90;
+    pub(crate) const REVIEW_GRACE_DAYS: i32 = 14;
+    pub(crate) const QUIET_HOURS: QuietHours = QuietHours {
         begin: Time::constant(21, 0, 0, 0),
         end: Time::constant(7, 0, 0, 0),
     };
-    pub const DIGEST: &str = "0 8 * * MON";
-    pub const CANCEL_NOTICE: SignedDuration = SignedDuration::from_hours(24);
+    pub(crate) const DIGEST: &str = "0 8 * * MON";
+    pub(crate) const CANCEL_NOTICE: SignedDuration = SignedDuration::from_hours(24);
 }
 
 impl Settings {
     /// Reads the shared keys from `table`, reporting bad values.
-    pub fn read(table: &mut Table<'_, '_>, zones: &mut Zones, diags: &mut Diagnostics) -> Settings {
+    pub(crate) fn read(
+        table: &mut Table<'_, '_>,
+        zones: &mut Zones,
+        diags: &mut Diagnostics,
+    ) -> Settings {
         let mut s = Settings::default();
         if let Some(v) = table.get("every") {
             s.every = located(v, "every", "\"2 weeks\"", diags, parse_every);
@@ -159,7 +163,7 @@ impl Settings {
     }
 
     /// This level's value where given, else `fallback`'s.
-    pub fn over(&self, fallback: &Settings) -> Settings {
+    pub(crate) fn over(&self, fallback: &Settings) -> Settings {
         Settings {
             every: self.every.clone().or_else(|| fallback.every.clone()),
             on: self.on.clone().or_else(|| fallback.on.clone()),
@@ -178,13 +182,13 @@ impl Settings {
         }
     }
 
-    pub fn sets_cadence(&self) -> bool {
+    pub(crate) fn sets_cadence(&self) -> bool {
         self.every.is_some() || self.on.is_some() || self.rrule.is_some()
     }
 
     /// The recurrence rule this level describes. `defaults` supplies what a pair that
     /// overrides only part of a friendly cadence (say `on`) leaves out.
-    pub fn cadence(&self, defaults: Option<&Settings>) -> Result<Rule, (Span, ValueError)> {
+    pub(crate) fn cadence(&self, defaults: Option<&Settings>) -> Result<Rule, (Span, ValueError)> {
         if let Some(rrule) = &self.rrule {
             if let Some(conflict) = self
                 .every
@@ -378,7 +382,7 @@ fn parse_days(text: &str) -> Result<i32, ValueError> {
 }
 
 /// The coordinator digest schedule: a cron expression or `"off"`.
-pub fn read_digest(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Option<Cron>> {
+pub(crate) fn read_digest(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Option<Cron>> {
     if reader::is_off(value) {
         return Some(None);
     }

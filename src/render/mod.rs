@@ -19,7 +19,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use minijinja::{AutoEscape, Environment, Value};
 
-use crate::mail::MessageKind;
+use crate::vocab::MessageKind;
 
 pub(crate) use context::{
     Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role,

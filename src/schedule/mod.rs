@@ -54,6 +54,20 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// The message this action sends; `None` for a meeting itself.
+    pub fn message(self) -> Option<crate::vocab::MessageKind> {
+        use crate::vocab::MessageKind;
+        Some(match self {
+            ActionKind::Meeting => return None,
+            ActionKind::AgendaPrompt => MessageKind::AgendaPrompt,
+            ActionKind::MentorReminder => MessageKind::MentorReminder,
+            ActionKind::Followup => MessageKind::Followup,
+            ActionKind::ReviewNudge => MessageKind::ReviewNudge,
+            ActionKind::ReviewEscalation => MessageKind::ReviewEscalation,
+            ActionKind::Digest => MessageKind::Digest,
+        })
+    }
+
     pub const ALL: [ActionKind; 7] = [
         ActionKind::Meeting,
         ActionKind::AgendaPrompt,

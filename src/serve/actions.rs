@@ -17,15 +17,19 @@ use axum::response::Response;
 use jiff::Timestamp;
 
 use super::Shared;
-use super::links::{Action, Claim, Refused};
 use super::page_html::{escape, page};
-use crate::daemon::Wake;
-use crate::mail::MessageKind;
+use crate::app;
+use crate::app::live::Wake;
+use crate::app::meeting::Cancel;
+use crate::app::replies::Reply;
+use crate::app::review::Held;
 use crate::program::{Pair, PersonIndex, Program};
-use crate::store::{Cancellation, InboundKind, InboundRecord};
+use crate::store::{InboundKind, InboundRecord};
+use crate::vocab::MessageKind;
+use crate::vocab::links::{Action, Claim, Refused};
 
 /// The longest agenda or list of action items the form takes.
-const MAX_TEXT: usize = 20_000;
+const MAX_TEXT: usize = crate::app::replies::MAX_TEXT;
 
 /// What a valid token names, looked up in the program.
 struct Target<'p> {
@@ -254,51 +258,53 @@ async fn cant_make_it(
     target: &Target<'_>,
     now: Timestamp,
 ) -> anyhow::Result<Response> {
-    let (Some(pair), Some((start, date))) = (target.pair, meeting(target)) else {
+    let (Some(pair), Some((start, _))) = (target.pair, meeting(target)) else {
         return Ok(page(
             StatusCode::GONE,
             "No such meeting",
             "<p>Nothing was changed.</p>",
         ));
     };
-    let is_meeting = crate::schedule::meeting_on(program, pair, date) == Some(start);
-    if start <= now {
-        return Ok(page(
-            StatusCode::GONE,
-            "This meeting has started",
-            "<p>It can no longer be cancelled here. Nothing was changed.</p>",
-        ));
-    }
-    let cancelled = Cancellation {
-        pair: pair.id.clone(),
-        date,
-        occurrence: start.to_string(),
-        person: target.claim.person.clone(),
-        at: now,
-        late: start.duration_since(now) < pair.timing.cancel_notice,
-    };
     let other = escape(&other_name(program, pair, target.person));
-    if !is_meeting {
-        return Ok(page(
-            StatusCode::GONE,
-            "This meeting has moved",
-            &format!(
-                "<p>Your meetings with {other} were rescheduled since this mail; there is no \
-                 meeting at that time any more. Nothing was changed. The newer mail has a link \
-                 for the new time.</p>"
-            ),
-        ));
+    match app::meeting::cancel(
+        &shared.store,
+        program,
+        pair,
+        start,
+        &target.claim.person,
+        now,
+    )
+    .await?
+    {
+        Cancel::Started => {
+            return Ok(page(
+                StatusCode::GONE,
+                "This meeting has started",
+                "<p>It can no longer be cancelled here. Nothing was changed.</p>",
+            ));
+        }
+        Cancel::NoMeeting => {
+            return Ok(page(
+                StatusCode::GONE,
+                "This meeting has moved",
+                &format!(
+                    "<p>Your meetings with {other} were rescheduled since this mail; there is no \
+                     meeting at that time any more. Nothing was changed. The newer mail has a link \
+                     for the new time.</p>"
+                ),
+            ));
+        }
+        Cancel::Already => {
+            return Ok(page(
+                StatusCode::OK,
+                "Already cancelled",
+                &format!(
+                    "<p>This meeting with {other} is already cancelled. Nothing else changed.</p>"
+                ),
+            ));
+        }
+        Cancel::Cancelled { .. } => {}
     }
-    if !shared.store.record_cancellation(&cancelled).await? {
-        return Ok(page(
-            StatusCode::OK,
-            "Already cancelled",
-            &format!(
-                "<p>This meeting with {other} is already cancelled. Nothing else changed.</p>"
-            ),
-        ));
-    }
-    tracing::info!(pair = %pair.id, %date, person = %target.claim.person, late = cancelled.late, "meeting cancelled by link: cancelling it for both");
     let _ = shared.wake.try_send(Wake::Inbound);
     Ok(page(
         StatusCode::OK,
@@ -351,29 +357,28 @@ async fn write(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let record = InboundRecord {
-        message_id: format!("<{id}@link.mentord.invalid>"),
+    let subject = if agenda {
+        "agenda (form)"
+    } else {
+        "action items (form)"
+    };
+    let reply = Reply {
         kind: if agenda {
             InboundKind::Agenda
         } else {
             InboundKind::ActionItems
         },
-        pair: Some(pair.id.clone()),
-        occurrence: Some(start.to_string()),
-        person: Some(target.claim.person.clone()),
-        sender: target.claim.person.clone(),
-        subject: if agenda {
-            "agenda (form)"
-        } else {
-            "action items (form)"
-        }
-        .to_string(),
-        note: None,
-        body: Some(text),
-        raw: None,
-        pending: agenda,
+        pair: pair.id.clone(),
+        meeting: start,
+        person: target.claim.person.clone(),
+        text,
     };
-    if !shared.store.record_inbound(&record, now).await? {
+    let came = InboundRecord::received(
+        format!("<{id}@link.mentord.invalid>"),
+        target.claim.person.clone(),
+        subject,
+    );
+    if !reply.record(&shared.store, came, now).await? {
         return Ok(page(
             StatusCode::OK,
             "Already received",
@@ -406,27 +411,25 @@ async fn review_done(
         ));
     };
     let today = program.zone.tz.to_datetime(now).date();
-    // A review already recorded on or after the one this nudge was about.
+    // A review already recorded on or after the one this nudge was about counts.
     let due: Option<jiff::civil::Date> = target.claim.subject.parse().ok();
-    let held = shared.store.last_reviews().await?.get(&pair.id).copied();
-    if let (Some(held), Some(due)) = (held, due)
-        && held >= due
-    {
-        return Ok(page(
-            StatusCode::OK,
-            "Already recorded",
-            &format!("<p>A review on {held} is already recorded. Nothing else changed.</p>"),
-        ));
+    match app::review::held(&shared.store, pair, today, due, today, now).await? {
+        Held::Already(held) => {
+            return Ok(page(
+                StatusCode::OK,
+                "Already recorded",
+                &format!("<p>A review on {held} is already recorded. Nothing else changed.</p>"),
+            ));
+        }
+        Held::Refused(e) => {
+            return Ok(page(
+                StatusCode::CONFLICT,
+                "Not recorded",
+                &format!("<p>{}</p>", escape(&e.to_string())),
+            ));
+        }
+        Held::Recorded { .. } => {}
     }
-    if let Err(e) = crate::schedule::record_review_on(pair, today, today) {
-        return Ok(page(
-            StatusCode::CONFLICT,
-            "Not recorded",
-            &format!("<p>{}</p>", escape(&e.to_string())),
-        ));
-    }
-    shared.store.record_review(&pair.id, today, now).await?;
-    tracing::info!(pair = %pair.id, %today, "review recorded by link");
     Ok(page(
         StatusCode::OK,
         "Recorded",
@@ -440,11 +443,7 @@ async fn unsubscribe_kind(
     kind: MessageKind,
     now: Timestamp,
 ) -> anyhow::Result<Response> {
-    if !shared
-        .store
-        .unsubscribe(&target.claim.person, kind, now)
-        .await?
-    {
+    if !app::unsubscribe::unsubscribe(&shared.store, &target.claim.person, kind, now).await? {
         return Ok(page(
             StatusCode::OK,
             "Already unsubscribed",
@@ -454,7 +453,6 @@ async fn unsubscribe_kind(
             ),
         ));
     }
-    tracing::info!(person = %target.claim.person, kind = kind.name(), "unsubscribed by link");
     Ok(page(
         StatusCode::OK,
         "Unsubscribed",

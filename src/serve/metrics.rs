@@ -25,10 +25,10 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use super::Shared;
-use crate::mail::MessageKind;
 use crate::program::{Program, Status};
 use crate::schedule::{ReviewStanding, review_standing};
 use crate::store::{InboundKind, StoreCounts};
+use crate::vocab::MessageKind;
 
 /// How long a rendered text is served again.
 pub const CACHE_FOR: Duration = Duration::from_secs(5);

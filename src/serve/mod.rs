@@ -15,7 +15,6 @@
 pub mod actions;
 pub mod client;
 pub mod health;
-pub mod links;
 pub mod metrics;
 pub mod page;
 mod page_html;
@@ -33,7 +32,7 @@ use axum::routing::get;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::{SharedProgram, Wake};
+use crate::app::live::{LiveProgram as SharedProgram, Wake};
 use crate::program::Program;
 use crate::store::Store;
 
@@ -48,7 +47,7 @@ pub struct Shared {
     pub program: SharedProgram,
     pub store: Store,
     /// Signs and checks action links (with `public_url` and a secret).
-    pub signer: Option<links::Signer>,
+    pub signer: Option<crate::vocab::links::Signer>,
     /// The coordinator's page password (user "coordinator"); no page without it.
     /// At least [`signin::MIN_PASSWORD_CHARS`] ([`signin::page_password`]).
     pub password: Option<String>,
@@ -76,24 +75,8 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     /// The program as last loaded.
     pub fn program(&self) -> Arc<Program> {
-        match self.program.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.program.load_full()
     }
-}
-
-/// The link signer for `program`, when it has `[http] public_url`: its secret read now,
-/// so a missing or short one stops the start (and `check`) with a clear error.
-pub fn signer(program: &Program) -> anyhow::Result<Option<links::Signer>> {
-    let Some(http) = &program.http else {
-        return Ok(None);
-    };
-    let (Some(public_url), Some(secret)) = (&http.public_url, &http.secret) else {
-        return Ok(None);
-    };
-    let secret = secret.read("the [http] secret")?;
-    links::Signer::new(secret.as_bytes(), public_url).map(Some)
 }
 
 /// Every route.

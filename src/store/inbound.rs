@@ -72,6 +72,26 @@ pub struct InboundRecord {
     pub pending: bool,
 }
 
+impl InboundRecord {
+    /// What came in, before it is known what it means (set aside until then): the one
+    /// place an inbound record is made, whatever door it came in by.
+    pub fn received(message_id: String, sender: String, subject: &str) -> InboundRecord {
+        InboundRecord {
+            message_id,
+            kind: InboundKind::SetAside,
+            pair: None,
+            occurrence: None,
+            person: None,
+            sender,
+            subject: subject.chars().take(300).collect(),
+            note: None,
+            body: None,
+            raw: None,
+            pending: false,
+        }
+    }
+}
+
 /// A soft bounce (a 4.x.x status) is forgotten after this long without another.
 pub const SOFT_BOUNCE_LAPSES: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
 
@@ -443,7 +463,7 @@ impl Store {
     pub async fn unsubscribe(
         &self,
         person: &str,
-        kind: crate::mail::MessageKind,
+        kind: crate::vocab::MessageKind,
         now: Timestamp,
     ) -> anyhow::Result<bool> {
         let inserted = on!(self, |pool| sqlx::query(
@@ -460,7 +480,7 @@ impl Store {
     }
 
     /// Every (person, kind) stopped.
-    pub async fn unsubscribes(&self) -> anyhow::Result<Vec<(String, crate::mail::MessageKind)>> {
+    pub async fn unsubscribes(&self) -> anyhow::Result<Vec<(String, crate::vocab::MessageKind)>> {
         let rows: Vec<(String, String)> = on!(self, |pool| sqlx::query_as(
             "SELECT person, kind FROM unsubscribes ORDER BY person, kind"
         )

@@ -16,13 +16,13 @@ use sqlx::Row;
 use super::{
     Backend, LEASE, Store, connection, dialects, finish, instant, on, on_writer, seconds, series,
 };
-use crate::mail::MessageKind;
 use crate::reconcile::Sent;
+use crate::vocab::MessageKind;
 
 /// A message to put in the outbox.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    /// A [`crate::mail::DeliveryKey`], as written.
+    /// A [`crate::vocab::DeliveryKey`], as written.
     pub key: String,
     pub message_id: String,
     pub kind: MessageKind,

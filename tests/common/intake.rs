@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use mentord::inbound::imap::{Cursor, Intake, Taken};
+use mentord::io::imap::{Cursor, Intake, Taken};
 
 pub const FAILURES: u32 = 2;
 

@@ -8,17 +8,17 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::super::tick::Tick;
 use super::{Planner, new_message};
-use crate::inbound::token::TokenKey;
-use crate::mail::{DeliveryKey, MessageKind};
-use crate::serve::links::Signer;
 use crate::store::InboundKind;
+use crate::vocab::links::Signer;
+use crate::vocab::token::TokenKey;
+use crate::vocab::{DeliveryKey, MessageKind};
 
 /// The store's key that signs reply tokens.
 const TOKEN_SECRET: &str = "reply_tokens";
 
 /// The store's key (made on first start, shared by every daemon of the store): it keys
 /// Message-IDs, series UIDs and reply tokens, so nobody outside can compute them.
-pub(crate) async fn store_key(store: &crate::store::Store) -> anyhow::Result<TokenKey> {
+pub async fn store_key(store: &crate::store::Store) -> anyhow::Result<TokenKey> {
     Ok(TokenKey::new(&store.secret(TOKEN_SECRET).await?))
 }
 
@@ -57,7 +57,7 @@ impl Planner {
                     .and_then(|h| h.public_url.as_deref());
                 url.map(|url| Signer::new(&[0x5a; 32], url)).transpose()?
             } else {
-                crate::serve::signer(&self.program)?
+                self.program.link_signer()?
             };
         }
         self.refresh_cancellations().await?;

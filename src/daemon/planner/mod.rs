@@ -15,11 +15,11 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::tick::{Stop, Tick};
 use crate::compose::{Composed, Composer};
-use crate::mail::MessageKind;
 use crate::program::Program;
 use crate::render::Templates;
 use crate::schedule::{self, Action, ActionKind, History, Subject, Window};
 use crate::store::{NewMessage, Store};
+use crate::vocab::MessageKind;
 
 /// How far ahead the schedule is expanded at a time.
 const HORIZON: SignedDuration = SignedDuration::from_hours(24);
@@ -47,13 +47,13 @@ pub(super) struct Planner {
     /// was stopped (see `catch_up`).
     just_started: bool,
     /// Signs Reply-To tokens (with `[mail] reply_to`), read from the store once.
-    tokens: Option<crate::inbound::token::TokenKey>,
+    tokens: Option<crate::vocab::token::TokenKey>,
     /// When an agenda held back (one went on to the mentor within the hour) may go.
     agenda_wait: Option<Timestamp>,
     /// How many cancelled meetings the program holds, as the store last said.
     cancellations_seen: Option<i64>,
     /// Signs action links (with `[http] public_url`), made once per program.
-    signer: Option<crate::serve::links::Signer>,
+    signer: Option<crate::vocab::links::Signer>,
     /// Set by the caller for a simulation: its links are signed with a key of its own,
     /// to show how they would look (they are never served).
     preview_links: bool,
@@ -158,7 +158,7 @@ impl Planner {
 
     /// An action in words, for the log: "agenda prompt to Alan Turing".
     fn describe(&self, action: &Action) -> String {
-        let kind = MessageKind::of_action(action.kind).map_or("a meeting", |k| k.label());
+        let kind = action.kind.message().map_or("a meeting", |k| k.label());
         let pair = action.pair.map(|i| &self.program.pairs[i as usize]);
         let person = match (action.to, pair) {
             (schedule::Recipient::Mentor, Some(p)) => Some(p.mentor),
@@ -424,8 +424,8 @@ fn reviewed_since(
 fn composer<'d>(
     program: &'d Program,
     templates: &'d Templates,
-    tokens: Option<&'d crate::inbound::token::TokenKey>,
-    signer: Option<&'d crate::serve::links::Signer>,
+    tokens: Option<&'d crate::vocab::token::TokenKey>,
+    signer: Option<&'d crate::vocab::links::Signer>,
 ) -> anyhow::Result<Composer<'d>> {
     let tokens = tokens.context("the store's key was not read before composing")?;
     Ok(Composer::new(program, templates)

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::{SignedDuration, Timestamp};
 use ring::hmac;
 
-use crate::mail::MessageKind;
+use crate::vocab::MessageKind;
 
 /// Links expire within this, whatever they are for.
 pub const MAX_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 60);
@@ -52,18 +52,6 @@ impl Action {
             _ => Action::Unsubscribe(text.strip_prefix("unsub:")?.parse().ok()?),
         })
     }
-}
-
-/// Kinds a person may stop (SPEC §6); invites and cancellations always go.
-pub fn is_optional(kind: MessageKind) -> bool {
-    matches!(
-        kind,
-        MessageKind::AgendaPrompt
-            | MessageKind::MentorReminder
-            | MessageKind::Followup
-            | MessageKind::ReviewNudge
-            | MessageKind::Digest
-    )
 }
 
 /// What a token says.

@@ -11,19 +11,23 @@
 
 use jiff::Timestamp;
 
-use super::itip::{Answer, PartStat, RecurrenceId};
-use super::read::{Incoming, read};
-use super::token;
-use crate::mail::{DeliveryKey, MessageKind};
+use super::meeting::{self, Cancel};
+use super::replies::Reply;
+use crate::inbound::itip::{Answer, PartStat, RecurrenceId};
+use crate::inbound::read::{Incoming, read};
+use crate::inbound::{dsn, vouch};
 use crate::program::{Pair, Program};
-use crate::store::{Cancellation, InboundKind, InboundRecord, Rsvp, Store};
+use crate::store::{InboundKind, InboundRecord, Rsvp, Store};
+use crate::vocab::token;
+use crate::vocab::{DeliveryKey, MessageKind};
 
 /// The most meetings one calendar reply may cancel: a client declines one meeting (some
 /// send the series beside it); a reply declining many is set aside for a person.
 const MAX_DECLINED: usize = 2;
 
-/// Set-aside mail from `deliver` is kept whole up to this size; larger, its headers.
-const MAX_KEPT: usize = 10 * 1024 * 1024;
+/// Set-aside mail from `deliver` is kept whole up to this size (SPEC §5: 25 MB); larger,
+/// its headers.
+const MAX_KEPT: usize = 25 * 1024 * 1024;
 
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,19 +80,11 @@ pub async fn take_in(
         return Ok(Verdict::Again(kind));
     }
     let meaning = understand(program, store, &incoming, raw, now).await?;
-    let mut record = InboundRecord {
-        message_id: incoming.message_id.clone(),
-        kind: InboundKind::SetAside,
-        pair: None,
-        occurrence: None,
-        person: None,
-        sender: incoming.from.clone().unwrap_or_default(),
-        subject: incoming.subject.chars().take(300).collect(),
-        note: None,
-        body: None,
-        raw: None,
-        pending: false,
-    };
+    let mut record = InboundRecord::received(
+        incoming.message_id.clone(),
+        incoming.from.clone().unwrap_or_default(),
+        &incoming.subject,
+    );
     let verdict = match meaning {
         Meaning::SetAside(reason) => {
             tracing::warn!(message_id = %incoming.message_id, from = %record.sender, %reason, "mail set aside");
@@ -97,7 +93,7 @@ pub async fn take_in(
                 record.raw = Some(if raw.len() <= MAX_KEPT {
                     raw.to_vec()
                 } else {
-                    raw[..super::read::header_end(raw)].to_vec()
+                    raw[..crate::inbound::read::header_end(raw)].to_vec()
                 });
             }
             Verdict::SetAside(reason)
@@ -106,9 +102,7 @@ pub async fn take_in(
             record.kind = InboundKind::Unsubscribe;
             record.person = Some(person.clone());
             record.note = Some(kind.name().to_string());
-            if store.unsubscribe(&person, kind, now).await? {
-                tracing::info!(%person, kind = kind.name(), "unsubscribed by mail");
-            }
+            super::unsubscribe::unsubscribe(store, &person, kind, now).await?;
             Verdict::Used(InboundKind::Unsubscribe)
         }
         Meaning::Automatic(why) => {
@@ -132,31 +126,21 @@ pub async fn take_in(
             });
             Verdict::Used(InboundKind::Bounce)
         }
-        Meaning::Reply {
-            kind,
-            pair,
-            occurrence,
-            person,
-            text,
-        } => {
-            record.kind = kind;
-            record.pair = Some(pair);
-            record.occurrence = Some(occurrence);
-            record.person = Some(person);
-            record.body = Some(text);
+        Meaning::Reply(reply) => {
+            let kind = reply.kind;
             // An agenda may have to be passed on by the daemon (see `daemon::inbound`).
-            record.pending = kind == InboundKind::Agenda;
+            reply.fill(&mut record);
             Verdict::Used(kind)
         }
         Meaning::Rsvp {
             pair,
             person,
             rsvps,
-            cancellations,
+            declined,
         } => {
             record.kind = InboundKind::Rsvp;
-            record.pair = Some(pair);
-            record.person = Some(person);
+            record.pair = Some(pair.clone());
+            record.person = Some(person.clone());
             record.note = Some(
                 rsvps
                     .iter()
@@ -173,10 +157,12 @@ pub async fn take_in(
             for rsvp in &rsvps {
                 store.record_rsvp(rsvp).await?;
             }
-            for cancellation in &cancellations {
-                if store.record_cancellation(cancellation).await? {
-                    tracing::info!(pair = %cancellation.pair, date = %cancellation.date, person = %cancellation.person, "meeting declined: cancelling it for both");
-                    record.pending = true;
+            if let Some(pair) = program.pair_by_id(&pair) {
+                for start in declined {
+                    let cancelled = meeting::cancel(store, program, pair, start, &person, now);
+                    if matches!(cancelled.await?, Cancel::Cancelled { .. }) {
+                        record.pending = true;
+                    }
                 }
             }
             Verdict::Used(InboundKind::Rsvp)
@@ -203,19 +189,14 @@ enum Meaning {
         person: String,
         kind: MessageKind,
     },
-    Bounce(Vec<super::dsn::Failed>),
-    Reply {
-        kind: InboundKind,
-        pair: String,
-        occurrence: String,
-        person: String,
-        text: String,
-    },
+    Bounce(Vec<dsn::Failed>),
+    Reply(Reply),
     Rsvp {
         pair: String,
         person: String,
         rsvps: Vec<Rsvp>,
-        cancellations: Vec<Cancellation>,
+        /// The starts of the meetings it declines that are still ahead.
+        declined: Vec<Timestamp>,
     },
 }
 
@@ -301,7 +282,7 @@ async fn understand(
             )));
         }
     };
-    let Some(occurrence) = key.occurrence else {
+    let Some(meeting) = key.occurrence.and_then(|o| o.parse::<Timestamp>().ok()) else {
         return Ok(Meaning::SetAside("it answers mail about no meeting".into()));
     };
     let Some(text) = incoming.text.clone() else {
@@ -309,13 +290,13 @@ async fn understand(
             "no new text in it (only quoted mail, or nothing mentord can read)".into(),
         ));
     };
-    Ok(Meaning::Reply {
+    Ok(Meaning::Reply(Reply {
         kind,
         pair: pair.id.clone(),
-        occurrence,
+        meeting,
         person: program.person(person).id.clone(),
-        text: text.chars().take(20_000).collect(),
-    })
+        text,
+    }))
 }
 
 /// A delivery report marks an address as bouncing only when it names a message mentord
@@ -326,10 +307,10 @@ async fn bounce(
     store: &Store,
     incoming: &Incoming,
     raw: &[u8],
-    failed: &[super::dsn::Failed],
+    failed: &[dsn::Failed],
 ) -> anyhow::Result<Meaning> {
     let mut sent_to: Vec<String> = Vec::new();
-    for id in super::dsn::returned_message_ids(raw, super::read::header_end(raw)) {
+    for id in dsn::returned_message_ids(raw, crate::inbound::read::header_end(raw)) {
         if let Some(found) = store.message_by_id(std::slice::from_ref(&id)).await? {
             sent_to.push(found.recipient);
         }
@@ -381,7 +362,7 @@ fn unsubscribe(
     };
     // Without the key here (a `deliver` run without the daemon's environment), the
     // mail waits for a person rather than at the mail server forever.
-    let signer = match crate::serve::signer(program) {
+    let signer = match program.link_signer() {
         Ok(Some(signer)) => signer,
         Ok(None) => {
             return Ok(Some(Meaning::SetAside(
@@ -403,7 +384,7 @@ fn unsubscribe(
     let Ok(claim) = signer.verify(token, now) else {
         return refused("with a token that is not valid (altered, forged or expired)");
     };
-    let crate::serve::links::Action::Unsubscribe(kind) = claim.action else {
+    let crate::vocab::links::Action::Unsubscribe(kind) = claim.action else {
         return refused("with a token for something else");
     };
     let sender = incoming.from.as_deref().unwrap_or_default();
@@ -436,7 +417,7 @@ fn unproven(program: &Program, raw: &[u8], sender: &str, given_to: Option<&str>)
     }
     let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
     match &program.authserv_id {
-        Some(id) if super::vouch::dmarc_pass(raw, id, domain) => None,
+        Some(id) if vouch::dmarc_pass(raw, id, domain) => None,
         Some(id) => Some(format!(
             "nothing proves it comes from {sender}: it was not sent to a reply address \
              mentord gave out, and {id} vouches for no DMARC pass of {domain}"
@@ -465,7 +446,7 @@ fn rsvp(
     now: Timestamp,
 ) -> Meaning {
     let mut rsvps = Vec::new();
-    let mut cancellations = Vec::new();
+    let mut declined = Vec::new();
     for answer in answers {
         // The sender answers for themselves only: an ATTENDEE naming the other person of
         // the pair (or another address of the sender's) is credited to the sender.
@@ -488,31 +469,23 @@ fn rsvp(
             partstat: answer.partstat.as_str().to_string(),
             at: now,
         });
-        if let (PartStat::Declined, Some((date, start))) = (answer.partstat, meeting)
+        if let (PartStat::Declined, Some((_, start))) = (answer.partstat, meeting)
             && start > now
         {
-            let notice = pair.timing.cancel_notice;
-            cancellations.push(Cancellation {
-                pair: pair.id.clone(),
-                date,
-                occurrence,
-                person: person_id,
-                at: now,
-                late: start.duration_since(now) < notice,
-            });
+            declined.push(start);
         }
     }
-    if cancellations.len() > MAX_DECLINED {
+    if declined.len() > MAX_DECLINED {
         return Meaning::SetAside(format!(
             "it declines {} meetings at once; a calendar declines one meeting, or the series",
-            cancellations.len()
+            declined.len()
         ));
     }
     Meaning::Rsvp {
         pair: pair.id.clone(),
         person: program.person(sender).id.clone(),
         rsvps,
-        cancellations,
+        declined,
     }
 }
 

@@ -5,8 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::schedule::ActionKind;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MessageKind {
     /// A series new to its attendees (`METHOD:REQUEST`).
@@ -28,6 +26,18 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// Whether a person may stop this kind (SPEC §6); invites and cancellations always go.
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            MessageKind::AgendaPrompt
+                | MessageKind::MentorReminder
+                | MessageKind::Followup
+                | MessageKind::ReviewNudge
+                | MessageKind::Digest
+        )
+    }
+
     pub const ALL: [MessageKind; 11] = [
         MessageKind::Invite,
         MessageKind::InviteUpdate,
@@ -86,19 +96,6 @@ impl MessageKind {
                 | MessageKind::InviteCancel
                 | MessageKind::OccurrenceCancel
         )
-    }
-
-    /// The message a scheduled action sends; `None` for a meeting itself.
-    pub fn of_action(kind: ActionKind) -> Option<MessageKind> {
-        Some(match kind {
-            ActionKind::Meeting => return None,
-            ActionKind::AgendaPrompt => MessageKind::AgendaPrompt,
-            ActionKind::MentorReminder => MessageKind::MentorReminder,
-            ActionKind::Followup => MessageKind::Followup,
-            ActionKind::ReviewNudge => MessageKind::ReviewNudge,
-            ActionKind::ReviewEscalation => MessageKind::ReviewEscalation,
-            ActionKind::Digest => MessageKind::Digest,
-        })
     }
 }
 

@@ -1,0 +1,29 @@
+//! The application: each thing a person can do to the program, decided once — who may,
+//! how often, what changes — whatever door it came in by.
+//!
+//! ```text
+//! mail in (deliver, IMAP) ─▶ inbound (pure reading) ─▶ intake ─┐
+//! action links (HTTP POST) ─────────────────────────────────────┼─▶ meeting, replies,
+//! the command line (review done) ───────────────────────────────┘   review, unsubscribe ─▶ store
+//! ```
+//!
+//! - [`intake`]: one mail in — what it answers, whether its sender proves who they are
+//!   (SPEC §5 "Who may speak"), what it means — recorded once per Message-ID.
+//! - [`meeting`]: someone can't make a meeting (a calendar decline, the link).
+//! - [`replies`]: an agenda or action items (a reply, the form).
+//! - [`review`]: a pair held its relationship review (the command, the link).
+//! - [`unsubscribe`]: a person stops an optional kind of mail (the mail, the link).
+//! - [`live`]: the program as last loaded and the daemon's wake-ups, shared by the
+//!   parts of `mentord run`.
+//!
+//! How often an agenda may go on to the mentor is the daemon's to apply when it sends
+//! (`daemon::inbound`): every door only records, so none can flood anyone.
+
+pub mod intake;
+pub mod live;
+pub mod meeting;
+pub mod replies;
+pub mod review;
+pub mod unsubscribe;
+
+pub use intake::{Source, Verdict, take_in};
