@@ -12,9 +12,7 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
@@ -72,27 +70,7 @@ reply_to = "mentoring+{{token}}@example.org"
 
 /// `mentord deliver` with `mail` on stdin: its exit code and what it said.
 fn deliver(config: &Path, mail: &str) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mentord"))
-        .arg("-c")
-        .arg(config)
-        .arg("deliver")
-        .env_remove("MENTORD_NOW")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(mail.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::deliver(config, mail.as_bytes())
 }
 
 /// The files of one kind (by name) to one address, as parsed text.

@@ -24,9 +24,7 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
@@ -91,28 +89,7 @@ authserv_id = "mx.example.org"
 
 /// `mentord deliver`: its exit code and what it said.
 fn deliver(config: &Path, mail: &str) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mentord"))
-        .arg("-c")
-        .arg(config)
-        .arg("deliver")
-        .env_remove("MENTORD_NOW")
-        .env_remove("MENTORD_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(mail.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::deliver(config, mail.as_bytes())
 }
 
 /// One mail of `kind` to `to`, waited for: (Message-ID, calendar text unfolded).

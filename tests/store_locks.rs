@@ -18,7 +18,6 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -137,29 +136,8 @@ fn stranger_mail(n: usize) -> String {
 }
 
 fn deliver(config: &Path, mail: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mentord"))
-        .env_remove("MENTORD_CONFIG")
-        .env_remove("MENTORD_NOW")
-        .arg("-c")
-        .arg(config)
-        .arg("deliver")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(mail.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "deliver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, said) = common::deliver(config, mail.as_bytes());
+    assert_eq!(code, 0, "deliver failed: {said}");
 }
 
 fn sqlite3(db: &Path, command: &str) -> String {

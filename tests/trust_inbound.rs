@@ -75,19 +75,8 @@ reply_to = "mentoring+{{token}}@example.org"
 /// `mentord deliver` with `mail` on stdin: its exit code, what it said, how long it took.
 fn deliver(config: &Path, mail: &[u8]) -> (i32, String, Duration) {
     let started = Instant::now();
-    let output = common::mentord()
-        .arg("-c")
-        .arg(config)
-        .arg("deliver")
-        .write_stdin(mail.to_vec())
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        took,
-    )
+    let (code, said) = common::deliver(config, mail);
+    (code, said, started.elapsed())
 }
 
 /// A stranger's mail with `head` among its headers.

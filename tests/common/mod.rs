@@ -103,6 +103,22 @@ pub fn mentord() -> assert_cmd::Command {
     cmd
 }
 
+/// `mentord -c CONFIG deliver` with `mail` on stdin, as a mail server's pipe hands it
+/// over: its exit code and what it said (stderr).
+pub fn deliver(config: &Path, mail: &[u8]) -> (i32, String) {
+    let output = mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("deliver")
+        .write_stdin(mail.to_vec())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// A text replacement in the example program.
 pub type Edit = (&'static str, &'static str);
 
