@@ -369,7 +369,7 @@ async fn retry_sends_a_failed_message_again_with_its_message_id() {
     let store = mentord::store::Store::open(&program.store.location)
         .await
         .unwrap();
-    let key = mentord::daemon::inbound::store_key(&store).await.unwrap();
+    let key = mentord::daemon::store_key(&store).await.unwrap();
     let expected = key.message_id(
         &format!("{}\ninvite/barbara-vint/-/0/vint", program.name),
         "example.org",

@@ -9,6 +9,7 @@ mod plan;
 mod plan_json;
 #[cfg(test)]
 mod plan_json_agrees;
+mod plan_rows;
 mod retry;
 mod review;
 mod run;

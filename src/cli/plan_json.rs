@@ -28,7 +28,7 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::plan::ChangeRow;
+use super::plan_rows::ChangeRow;
 use crate::program::{PersonIndex, Program, Zone};
 use crate::schedule::{Action, Chunks, Recipient, Subject};
 
@@ -150,7 +150,7 @@ impl Fragments {
 
 /// Writes the actions as a JSON array, one object per line. The schedule runs on a
 /// second thread, a batch ahead of the formatting.
-pub fn write(
+pub(super) fn write(
     program: &Program,
     rows: &[ChangeRow],
     at: Timestamp,

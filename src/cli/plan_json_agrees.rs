@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Value, json};
 
-use super::plan::{ChangeRow, change_rows};
+use super::plan_rows::{ChangeRow, change_rows};
 use super::{plan_json, time};
 use crate::program::{Program, Zone};
 use crate::reconcile::{self, Sent};

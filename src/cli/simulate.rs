@@ -105,7 +105,7 @@ async fn simulate(
     let store = Store::open_memory().await?;
     if let Some(previous) = &previous {
         // The old program's series as its daemon would have minted them.
-        let key = daemon::inbound::store_key(&store).await?;
+        let key = daemon::store_key(&store).await?;
         let composer = crate::compose::Composer::new(previous, &templates).with_tokens(&key);
         for (pair, mut sent) in reconcile::all_sent(previous) {
             if let Some(index) = previous.pairs.iter().position(|p| p.id == pair) {
@@ -121,7 +121,7 @@ async fn simulate(
         store.set_scheduled_until(from).await?;
     }
     let transport = Transport::Record(Box::new(recorder));
-    let mut daemon = Daemon::new(program, templates, store, transport);
+    let mut daemon = Daemon::new(program, templates, store, transport).simulation();
     if let Some(previous) = previous {
         // What the edit moved before `from` goes late, as on a reload.
         daemon.continue_from(previous);

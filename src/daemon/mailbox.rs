@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::Wake;
+use crate::app::live::Wake;
 use crate::app::{Source, take_in};
 use crate::io::imap::{self, Cursor, ImapSettings, ImapTls, Intake, Taken};
 use crate::program::{InboundConfig, Program, SecretSource};
@@ -23,7 +23,7 @@ const LEASE_SECONDS: i64 = 60;
 pub type SharedProgram = crate::app::live::LiveProgram;
 
 /// Starts the watcher for `[inbound]`, if the program has one.
-pub fn spawn(
+pub(crate) fn spawn(
     program: &SharedProgram,
     store: &Store,
     wake: mpsc::Sender<Wake>,
@@ -55,7 +55,7 @@ fn read(program: &SharedProgram) -> Arc<Program> {
 
 /// What the watcher needs from `[inbound]`, the password read now (from the
 /// environment or a file), so a missing one stops the start with a clear error.
-pub fn settings(inbound: &InboundConfig) -> anyhow::Result<ImapSettings> {
+pub(crate) fn settings(inbound: &InboundConfig) -> anyhow::Result<ImapSettings> {
     let endpoint = &inbound.endpoint;
     let password = SecretSource::either(
         inbound.password_env.as_ref(),

@@ -41,7 +41,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts `index.json` in `dir` (which exists).
-    pub fn new(dir: &Path) -> anyhow::Result<Recorder> {
+    pub(crate) fn new(dir: &Path) -> anyhow::Result<Recorder> {
         let path = dir.join("index.json");
         let file = std::fs::File::create(&path)
             .with_context(|| format!("while creating {}", path.display()))?;
@@ -55,12 +55,12 @@ impl Recorder {
         })
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("a simulation in {}", self.dir.display())
     }
 
     /// Writes `message` as sent at `at`.
-    pub fn record(&mut self, message: &Queued, at: Timestamp) -> anyhow::Result<()> {
+    pub(crate) fn record(&mut self, message: &Queued, at: Timestamp) -> anyhow::Result<()> {
         let number = self.written + 1;
         let file = match &message.pair {
             Some(pair) => format!("{number:05}-{}-{pair}.eml", message.kind),
@@ -93,7 +93,7 @@ impl Recorder {
 
     /// Closes `index.json` (valid JSON, listing what was written, even after an error)
     /// and says how many messages of each kind were written.
-    pub fn finish(&mut self) -> anyhow::Result<Vec<(MessageKind, usize)>> {
+    pub(crate) fn finish(&mut self) -> anyhow::Result<Vec<(MessageKind, usize)>> {
         if let Some(mut index) = self.index.take() {
             index.write_all(if self.written == 0 { b"]\n" } else { b"\n]\n" })?;
             index.flush()?;

@@ -16,7 +16,7 @@ use crate::render::Templates;
 use crate::store::{InstanceInfo, Location, Store};
 
 /// Runs the daemon for `program` (read from `config`) until SIGTERM or SIGINT.
-pub async fn launch(
+pub(crate) async fn launch(
     config: &Path,
     program: Program,
     templates: Templates,

@@ -35,7 +35,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::transport::SendError;
+use super::send_error::SendError;
 use crate::program::{MailConfig, SecretSource};
 use crate::store::Queued;
 
@@ -265,12 +265,12 @@ impl Smtp {
     }
 
     /// Why the breaker opened: the last link failure.
-    pub fn pause_reason(&self) -> String {
+    pub(crate) fn pause_reason(&self) -> String {
         self.link.pause_reason()
     }
 
     /// The rolling day's budget, from `rate = "…/day"`.
-    pub fn daily_budget(&self) -> Option<u32> {
+    pub(crate) fn daily_budget(&self) -> Option<u32> {
         self.link.daily
     }
 }
@@ -284,17 +284,17 @@ impl Link {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         self.described.clone()
     }
 
     /// While the breaker is open, when sending resumes.
-    pub fn paused_until(&self, now: Timestamp) -> Option<Timestamp> {
+    pub(crate) fn paused_until(&self, now: Timestamp) -> Option<Timestamp> {
         self.state().paused_until.filter(|&until| until > now)
     }
 
     /// Why the breaker opened: the last link failure.
-    pub fn pause_reason(&self) -> String {
+    pub(crate) fn pause_reason(&self) -> String {
         format!("{}: {}", self.described, self.state().last_link_error)
     }
 
@@ -419,7 +419,7 @@ impl Link {
 }
 
 impl Lane<'_> {
-    pub fn describe(&self) -> &str {
+    pub(crate) fn describe(&self) -> &str {
         &self.link.described
     }
 

@@ -5,16 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::send_error::SendError;
 use crate::store::Queued;
-
-/// Why a send failed, as the caller needs it: try again later, or give up.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error("temporary: {0}")]
-    Transient(String),
-    #[error("permanent: {0}")]
-    Permanent(String),
-}
 
 #[derive(Debug)]
 pub enum Transport {
@@ -28,8 +20,6 @@ pub enum Transport {
     Smtp(Box<super::smtp::Smtp>),
     /// A simulation's: numbered files and `index.json` ([`super::record`]).
     Record(Box<super::record::Recorder>),
-    /// In the daemon's hands while delivery runs beside planning, which never sends.
-    Lent,
 }
 
 impl Transport {
@@ -53,12 +43,11 @@ impl Transport {
             Transport::File { dir, .. } => format!("files in {}", dir.display()),
             Transport::Smtp(smtp) => smtp.describe(),
             Transport::Record(recorder) => recorder.describe(),
-            Transport::Lent => "(lent to delivery)".to_string(),
         }
     }
 
     /// The recorder of a simulation, to finish its index.
-    pub fn recorder(&mut self) -> Option<&mut super::record::Recorder> {
+    pub(crate) fn recorder(&mut self) -> Option<&mut super::record::Recorder> {
         match self {
             Transport::Record(recorder) => Some(recorder),
             _ => None,
@@ -66,32 +55,32 @@ impl Transport {
     }
 
     /// When sending is paused by the SMTP circuit breaker, until when.
-    pub fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    pub(crate) fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         match self {
-            Transport::File { .. } | Transport::Record(_) | Transport::Lent => None,
+            Transport::File { .. } | Transport::Record(_) => None,
             Transport::Smtp(smtp) => smtp.paused_until(now),
         }
     }
 
     /// Why sending is paused (the SMTP link's last failure).
-    pub fn pause_reason(&self) -> String {
+    pub(crate) fn pause_reason(&self) -> String {
         match self {
-            Transport::File { .. } | Transport::Record(_) | Transport::Lent => String::new(),
+            Transport::File { .. } | Transport::Record(_) => String::new(),
             Transport::Smtp(smtp) => smtp.pause_reason(),
         }
     }
 
     /// The rolling day's budget of the relay (`rate = "2000/day"`).
-    pub fn daily_budget(&self) -> Option<u32> {
+    pub(crate) fn daily_budget(&self) -> Option<u32> {
         match self {
             Transport::Smtp(smtp) => smtp.daily_budget(),
-            Transport::File { .. } | Transport::Record(_) | Transport::Lent => None,
+            Transport::File { .. } | Transport::Record(_) => None,
         }
     }
 
     /// The lanes that send at once: one per SMTP session or file writer (one for a
     /// simulation, whose index is in send order), and the gate they share.
-    pub fn lanes(&mut self) -> (Gate<'_>, Vec<Lane<'_>>) {
+    pub(crate) fn lanes(&mut self) -> (Gate<'_>, Vec<Lane<'_>>) {
         match self {
             Transport::File { dir, connections } => (
                 Gate(None),
@@ -107,32 +96,35 @@ impl Transport {
                 )
             }
             Transport::Record(recorder) => (Gate(None), vec![Lane::Record(recorder)]),
-            Transport::Lent => (Gate(None), Vec::new()),
         }
     }
 }
 
 /// What the lanes of one transport share: the SMTP breaker.
 #[derive(Debug, Clone, Copy)]
-pub struct Gate<'a>(Option<&'a super::smtp::Link>);
+pub(crate) struct Gate<'a>(Option<&'a super::smtp::Link>);
 
 impl Gate<'_> {
     /// While the breaker is open, when sending resumes.
-    pub fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    pub(crate) fn paused_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         self.0.and_then(|link| link.paused_until(now))
     }
 }
 
 /// One sender: messages given to one lane go out one after another, in order.
 #[derive(Debug)]
-pub enum Lane<'a> {
+pub(crate) enum Lane<'a> {
     File(&'a Path),
     Smtp(super::smtp::Lane<'a>),
     Record(&'a mut super::record::Recorder),
 }
 
 impl Lane<'_> {
-    pub async fn send(&mut self, message: &Queued, now: jiff::Timestamp) -> Result<(), SendError> {
+    pub(crate) async fn send(
+        &mut self,
+        message: &Queued,
+        now: jiff::Timestamp,
+    ) -> Result<(), SendError> {
         match self {
             Lane::File(dir) => {
                 // The write and its fsync off the runtime's threads, so the lanes wait
@@ -153,7 +145,7 @@ impl Lane<'_> {
 
     /// What happened to a delivered message, in words for the log: "written to
     /// config/outbox/…" for the file transport, "sent to smtp://…" for SMTP.
-    pub fn delivered(&self, message: &Queued) -> String {
+    pub(crate) fn delivered(&self, message: &Queued) -> String {
         match self {
             Lane::File(dir) => format!("written to {}", dir.join(file_name(message)).display()),
             Lane::Smtp(lane) => format!("sent to {}", lane.describe()),
@@ -163,7 +155,7 @@ impl Lane<'_> {
 }
 
 /// The file name of a message: its kind, pair and a digest of its key.
-pub fn file_name(message: &Queued) -> String {
+pub(crate) fn file_name(message: &Queued) -> String {
     let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, message.key.as_bytes());
     let pair = message.pair.as_deref().unwrap_or("program");
     format!(

@@ -28,7 +28,15 @@ use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 
 use super::header;
 use crate::ics::Method;
-use crate::render::Rendered;
+
+/// A mail's subject and body as its template rendered them ([`crate::render`]): the
+/// text/plain part and the text/html part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
 
 /// The calendar object a message carries.
 #[derive(Debug, Clone, PartialEq, Eq)]

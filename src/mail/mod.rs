@@ -3,4 +3,4 @@
 pub mod header;
 pub mod message;
 
-pub use message::{Calendar, Outgoing, ReplyTo, Unsubscribe};
+pub use message::{Calendar, Outgoing, Rendered, ReplyTo, Unsubscribe};

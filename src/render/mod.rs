@@ -21,12 +21,12 @@ use minijinja::{AutoEscape, Environment, Value};
 
 use crate::vocab::MessageKind;
 
-pub use context::{
-    Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role, cadence_text,
+pub(crate) use context::{
+    Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role,
 };
 
 /// The built-in template of each kind of message (`templates/<kind>.md`, compiled in).
-pub fn built_in(kind: MessageKind) -> &'static str {
+pub(crate) fn built_in(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Invite => include_str!("../../templates/invite.md"),
         MessageKind::InviteUpdate => include_str!("../../templates/invite_update.md"),
@@ -42,13 +42,9 @@ pub fn built_in(kind: MessageKind) -> &'static str {
     }
 }
 
-/// A rendered mail body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
+/// What a template renders to: a mail's subject and body, a type of the mail it
+/// goes into (so `mail` needs nothing from here).
+pub use crate::mail::Rendered;
 
 /// The loaded templates, ready to render.
 #[derive(Debug)]
@@ -184,7 +180,7 @@ impl Templates {
     }
 
     /// Renders the template of `kind` with `context`.
-    pub fn render(&self, kind: MessageKind, context: &Context) -> anyhow::Result<Rendered> {
+    pub(crate) fn render(&self, kind: MessageKind, context: &Context) -> anyhow::Result<Rendered> {
         let name = kind.name();
         let value = Value::from(minijinja::value::Serde(context));
         let raw = if self.subject_alone.contains(&kind) {
@@ -312,7 +308,7 @@ fn tidy(text: &str) -> String {
 }
 
 /// Backslash-escapes ASCII punctuation so CommonMark shows a value literally.
-pub fn escape_markdown(text: &str) -> String {
+pub(crate) fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if c.is_ascii_punctuation() {

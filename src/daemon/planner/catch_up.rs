@@ -15,7 +15,8 @@ use std::collections::HashSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Daemon, Tick, new_message};
+use super::super::tick::Tick;
+use super::{Planner, new_message};
 use crate::schedule::{self, Action, Window};
 
 /// Why a message goes late, in the log's words.
@@ -38,7 +39,7 @@ impl Cause {
     }
 }
 
-impl Daemon {
+impl Planner {
     /// Queues the late messages (see the module's note), a second after `now`: after
     /// the invites, which are due now, so the calendar comes first.
     pub(super) async fn queue_late(

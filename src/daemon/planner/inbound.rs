@@ -6,7 +6,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Daemon, Tick, new_message};
+use super::super::tick::Tick;
+use super::{Planner, new_message};
 use crate::store::InboundKind;
 use crate::vocab::links::Signer;
 use crate::vocab::token::TokenKey;
@@ -22,7 +23,7 @@ pub async fn store_key(store: &crate::store::Store) -> anyhow::Result<TokenKey> 
 }
 
 /// At most one agenda passed on per meeting in this long (SPEC §5).
-pub const PASS_ON_EVERY: SignedDuration = SignedDuration::from_hours(1);
+pub(crate) const PASS_ON_EVERY: SignedDuration = SignedDuration::from_hours(1);
 
 /// What became of an agenda that may have to go on to the mentor.
 enum PassOn {
@@ -36,9 +37,9 @@ enum PassOn {
 }
 
 /// How far back agendas and action items are read for the mail that quotes them.
-pub const REPLIES_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 120);
+pub(crate) const REPLIES_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 120);
 
-impl Daemon {
+impl Planner {
     /// Before planning: the store's key (Message-IDs, UIDs, reply tokens), the meetings cancelled since the last tick,
     /// and the agendas to pass on.
     pub(super) async fn hear(&mut self, now: Timestamp, tick: &mut Tick) -> anyhow::Result<()> {
@@ -46,7 +47,7 @@ impl Daemon {
             self.tokens = Some(store_key(&self.store).await?);
         }
         if self.signer.is_none() {
-            self.signer = if self.store.is_in_memory() {
+            self.signer = if self.preview_links {
                 // A simulation shows the links as they would look, signed with a key
                 // of its own: they are never served.
                 let url = self

@@ -1,0 +1,121 @@
+//! The messages of scheduled actions: agenda prompts, mentor reminders, follow-ups,
+//! review nudges and escalations, and an agenda passed on to the mentor.
+
+use jiff::Timestamp;
+
+use super::{Composed, Composer, mailbox};
+use crate::render::{Context, Role};
+use crate::schedule::{Action, History, Recipient, Subject};
+use crate::vocab::{DeliveryKey, MessageKind};
+
+impl Composer<'_> {
+    /// The messages of one scheduled action (none for a meeting itself). Series invites
+    /// come from [`Composer::change`]; `history` says which reviews were held.
+    pub fn action(&self, action: &Action, history: &History) -> anyhow::Result<Vec<Composed>> {
+        let program = self.program;
+        let Some(pair_index) = action.pair else {
+            return Ok(vec![self.digest(action.at, history)?]);
+        };
+        let pair = &program.pairs[pair_index as usize];
+        let kind = match action.kind.message() {
+            None | Some(MessageKind::Digest) => return Ok(Vec::new()),
+            Some(kind) => kind,
+        };
+        let role = match action.to {
+            Recipient::Mentor => Role::Mentor,
+            Recipient::Mentee => Role::Mentee,
+            Recipient::Coordinator | Recipient::Pair => Role::Coordinator,
+        };
+        let mut context = Context::for_pair(program, pair, role);
+        let occurrence = match action.subject {
+            Subject::Meeting { start, first } => {
+                context = context.with_meeting(program, pair, start, first);
+                let occurrence = start.to_string();
+                if matches!(
+                    kind,
+                    MessageKind::AgendaPrompt | MessageKind::MentorReminder
+                ) {
+                    context.action_items = history.action_items_before(&pair.id, start);
+                }
+                if kind == MessageKind::MentorReminder {
+                    context.agenda = history
+                        .agendas
+                        .get(&(pair.id.clone(), occurrence.clone()))
+                        .cloned();
+                }
+                occurrence
+            }
+            Subject::Review { due, nudge } => {
+                context = context.with_review(due, nudge);
+                format!("{due}#{nudge}")
+            }
+            Subject::Digest => action.at.to_string(),
+        };
+        let (id, name, email) = self.role_person(pair, role);
+        let meeting = match action.subject {
+            Subject::Meeting { start, .. } => Some(start),
+            _ => None,
+        };
+        let subject = match action.subject {
+            Subject::Review { due, .. } => due.to_string(),
+            _ => occurrence.clone(),
+        };
+        let (links, unsubscribe) =
+            self.links_for(kind, &id, Some(pair), meeting, &subject, action.at);
+        context.links = links;
+        let key = DeliveryKey {
+            kind,
+            pair: Some(pair.id.clone()),
+            occurrence: Some(occurrence),
+            sequence: 0,
+            recipient: id,
+        };
+        let mut message = self.outgoing(key, mailbox(&name, &email), action.at, &context)?;
+        message.unsubscribe = unsubscribe;
+        // The `mailto:` goes where mentord reads replies, when this mail has such an address.
+        if let (Some(unsubscribe), Some(reply_to)) = (&mut message.unsubscribe, &message.reply_to) {
+            let organizer = format!("mailto:{}?", self.program.organizer.email);
+            let ours = format!("mailto:{}?", reply_to.address);
+            unsubscribe.mailto = unsubscribe.mailto.replacen(&organizer, &ours, 1);
+        }
+        Ok(vec![Composed {
+            kind,
+            pair: Some(pair.id.clone()),
+            message,
+        }])
+    }
+
+    /// The mentee's agenda passed on to the mentor (it came after the reminder). One
+    /// mail per agenda received: its key names the mail that brought it.
+    pub(crate) fn agenda(
+        &self,
+        pair_index: usize,
+        start: Timestamp,
+        reply_id: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<Composed> {
+        let program = self.program;
+        let pair = &program.pairs[pair_index];
+        let mut context = Context::for_pair(program, pair, Role::Mentor)
+            .with_meeting(program, pair, start, false);
+        context.agenda = Some(text.to_string());
+        let (id, name, email) = self.role_person(pair, Role::Mentor);
+        // Which reply, as a number: a second agenda for the same meeting is a second mail.
+        let reply = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, reply_id.as_bytes());
+        let sequence = u32::from_be_bytes(reply.as_bytes()[..4].try_into().unwrap_or_default());
+        let key = DeliveryKey {
+            kind: MessageKind::Agenda,
+            pair: Some(pair.id.clone()),
+            occurrence: Some(start.to_string()),
+            sequence,
+            recipient: id,
+        };
+        let message = self.outgoing(key, mailbox(&name, &email), at, &context)?;
+        Ok(Composed {
+            kind: MessageKind::Agenda,
+            pair: Some(pair.id.clone()),
+            message,
+        })
+    }
+}

@@ -1,0 +1,61 @@
+//! The action links of a mail (`[http] public_url`): can't make it, agenda, action
+//! items, review done, and the one-click unsubscribe of optional mail, each signed for
+//! its recipient and subject.
+
+use jiff::Timestamp;
+
+use super::Composer;
+use crate::mail::Unsubscribe;
+use crate::program::Pair;
+use crate::render::LinksContext;
+use crate::vocab::MessageKind;
+use crate::vocab::links::{self, Action as LinkAction, Claim};
+
+impl Composer<'_> {
+    /// The links of a mail of `kind` to `person` about `pair` (and `subject`: a
+    /// meeting's start, a review's due date), sent at `at`.
+    pub(super) fn links_for(
+        &self,
+        kind: MessageKind,
+        person: &str,
+        pair: Option<&Pair>,
+        meeting: Option<Timestamp>,
+        subject: &str,
+        at: Timestamp,
+    ) -> (LinksContext, Option<Unsubscribe>) {
+        let Some(signer) = self.links else {
+            return (LinksContext::default(), None);
+        };
+        let claim = |action, until: Option<Timestamp>| Claim {
+            action,
+            person: person.to_string(),
+            pair: pair.map(|p| p.id.clone()).unwrap_or_default(),
+            subject: subject.to_string(),
+            expires: links::expiry(at, until),
+        };
+        let link = |action, until| Some(signer.link(&claim(action, until)));
+        let mut out = LinksContext::default();
+        match kind {
+            MessageKind::AgendaPrompt => {
+                out.cant_make_it = link(LinkAction::CantMakeIt, meeting);
+                out.agenda = link(LinkAction::Agenda, meeting);
+            }
+            MessageKind::MentorReminder => out.cant_make_it = link(LinkAction::CantMakeIt, meeting),
+            MessageKind::Followup => out.action_items = link(LinkAction::ActionItems, None),
+            MessageKind::ReviewNudge => out.review_done = link(LinkAction::ReviewDone, None),
+            _ => {}
+        }
+        let unsubscribe = kind.is_optional().then(|| {
+            let token = signer.token(&claim(LinkAction::Unsubscribe(kind), None));
+            out.unsubscribe = link(LinkAction::Unsubscribe(kind), None);
+            Unsubscribe {
+                https: signer.link(&claim(LinkAction::Unsubscribe(kind), None)),
+                mailto: format!(
+                    "mailto:{}?subject=unsubscribe%20{token}",
+                    self.program.organizer.email
+                ),
+            }
+        });
+        (out, unsubscribe)
+    }
+}
