@@ -1,6 +1,6 @@
 //! Text that came from outside (a kept mail's sender and subject, a bounce report's
 //! status, a relay's error, a person's name from a sign-up sheet) made inert before it
-//! is shown (SPEC §6): `mentord status` (table, JSON, CSV), the coordinator's page and
+//! is shown (docs/serving.md): `mentord status` (table, JSON, CSV), the coordinator's page and
 //! the action links' pages all show it through [`visible`], so a subject cannot start a
 //! new line in a terminal, turn the rest of a line around, or hide what it says.
 //!

@@ -1,7 +1,7 @@
 //! Reconciling the program file (the desired state) with the series already sent.
 //!
 //! Pure: given what was last sent for each pair id and the program now, it says which
-//! calendar messages bring every calendar in line (SPEC §4):
+//! calendar messages bring every calendar in line (README, "How time works"):
 //!
 //! - a new (or re-activated) pair gets its series (`REQUEST`);
 //! - a change of time, cadence, duration, location, dates or attendees re-sends the

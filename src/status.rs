@@ -353,7 +353,7 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         failed: summary.failed,
         last_sent: summary.last_sent.map(local),
         failures: summary.failures.iter().map(failure_shown).collect(),
-        // A bounce stays until the address changes in the file (SPEC §5): an address
+        // A bounce stays until the address changes in the file (docs/listening.md): an address
         // nobody in the program has any more is not shown.
         bounces: state
             .bounces

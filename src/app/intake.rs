@@ -2,7 +2,7 @@
 //! the store's record of it, once per Message-ID. `mentord deliver` and the IMAP watcher
 //! both call [`take_in`]; everything before the store is [`super::read`]'s pure reading.
 //!
-//! The rules (SPEC §5): a mail answers the message named by the token in the address it
+//! The rules (docs/listening.md): a mail answers the message named by the token in the address it
 //! was sent to, else by its `In-Reply-To`/`References`, else (a calendar reply) by the
 //! invite's UID; its sender must be the pair's mentor or mentee. A reply to an agenda
 //! prompt is the agenda for that meeting, a reply to a follow-up the action items; a
@@ -25,7 +25,7 @@ use crate::vocab::{DeliveryKey, MessageKind};
 /// send the series beside it); a reply declining many is set aside for a person.
 const MAX_DECLINED: usize = 2;
 
-/// Set-aside mail from `deliver` is kept whole up to this size (SPEC §5: 25 MB); larger,
+/// Set-aside mail from `deliver` is kept whole up to this size (docs/listening.md: 25 MB); larger,
 /// its headers.
 const MAX_KEPT: usize = 25 * 1024 * 1024;
 
@@ -128,7 +128,7 @@ pub async fn take_in(
         }
         Meaning::Reply(reply) => {
             let kind = reply.kind;
-            // An agenda may have to be passed on by the daemon (see `daemon::inbound`).
+            // An agenda may have to be passed on by the daemon (see `daemon::planner::inbound`).
             reply.fill(&mut record);
             Verdict::Used(kind)
         }
@@ -300,7 +300,7 @@ async fn understand(
 }
 
 /// A delivery report marks an address as bouncing only when it names a message mentord
-/// sent to that address (SPEC §5): its Message-ID among the returned headers, or the
+/// sent to that address (docs/listening.md): its Message-ID among the returned headers, or the
 /// token of the address the report came to. Anyone can write a report about anyone.
 async fn bounce(
     program: &Program,
@@ -400,7 +400,7 @@ fn unsubscribe(
     }))
 }
 
-/// Why a mail from `sender` proves nothing (SPEC §5 "Who may speak"), or `None` when it
+/// Why a mail from `sender` proves nothing (docs/security.md), or `None` when it
 /// does: it came to an address carrying a token given to `sender` alone (`given_to`, the
 /// address that copy went to), or the receiving server named by `[inbound] authserv_id`
 /// vouches for the `From:` domain. A `From:` header alone anyone can write.

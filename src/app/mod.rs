@@ -8,7 +8,7 @@
 //! ```
 //!
 //! - [`intake`]: one mail in — what it answers, whether its sender proves who they are
-//!   (SPEC §5 "Who may speak"), what it means — recorded once per Message-ID.
+//!   (docs/security.md), what it means — recorded once per Message-ID.
 //! - [`meeting`]: someone can't make a meeting (a calendar decline, the link).
 //! - [`replies`]: an agenda or action items (a reply, the form).
 //! - [`review`]: a pair held its relationship review (the command, the link).
@@ -17,7 +17,7 @@
 //!   parts of `mentord run`.
 //!
 //! How often an agenda may go on to the mentor is the daemon's to apply when it sends
-//! (`daemon::inbound`): every door only records, so none can flood anyone.
+//! (`daemon::planner::inbound`): every door only records, so none can flood anyone.
 
 pub mod intake;
 pub mod live;

@@ -1,6 +1,6 @@
 //! `mentord deliver`: one mail on stdin, as a mail server's pipe (Postfix `pipe`, a
 //! `.forward`, Sieve's `pipe`, fetchmail's `mda`) hands it over, taken in like mail from
-//! the IMAP watcher (SPEC §5). Exit 0 when it was used or set aside (kept in the store
+//! the IMAP watcher (docs/listening.md). Exit 0 when it was used or set aside (kept in the store
 //! for the coordinator), 75 (`EX_TEMPFAIL`) when it could not be stored now: the mail
 //! server keeps it and tries again, so nothing is lost while the store is down.
 

@@ -44,7 +44,7 @@ pub struct Composer<'p> {
     links: Option<&'p Signer>,
 }
 
-/// Kinds whose replies mentord reads (SPEC §2: prompts, follow-ups and nudges), so they
+/// Kinds whose replies mentord reads (README, "The program file": prompts, follow-ups and nudges), so they
 /// carry a Reply-To with a token.
 fn takes_replies(kind: MessageKind) -> bool {
     matches!(

@@ -1,4 +1,4 @@
-//! Reading what mentord hears (SPEC §5): replies to its mail, calendar answers, bounces.
+//! Reading what mentord hears (docs/listening.md): replies to its mail, calendar answers, bounces.
 //! Pure: bytes in, facts out; no store, no clock. What a mail means and what it changes
 //! is decided by [`crate::app::intake`].
 //!

@@ -13,7 +13,7 @@ use ring::digest;
 use super::{body, dsn, itip};
 
 /// Mail larger than this is not parsed beyond its headers: it is set aside. As large as
-/// the mail kept whole for the coordinator (SPEC §5: up to 25 MB), so such a mail is
+/// the mail kept whole for the coordinator (docs/listening.md: up to 25 MB), so such a mail is
 /// still read; parsing it takes a few times its size in memory, once per mail.
 pub const MAX_PARSED: usize = 25 * 1024 * 1024;
 

@@ -38,7 +38,7 @@ pub struct Context {
     pub links: LinksContext,
 }
 
-/// The action links a mail may carry (SPEC §6); each `None` where it does not apply.
+/// The action links a mail may carry (docs/serving.md); each `None` where it does not apply.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct LinksContext {
     pub cant_make_it: Option<String>,

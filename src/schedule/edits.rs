@@ -3,7 +3,7 @@
 //! file. A message the new file puts before the cursor, where the old file had it at or
 //! after it (or not at all), was never queued and never would be: a longer
 //! `agenda_before`, a shorter `followup_after` or `review_every`, a meeting moved
-//! earlier. SPEC §4 "Edits": no edit ever loses a message the new file still calls
+//! earlier. README, "How time works": no edit ever loses a message the new file still calls
 //! for; each goes now under the catch-up rule of [`super::late`].
 //!
 //! Messages are matched by what they are (kind, pair id, recipient, meeting or review),

@@ -1,5 +1,5 @@
 //! Messages whose time passed before mentord could queue them, and the catch-up rule
-//! (SPEC §4) that decides what becomes of them. Prompts and reminders come late when
+//! (README, "How time works") that decides what becomes of them. Prompts and reminders come late when
 //! mentord learns of their meeting inside its lead time: a program started on Monday
 //! for Tuesday meetings, a pair added or resumed two days out, a meeting moved into
 //! its own lead window. Anything may come late after downtime, or after an edit moved

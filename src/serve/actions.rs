@@ -1,4 +1,4 @@
-//! The action links in mail (SPEC §6). A GET shows what will happen and one button; only
+//! The action links in mail (docs/serving.md). A GET shows what will happen and one button; only
 //! the form's POST acts, and a second POST changes nothing and says so. Mail scanners
 //! (Microsoft Safe Links and others) fetch every link and some run scripts: the page has
 //! no script and a GET never changes anything. A forged or altered token gets 403, an

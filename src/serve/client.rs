@@ -1,4 +1,4 @@
-//! Who a connection comes from, and how many connections each client holds (SPEC §6:
+//! Who a connection comes from, and how many connections each client holds (docs/serving.md:
 //! "One client address holds at most 64 connections"). One client with a thousand idle
 //! connections used to take every slot of the server, so `/livez` waited seconds for a
 //! header timeout to free one; now its connections past [`MAX_PER_CLIENT`] are closed

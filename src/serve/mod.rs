@@ -1,4 +1,4 @@
-//! The HTTP side of `mentord run` (SPEC §6), with `[http] listen`: health for load
+//! The HTTP side of `mentord run` (docs/serving.md), with `[http] listen`: health for load
 //! balancers, metrics for Prometheus, the coordinator's page, and the action links in
 //! mail. One axum router over [`Shared`]: the daemon's store and the program as last
 //! loaded, so every instance on a shared store serves every link and the same page. It

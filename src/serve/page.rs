@@ -1,4 +1,4 @@
-//! The coordinator's page, `GET /` (SPEC §6): the program at a glance, every pair, failed
+//! The coordinator's page, `GET /` (docs/serving.md): the program at a glance, every pair, failed
 //! deliveries, bouncing addresses, set-aside mail and the daemons. It shows
 //! [`crate::status::report`], the model `mentord status` prints, so the two never
 //! disagree: metadata only, never agenda or action-item text.

@@ -1,4 +1,4 @@
-//! Signing in to the coordinator's page (SPEC §6): the password's least length, the
+//! Signing in to the coordinator's page (docs/serving.md): the password's least length, the
 //! check of the credentials in constant time, and the wait after wrong guesses.
 //!
 //! A 1-character password was accepted and 1,000 wrong guesses took 0.1 s. Now `check`

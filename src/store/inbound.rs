@@ -1,4 +1,4 @@
-//! What mentord hears (SPEC §5), by table: `inbound` (every mail taken in, once per
+//! What mentord hears (docs/listening.md), by table: `inbound` (every mail taken in, once per
 //! Message-ID, and what it meant), `rsvps`, `bounces`, `cancellations` (meetings someone
 //! can't make), and for the IMAP watcher `imap_cursor` and `leases`; `secrets` holds the
 //! key that signs reply tokens. Agenda and action-item text lives only in
@@ -525,7 +525,7 @@ impl Store {
     }
 
     /// The agendas received for one meeting, oldest first: what passing one on is
-    /// decided by (SPEC §5 "Passing an agenda on").
+    /// decided by (docs/listening.md, "Passing an agenda on").
     pub async fn agendas_for(
         &self,
         pair: &str,

@@ -1,4 +1,4 @@
-//! What `/metrics` counts (SPEC §6), read from the store on each scrape, so every
+//! What `/metrics` counts (docs/serving.md), read from the store on each scrape, so every
 //! instance on a shared store serves the same numbers and they survive restarts. Each
 //! query reads an index (migration 0005), never the messages themselves: a scrape stays
 //! cheap with millions of rows. `serve::metrics` caches the rendered text for a few

@@ -26,7 +26,7 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    /// Whether a person may stop this kind (SPEC §6); invites and cancellations always go.
+    /// Whether a person may stop this kind (docs/serving.md); invites and cancellations always go.
     pub fn is_optional(self) -> bool {
         matches!(
             self,

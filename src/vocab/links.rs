@@ -1,4 +1,4 @@
-//! Signed action links (SPEC §6): a token names one action, one person, one pair and,
+//! Signed action links (docs/serving.md): a token names one action, one person, one pair and,
 //! where it applies, one meeting, and expires. It is the claim in readable fields and
 //! its HMAC-SHA256 under `[http] secret`, both base64url: nothing is stored per link,
 //! every instance verifies every link, and a changed byte or a past expiry is refused

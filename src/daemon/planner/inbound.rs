@@ -22,7 +22,7 @@ pub async fn store_key(store: &crate::store::Store) -> anyhow::Result<TokenKey> 
     Ok(TokenKey::new(&store.secret(TOKEN_SECRET).await?))
 }
 
-/// At most one agenda passed on per meeting in this long (SPEC §5).
+/// At most one agenda passed on per meeting in this long (docs/listening.md).
 pub(crate) const PASS_ON_EVERY: SignedDuration = SignedDuration::from_hours(1);
 
 /// What became of an agenda that may have to go on to the mentor.
@@ -204,7 +204,7 @@ impl Planner {
     /// An agenda whose meeting's reminder is already queued or sent (or that has no
     /// reminder) goes to the mentor in a mail of its own, before the meeting: the latest
     /// text, at most one such mail per meeting an hour, none for a text the mentor has
-    /// (SPEC §5 "Passing an agenda on"). Replies and the agenda form both come here, so
+    /// (docs/listening.md, "Passing an agenda on"). Replies and the agenda form both come here, so
     /// neither can flood the mentor.
     async fn pass_on_agenda(
         &mut self,
