@@ -3,7 +3,7 @@
 //! hours`, `quiet-hours` and `quiet_hours`, with the aliases exports use).
 
 use super::RowError;
-use super::sheet::Columns;
+use super::columns::Columns;
 use crate::diagnostic::closest;
 
 /// `,` unless the header line holds more `;` or tabs than commas.

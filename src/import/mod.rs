@@ -10,6 +10,7 @@
 //! program loader itself, so a row passes exactly when `mentord check` would accept
 //! it, and names the row behind every problem the loader finds.
 
+mod columns;
 mod emit;
 mod encoding;
 mod header;
@@ -17,6 +18,7 @@ mod lines;
 mod pairs;
 mod people;
 mod sheet;
+mod toml_text;
 mod verdict;
 
 use std::fmt;

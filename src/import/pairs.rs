@@ -6,9 +6,9 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::RowError;
-use super::emit;
 use super::people::{Lookup, People};
 use super::sheet::{Columns, Row, Sheet};
+use super::toml_text;
 use crate::diagnostic::closest;
 use crate::program::SHARED_KEYS;
 use crate::program::values::check_id;
@@ -31,19 +31,22 @@ pub const COLUMNS: Columns = Columns {
 /// The TOML bytes a row makes, at the least: exactly, but for the ids of the mentor and
 /// mentee (a byte each, at the least).
 fn toml_floor(row: &Row) -> usize {
-    let mut bytes = emit::table_len("[[pairs]]");
-    let string = |column: &str| row.get(column).map(|t| emit::string_line_len(column, t));
+    let mut bytes = toml_text::table_len("[[pairs]]");
+    let string = |column: &str| {
+        row.get(column)
+            .map(|t| toml_text::string_line_len(column, t))
+    };
     bytes += string("id").unwrap_or(0);
     for column in ["mentor", "mentee"] {
         bytes += row
             .get(column)
-            .map_or(0, |_| emit::string_line_len(column, "x"));
+            .map_or(0, |_| toml_text::string_line_len(column, "x"));
     }
     for column in ["start", "end"] {
         bytes += row
             .get(column)
             .filter(|date| is_date(date))
-            .map_or(0, |date| emit::raw_line_len(column, date));
+            .map_or(0, |date| toml_text::raw_line_len(column, date));
     }
     bytes += TEXT_COLUMNS
         .iter()
@@ -52,7 +55,7 @@ fn toml_floor(row: &Row) -> usize {
         .sum::<usize>();
     let goals = goals(row);
     if !goals.is_empty() {
-        bytes += emit::raw_line_len("goals", &emit::list(&goals));
+        bytes += toml_text::raw_line_len("goals", &toml_text::list(&goals));
     }
     bytes
 }

@@ -7,8 +7,8 @@ use rustc_hash::FxHashMap as HashMap;
 use rustc_hash::FxHashSet as HashSet;
 
 use super::RowError;
-use super::emit;
 use super::sheet::{Columns, Row, Sheet};
+use super::toml_text;
 use crate::program::values::check_id;
 
 pub const COLUMNS: Columns = Columns {
@@ -29,14 +29,14 @@ const WRITTEN: [&str; 4] = ["name", "email", "timezone", "quiet_hours"];
 /// may get and the longer key of a second row with an id already taken.
 fn toml_floor(row: &Row) -> usize {
     let key = match row.get("id") {
-        Some(id) => emit::key(id),
-        None => emit::key(&base_id(row.get("email"), row.get("name"))),
+        Some(id) => toml_text::key(id),
+        None => toml_text::key(&base_id(row.get("email"), row.get("name"))),
     };
     let lines: usize = WRITTEN
         .iter()
-        .filter_map(|column| Some(emit::string_line_len(column, row.get(column)?)))
+        .filter_map(|column| Some(toml_text::string_line_len(column, row.get(column)?)))
         .sum();
-    emit::table_len(&format!("[people.{key}]")) + lines
+    toml_text::table_len(&format!("[people.{key}]")) + lines
 }
 
 /// One person as it goes into the TOML.

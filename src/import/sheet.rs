@@ -10,6 +10,7 @@
 //! sheet of millions of rows is refused with its row count in the memory of the rows
 //! that fit.
 
+pub use super::columns::{Columns, Row};
 use std::io::{BufRead as _, Read, Seek as _};
 use std::path::Path;
 
@@ -24,29 +25,6 @@ const MAX_SHEET_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The header line is read whole up to this length to choose the delimiter.
 const MAX_HEADER_BYTES: u64 = 1024 * 1024;
-
-/// What a sheet may hold: its columns, the required ones among them, and other spellings
-/// exports use for some of them.
-#[derive(Debug)]
-pub struct Columns {
-    /// The column names, in groups (a group may be a list the program file shares).
-    pub known: &'static [&'static [&'static str]],
-    pub required: &'static [&'static str],
-    pub aliases: &'static [(&'static str, &'static str)],
-    /// The bytes of TOML a row will make, at the least (see [`Budget`]).
-    pub toml_floor: fn(&Row) -> usize,
-}
-
-impl Columns {
-    /// Every known column, in order.
-    pub(super) fn names(&self) -> impl Iterator<Item = &'static str> + Clone {
-        self.known.iter().flat_map(|group| group.iter().copied())
-    }
-
-    pub(super) fn listed(&self) -> String {
-        self.names().collect::<Vec<_>>().join(", ")
-    }
-}
 
 /// The TOML the rows read so far will make, at the least, against what a program file
 /// may hold: once over, no more rows are kept. Shared by the two sheets of an import.
@@ -80,31 +58,6 @@ pub struct Sheet {
     pub overflow: Option<u64>,
     /// What the reader did that the coordinator should know (an encoding guessed).
     pub note: Option<String>,
-}
-
-/// One row: its line and its non-empty cells, trimmed, by column name.
-#[derive(Debug)]
-pub struct Row {
-    pub line: u64,
-    /// Exactly as many as it has (a growing `Vec` would hold room for four).
-    cells: Box<[(&'static str, String)]>,
-}
-
-impl Row {
-    pub fn get(&self, column: &str) -> Option<&str> {
-        self.cells
-            .iter()
-            .find(|(c, v)| *c == column && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The cell's text, moved out of the row (it reads as empty from then on).
-    pub fn take(&mut self, column: &str) -> Option<String> {
-        self.cells
-            .iter_mut()
-            .find(|(c, v)| *c == column && !v.is_empty())
-            .map(|(_, v)| std::mem::take(v))
-    }
 }
 
 /// Reads the sheet at `path`. The outer error is a file that cannot be read at all

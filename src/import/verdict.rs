@@ -12,7 +12,8 @@
 use std::path::Path;
 
 use super::RowError;
-use super::emit::{Emitted, key, quoted};
+use super::emit::Emitted;
+use super::toml_text::{key, quoted};
 use crate::diagnostic::Diagnostic;
 
 /// The problems the loader finds in `emitted`, by sheet row. `coordinator` is the key

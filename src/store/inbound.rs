@@ -6,9 +6,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context as _;
 use jiff::Timestamp;
-use jiff::civil::Date;
 use sqlx::Row;
 
 use super::{Store, instant, on, seconds};
@@ -120,17 +118,6 @@ pub struct Bounce {
     pub status: String,
     pub last_at: String,
     pub count: i64,
-}
-
-/// A meeting someone can't make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cancellation {
-    pub pair: String,
-    pub date: Date,
-    pub occurrence: String,
-    pub person: String,
-    pub at: Timestamp,
-    pub late: bool,
 }
 
 /// A reply the daemon still has to act on.
@@ -266,19 +253,13 @@ impl Store {
                 .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
                 .collect()
         };
-        let record = &InboundRecord {
-            message_id: clean(&record.message_id),
-            sender: clean(&record.sender),
-            subject: clean(&record.subject),
-            note: record.note.as_deref().map(clean),
-            body: record.body.as_deref().map(clean),
-            pair: record.pair.clone(),
-            occurrence: record.occurrence.clone(),
-            person: record.person.clone(),
-            raw: record.raw.clone(),
-            kind: record.kind,
-            pending: record.pending,
-        };
+        let mut cleaned = record.clone();
+        cleaned.message_id = clean(&record.message_id);
+        cleaned.sender = clean(&record.sender);
+        cleaned.subject = clean(&record.subject);
+        cleaned.note = record.note.as_deref().map(clean);
+        cleaned.body = record.body.as_deref().map(clean);
+        let record = &cleaned;
         let inserted = on!(self, |pool| {
             sqlx::query(
             "INSERT INTO inbound (message_id, received_at, kind, pair, occurrence, person, sender, \
@@ -346,79 +327,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records that `person` can't make a meeting and, in the same transaction, drops the
-    /// meeting's prompt, reminder and follow-up still waiting in the outbox. False when
-    /// the meeting was already cancelled.
-    pub async fn record_cancellation(&self, c: &Cancellation) -> anyhow::Result<bool> {
-        on!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO cancellations (pair, date, occurrence, person, cancelled_at, late) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pair, date) DO NOTHING",
-            )
-            .bind(&c.pair)
-            .bind(c.date.to_string())
-            .bind(&c.occurrence)
-            .bind(&c.person)
-            .bind(seconds(c.at))
-            .bind(i64::from(c.late))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            for kind in ["agenda_prompt", "mentor_reminder", "followup"] {
-                let prefix = format!("{kind}/{}/{}/", c.pair, c.occurrence);
-                sqlx::query(
-                    "UPDATE messages SET state = 'dropped', last_error = $1 \
-                     WHERE pair = $2 AND state = 'pending' AND substr(key, 1, length($3)) = $3",
-                )
-                .bind(format!(
-                    "the meeting was cancelled: {} can't make it",
-                    c.person
-                ))
-                .bind(&c.pair)
-                .bind(&prefix)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, anyhow::Error>(inserted == 1)
-        })
-    }
-
-    /// Every meeting someone can't make.
-    pub async fn cancellations(&self) -> anyhow::Result<Vec<Cancellation>> {
-        let rows: Vec<(String, String, String, String, i64, i64)> = on!(self, |pool| {
-            sqlx::query_as(
-            "SELECT pair, date, occurrence, person, cancelled_at, late FROM cancellations ORDER BY pair, date"
-        )
-        .fetch_all(pool)
-        .await?
-        });
-        rows.into_iter()
-            .map(|(pair, date, occurrence, person, at, late)| {
-                Ok(Cancellation {
-                    pair,
-                    date: date
-                        .parse()
-                        .with_context(|| format!("cancellation date {date:?}"))?,
-                    occurrence,
-                    person,
-                    at: instant(at),
-                    late: late != 0,
-                })
-            })
-            .collect()
-    }
-
-    /// How many meetings were cancelled: the daemon reads them again when this changes.
-    pub async fn cancellation_count(&self) -> anyhow::Result<i64> {
-        Ok(on!(self, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cancellations"
-        )
-        .fetch_one(pool)
-        .await?))
-    }
-
     /// Replies the daemon has to act on, oldest first.
     pub async fn pending_inbound(&self) -> anyhow::Result<Vec<PendingInbound>> {
         let rows = on!(self, |pool| {
@@ -449,47 +357,6 @@ impl Store {
         .fetch_optional(pool)
         .await?);
         Ok(found.is_some())
-    }
-
-    /// Stops `kind` for `person`; false when it already was.
-    pub async fn unsubscribe(
-        &self,
-        person: &str,
-        kind: crate::vocab::MessageKind,
-        now: Timestamp,
-    ) -> anyhow::Result<bool> {
-        let inserted = on!(self, |pool| sqlx::query(
-            "INSERT INTO unsubscribes (person, kind, unsubscribed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (person, kind) DO NOTHING"
-        )
-        .bind(person)
-        .bind(kind.name())
-        .bind(seconds(now))
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(inserted == 1)
-    }
-
-    /// Every (person, kind) stopped.
-    pub async fn unsubscribes(&self) -> anyhow::Result<Vec<(String, crate::vocab::MessageKind)>> {
-        let rows: Vec<(String, String)> = on!(self, |pool| sqlx::query_as(
-            "SELECT person, kind FROM unsubscribes ORDER BY person, kind"
-        )
-        .fetch_all(pool)
-        .await?);
-        Ok(rows
-            .into_iter()
-            .filter_map(|(person, kind)| Some((person, kind.parse().ok()?)))
-            .collect())
-    }
-
-    pub async fn unsubscribe_count(&self) -> anyhow::Result<i64> {
-        Ok(on!(self, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM unsubscribes"
-        )
-        .fetch_one(pool)
-        .await?))
     }
 
     /// Whether the store answers (for readiness).

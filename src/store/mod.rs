@@ -22,6 +22,7 @@
 //! the claim, in one `match` on the pool (`outbox::claim`). [`StoreError`] says whether
 //! a failure may pass by itself.
 
+mod decisions;
 mod dialect;
 mod error;
 mod inbound;
@@ -44,10 +45,11 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use crate::program::Location;
+pub use decisions::Cancellation;
 pub use error::StoreError;
 pub use inbound::{
-    Bounce, Cancellation, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp,
-    SentMessage, SetAside,
+    Bounce, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp, SentMessage,
+    SetAside,
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use metrics::{OutboxCount, StoreCounts};
