@@ -582,8 +582,8 @@ async fn logout(mut session: ImapSession, end: End) -> anyhow::Result<End> {
 
 #[cfg(test)]
 mod tests {
-    use super::connect::is_loopback;
     use super::*;
+    use crate::vocab::host::is_loopback;
 
     #[test]
     fn backoff_doubles_to_cap_and_resets() {

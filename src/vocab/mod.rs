@@ -3,6 +3,7 @@
 //! ([`kind`]); the store's key, which mints Message-IDs, series UIDs and the tokens of
 //! reply and `ORGANIZER` addresses ([`token`]); and the signed action links ([`links`]).
 
+pub mod host;
 pub mod kind;
 pub mod links;
 pub mod token;

@@ -2,6 +2,7 @@
 //! error, never a fallback to plain), or plain text for a loopback test server only;
 //! then LOGIN. Every step runs with a deadline that names it.
 
+use crate::vocab::host::is_loopback;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,14 +97,6 @@ pub(super) async fn open(settings: &ImapSettings) -> anyhow::Result<ImapSession>
         .await
         .map_err(|(e, _)| anyhow!(e))
         .with_context(|| format!("LOGIN as {}", settings.user))
-}
-
-pub(super) fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Reads the server greeting, which async-imap leaves to the caller.

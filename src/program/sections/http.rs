@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
-use super::servers::{env_name, is_loopback};
+use super::servers::env_name;
 use crate::diagnostic::Diagnostics;
 use crate::program::model::{HttpConfig, SecretSource};
 use crate::program::reader::{self, Table, Value};
 use crate::program::values::{self, ValueError};
+use crate::vocab::host::is_loopback;
 
 /// `NAME_env` or `NAME_file` (not both).
 fn secret_source(

@@ -6,6 +6,7 @@ use crate::diagnostic::{Diagnostics, Span};
 use crate::program::model::SmtpEndpoint;
 use crate::program::reader::{self, Table, Value};
 use crate::program::values::{self, ValueError};
+use crate::vocab::host::is_loopback;
 
 /// `scheme://user@host:port` or `schemes://…` (implicit TLS).
 pub(super) fn endpoint(url: &str, scheme: &str, help: &str) -> Result<SmtpEndpoint, ValueError> {
@@ -106,13 +107,6 @@ pub(super) fn tls_required(
             ));
     }
     false
-}
-
-pub(super) fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A `…_env` key's value: the name of an environment variable holding a secret.

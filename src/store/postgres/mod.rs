@@ -139,13 +139,7 @@ fn plain_on_this_machine(url: &str, options: &PgConnectOptions, sslmode_in_env: 
             query.contains("sslmode=") || query.contains("ssl-mode=")
         });
     let host = options.get_host();
-    let local = host.starts_with('/')
-        || host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let local = host.starts_with('/') || crate::vocab::host::is_loopback(host);
     !chosen && local
 }
 
