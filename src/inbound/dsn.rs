@@ -103,8 +103,9 @@ pub fn returned_message_ids(raw: &[u8], header_end: usize) -> Vec<String> {
 pub const MAX_RETURNED: usize = 8;
 pub const RETURNED_SCAN: usize = 1024 * 1024;
 
-/// `Name: value` fields, continuation lines joined.
-fn fields(block: &str) -> Vec<(String, String)> {
+/// `Name: value` fields, continuation lines joined: a report's blocks, and a mail's
+/// header section (where `Authentication-Results` is read).
+pub(super) fn fields(block: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for line in block.lines() {
         if line.starts_with([' ', '\t']) {

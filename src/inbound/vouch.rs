@@ -12,7 +12,8 @@
 /// `header.from` is about the `From:` domain by definition, RFC 7489 §11.2).
 pub fn dmarc_pass(raw: &[u8], authserv_id: &str, from_domain: &str) -> bool {
     let head = &raw[..super::read::header_end(raw)];
-    let Some(value) = headers(head)
+    let Some(value) = super::dsn::fields(&String::from_utf8_lossy(head))
+        .into_iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("authentication-results"))
         .map(|(_, value)| without_comments(&value))
         .find(|value| serving(value).is_some_and(|id| id.eq_ignore_ascii_case(authserv_id)))
@@ -39,24 +40,6 @@ pub fn dmarc_pass(raw: &[u8], authserv_id: &str, from_domain: &str) -> bool {
 /// The authserv-id an `Authentication-Results` value starts with (a version may follow).
 fn serving(value: &str) -> Option<&str> {
     value.split(';').next()?.split_whitespace().next()
-}
-
-/// Header fields, unfolded, as (name, value); bytes that are not UTF-8 are replaced.
-fn headers(head: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    let text = String::from_utf8_lossy(head).into_owned();
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = fields.last_mut() {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            fields.push((name.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    fields.into_iter()
 }
 
 /// `value` without RFC 5322 comments (parentheses, nested, with `\` escapes), which
