@@ -27,7 +27,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use mail_parser::MessageParser;
 
@@ -44,47 +43,13 @@ fn meeting_soon() -> Timestamp {
 }
 
 fn program(meeting: Timestamp, dir: &Path) -> PathBuf {
-    let zoned = meeting.to_zoned_datetime(TimeZone::UTC);
-    let text = format!(
-        r#"[program]
-name = "{NAME}"
-timezone = "UTC"
-start = {date}
-coordinator = "ada"
-organizer = {{ name = "Mentoring", email = "mentoring@example.org" }}
-
-[defaults]
-every = "week"
-on = "{weekday}"
-at = "{at}"
-duration = "30m"
-agenda_before = "4h"
-reminder_before = "4h"
-quiet_hours = "off"
-digest = "off"
-
-[store]
-url = "sqlite://{db}"
-
-[mail]
-transport = "file"
-dir = "{outbox}"
-reply_to = "mentoring+{{token}}@example.org"
-
-[inbound]
-authserv_id = "mx.example.org"
-
-{two_pairs}"#,
-        two_pairs = common::TWO_PAIRS,
-        date = zoned.date(),
-        weekday = zoned.strftime("%a").to_string().to_lowercase(),
-        at = zoned.strftime("%H:%M"),
-        db = dir.join("mentord.db").display(),
-        outbox = dir.join("outbox").display(),
-    );
-    let config = dir.join("mentord.toml");
-    std::fs::write(&config, text).unwrap();
-    config
+    common::program_meeting_at(
+        dir,
+        NAME,
+        meeting,
+        "agenda_before = \"4h\"\nreminder_before = \"4h\"\n",
+        "[inbound]\nauthserv_id = \"mx.example.org\"\n",
+    )
 }
 
 /// `mentord deliver`: its exit code and what it said.

@@ -22,7 +22,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 /// A program in UTC whose two pairs meet tomorrow at this hour, with agenda prompts
@@ -31,45 +30,15 @@ fn program(dir: &Path) -> PathBuf {
     #[allow(clippy::disallowed_methods)] // the daemon under test runs on the real clock
     let meeting = Timestamp::now()
         .checked_add(SignedDuration::from_hours(25))
-        .unwrap()
-        .to_zoned_datetime(TimeZone::UTC);
-    let text = format!(
-        r#"[program]
-name = "Trust"
-timezone = "UTC"
-start = {date}
-coordinator = "ada"
-organizer = {{ name = "Mentoring", email = "mentoring@example.org" }}
-
-[defaults]
-every = "week"
-on = "{weekday}"
-at = "{at}"
-duration = "30m"
-agenda_before = "48h"
-reminder_before = "1h"
-quiet_hours = "off"
-digest = "off"
-
-[store]
-url = "sqlite://{db}"
-
-[mail]
-transport = "file"
-dir = "{outbox}"
-reply_to = "mentoring+{{token}}@example.org"
-
-{two_pairs}"#,
-        date = meeting.date(),
-        weekday = meeting.strftime("%a").to_string().to_lowercase(),
-        at = meeting.strftime("%H:00"),
-        db = dir.join("mentord.db").display(),
-        outbox = dir.join("outbox").display(),
-        two_pairs = common::TWO_PAIRS,
-    );
-    let config = dir.join("mentord.toml");
-    std::fs::write(&config, text).unwrap();
-    config
+        .unwrap();
+    let on_the_hour = Timestamp::from_second(meeting.as_second() / 3600 * 3600).unwrap();
+    common::program_meeting_at(
+        dir,
+        "Trust",
+        on_the_hour,
+        "agenda_before = \"48h\"\nreminder_before = \"1h\"\n",
+        "",
+    )
 }
 
 /// `mentord deliver` with `mail` on stdin: its exit code, what it said, how long it took.

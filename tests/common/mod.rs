@@ -78,6 +78,56 @@ reply_to = "mentoring+{{token}}@example.org"
     config
 }
 
+/// Writes `dir/mentord.toml`: program `name`, weekly in UTC from the day of `meeting`
+/// (on its weekday, at its time), the two pairs, a SQLite store and a file transport in
+/// `dir`, replies read through `reply_to`; `defaults` are more `[defaults]` lines and
+/// `sections` more sections before the people. Its path.
+pub fn program_meeting_at(
+    dir: &Path,
+    name: &str,
+    meeting: jiff::Timestamp,
+    defaults: &str,
+    sections: &str,
+) -> std::path::PathBuf {
+    let zoned = meeting.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let text = format!(
+        r#"[program]
+name = "{name}"
+timezone = "UTC"
+start = {date}
+coordinator = "ada"
+organizer = {{ name = "Mentoring", email = "mentoring@example.org" }}
+
+[defaults]
+every = "week"
+on = "{weekday}"
+at = "{at}"
+duration = "30m"
+quiet_hours = "off"
+digest = "off"
+{defaults}
+[store]
+url = "sqlite://{db}"
+
+[mail]
+transport = "file"
+dir = "{outbox}"
+reply_to = "mentoring+{{token}}@example.org"
+
+{sections}
+{two_pairs}"#,
+        date = zoned.date(),
+        weekday = zoned.strftime("%a").to_string().to_lowercase(),
+        at = zoned.strftime("%H:%M"),
+        db = dir.join("mentord.db").display(),
+        outbox = dir.join("outbox").display(),
+        two_pairs = TWO_PAIRS,
+    );
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
 /// The example program as committed.
 const EXAMPLE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mentord.toml");
 
