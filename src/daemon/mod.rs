@@ -133,6 +133,7 @@ impl Daemon {
         }
         self.courier.deliver(now, stop, &mut tick, None).await?;
         self.courier.report_pause(now).await?;
+        let prune_again = self.prune_sent(now).await?;
         let (next_action, action_what) = self.planner.next_action();
         let next_retry = self.store.next_attempt().await?;
         // While the SMTP breaker is open, retries wait for it to close; while the daily
@@ -178,6 +179,10 @@ impl Daemon {
                 self.planner.agenda_wait(),
                 Some("passing on an agenda that came within the hour".to_string()),
             ),
+            (
+                prune_again,
+                Some("pruning the bodies of mail sent long ago".to_string()),
+            ),
         ];
         if let Some((at, what)) = candidates
             .into_iter()
@@ -188,6 +193,34 @@ impl Daemon {
             tick.next_what = what;
         }
         Ok(tick)
+    }
+
+    /// `[store] keep_sent`: drops the bodies of one batch of mail sent longer ago than
+    /// that. When the batch was full there is more: back in a second, so sending goes
+    /// on between batches.
+    async fn prune_sent(&self, now: Timestamp) -> anyhow::Result<Option<Timestamp>> {
+        // A simulation's store drops each body as it is marked sent.
+        let Some(keep) = self
+            .program()
+            .store
+            .keep_sent
+            .filter(|_| !self.store.is_in_memory())
+        else {
+            return Ok(None);
+        };
+        let Ok(before) = now.checked_sub(keep) else {
+            return Ok(None);
+        };
+        let pruned = self
+            .store
+            .prune_sent(before, crate::store::PRUNE_BATCH)
+            .await?;
+        if pruned > 0 {
+            tracing::debug!(pruned, "dropped the bodies of mail sent before {before}");
+        }
+        Ok((pruned as i64 == crate::store::PRUNE_BATCH)
+            .then(|| now.checked_add(SignedDuration::from_secs(1)).ok())
+            .flatten())
     }
 
     /// Whether this tick's planning is worth running beside delivery: a reconcile (a

@@ -472,11 +472,15 @@ impl<'b> Loader<'b> {
             organizer: head.organizer,
             skip: head.skip,
             templates: head.templates,
+            language: head
+                .language
+                .unwrap_or_else(crate::vocab::Language::english),
             digest,
             people,
             pairs,
             store: self.store.unwrap_or_else(|| StoreConfig {
                 location: sections::default_store(self.base),
+                keep_sent: Some(sections::DEFAULT_KEEP_SENT),
             }),
             mail: self.mail.unwrap_or(MailConfig::File {
                 dir: self.base.join("outbox"),

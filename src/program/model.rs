@@ -45,6 +45,8 @@ pub struct Program {
     /// Sorted, without repeats.
     pub skip: Vec<Date>,
     pub templates: Option<PathBuf>,
+    /// `[program] language`: of mail to people who set none, the digest and the page.
+    pub language: crate::vocab::Language,
     pub digest: Option<Cron>,
     /// Quiet hours of the coordinator (for digests' neighbours: escalations).
     pub coordinator_quiet_hours: Option<QuietHours>,
@@ -93,6 +95,8 @@ pub struct Person {
     pub zone: Zone,
     /// `None` when the person set no quiet hours of their own.
     pub quiet_hours: Option<Option<QuietHours>>,
+    /// `None` when the person speaks the program's language.
+    pub language: Option<crate::vocab::Language>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +200,9 @@ pub struct Timing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
     pub location: Location,
+    /// `keep_sent`: how long a sent message's body is kept (its record stays for ever);
+    /// `None` keeps bodies for ever.
+    pub keep_sent: Option<jiff::SignedDuration>,
 }
 
 /// Where an SMTP server is, from `[mail] url`, read once by the loader.
@@ -318,6 +325,11 @@ impl Meeting {
 impl Program {
     pub fn person(&self, index: PersonIndex) -> &Person {
         &self.people[index]
+    }
+
+    /// The language a person's mail is written in: their own, else the program's.
+    pub fn language_of<'a>(&'a self, person: &'a Person) -> &'a crate::vocab::Language {
+        person.language.as_ref().unwrap_or(&self.language)
     }
 
     pub fn pair_by_id(&self, id: &str) -> Option<&Pair> {

@@ -9,7 +9,7 @@ use super::values;
 use super::zones::Zones;
 use crate::diagnostic::{Diagnostics, Span};
 
-const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours"];
+const PERSON_KEYS: &[&str] = &["name", "email", "timezone", "quiet_hours", "language"];
 
 /// A person as read; an invalid one is kept (so pairs naming them are not told the
 /// person does not exist) but never used.
@@ -40,6 +40,7 @@ pub(crate) fn read_person(
             tz: jiff::tz::TimeZone::UTC,
         },
         quiet_hours: None,
+        language: None,
     };
     let Some(mut t) = Table::from_value(TableName::Person(id), value, diags) else {
         return PersonEntry {
@@ -85,6 +86,7 @@ pub(crate) fn read_person(
             .map(|q| Some(Some(q)))
         }
     });
+    let language = t.get("language").map(|v| reader::language(v, diags));
     t.finish(&[PERSON_KEYS], diags);
     let mut valid = true;
     match name {
@@ -102,6 +104,11 @@ pub(crate) fn read_person(
     }
     match quiet_hours {
         Some(Some(q)) => person.quiet_hours = q,
+        Some(None) => valid = false,
+        None => {}
+    }
+    match language {
+        Some(Some(language)) => person.language = Some(language),
         Some(None) => valid = false,
         None => {}
     }

@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::values::{self, ValueError, check_email, check_name, check_text, closest};
 use crate::diagnostic::{Diagnostics, Span};
+use crate::vocab::Language;
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
@@ -350,4 +351,33 @@ pub(super) fn line_of(text: &str, span: &Span) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// A language tag (BCP 47): `"de"`, `"pt-BR"`. One mentord writes no mail in is taken,
+/// with a warning: the person's mail falls back to the program's language.
+pub(crate) fn language(value: &Value<'_>, diags: &mut Diagnostics) -> Option<Language> {
+    parsed(value, "language", "\"de\"", diags, |text| {
+        Language::parse(text).map_err(|e| {
+            crate::diagnostic::invalid(
+                e.to_string(),
+                format!(
+                    "write a BCP 47 tag such as \"de\" or \"pt-BR\" (built in: {})",
+                    crate::vocab::language::BUILT_IN.join(", ")
+                ),
+            )
+        })
+    })
+    .inspect(|language| {
+        if !language.is_built_in() {
+            diags
+                .warning(
+                    value.span(),
+                    format!("`language`: mentord has no mail of its own in \"{language}\""),
+                )
+                .help(format!(
+                    "mail to this person falls back to the program's language; built in: {}",
+                    crate::vocab::language::BUILT_IN.join(", ")
+                ));
+        }
+    })
 }

@@ -54,8 +54,8 @@ pub use inbound::{
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{
-    Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PairActivity, Queued,
-    Summary,
+    Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
+    Queued, Summary,
 };
 
 #[derive(Debug, Clone)]

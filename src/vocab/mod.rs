@@ -5,7 +5,9 @@
 
 pub mod host;
 pub mod kind;
+pub mod language;
 pub mod links;
 pub mod token;
 
 pub use kind::{DeliveryKey, MessageKind};
+pub use language::Language;

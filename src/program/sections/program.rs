@@ -9,6 +9,7 @@ use crate::diagnostic::{Diagnostics, Span};
 use crate::program::model::{Mailbox, Zone};
 use crate::program::reader::{self, Table, TableName, Value, email, name_text};
 use crate::program::zones::Zones;
+use crate::vocab::Language;
 
 /// What `[program]` says, before people are known. Spans are absolute.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ pub(crate) struct ProgramHead {
     pub(crate) organizer: Mailbox,
     pub(crate) skip: Vec<Date>,
     pub(crate) templates: Option<PathBuf>,
+    pub(crate) language: Option<Language>,
 }
 
 const PROGRAM_KEYS: &[&str] = &[
@@ -32,6 +34,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "organizer",
     "skip",
     "templates",
+    "language",
 ];
 
 pub(crate) fn program_head(
@@ -105,6 +108,7 @@ pub(crate) fn program_head(
             None
         }
     });
+    let language = t.get("language").map(|v| reader::language(v, diags));
     t.finish(&[PROGRAM_KEYS], diags);
     let mut end = end;
     if let (Some((Some(e), span)), Some(s)) = (&end, start)
@@ -124,6 +128,10 @@ pub(crate) fn program_head(
         organizer: organizer?,
         skip,
         templates,
+        language: match language {
+            Some(language) => Some(language?),
+            None => None,
+        },
     })
 }
 

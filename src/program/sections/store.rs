@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use jiff::SignedDuration;
+
 use crate::diagnostic::Diagnostics;
 use crate::program::location::{Location, redact};
 use crate::program::model::StoreConfig;
@@ -20,10 +22,39 @@ pub(crate) fn store(
             store_location(s, base)
         })
     });
-    t.finish(&[&["url"]], diags);
+    let keep_sent = t.get("keep_sent").map(|v| {
+        if reader::is_off(v) {
+            Some(None)
+        } else {
+            reader::parsed(v, "keep_sent", "\"30d\"", diags, parse_keep_sent).map(Some)
+        }
+    });
+    t.finish(&[&["url", "keep_sent"]], diags);
     Some(StoreConfig {
         location: location.unwrap_or_else(|| default_store(base)),
+        keep_sent: match keep_sent {
+            Some(keep) => keep?,
+            None => Some(DEFAULT_KEEP_SENT),
+        },
     })
+}
+
+/// How long a sent message's body is kept when `[store]` says nothing: long enough for
+/// a retry, a reply that quotes it and `status`, short enough that a year of 50,000
+/// pairs fits on one disk.
+pub(crate) const DEFAULT_KEEP_SENT: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// `keep_sent`: a duration of at least a day ("30d", "8 weeks"), or `"off"` (keep every
+/// body for ever).
+fn parse_keep_sent(text: &str) -> Result<SignedDuration, ValueError> {
+    let keep = values::parse_positive_duration(text)?;
+    if keep < SignedDuration::from_hours(24) {
+        return Err(values::invalid(
+            format!("\"{text}\" is less than a day"),
+            "keep sent mail at least a day (\"30d\" is the default), so a retry or a reply can still find it; \"off\" keeps it for ever",
+        ));
+    }
+    Ok(keep)
 }
 
 /// The store when `[store]` says nothing: `mentord.db` beside the program file.

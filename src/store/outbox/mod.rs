@@ -15,6 +15,7 @@ pub(super) mod budget;
 mod claim;
 mod enqueue;
 mod marks;
+mod prune;
 mod reads;
 
 use crate::vocab::MessageKind;
@@ -23,6 +24,7 @@ pub use budget::{DailyBudget, Held};
 pub use enqueue::NewMessage;
 pub(crate) use enqueue::Recent;
 pub use marks::Mark;
+pub use prune::PRUNE_BATCH;
 pub use reads::{Failure, PairActivity, Summary};
 
 /// Where a message stands, as the `messages.state` column names it: `pending` (queued,
