@@ -58,6 +58,7 @@ pub mod program;
 pub mod reconcile;
 pub mod recurrence;
 pub mod render;
+pub mod report;
 pub mod schedule;
 pub mod serve;
 pub mod status;

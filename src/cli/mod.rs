@@ -10,6 +10,7 @@ mod plan_json;
 #[cfg(test)]
 mod plan_json_agrees;
 mod plan_rows;
+mod report;
 mod retry;
 mod review;
 mod run;
@@ -67,6 +68,8 @@ enum Command {
     Run(run::Run),
     /// Pairs, next meetings, reviews due or overdue, last send, failures.
     Status(status::Status),
+    /// The program's record for a period: meetings held and cancelled, rates, check-ins, health.
+    Report(report::ReportArgs),
     /// Record relationship reviews.
     Review(review::Review),
     /// Queue failed messages again once their cause is fixed (same Message-ID).
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(cmd) => cmd.execute(&cli.config),
         Command::Status(cmd) => cmd.execute(&cli.config),
         Command::Run(cmd) => cmd.execute(&cli.config),
+        Command::Report(cmd) => cmd.execute(&cli.config),
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
         Command::Deliver(cmd) => cmd.execute(&cli.config),

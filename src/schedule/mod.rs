@@ -360,6 +360,17 @@ pub fn meetings(
     from: Timestamp,
     until: Timestamp,
 ) -> impl Iterator<Item = (Date, Timestamp)> {
+    planned_meetings(program, pair, from, until).filter(|&(date, _)| !pair.is_cancelled(date))
+}
+
+/// The meetings the series holds in `[from, until)`, the ones someone can't make
+/// included (not skip dates): what a report counts as planned.
+pub fn planned_meetings(
+    program: &Program,
+    pair: &Pair,
+    from: Timestamp,
+    until: Timestamp,
+) -> impl Iterator<Item = (Date, Timestamp)> {
     let meeting = &pair.meeting;
     // UTC dates with a day of slack on each side cover every zone's offset.
     let from_date = utc_date(from).yesterday().unwrap_or(pair.start);
@@ -368,7 +379,7 @@ pub fn meetings(
         .rule
         .dates(pair.start, from_date)
         .take_while(move |&date| date <= until_date)
-        .filter(|&date| !program.is_skipped(date) && !pair.is_cancelled(date))
+        .filter(|&date| !program.is_skipped(date))
         .map(|date| (date, meeting.start_on(date)))
         .take_while(|&(_, start)| meeting.until.is_none_or(|u| start <= u))
         .filter(move |&(_, start)| start >= from && start < until)

@@ -31,6 +31,7 @@ pub mod lock;
 mod metrics;
 mod outbox;
 mod postgres;
+mod record;
 mod reviews;
 mod series;
 mod sqlite;
@@ -57,6 +58,7 @@ pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
     Queued, Summary,
 };
+pub use record::Heard;
 
 #[derive(Debug, Clone)]
 enum Pool {
