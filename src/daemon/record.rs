@@ -22,6 +22,9 @@ struct IndexEntry<'m> {
     pair: Option<&'m str>,
     recipients: [&'m str; 1],
     message_id: &'m str,
+    /// For a message about one meeting, its start (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meeting: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uid: Option<&'m str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +40,22 @@ pub struct Recorder {
     written: usize,
     /// Messages per kind, in the order kinds first appeared.
     counts: Vec<(MessageKind, usize)>,
+    /// What was written, kept only when asked for ([`Recorder::keep_log`]): a
+    /// simulation with answers looks up what each answer replies to.
+    log: Option<Vec<Sent>>,
+}
+
+/// A message written, as a simulation's answers look it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub file: PathBuf,
+    pub at: Timestamp,
+    pub kind: MessageKind,
+    pub pair: Option<String>,
+    /// The address it went to.
+    pub recipient: String,
+    /// The occurrence of its delivery key: a meeting's start, a review's due date.
+    pub occurrence: Option<String>,
 }
 
 impl Recorder {
@@ -52,7 +71,23 @@ impl Recorder {
             index: Some(index),
             written: 0,
             counts: Vec::new(),
+            log: None,
         })
+    }
+
+    /// Keeps a log of what is written from now on, for [`Recorder::log`].
+    pub(crate) fn keep_log(&mut self) {
+        self.log.get_or_insert_with(Vec::new);
+    }
+
+    /// What was written since [`Recorder::keep_log`], in order.
+    pub fn log(&self) -> &[Sent] {
+        self.log.as_deref().unwrap_or_default()
+    }
+
+    /// The folder it writes into.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -68,6 +103,34 @@ impl Recorder {
         };
         std::fs::write(self.dir.join(&file), &message.body)
             .with_context(|| format!("while writing {file}"))?;
+        let occurrence = message
+            .key
+            .parse::<crate::vocab::DeliveryKey>()
+            .ok()
+            .and_then(|key| key.occurrence);
+        let about_a_meeting = matches!(
+            message.kind,
+            MessageKind::AgendaPrompt
+                | MessageKind::MentorReminder
+                | MessageKind::Agenda
+                | MessageKind::Followup
+                | MessageKind::OccurrenceCancel
+        );
+        let meeting = occurrence
+            .as_deref()
+            .filter(|_| about_a_meeting)
+            .and_then(|o| o.parse::<Timestamp>().ok())
+            .map(|start| start.to_string());
+        if let Some(log) = &mut self.log {
+            log.push(Sent {
+                file: self.dir.join(&file),
+                at,
+                kind: message.kind,
+                pair: message.pair.clone(),
+                recipient: message.recipient.clone(),
+                occurrence: occurrence.clone(),
+            });
+        }
         let entry = IndexEntry {
             file: &file,
             at: at.to_string(),
@@ -75,6 +138,7 @@ impl Recorder {
             pair: message.pair.as_deref(),
             recipients: [&message.recipient],
             message_id: &message.message_id,
+            meeting,
             uid: message.uid.as_deref(),
             method: message.method.as_deref(),
             sequence: message.sequence,

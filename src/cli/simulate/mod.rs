@@ -19,8 +19,11 @@ use crate::daemon::{self, Control, Daemon, Silent, Transport, record::Recorder};
 use crate::program::{self, Program};
 use crate::reconcile;
 use crate::render::Templates;
+use crate::report::Evidence;
 use crate::store::Store;
 use crate::vocab::MessageKind;
+
+mod answers;
 
 #[derive(Debug, Args)]
 pub struct Simulate {
@@ -36,6 +39,10 @@ pub struct Simulate {
     /// The program as it was before --from; its series count as sent.
     #[arg(long)]
     previous: Option<PathBuf>,
+    /// The people's answers, one JSON object a line (`{"at": …, "from": …, "answer": …}`),
+    /// each delivered at its time as the mail or click a real client would send.
+    #[arg(long, value_name = "FILE.jsonl")]
+    answers: Option<PathBuf>,
 }
 
 impl Simulate {
@@ -70,15 +77,50 @@ impl Simulate {
             },
             None => None,
         };
+        let mut program = program;
+        let answers = match &self.answers {
+            Some(path) => match answers::read(path, &program) {
+                Ok(answers) => {
+                    if let Some(bad) = answers.iter().find(|a| a.at < from || a.at >= until) {
+                        eprintln!(
+                            "error: {}:{}: {} is outside the simulated time ({} to {})",
+                            path.display(),
+                            bad.line,
+                            bad.at,
+                            self.from,
+                            self.until
+                        );
+                        return Ok(exit::FAILED);
+                    }
+                    answers
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(exit::FAILED);
+                }
+            },
+            None => Vec::new(),
+        };
+        // Answers prove their sender as live mail must: by the token of the address
+        // they go to or, without reply addresses, by the receiving server's word.
+        if !answers.is_empty() && program.reply_to.is_none() && program.authserv_id.is_none() {
+            program.authserv_id = Some(answers::SIMULATED_SERVER.to_string());
+        }
         let templates = Templates::load(program.templates.as_deref())?;
         prepare_folder(&self.out)?;
         let recorder = Recorder::new(&self.out)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let counts = runtime.block_on(simulate(
-            program, templates, previous, recorder, from, until,
+        let ran = runtime.block_on(simulate(
+            program, templates, previous, recorder, from, until, answers,
         ))?;
+        if let Some((line, error)) = ran.bad_line {
+            let path = self.answers.as_deref().unwrap_or(Path::new("answers"));
+            eprintln!("error: {}:{line}: {error:#}", path.display());
+            return Ok(exit::FAILED);
+        }
+        let counts = ran.counts;
         let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         println!(
             "{}: {} messages ({}) in {}",
@@ -91,9 +133,17 @@ impl Simulate {
     }
 }
 
+/// What a simulation did.
+struct Ran {
+    /// Messages written per kind.
+    counts: Vec<(MessageKind, usize)>,
+    /// The first answer that answers nothing mentord sent: its line and why.
+    bad_line: Option<(usize, anyhow::Error)>,
+}
+
 /// The daemon on a virtual clock from `from` to `until`, over a store in memory that
 /// starts empty (or, with `previous`, as if that program had run until `from`), its mail
-/// recorded. Returns the messages written per kind.
+/// recorded; each answer delivered at its time. Writes `report.csv` for the period.
 async fn simulate(
     program: Program,
     templates: Templates,
@@ -101,7 +151,8 @@ async fn simulate(
     recorder: Recorder,
     from: Timestamp,
     until: Timestamp,
-) -> anyhow::Result<Vec<(MessageKind, usize)>> {
+    answers: Vec<answers::Answer>,
+) -> anyhow::Result<Ran> {
     let store = Store::open_memory().await?;
     if let Some(previous) = &previous {
         // The old program's series as its daemon would have minted them.
@@ -120,22 +171,78 @@ async fn simulate(
         }
         store.set_scheduled_until(from).await?;
     }
+    let signer = if answers.is_empty() {
+        None
+    } else {
+        program.link_signer()?
+    };
+    let out_dir = recorder.dir().to_path_buf();
+    let mut recorder = recorder;
+    if !answers.is_empty() {
+        recorder.keep_log();
+    }
     let transport = Transport::Record(Box::new(recorder));
-    let mut daemon = Daemon::new(program, templates, store, transport).simulation();
+    let mut daemon = Daemon::new(program, templates, store.clone(), transport).simulation();
     if let Some(previous) = previous {
         // What the edit moved before `from` goes late, as on a reload.
         daemon.continue_from(previous);
     }
-    let clock = VirtualClock::new(from, until);
-    let (mut control, _wake) = Control::unattended();
-    let ran = daemon::run(&mut daemon, &clock, &mut control, &mut Silent).await;
+    let mut ran = Ok(());
+    let mut bad_line = None;
+    let mut now = from;
+    for answer in &answers {
+        if answer.at > now {
+            ran = run_until(&mut daemon, now, answer.at).await;
+            if ran.is_err() {
+                break;
+            }
+            now = answer.at;
+        }
+        let log = daemon
+            .transport_mut()
+            .recorder()
+            .map(|r| r.log().to_vec())
+            .unwrap_or_default();
+        match answers::answer(daemon.program(), &store, &log, signer.as_ref(), answer).await {
+            Ok(answers::Outcome::Done(what)) => {
+                tracing::info!(line = answer.line, person = %answer.person, %what, "answer taken in");
+            }
+            Ok(answers::Outcome::NotUsed(why)) => {
+                tracing::warn!(line = answer.line, person = %answer.person, %why, "answer not used");
+                eprintln!("warning: answers line {}: not used: {why}", answer.line);
+            }
+            Err(e) => {
+                bad_line = Some((answer.line, e));
+                break;
+            }
+        }
+    }
+    if ran.is_ok() && bad_line.is_none() {
+        ran = run_until(&mut daemon, now, until).await;
+    }
     // index.json stays valid JSON (listing what was written) even when a message failed.
     let counts = match daemon.transport_mut().recorder() {
         Some(recorder) => recorder.finish()?,
         None => Vec::new(),
     };
     ran?;
-    Ok(counts)
+    if bad_line.is_none() {
+        let evidence = Evidence::read(&store, from, until).await?;
+        let report = crate::report::build(daemon.program(), &evidence, from, until, until);
+        let path = out_dir.join("report.csv");
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("while creating {}", path.display()))?;
+        crate::report::csv::write(std::io::BufWriter::new(file), &report)
+            .with_context(|| format!("while writing {}", path.display()))?;
+    }
+    Ok(Ran { counts, bad_line })
+}
+
+/// The daemon's loop from `from` to `until` on a virtual clock.
+async fn run_until(daemon: &mut Daemon, from: Timestamp, until: Timestamp) -> anyhow::Result<()> {
+    let clock = VirtualClock::new(from, until);
+    let (mut control, _wake) = Control::unattended();
+    daemon::run(daemon, &clock, &mut control, &mut Silent).await
 }
 
 fn prepare_folder(out: &Path) -> anyhow::Result<()> {
