@@ -42,8 +42,11 @@ pub struct Recorder {
     counts: Vec<(MessageKind, usize)>,
     /// What was written, kept only when asked for ([`Recorder::keep_log`]): a
     /// simulation with answers looks up what each answer replies to.
-    log: Option<Vec<Sent>>,
+    log: Option<SentLog>,
 }
+
+/// What a recorder wrote, shared with the one who asked for it.
+pub type SentLog = std::sync::Arc<std::sync::Mutex<Vec<Sent>>>;
 
 /// A message written, as a simulation's answers look it up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,14 +78,9 @@ impl Recorder {
         })
     }
 
-    /// Keeps a log of what is written from now on, for [`Recorder::log`].
-    pub(crate) fn keep_log(&mut self) {
-        self.log.get_or_insert_with(Vec::new);
-    }
-
-    /// What was written since [`Recorder::keep_log`], in order.
-    pub fn log(&self) -> &[Sent] {
-        self.log.as_deref().unwrap_or_default()
+    /// Keeps a log of what is written from now on, in order, and hands it out.
+    pub(crate) fn keep_log(&mut self) -> SentLog {
+        self.log.get_or_insert_with(Default::default).clone()
     }
 
     /// The folder it writes into.
@@ -121,15 +119,17 @@ impl Recorder {
             .filter(|_| about_a_meeting)
             .and_then(|o| o.parse::<Timestamp>().ok())
             .map(|start| start.to_string());
-        if let Some(log) = &mut self.log {
-            log.push(Sent {
-                file: self.dir.join(&file),
-                at,
-                kind: message.kind,
-                pair: message.pair.clone(),
-                recipient: message.recipient.clone(),
-                occurrence: occurrence.clone(),
-            });
+        if let Some(log) = &self.log {
+            log.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Sent {
+                    file: self.dir.join(&file),
+                    at,
+                    kind: message.kind,
+                    pair: message.pair.clone(),
+                    recipient: message.recipient.clone(),
+                    occurrence: occurrence.clone(),
+                });
         }
         let entry = IndexEntry {
             file: &file,

@@ -178,9 +178,7 @@ async fn simulate(
     };
     let out_dir = recorder.dir().to_path_buf();
     let mut recorder = recorder;
-    if !answers.is_empty() {
-        recorder.keep_log();
-    }
+    let log = (!answers.is_empty()).then(|| recorder.keep_log());
     let transport = Transport::Record(Box::new(recorder));
     let mut daemon = Daemon::new(program, templates, store.clone(), transport).simulation();
     if let Some(previous) = previous {
@@ -198,12 +196,25 @@ async fn simulate(
             }
             now = answer.at;
         }
-        let log = daemon
-            .transport_mut()
-            .recorder()
-            .map(|r| r.log().to_vec())
-            .unwrap_or_default();
-        match answers::answer(daemon.program(), &store, &log, signer.as_ref(), answer).await {
+        // Nothing writes to the log while the daemon is not running.
+        let sent = log.as_ref().map(|log| {
+            std::mem::take(
+                &mut *log
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        });
+        let sent = sent.unwrap_or_default();
+        let outcome =
+            answers::answer(daemon.program(), &store, &sent, signer.as_ref(), answer).await;
+        if let Some(log) = &log {
+            let mut shared = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let later = std::mem::replace(&mut *shared, sent);
+            shared.extend(later);
+        }
+        match outcome {
             Ok(answers::Outcome::Done(what)) => {
                 tracing::info!(line = answer.line, person = %answer.person, %what, "answer taken in");
             }

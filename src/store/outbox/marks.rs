@@ -107,8 +107,10 @@ impl Store {
     }
 
     /// A simulation keeps a sent message's key while it could be queued again (late
-    /// prompts look back a few days at most), not its body (dropped when it is marked),
-    /// and forgets the row after a fortnight: a year of 5,000 pairs stays small.
+    /// prompts look back a few days at most) or answered (a check-in, within a month),
+    /// not its body (dropped when it is marked), and forgets the row after five weeks: a
+    /// year of 5,000 pairs stays small. Invites stay: a calendar answers the ORGANIZER
+    /// address of its copy months later.
     async fn forget_old_sent(&self, at: Timestamp, sent: usize) -> anyhow::Result<()> {
         if sent == 0 {
             return Ok(());
@@ -119,10 +121,11 @@ impl Store {
             .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
         if before / 4096 != (before + sent) / 4096 || before == 0 {
             let before = at
-                .checked_sub(jiff::SignedDuration::from_hours(14 * 24))
+                .checked_sub(jiff::SignedDuration::from_hours(35 * 24))
                 .unwrap_or(at);
             on!(self, |pool| sqlx::query(
-                "DELETE FROM messages WHERE state = 'sent' AND due_at < $1"
+                "DELETE FROM messages WHERE state = 'sent' AND due_at < $1 \
+                 AND kind NOT IN ('invite', 'invite_update')"
             )
             .bind(seconds(before))
             .execute(pool)
