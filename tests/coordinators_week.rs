@@ -317,6 +317,55 @@ fn a_year_of_a_hundred_pairs_finds_the_troubled_ones() {
     }
     assert_eq!(report["m0-e0"]["cancelled_late"], "3");
     assert_eq!(report["m5-e5"]["agenda_rate"], "1.00");
+
+    // The Monday digests: never more than 10 pairs, never a healthy one, and by the
+    // year's last the four troubled pairs, each with one-click answers (no links
+    // without `public_url`: the words are there).
+    let digests: Vec<String> = index(&out)
+        .iter()
+        .filter(|e| e["kind"] == "digest")
+        .map(|e| {
+            std::fs::read_to_string(out.join(e["file"].as_str().unwrap()))
+                .unwrap()
+                .replace("=\r\n", "")
+        })
+        .collect();
+    assert_eq!(digests.len(), 52);
+    let listed = |digest: &str| -> Vec<String> {
+        digest
+            .lines()
+            .filter_map(|l| l.strip_prefix("- m"))
+            .filter_map(|l| l.split_once(':'))
+            .map(|(pair, _)| format!("m{pair}"))
+            .filter(|pair| pair.contains("-e"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let mut every_item = 0;
+    let mut healthy_items = 0;
+    for digest in &digests {
+        let pairs = listed(digest);
+        assert!(pairs.len() <= 10, "{digest}");
+        every_item += pairs.len();
+        healthy_items += pairs
+            .iter()
+            .filter(|p| !troubled.contains_key(p.as_str()))
+            .count();
+    }
+    assert!(
+        every_item > 0 && healthy_items * 10 <= every_item,
+        "{healthy_items} of {every_item} digest items were healthy pairs"
+    );
+    let last = listed(digests.last().unwrap());
+    for pair in troubled.keys() {
+        assert!(last.contains(&pair.to_string()), "{pair} not in {last:?}");
+    }
+    assert!(
+        digests[1].contains("nothing needs you this week"),
+        "{}",
+        digests[1]
+    );
 }
 
 /// A weekly program of 100 pairs (mentor `mN`, mentee `eN`) in UTC from 2030-01-07,
@@ -338,7 +387,7 @@ at = "10:00"
 duration = "30m"
 quiet_hours = "off"
 review_every = "off"
-digest = "off"
+digest = "0 8 * * MON"
 
 [mail]
 reply_to = "mentoring+{token}@example.org"

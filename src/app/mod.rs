@@ -19,6 +19,7 @@
 //! How often an agenda may go on to the mentor is the daemon's to apply when it sends
 //! (`daemon::planner::inbound`): every door only records, so none can flood anyone.
 
+pub mod exceptions;
 pub mod intake;
 pub mod live;
 pub mod meeting;

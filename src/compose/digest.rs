@@ -5,8 +5,9 @@ use jiff::Timestamp;
 
 use super::{Composed, Composer, mailbox};
 use crate::program::Status;
-use crate::render::{Context, DigestContext, OverdueReview};
+use crate::render::{Context, DIGEST_ITEMS, DigestContext, ExceptionItem, OverdueReview};
 use crate::schedule::{self, History};
+use crate::vocab::links::Action as LinkAction;
 use crate::vocab::{DeliveryKey, MessageKind};
 
 impl Composer<'_> {
@@ -34,6 +35,37 @@ impl Composer<'_> {
                 due: due.to_string(),
             })
             .collect();
+        let exceptions: Vec<ExceptionItem> = history
+            .exceptions
+            .iter()
+            .take(DIGEST_ITEMS)
+            .filter_map(|e| {
+                let pair = program.pair_by_id(&e.pair)?;
+                let link = |action| self.coordinator_link(action, &coordinator.id, &pair.id, at);
+                let review = e
+                    .reasons
+                    .iter()
+                    .any(|r| r.starts_with("relationship review"));
+                Some(ExceptionItem {
+                    pair: pair.id.clone(),
+                    mentor: program.person(pair.mentor).name.clone(),
+                    mentee: program.person(pair.mentee).name.clone(),
+                    level: e.level.clone(),
+                    reasons: e.reasons.clone(),
+                    new: e.new,
+                    snooze: link(LinkAction::Snooze),
+                    handled: link(LinkAction::Handled),
+                    review_held: review.then(|| link(LinkAction::ReviewDone)).flatten(),
+                })
+            })
+            .collect();
+        let more = history.exceptions.len().saturating_sub(exceptions.len());
+        let quiet = exceptions.is_empty()
+            && history.failures.is_empty()
+            && history.set_aside.is_empty()
+            && history.sending_paused.is_none()
+            && history.sending_held.is_none()
+            && history.declined_series.is_empty();
         let mut context = Context::for_coordinator(program).with_digest(DigestContext {
             date: today.strftime("%a %-d %b %Y").to_string(),
             active: count(Status::Active),
@@ -46,6 +78,9 @@ impl Composer<'_> {
             bounces: history.bounces.clone(),
             set_aside: history.set_aside.clone(),
             late_cancellations: history.late_cancellations.clone(),
+            exceptions,
+            more,
+            quiet,
         });
         let key = DeliveryKey {
             kind: MessageKind::Digest,

@@ -58,4 +58,26 @@ impl Composer<'_> {
         });
         (out, unsubscribe)
     }
+
+    /// A coordinator's one-click answer about `pair` in the digest sent at `at`: valid
+    /// until the next digests have come and gone (two weeks).
+    pub(super) fn coordinator_link(
+        &self,
+        action: LinkAction,
+        coordinator: &str,
+        pair: &str,
+        at: Timestamp,
+    ) -> Option<String> {
+        let signer = self.links?;
+        let until = at
+            .checked_add(jiff::SignedDuration::from_hours(14 * 24))
+            .ok();
+        Some(signer.link(&Claim {
+            action,
+            person: coordinator.to_string(),
+            pair: pair.to_string(),
+            subject: String::new(),
+            expires: links::expiry(at, until),
+        }))
+    }
 }

@@ -121,6 +121,31 @@ pub struct DigestContext {
     pub bounces: Vec<String>,
     pub set_aside: Vec<String>,
     pub late_cancellations: Vec<String>,
+    /// The pairs that need the coordinator, new ones first (at most
+    /// [`DIGEST_ITEMS`]), and how many more there are.
+    pub exceptions: Vec<ExceptionItem>,
+    pub more: usize,
+    /// Nothing at all needs the coordinator this week: the digest is one line.
+    pub quiet: bool,
+}
+
+/// The most pairs one digest lists; the rest are counted and on the page.
+pub const DIGEST_ITEMS: usize = 10;
+
+/// A pair in the digest: who, why, and the coordinator's one-click answers.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ExceptionItem {
+    pub pair: String,
+    pub mentor: String,
+    pub mentee: String,
+    /// `watch` or `at risk`.
+    pub level: String,
+    pub reasons: Vec<String>,
+    pub new: bool,
+    pub snooze: Option<String>,
+    pub handled: Option<String>,
+    /// Where the review is what is wrong.
+    pub review_held: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

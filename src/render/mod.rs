@@ -22,7 +22,8 @@ use minijinja::{AutoEscape, Environment, Value};
 use crate::vocab::MessageKind;
 
 pub(crate) use context::{
-    Context, DigestContext, LinksContext, OverdueReview, PersonContext, Role,
+    Context, DIGEST_ITEMS, DigestContext, ExceptionItem, LinksContext, OverdueReview,
+    PersonContext, Role,
 };
 
 /// The built-in template of each kind of message (`templates/<kind>.md`, compiled in).

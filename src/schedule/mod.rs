@@ -159,6 +159,20 @@ pub struct History {
     pub bounces: Vec<String>,
     pub set_aside: Vec<String>,
     pub late_cancellations: Vec<String>,
+    /// For the digest: the pairs that need the coordinator (health `watch` or `at
+    /// risk`, not snoozed or handled), new ones first, then the worst.
+    pub exceptions: Vec<Exception>,
+}
+
+/// A pair the digest lists, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    pub pair: String,
+    /// `watch` or `at risk`.
+    pub level: String,
+    pub reasons: Vec<String>,
+    /// Not in the digest before.
+    pub new: bool,
 }
 
 impl History {

@@ -90,7 +90,10 @@ fn check<'p>(
         None
     } else {
         let pair = program.pair_by_id(&claim.pair).ok_or_else(gone)?;
-        if pair.mentor != person && pair.mentee != person {
+        // The coordinator acts on any pair from the digest.
+        let coordinators = person == program.coordinator
+            && (claim.action.is_coordinators() || claim.action == Action::ReviewDone);
+        if pair.mentor != person && pair.mentee != person && !coordinators {
             return Err(gone());
         }
         Some(pair)
@@ -185,6 +188,46 @@ pub async fn show(State(shared): State<Arc<Shared>>, Path(token): Path<String>) 
                 ),
             )
         }
+        (action @ (Action::Snooze | Action::Handled | Action::ReviewDone), Some(pair), _)
+            if target.person == program.coordinator
+                && pair.mentor != target.person
+                && pair.mentee != target.person =>
+        {
+            let pair_names = format!(
+                "{} and {}",
+                program.person(pair.mentor).name,
+                program.person(pair.mentee).name
+            );
+            let (title, what, label) = match action {
+                Action::Snooze => (
+                    "Snooze this pair?",
+                    "keeps them out of your digest for two weeks, unless things get worse",
+                    "Snooze 2 weeks",
+                ),
+                Action::Handled => (
+                    "Mark as handled?",
+                    "keeps them out of your digest until something new comes up",
+                    "Handled",
+                ),
+                _ => (
+                    "Review held?",
+                    "records that they held their relationship review today; their reminders stop",
+                    "Review held",
+                ),
+            };
+            page(
+                StatusCode::OK,
+                title,
+                &format!(
+                    "<p>Hello {name}, this {what}: <strong>{pair_names}</strong> ({id}).</p>{button}",
+                    name = escape(name),
+                    what = escape(what),
+                    pair_names = escape(&pair_names),
+                    id = escape(&pair.id),
+                    button = button(label),
+                ),
+            )
+        }
         (Action::ReviewDone, Some(pair), _) => page(
             StatusCode::OK,
             "Did you hold your review?",
@@ -235,6 +278,7 @@ pub async fn act(
         Action::Agenda | Action::ActionItems => write(&shared, &target, &token, &body, now).await,
         Action::ReviewDone => review_done(&shared, &program, &target, now).await,
         Action::Unsubscribe(kind) => unsubscribe_kind(&shared, &target, kind, now).await,
+        Action::Snooze | Action::Handled => coordinators(&shared, &target, now).await,
     };
     done.unwrap_or_else(|e| {
         tracing::error!(error = %format!("{e:#}"), "an action link failed");
@@ -435,6 +479,49 @@ async fn review_done(
         "Recorded",
         "<p>Your review is recorded; the reminders about it stop. Thank you.</p>",
     ))
+}
+
+/// The coordinator's snooze or handled, from the digest.
+async fn coordinators(
+    shared: &Shared,
+    target: &Target<'_>,
+    now: Timestamp,
+) -> anyhow::Result<Response> {
+    let Some(pair) = target.pair else {
+        return Ok(page(
+            StatusCode::GONE,
+            "No such pair",
+            "<p>Nothing was changed.</p>",
+        ));
+    };
+    let done = if target.claim.action == Action::Snooze {
+        app::exceptions::snooze(&shared.store, &pair.id, now).await?
+    } else {
+        app::exceptions::handled(&shared.store, &pair.id).await?
+    };
+    Ok(match done {
+        app::exceptions::Done::Recorded => page(
+            StatusCode::OK,
+            "Done",
+            &format!(
+                "<p>{} is out of your digest {}.</p>",
+                escape(&pair.id),
+                if target.claim.action == Action::Snooze {
+                    "for two weeks, unless things get worse"
+                } else {
+                    "until something new comes up"
+                }
+            ),
+        ),
+        app::exceptions::Done::NotFlagged => page(
+            StatusCode::OK,
+            "Nothing to do",
+            &format!(
+                "<p>{} is not in your digest any more. Nothing was changed.</p>",
+                escape(&pair.id)
+            ),
+        ),
+    })
 }
 
 async fn unsubscribe_kind(

@@ -25,6 +25,7 @@
 mod decisions;
 mod dialect;
 mod error;
+mod flags;
 mod inbound;
 mod instances;
 pub mod lock;
@@ -48,6 +49,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 pub use crate::program::Location;
 pub use decisions::Cancellation;
 pub use error::StoreError;
+pub use flags::Flag;
 pub use inbound::{
     Bounce, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp, SentMessage,
     SetAside,

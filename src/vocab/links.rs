@@ -30,6 +30,18 @@ pub enum Action {
     ReviewDone,
     /// Stop one kind of optional mail for this person.
     Unsubscribe(MessageKind),
+    /// The coordinator: keep a pair out of the digest for two weeks, unless it gets worse.
+    Snooze,
+    /// The coordinator: the pair's trouble is dealt with; out of the digest until its
+    /// reasons change.
+    Handled,
+}
+
+impl Action {
+    /// Whether the coordinator takes it (from the digest), not a person of the pair.
+    pub fn is_coordinators(self) -> bool {
+        matches!(self, Action::Snooze | Action::Handled)
+    }
 }
 
 impl Action {
@@ -40,6 +52,8 @@ impl Action {
             Action::ActionItems => "items".into(),
             Action::ReviewDone => "review".into(),
             Action::Unsubscribe(kind) => format!("unsub:{}", kind.name()),
+            Action::Snooze => "snooze".into(),
+            Action::Handled => "handled".into(),
         }
     }
 
@@ -49,6 +63,8 @@ impl Action {
             "agenda" => Action::Agenda,
             "items" => Action::ActionItems,
             "review" => Action::ReviewDone,
+            "snooze" => Action::Snooze,
+            "handled" => Action::Handled,
             _ => Action::Unsubscribe(text.strip_prefix("unsub:")?.parse().ok()?),
         })
     }

@@ -4,6 +4,8 @@
 //! that came after the mentor's reminder went out is passed on in a short mail of its
 //! own. Run by the daemon that holds the program lock, so each reply is acted on once.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::tick::Tick;
@@ -176,7 +178,65 @@ impl Planner {
             .filter(|c| c.late && c.at >= week)
             .map(|c| format!("{}: {} can't make {}", c.pair, name(&c.person), c.date))
             .collect();
+        history.exceptions = self.exceptions(now).await?;
         Ok(())
+    }
+
+    /// The pairs the digest lists: each pair's health now ([`crate::report`]); those
+    /// that need the coordinator, less the ones snoozed (unless worse) or handled
+    /// (unless their reasons changed), new ones first, then the worst. Remembers what
+    /// it listed, so the next digest knows what is new.
+    async fn exceptions(&self, now: Timestamp) -> anyhow::Result<Vec<crate::schedule::Exception>> {
+        use crate::report::{self, Evidence, Level};
+        let program = &self.program;
+        let since = now.checked_sub(report::HEALTH_WINDOW).unwrap_or(now);
+        let evidence = Evidence::read(&self.store, since, now).await?;
+        let record = report::build(program, &evidence, since, now, now);
+        let known: HashMap<String, crate::store::Flag> = self
+            .store
+            .flags()
+            .await?
+            .into_iter()
+            .map(|f| (f.pair.clone(), f))
+            .collect();
+        let rank = |level: &str| match level {
+            "at risk" => 2,
+            "watch" => 1,
+            _ => 0,
+        };
+        let mut flagged = Vec::new();
+        let mut listed = Vec::new();
+        for pair in record
+            .pairs
+            .iter()
+            .filter(|p| p.health.level != Level::Good)
+        {
+            let level = pair.health.level.as_str();
+            let reasons = pair.health.reasons.join("\n");
+            flagged.push((pair.pair.clone(), level.to_string(), reasons.clone()));
+            let flag = known.get(&pair.pair);
+            let snoozed = flag.is_some_and(|f| {
+                f.snoozed_until.is_some_and(|until| until > now)
+                    && rank(level) <= rank(f.snoozed_level.as_deref().unwrap_or(""))
+            });
+            let handled = flag.is_some_and(|f| f.handled_reasons.as_deref() == Some(&reasons));
+            if !snoozed && !handled {
+                listed.push(crate::schedule::Exception {
+                    pair: pair.pair.clone(),
+                    level: level.to_string(),
+                    reasons: pair.health.reasons.clone(),
+                    new: flag.is_none(),
+                });
+            }
+        }
+        self.store.note_flags(now, &flagged).await?;
+        listed.sort_by(|a, b| {
+            b.new
+                .cmp(&a.new)
+                .then(rank(&b.level).cmp(&rank(&a.level)))
+                .then(a.pair.cmp(&b.pair))
+        });
+        Ok(listed)
     }
 
     async fn refresh_unsubscribes(&mut self) -> anyhow::Result<()> {

@@ -1,0 +1,40 @@
+//! The coordinator's answers to the digest (SPEC §7): **snooze 2 weeks** keeps a pair
+//! out of the digest until then unless it gets worse; **handled** keeps it out until its
+//! reasons change. (**Review held** is [`super::review::held`].) Called by the digest's
+//! signed links.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::store::Store;
+
+/// How long a snooze lasts.
+pub const SNOOZE: SignedDuration = SignedDuration::from_hours(14 * 24);
+
+/// What became of a coordinator's action on a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Recorded,
+    /// The pair is not in the digest any more (well again, or the file changed).
+    NotFlagged,
+}
+
+/// Snoozes `pair` for two weeks from `now`.
+pub async fn snooze(store: &Store, pair: &str, now: Timestamp) -> anyhow::Result<Done> {
+    let until = now.checked_add(SNOOZE)?;
+    Ok(if store.snooze_flag(pair, until).await? {
+        tracing::info!(%pair, %until, "the coordinator snoozed a pair");
+        Done::Recorded
+    } else {
+        Done::NotFlagged
+    })
+}
+
+/// Marks `pair`'s trouble as handled.
+pub async fn handled(store: &Store, pair: &str) -> anyhow::Result<Done> {
+    Ok(if store.handle_flag(pair).await? {
+        tracing::info!(%pair, "the coordinator handled a pair");
+        Done::Recorded
+    } else {
+        Done::NotFlagged
+    })
+}
