@@ -349,12 +349,16 @@ mod tests {
             mentee_rsvp: None,
             bouncing: Vec::new(),
             attention,
+            retrying: 0,
+            unsubscribed: Vec::new(),
+            cancelled: Vec::new(),
         }
     }
 
     fn report(pairs: usize) -> Report {
         Report {
             daily_budget: None,
+            program_error: None,
             program: "Mentoring <2027>".into(),
             now: "Mon 2027-01-11 09:00".into(),
             pairs: (0..pairs)
@@ -390,6 +394,9 @@ mod tests {
             bounces: Vec::new(),
             set_aside: Vec::new(),
             set_aside_total: 0,
+            kept: Vec::new(),
+            kept_total: 0,
+            delivery: None,
             daemon_cannot_write: false,
         }
     }

@@ -27,6 +27,7 @@ mod dialect;
 mod error;
 mod inbound;
 mod instances;
+mod kept;
 pub mod lock;
 mod metrics;
 mod outbox;
@@ -52,10 +53,11 @@ pub use inbound::{
     SetAside,
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
+pub use kept::{Handled, KeptMail, MAX_KEPT_BYTES};
 pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PairActivity, Queued,
-    Summary,
+    Retrying, Summary,
 };
 
 #[derive(Debug, Clone)]
