@@ -59,12 +59,10 @@ impl Store {
         raw: &[u8],
         now: Timestamp,
     ) -> anyhow::Result<bool> {
-        // PostgreSQL refuses NUL in text; the bytes stay as they came.
+        // PostgreSQL refuses NUL in text; the rest is kept as it came (and shown inert),
+        // and the bytes stay whole.
         let clean = |text: &str, most: usize| -> String {
-            text.chars()
-                .filter(|c| !c.is_control() || *c == '\t')
-                .take(most)
-                .collect()
+            text.chars().filter(|c| *c != '\0').take(most).collect()
         };
         let inserted = on!(self, |pool| sqlx::query(
             "INSERT INTO kept_mail (message_id, received_at, sender, subject, raw) \

@@ -168,6 +168,15 @@ impl Planner {
             .into_iter()
             .map(|s| format!("from {}: \"{}\" ({})", s.sender, s.subject, s.reason))
             .collect();
+        // Mail from outside the pairs waits for the coordinator until they mark it handled.
+        history
+            .set_aside
+            .extend(self.store.kept_mail(true, 50).await?.into_iter().map(|k| {
+                format!(
+                    "from {}: \"{}\" (kept for you: mentord inbox show {})",
+                    k.sender, k.subject, k.id
+                )
+            }));
         let week = now
             .checked_sub(SignedDuration::from_hours(24 * 8))
             .unwrap_or(now);
