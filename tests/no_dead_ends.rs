@@ -489,3 +489,74 @@ fn the_page_lists_kept_mail_and_marks_it_handled_from_the_page_only() {
     assert!(after.body.contains("None waiting."), "{}", after.body);
     daemons.stop();
 }
+
+/// The mail server is down: the coordinator's page said `Delivery: ok` and `Sending:
+/// on` while nothing went. Now `status` and the page say since when mail cannot go and
+/// the last error, and the pair's delivery shows its mail waiting.
+#[test]
+fn status_and_the_page_say_since_when_mail_cannot_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = program_meeting_tomorrow(dir.path());
+    let smtp_port = common::http::free_port();
+    let port = common::http::free_port();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let outbox_line = format!("dir = \"{}\"\n", dir.path().join("outbox").display());
+    // SMTP to a port nobody listens at, and the page, in the sections before the people.
+    let text = text.replace(&outbox_line, "").replace(
+        "transport = \"file\"",
+        &format!("transport = \"smtp\"\nurl = \"smtp://127.0.0.1:{smtp_port}\"\ntls = \"none\""),
+    );
+    let text = text.replace(
+        "[inbound]\n",
+        &format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\npassword_env = \"TEST_KEPT_PASSWORD\"\n\n[inbound]\n"
+        ),
+    );
+    std::fs::write(&config, &text).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "warn")
+        .env("TEST_KEPT_PASSWORD", PASSWORD)
+        .env_remove("MENTORD_NOW")
+        .env_remove("MENTORD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut daemons = common::Daemons(vec![Some(child)]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let table = loop {
+        let output = common::mentord()
+            .arg("-c")
+            .arg(&config)
+            .arg("status")
+            .output()
+            .unwrap();
+        let table = String::from_utf8_lossy(&output.stdout).into_owned();
+        if table.contains("MAIL CANNOT GO") {
+            break table;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never said mail cannot go: {table}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("MAIL CANNOT GO since"))
+        .unwrap();
+    assert!(line.contains("wait to be tried again; the last error: "), "{line}");
+    assert!(
+        table.contains("message(s) could not go yet and wait to be tried again"),
+        "{table}"
+    );
+    let auth = coordinator();
+    let page = common::http::request(port, "GET", "/", &[("Authorization", auth.as_str())], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<strong>cannot go</strong> since"), "{}", page.body);
+    assert!(page.body.contains("waiting to retry"), "{}", page.body);
+    daemons.stop();
+}
