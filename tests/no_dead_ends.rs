@@ -548,7 +548,10 @@ fn status_and_the_page_say_since_when_mail_cannot_go() {
         .lines()
         .find(|l| l.starts_with("MAIL CANNOT GO since"))
         .unwrap();
-    assert!(line.contains("wait to be tried again; the last error: "), "{line}");
+    assert!(
+        line.contains("wait to be tried again; the last error: "),
+        "{line}"
+    );
     assert!(
         table.contains("message(s) could not go yet and wait to be tried again"),
         "{table}"
@@ -556,7 +559,11 @@ fn status_and_the_page_say_since_when_mail_cannot_go() {
     let auth = coordinator();
     let page = common::http::request(port, "GET", "/", &[("Authorization", auth.as_str())], b"");
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("<strong>cannot go</strong> since"), "{}", page.body);
+    assert!(
+        page.body.contains("<strong>cannot go</strong> since"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("waiting to retry"), "{}", page.body);
     daemons.stop();
 }

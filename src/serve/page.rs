@@ -298,7 +298,8 @@ fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<Stri
         needing: report
             .pairs
             .iter()
-            .filter(|line| !line.attention.is_empty())
+            // On the unfiltered page only: a search shows what it found.
+            .filter(|line| q.is_empty() && !attention && !line.attention.is_empty())
             .take(NEEDING_SHOWN)
             .map(|line| Needing {
                 pair: &line.pair,
