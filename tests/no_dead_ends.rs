@@ -567,3 +567,106 @@ fn status_and_the_page_say_since_when_mail_cannot_go() {
     assert!(page.body.contains("waiting to retry"), "{}", page.body);
     daemons.stop();
 }
+
+/// The store's side of both, on SQLite and PostgreSQL: kept mail once per Message-ID,
+/// its bytes whole (a NUL in the subject stops nothing on PostgreSQL), listed unhandled
+/// first, marked handled once; and the count that bounds forwarding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_keeps_mail_and_counts_forwards_in_both_dialects() {
+    use mentord::store::{Handled, InboundKind, InboundRecord, Store};
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in common::postgres::backends(dir.path()) {
+        let backend = location.describe();
+        let store = Store::open(location).await.unwrap();
+        let at: Timestamp = "2030-01-07T09:00:00Z".parse().unwrap();
+        let raw = b"From: a@example.net\r\nSubject: x\r\n\r\n\x00\xff binary\r\n";
+        assert!(
+            store
+                .keep_mail("<k1@x>", "a@example.net", "hi\0 there", raw, at)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .keep_mail("<k1@x>", "a@example.net", "again", raw, at)
+                .await
+                .unwrap()
+        );
+        let later = at.checked_add(SignedDuration::from_hours(1)).unwrap();
+        assert!(
+            store
+                .keep_mail("<k2@x>", "b@example.net", "second", b"x", later)
+                .await
+                .unwrap()
+        );
+        let listed = store.kept_mail(false, 10).await.unwrap();
+        assert_eq!(listed.len(), 2, "{backend}");
+        assert_eq!(listed[0].subject, "second", "{backend}: newest first");
+        assert_eq!(listed[1].subject, "hi there", "{backend}");
+        let first = listed[1].id;
+        let (kept, bytes) = store.kept_mail_whole(first).await.unwrap().unwrap();
+        assert_eq!(bytes, raw.to_vec(), "{backend}");
+        assert_eq!(kept.size, raw.len() as i64, "{backend}");
+        assert_eq!(
+            store.mark_kept_handled(first, later).await.unwrap(),
+            Handled::Marked
+        );
+        assert_eq!(
+            store.mark_kept_handled(first, later).await.unwrap(),
+            Handled::Already(later),
+            "{backend}"
+        );
+        assert_eq!(
+            store.mark_kept_handled(9999, later).await.unwrap(),
+            Handled::Unknown
+        );
+        assert_eq!(store.kept_unhandled().await.unwrap(), 1, "{backend}");
+        let all = store.kept_mail(false, 10).await.unwrap();
+        assert_eq!(all[1].id, first, "{backend}: handled last");
+        assert_eq!(
+            store.kept_mail(true, 10).await.unwrap().len(),
+            1,
+            "{backend}"
+        );
+
+        for i in 0..2 {
+            let mut record =
+                InboundRecord::received(format!("<f{i}@x>"), "grace@example.org".into(), "Re");
+            record.kind = InboundKind::Forwarded;
+            record.pair = Some("grace-alan".into());
+            record.person = Some("grace".into());
+            record.body = Some("Thanks".into());
+            record.pending = true;
+            assert!(
+                store.record_inbound(&record, at).await.unwrap(),
+                "{backend}"
+            );
+        }
+        assert_eq!(
+            store
+                .forwards_since("grace-alan", "grace", at)
+                .await
+                .unwrap(),
+            2,
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .forwards_since("grace-alan", "grace", later)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .forwards_since("grace-alan", "alan", at)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store.inbound_body("<f0@x>").await.unwrap().as_deref(),
+            Some("Thanks")
+        );
+    }
+}
