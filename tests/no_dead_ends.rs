@@ -4,7 +4,8 @@
 //! - Grace answers her mentor reminder "Thanks, see you tomorrow!": mentord read only
 //!   agendas and action items, so her mail sat set aside and Alan never heard it. A
 //!   proven reply now goes on to the other person, marked forwarded, once however often
-//!   the mail server hands it over; an unproven one (anyone can write `From:`) does not.
+//!   the mail server hands it over; an unproven one (anyone can write `From:`) does not,
+//!   and no more than three of one person's replies an hour.
 //! - A stranger writes to the program's address: the mail was set aside with its sender
 //!   and subject only. It is kept whole now, and the coordinator lists, reads and marks
 //!   it handled with `mentord inbox`, its subject's bidi override made visible.
@@ -164,6 +165,27 @@ fn a_proven_thanks_reaches_the_other_person_once() {
             .lines()
             .any(|l| l.starts_with("To:") && l.contains("grace@"))
     );
+
+    // Three of Grace's replies an hour go on; a fourth waits for the coordinator.
+    for n in 2..=4 {
+        let again = thanks
+            .replace(
+                "<thanks-1@example.org>",
+                &format!("<thanks-{n}@example.org>"),
+            )
+            .replace(
+                "Thanks, see you tomorrow!",
+                &format!("And one more thing, {n}."),
+            );
+        let (code, said) = common::deliver(&config, again.as_bytes());
+        assert_eq!(code, 0, "{said}");
+        if n < 4 {
+            assert!(said.contains("taken in: forwarded"), "{n}: {said}");
+        } else {
+            assert!(said.contains("set aside"), "{said}");
+            assert!(said.contains("at most 3 an hour"), "{said}");
+        }
+    }
 }
 
 /// A stranger's mail: its subject carries a right-to-left override (U+202E), which would
