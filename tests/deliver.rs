@@ -296,7 +296,7 @@ fn an_agenda_by_reply_reaches_the_reminder_and_a_declined_meeting_is_not_reminde
 }
 
 /// A mail server keeps mail that `deliver` cannot store now (exit 75) and retries; mail
-/// mentord cannot use is set aside (exit 0) and listed for the coordinator.
+/// from outside the pairs is kept (exit 0) and listed for the coordinator.
 #[test]
 fn deliver_exits_75_when_the_store_cannot_take_the_mail() {
     let dir = tempfile::tempdir().unwrap();
@@ -316,11 +316,11 @@ fn deliver_exits_75_when_the_store_cannot_take_the_mail() {
     std::fs::write(&config, "[program]\nname = 1\n").unwrap();
     let (code, said) = deliver(&config, mail);
     assert_eq!(code, 75, "{said}");
-    // Fixed: the mail is set aside, and `status` lists its sender and subject.
+    // Fixed: the mail is kept, and `status` lists its sender and subject.
     std::fs::write(&config, &text).unwrap();
     let (code, said) = deliver(&config, mail);
     assert_eq!(code, 0, "{said}");
-    assert!(said.contains("set aside"), "{said}");
+    assert!(said.contains("kept for the coordinator"), "{said}");
     let status = common::mentord()
         .arg("-c")
         .arg(&config)

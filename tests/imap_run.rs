@@ -187,7 +187,7 @@ async fn replies_in_the_mailbox_are_taken_in_and_moved() {
     let mut running = Running(vec![Running::start(&config, &log)]);
     let reply_to = prompt_reply_to(&dir.path().join("outbox")).await;
 
-    // Mail mentord cannot use (a stranger) stays unread in INBOX; Alan's agenda is taken
+    // Mail from a stranger stays unread in INBOX (and is kept); Alan's agenda is taken
     // in within seconds and moved to the done folder.
     let started = Instant::now();
     server
@@ -212,6 +212,15 @@ async fn replies_in_the_mailbox_are_taken_in_and_moved() {
     assert_eq!(inbox.len(), 1, "{inbox:?}");
     assert!(!inbox[0].seen(), "set-aside mail must stay unread");
     assert!(agenda_in(&config));
+    // From outside the pairs: also kept whole for the coordinator (SPEC §5).
+    let kept = common::mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["inbox", "list", "--json"])
+        .output()
+        .unwrap();
+    let kept: serde_json::Value = serde_json::from_slice(&kept.stdout).unwrap();
+    assert_eq!(kept[0]["sender"], "mallory@example.net", "{kept}");
 
     // The server goes away; mail arrives meanwhile; it is taken in once it is back.
     server.stop().await.unwrap();

@@ -437,7 +437,8 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
             "{prompts:?}"
         );
 
-        // Set aside: a forged sender, an altered token; an out-of-office is recorded.
+        // A stranger's mail is kept for the coordinator; a forged sender, an altered
+        // token are set aside; an out-of-office is recorded.
         let stranger = reply(
             "mallory@example.net",
             &reply_to,
@@ -445,10 +446,10 @@ async fn replies_reach_the_pair_and_change_what_is_sent() {
             "m1@example.org",
             "hi",
         );
-        assert!(matches!(
+        assert_eq!(
             s.take(&stranger, "2027-01-25T11:00:00Z").await,
-            Verdict::SetAside(_)
-        ));
+            Verdict::Used(InboundKind::Kept)
+        );
         let mut altered = reply_to.clone();
         altered.replace_range(10..11, if &altered[10..11] == "a" { "b" } else { "a" });
         let forged = reply(
@@ -778,11 +779,10 @@ async fn a_mentor_without_reminders_still_gets_the_agenda() {
         }
         let nul = "From: stranger@example.net\r\nTo: mentoring@example.org\r\n\
                    Subject: =?utf-8?q?a=00b?=\r\nMessage-ID: <nul@example.net>\r\n\r\nhello\r\n";
-        assert!(
-            matches!(
-                s.take(nul, "2027-01-11T13:00:00Z").await,
-                Verdict::SetAside(_)
-            ),
+        // From outside the pairs, kept: the NUL in its subject stops nothing.
+        assert_eq!(
+            s.take(nul, "2027-01-11T13:00:00Z").await,
+            Verdict::Used(InboundKind::Kept),
             "{backend}"
         );
         s.store.deregister().await.unwrap();

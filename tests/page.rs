@@ -231,6 +231,13 @@ fn the_page_is_for_the_coordinator_only_and_shows_every_pair() {
     let port = free_port();
     let meeting = meeting_tomorrow();
     let config = program(dir.path(), port, meeting, &small_pairs());
+    // A stranger wrote to the program: the page lists the mail kept for the coordinator.
+    let (code, said) = common::deliver(
+        &config,
+        b"From: someone@example.net\r\nTo: mentoring@example.org\r\nSubject: May I join?\r\n\
+          Message-ID: <join@example.net>\r\n\r\nHello\r\n",
+    );
+    assert_eq!(code, 0, "{said}");
     let mut daemons = start(&config, dir.path());
     wait_until_ready(port, dir.path());
 
@@ -292,6 +299,8 @@ fn the_page_is_for_the_coordinator_only_and_shows_every_pair() {
     let dom = browser(&["--dump-dom", &url]);
     assert_eq!(rows(&dom), 3, "the browser's DOM: {dom}");
     assert!(dom.contains("barbara-vint"));
+    assert_eq!(dom.matches("<tr class=\"kept\">").count(), 1, "{dom}");
+    assert!(dom.contains("May I join?") && dom.contains("action=\"/kept/1/handled\""));
     screenshot(&url, (390, 844), &out.join("page-phone.png"));
     screenshot(&url, (390, 2200), &out.join("page-phone-long.png"));
     screenshot(&url, (1280, 900), &out.join("page-desk.png"));

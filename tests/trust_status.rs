@@ -144,7 +144,8 @@ fn outside_text_cannot_write_lines_turn_text_around_or_run_formulas() {
     let json = status(&config, &["--json"]);
     assert!(!json.contains('\u{202E}'), "{json}");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let subjects: Vec<&str> = json["set_aside"]
+    // A stranger's mail is kept for the coordinator (SPEC §5 "No dead ends").
+    let subjects: Vec<&str> = json["kept"]
         .as_array()
         .unwrap()
         .iter()

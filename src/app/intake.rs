@@ -6,7 +6,9 @@
 //! was sent to, else by its `In-Reply-To`/`References`, else (a calendar reply) by the
 //! invite's UID; its sender must be the pair's mentor or mentee. A reply to an agenda
 //! prompt is the agenda for that meeting, a reply to a follow-up the action items; a
-//! calendar reply records each answer, and a declined meeting is cancelled. Reports and
+//! calendar reply records each answer, and a declined meeting is cancelled; any other
+//! proven reply goes on to the other person ([`super::forward`]). Mail from outside the
+//! pairs is kept whole for the coordinator (`kept_mail`, `mentord inbox`). Reports and
 //! automatic replies are recorded; anything else is set aside with the reason.
 
 use jiff::Timestamp;
@@ -25,9 +27,9 @@ use crate::vocab::{DeliveryKey, MessageKind};
 /// send the series beside it); a reply declining many is set aside for a person.
 const MAX_DECLINED: usize = 2;
 
-/// Set-aside mail from `deliver` is kept whole up to this size (docs/listening.md: 25 MB); larger,
-/// its headers.
-const MAX_KEPT: usize = 25 * 1024 * 1024;
+/// Set-aside mail from `deliver`, and mail from outside the pairs, is kept whole up to
+/// this size (docs/listening.md: 25 MB); larger, set aside with its headers.
+const MAX_KEPT: usize = crate::store::MAX_KEPT_BYTES;
 
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +47,9 @@ impl Verdict {
     pub fn is_set_aside(&self) -> bool {
         matches!(
             self,
-            Verdict::SetAside(_) | Verdict::Again(InboundKind::SetAside)
+            Verdict::SetAside(_)
+                | Verdict::Again(InboundKind::SetAside | InboundKind::Kept)
+                | Verdict::Used(InboundKind::Kept)
         )
     }
 
@@ -97,6 +101,38 @@ pub async fn take_in(
                 });
             }
             Verdict::SetAside(reason)
+        }
+        Meaning::Keep if raw.len() > MAX_KEPT => {
+            let reason = format!(
+                "from outside the pairs and larger than 25 MB ({} bytes): set aside, its \
+                 headers kept",
+                raw.len()
+            );
+            tracing::warn!(message_id = %incoming.message_id, from = %record.sender, size = raw.len(), "mail from outside the pairs too large to keep");
+            record.note = Some(reason.clone());
+            if source == Source::Pipe {
+                record.raw = Some(raw[..crate::inbound::read::header_end(raw)].to_vec());
+            }
+            Verdict::SetAside(reason)
+        }
+        Meaning::Keep => {
+            record.kind = InboundKind::Kept;
+            record.note = Some("from outside the pairs: kept for the coordinator".into());
+            store
+                .keep_mail(
+                    &incoming.message_id,
+                    &record.sender,
+                    &incoming.subject,
+                    raw,
+                    now,
+                )
+                .await?;
+            tracing::info!(message_id = %incoming.message_id, from = %record.sender, "mail from outside the pairs kept for the coordinator");
+            Verdict::Used(InboundKind::Kept)
+        }
+        Meaning::Forward(forward) => {
+            forward.fill(&mut record);
+            Verdict::Used(InboundKind::Forwarded)
         }
         Meaning::Unsubscribe { person, kind } => {
             record.kind = InboundKind::Unsubscribe;
@@ -184,6 +220,10 @@ pub async fn take_in(
 #[derive(Debug)]
 enum Meaning {
     SetAside(String),
+    /// From outside the pairs: kept whole for the coordinator.
+    Keep,
+    /// A proven reply that is no agenda or action items: on to the other person.
+    Forward(super::forward::Forward),
     Automatic(String),
     Unsubscribe {
         person: String,
@@ -220,6 +260,9 @@ async fn understand(
         return Ok(meaning);
     }
     let sender = incoming.from.clone().unwrap_or_default();
+    if !program.in_a_pair(&sender) {
+        return Ok(Meaning::Keep);
+    }
     // Which message it answers, and so which pair; and what proves who sent it.
     let pattern = program.reply_to.as_deref();
     let token = pattern.and_then(|p| incoming.recipients.iter().find_map(|a| token::find(p, a)));
@@ -276,10 +319,17 @@ async fn understand(
         MessageKind::AgendaPrompt => InboundKind::Agenda,
         MessageKind::Followup => InboundKind::ActionItems,
         other => {
-            return Ok(Meaning::SetAside(format!(
-                "a reply to a {}: mentord reads replies to agenda prompts and follow-ups only",
-                other.label()
-            )));
+            let Some(text) = incoming.text.clone() else {
+                return Ok(Meaning::SetAside(format!(
+                    "a reply to a {} with no new text in it",
+                    other.label()
+                )));
+            };
+            let decided = super::forward::decide(program, store, pair, person, text, now);
+            return Ok(match decided.await? {
+                Ok(forward) => Meaning::Forward(forward),
+                Err(why) => Meaning::SetAside(why),
+            });
         }
     };
     let Some(meeting) = key.occurrence.and_then(|o| o.parse::<Timestamp>().ok()) else {

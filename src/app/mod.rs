@@ -11,8 +11,12 @@
 //!   (docs/security.md), what it means — recorded once per Message-ID.
 //! - [`meeting`]: someone can't make a meeting (a calendar decline, the link).
 //! - [`replies`]: an agenda or action items (a reply, the form).
+//! - [`forward`]: any other proven reply of a pair's person, passed on to the other
+//!   person (at most a few an hour).
 //! - [`review`]: a pair held its relationship review (the command, the link).
 //! - [`unsubscribe`]: a person stops an optional kind of mail (the mail, the link).
+//! - [`kept`]: the coordinator marks a mail from outside the pairs handled (the
+//!   command, the page).
 //! - [`live`]: the program as last loaded and the daemon's wake-ups, shared by the
 //!   parts of `mentord run`.
 //!
@@ -20,7 +24,9 @@
 //! (`daemon::planner::inbound`): every door only records, so none can flood anyone.
 
 pub mod exceptions;
+pub mod forward;
 pub mod intake;
+pub mod kept;
 pub mod live;
 pub mod meeting;
 pub mod replies;

@@ -35,6 +35,9 @@ impl Deliver {
         match deliver(config, &raw) {
             Ok(verdict) => {
                 let said = match &verdict {
+                    Verdict::Used(crate::store::InboundKind::Kept) => {
+                        "from outside the pairs: kept for the coordinator (mentord inbox)".into()
+                    }
                     Verdict::Used(kind) => format!("taken in: {}", kind.name()),
                     Verdict::Again(kind) => format!("taken in before: {}", kind.name()),
                     Verdict::SetAside(why) => format!("set aside for the coordinator: {why}"),

@@ -5,6 +5,7 @@ mod check;
 mod completions;
 mod deliver;
 mod import;
+mod inbox;
 mod plan;
 mod plan_json;
 #[cfg(test)]
@@ -76,6 +77,8 @@ enum Command {
     Retry(retry::Retry),
     /// Take in one mail on stdin (a reply, a calendar answer, a bounce), as a mail server's pipe.
     Deliver(deliver::Deliver),
+    /// Mail from outside the pairs kept for the coordinator: list, show ID, done ID.
+    Inbox(inbox::Inbox),
     /// Turn spreadsheet exports (CSV) into [people.*] and [[pairs]] TOML, checked like the file.
     Import(import::Import),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
         Command::Deliver(cmd) => cmd.execute(&cli.config),
+        Command::Inbox(cmd) => cmd.execute(&cli.config),
         Command::Import(cmd) => cmd.execute(&cli.config),
         Command::Completions(cmd) => cmd.execute(),
         Command::Man(cmd) => cmd.execute(),
@@ -176,7 +180,14 @@ async fn open_store(program: &Program) -> anyhow::Result<crate::store::Store> {
 
 /// What the store holds, read only (safe beside a running daemon); empty without a store.
 fn read_state(program: &Program) -> anyhow::Result<crate::status::StoredState> {
-    let location = &program.store.location;
+    read_state_at(&program.store.location, program.mail.daily_budget())
+}
+
+/// [`read_state`] of the store at `location`; `daily` is the relay's daily budget.
+fn read_state_at(
+    location: &crate::store::Location,
+    daily: Option<u32>,
+) -> anyhow::Result<crate::status::StoredState> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -185,7 +196,6 @@ fn read_state(program: &Program) -> anyhow::Result<crate::status::StoredState> {
         let state = match crate::store::Store::open_read_only(location).await? {
             None => crate::status::StoredState::default(),
             Some(store) => {
-                let daily = program.mail.daily_budget();
                 crate::status::StoredState::read(&store, daily, crate::clock::now()?).await?
             }
         };

@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::{exit, time};
 use crate::inert;
-use crate::program::Program;
+use crate::program::LoadError;
 use crate::status::{self, Report};
 
 #[derive(Debug, Args)]
@@ -28,11 +28,31 @@ pub struct Status {
 
 impl Status {
     pub fn execute(&self, config: &Path) -> anyhow::Result<u8> {
-        let mut program = super::load(config)?;
         let now = time::now()?;
-        let state = super::read_state(&program)?;
-        program.set_cancellations(&state.cancelled);
-        let report = status::report(&program, state, now);
+        let (report, zone, code) = match crate::program::load(config) {
+            Ok(mut program) => {
+                let state = super::read_state(&program)?;
+                program.set_cancellations(&state.cancelled);
+                let zone = program.zone.name.to_string();
+                (status::report(&program, state, now), zone, exit::OK)
+            }
+            Err(error @ LoadError::Read { .. }) => return Err(error.into()),
+            // A typo in the file hides nothing the store knows: what it holds is shown
+            // with the file's errors, and the exit says the file needs fixing.
+            Err(error) => {
+                eprintln!("{error}");
+                let Some(location) = crate::program::store_of(config) else {
+                    return Err(error.into());
+                };
+                let state = super::read_state_at(&location, None)?;
+                let said = format!("{error}");
+                (
+                    status::store_report(state, now, said),
+                    "UTC".to_string(),
+                    exit::FAILED,
+                )
+            }
+        };
         let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
         let written = if self.json {
             serde_json::to_writer_pretty(&mut out, &report)
@@ -41,12 +61,12 @@ impl Status {
         } else if self.csv {
             write_csv(&mut out, &report)
         } else {
-            write_table(&mut out, &program, &report)
+            write_table(&mut out, &zone, &report)
         };
         match written.and_then(|()| out.flush()) {
-            Ok(()) => Ok(exit::OK),
+            Ok(()) => Ok(code),
             // `mentord status | head` is a normal way to read a long status.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(code),
             Err(e) => Err(e.into()),
         }
     }
@@ -101,18 +121,36 @@ fn write_csv(out: impl Write, report: &Report) -> io::Result<()> {
     out.flush()
 }
 
-fn write_table(out: &mut impl Write, program: &Program, report: &Report) -> io::Result<()> {
-    writeln!(
-        out,
-        "{} — {} ({})",
-        report.program, report.now, program.zone.name
-    )?;
+fn write_table(out: &mut impl Write, zone: &str, report: &Report) -> io::Result<()> {
+    if let Some(error) = &report.program_error {
+        writeln!(
+            out,
+            "THE PROGRAM FILE IS INVALID: no pairs shown, and a daemon keeps the last good \
+             program (or starts none) until it is fixed:"
+        )?;
+        for line in error.lines() {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out, "what the store holds, as of {}:", report.now)?;
+        return write_store(out, report);
+    }
+    writeln!(out, "{} — {} ({zone})", report.program, report.now)?;
     let tally = report.tally();
     writeln!(
         out,
         "pairs: {} active, {} paused, {} ended; {} review(s) overdue; {} need attention",
         tally.active, tally.paused, tally.ended, tally.reviews_overdue, tally.attention
     )?;
+    for line in report.pairs.iter().filter(|l| !l.attention.is_empty()) {
+        writeln!(
+            out,
+            "  needs attention: {} ({} / {}): {}",
+            line.pair,
+            line.mentor,
+            line.mentee,
+            line.attention.join(", ")
+        )?;
+    }
     let header = [
         "PAIR",
         "STATUS",
@@ -158,7 +196,26 @@ fn write_table(out: &mut impl Write, program: &Program, report: &Report) -> io::
         for address in &line.bouncing {
             writeln!(out, "  {address} BOUNCES: fix it in the program file")?;
         }
+        for unsubscribed in &line.unsubscribed {
+            writeln!(out, "  unsubscribed: {unsubscribed}")?;
+        }
+        for cancelled in &line.cancelled {
+            writeln!(out, "  cancelled: {cancelled}")?;
+        }
+        if line.retrying > 0 {
+            writeln!(
+                out,
+                "  {} message(s) could not go yet and wait to be tried again",
+                line.retrying
+            )?;
+        }
     }
+    write_store(out, report)
+}
+
+/// What the store holds beyond the pairs: bounces, mail set aside and kept, the outbox,
+/// delivery, the daemons.
+fn write_store(out: &mut impl Write, report: &Report) -> io::Result<()> {
     for bounce in &report.bounces {
         writeln!(
             out,
@@ -180,6 +237,20 @@ fn write_table(out: &mut impl Write, program: &Program, report: &Report) -> io::
             )?;
         }
     }
+    if report.kept_total > 0 {
+        writeln!(
+            out,
+            "mail kept for the coordinator ({} not handled; `mentord inbox` lists and shows them):",
+            report.kept_total
+        )?;
+        for mail in &report.kept {
+            writeln!(
+                out,
+                "  {} {} from {}: \"{}\"",
+                mail.id, mail.received_at, mail.sender, mail.subject
+            )?;
+        }
+    }
     writeln!(
         out,
         "outbox: {} pending, {} sent, {} failed; last sent {}",
@@ -193,6 +264,13 @@ fn write_table(out: &mut impl Write, program: &Program, report: &Report) -> io::
             out,
             "failed: {} to {}: {}",
             failure.key, failure.recipient, failure.error
+        )?;
+    }
+    if let Some(delivery) = &report.delivery {
+        writeln!(
+            out,
+            "MAIL CANNOT GO since {}: {} message(s) wait to be tried again; the last error: {}",
+            delivery.since, delivery.waiting, delivery.error
         )?;
     }
     if report.daemon_cannot_write {

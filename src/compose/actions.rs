@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::{Composed, Composer, mailbox};
-use crate::render::{Context, Role};
+use crate::render::{Context, ForwardedContext, Role};
 use crate::schedule::{Action, History, Recipient, Subject};
 use crate::vocab::{DeliveryKey, MessageKind};
 
@@ -114,6 +114,62 @@ impl Composer<'_> {
         let message = self.outgoing(key, mailbox(&name, &email), at, &context)?;
         Ok(Composed {
             kind: MessageKind::Agenda,
+            pair: Some(pair.id.clone()),
+            message,
+        })
+    }
+}
+
+/// The longest forwarded text and subject (SPEC §5 "No dead ends": bounded).
+pub const MAX_FORWARDED_TEXT: usize = 4_000;
+const MAX_FORWARDED_SUBJECT: usize = 120;
+
+impl Composer<'_> {
+    /// A reply of one person of the pair (`from`, the person's index), passed on to the
+    /// other: its new text, cut to [`MAX_FORWARDED_TEXT`]. One mail per reply
+    /// (`reply_id`, its Message-ID, names it), so a reply delivered twice goes once.
+    pub(crate) fn forwarded(
+        &self,
+        pair_index: usize,
+        from: usize,
+        reply_id: &str,
+        subject: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<Composed> {
+        let program = self.program;
+        let pair = &program.pairs[pair_index];
+        let role = if from == pair.mentor {
+            Role::Mentee
+        } else {
+            Role::Mentor
+        };
+        let mut context = Context::for_pair(program, pair, role);
+        let mut text: String = text.chars().take(MAX_FORWARDED_TEXT + 1).collect();
+        if let Some((cut, _)) = text.char_indices().nth(MAX_FORWARDED_TEXT) {
+            text.truncate(cut);
+            text.push_str(" […]");
+        }
+        context.forwarded = Some(ForwardedContext {
+            text,
+            subject: subject
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(MAX_FORWARDED_SUBJECT)
+                .collect(),
+        });
+        let (id, name, email) = self.role_person(pair, role);
+        let reply = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, reply_id.as_bytes());
+        let key = DeliveryKey {
+            kind: MessageKind::Forwarded,
+            pair: Some(pair.id.clone()),
+            occurrence: Some(format!("reply-{}", &reply.simple().to_string()[..16])),
+            sequence: 0,
+            recipient: id,
+        };
+        let message = self.outgoing(key, mailbox(&name, &email), at, &context)?;
+        Ok(Composed {
+            kind: MessageKind::Forwarded,
             pair: Some(pair.id.clone()),
             message,
         })

@@ -111,6 +111,10 @@ pub(crate) fn check_templates(program: &Program, templates: &Templates) -> anyho
     context.agenda = Some("1. Progress\n2. A decision".into());
     context.action_items = vec!["Draft the design doc".into()];
     context.cancelled_by = Some(context.recipient.name.clone());
+    context.forwarded = Some(crate::render::ForwardedContext {
+        text: "Thanks, see you tomorrow!".into(),
+        subject: "Re: your meeting".into(),
+    });
     let link = Some("https://mentoring.example.org/a/x".to_string());
     for (replies, links) in [
         (false, LinksContext::default()),
@@ -135,6 +139,7 @@ pub(crate) fn check_templates(program: &Program, templates: &Templates) -> anyho
             MessageKind::OccurrenceCancel,
             MessageKind::ReviewNudge,
             MessageKind::Digest,
+            MessageKind::Forwarded,
         ] {
             if kind == MessageKind::ReviewNudge {
                 let review = context.clone().with_review(first, 1);

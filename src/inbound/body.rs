@@ -23,6 +23,12 @@ pub fn new_text(message: &Message) -> Option<String> {
     (!trimmed.trim().is_empty()).then_some(trimmed)
 }
 
+/// The whole text of a mail, nothing trimmed: its text/plain body, else its HTML as
+/// text (for the coordinator reading a kept mail).
+pub fn whole_text(message: &Message) -> Option<String> {
+    plain_body(message).or_else(|| html_body(message).map(html::to_text))
+}
+
 /// The first genuine text/plain body part, unflowed if needed.
 fn plain_body(message: &Message) -> Option<String> {
     let part = message

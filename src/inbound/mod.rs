@@ -8,6 +8,7 @@
 //!
 //! - [`read`] turns a mail into an [`read::Incoming`]; [`body`], [`html`] and [`trim`]
 //!   find a reply's new text; [`itip`] reads calendar replies; [`dsn`] delivery reports.
+//! - [`whole`] reads a kept mail for the coordinator (headers, text, attachments).
 //! - [`vouch`] reads the receiving server's `Authentication-Results`. The tokens of reply
 //!   and ORGANIZER addresses are the vocabulary's ([`crate::vocab::token`]).
 
@@ -18,3 +19,4 @@ pub mod itip;
 pub mod read;
 pub mod trim;
 pub mod vouch;
+pub mod whole;

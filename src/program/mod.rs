@@ -22,6 +22,7 @@ mod segments;
 #[cfg(test)]
 mod segments_agree;
 mod settings;
+mod store_only;
 pub(crate) mod values;
 mod zones;
 
@@ -35,6 +36,7 @@ pub use model::{
     Zone,
 };
 pub(crate) use settings::SHARED_KEYS;
+pub use store_only::store_of;
 pub use values::{QuietDays, QuietHours, Rate};
 
 /// The example program (`config/mentord.toml`), for unit tests.

@@ -79,6 +79,8 @@ pub(crate) struct Ids {
     people: HashMap<String, PersonIndex>,
     /// Every person's address, lower case.
     addresses: std::collections::HashSet<String>,
+    /// The addresses of every pair's mentor and mentee, lower case.
+    pair_addresses: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,6 +356,12 @@ impl Program {
             pairs: first_of(self.pairs.iter().map(|p| &p.id)),
             people: first_of(self.people.iter().map(|p| &p.id)),
             addresses: self.people.iter().map(|p| p.email.to_lowercase()).collect(),
+            pair_addresses: self
+                .pairs
+                .iter()
+                .flat_map(|p| [p.mentor, p.mentee])
+                .map(|i| self.person(i).email.to_lowercase())
+                .collect(),
         })
     }
 
@@ -374,6 +382,12 @@ impl Program {
     /// Whether someone in the program has this address (compared without case).
     pub fn has_address(&self, address: &str) -> bool {
         self.ids().addresses.contains(&address.to_lowercase())
+    }
+
+    /// Whether the mentor or mentee of some pair has this address (compared without
+    /// case): mail from anyone else comes from outside the pairs.
+    pub fn in_a_pair(&self, address: &str) -> bool {
+        self.ids().pair_addresses.contains(&address.to_lowercase())
     }
 
     /// Puts the meetings people can't make (from the store) on their pairs; returns

@@ -28,6 +28,8 @@ pub struct Context {
     pub action_items: Vec<String>,
     /// The agenda the mentee sent for this meeting, if any.
     pub agenda: Option<String>,
+    /// A reply of the other person, passed on: its new text and subject.
+    pub forwarded: Option<ForwardedContext>,
     /// Who can't make the meeting a cancel is about (a declined meeting, "can't make
     /// it"), by name; `None` for a skip date in the file.
     pub cancelled_by: Option<String>,
@@ -46,6 +48,15 @@ pub struct LinksContext {
     pub action_items: Option<String>,
     pub review_done: Option<String>,
     pub unsubscribe: Option<String>,
+}
+
+/// A reply passed on to the other person of the pair (SPEC §5 "No dead ends").
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ForwardedContext {
+    /// Its new text (quoted mail and signatures removed), bounded.
+    pub text: String,
+    /// Its subject, on one line, bounded.
+    pub subject: String,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

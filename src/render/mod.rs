@@ -22,8 +22,8 @@ use minijinja::{AutoEscape, Environment, Value};
 use crate::vocab::MessageKind;
 
 pub(crate) use context::{
-    Context, DIGEST_ITEMS, DigestContext, ExceptionItem, LinksContext, OverdueReview,
-    PersonContext, Role,
+    Context, DIGEST_ITEMS, DigestContext, ExceptionItem, ForwardedContext, LinksContext,
+    OverdueReview, PersonContext, Role,
 };
 
 /// The built-in template of each kind of message (`templates/<kind>.md`, compiled in).
@@ -40,6 +40,7 @@ pub(crate) fn built_in(kind: MessageKind) -> &'static str {
         MessageKind::ReviewNudge => include_str!("../../templates/review_nudge.md"),
         MessageKind::ReviewEscalation => include_str!("../../templates/review_escalation.md"),
         MessageKind::Digest => include_str!("../../templates/digest.md"),
+        MessageKind::Forwarded => include_str!("../../templates/forwarded.md"),
     }
 }
 

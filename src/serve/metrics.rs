@@ -217,7 +217,7 @@ pub fn encode(
     }
     registry.register(
         "mentord_inbound",
-        "Mail taken in, by what it was (set_aside: mail mentord could not use, kept for the coordinator)",
+        "Mail taken in, by what it was (set_aside: mail mentord could not use; kept: from outside the pairs, for the coordinator; forwarded: a reply passed on to the other person)",
         inbound,
     );
     registry.register(

@@ -15,6 +15,7 @@
 pub mod actions;
 pub mod client;
 pub mod health;
+mod kept;
 pub mod metrics;
 pub mod page;
 mod page_html;
@@ -89,6 +90,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/a/{token}", get(actions::show).post(actions::act))
         .route("/u/{token}", get(actions::show).post(actions::unsubscribe))
+        .route("/kept/{id}/handled", axum::routing::post(kept::handled))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

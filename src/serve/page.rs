@@ -41,6 +41,9 @@ const BOUNCES_SHOWN: usize = 100;
 
 const TEMPLATE: &str = "page/index.html";
 
+/// Pairs listed by name under "need attention" (the tile says how many in all).
+const NEEDING_SHOWN: usize = 20;
+
 /// How long a request waits for its turn to render.
 const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -54,6 +57,13 @@ impl Default for ReportCache {
             tokio::sync::Mutex::default(),
             tokio::sync::Semaphore::new(1),
         )
+    }
+}
+
+impl ReportCache {
+    /// Drops the report kept, so the next page shows what just changed.
+    pub async fn forget(&self) {
+        *self.0.lock().await = None;
     }
 }
 
@@ -218,9 +228,22 @@ struct View<'r> {
     failures: &'r [crate::store::Failure],
     bounces: &'r [crate::store::Bounce],
     set_aside: &'r [crate::store::SetAside],
+    kept: &'r [status::KeptLine],
+    kept_total: i64,
+    delivery: Option<&'r status::DeliveryLine>,
+    /// The pairs that need attention, all of them (a page of pairs may show few).
+    needing: Vec<Needing<'r>>,
     daemons: &'r [status::DaemonLine],
     daemon_cannot_write: bool,
     no_daemon: bool,
+}
+
+/// A pair that needs attention, with the link that finds it.
+#[derive(Debug, Serialize)]
+struct Needing<'r> {
+    pair: &'r str,
+    attention: &'r [&'static str],
+    link: String,
 }
 
 /// The page for `query`.
@@ -269,6 +292,21 @@ fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<Stri
         failures: &report.failures,
         bounces: &report.bounces[..report.bounces.len().min(BOUNCES_SHOWN)],
         set_aside: &report.set_aside,
+        kept: &report.kept,
+        kept_total: report.kept_total,
+        delivery: report.delivery.as_ref(),
+        needing: report
+            .pairs
+            .iter()
+            // On the unfiltered page only: a search shows what it found.
+            .filter(|line| q.is_empty() && !attention && !line.attention.is_empty())
+            .take(NEEDING_SHOWN)
+            .map(|line| Needing {
+                pair: &line.pair,
+                attention: &line.attention,
+                link: page_link(&line.pair, false, 1),
+            })
+            .collect(),
         daemons: &report.daemons,
         daemon_cannot_write: report.daemon_cannot_write,
         no_daemon: !report.daemons.iter().any(|d| d.alive),
@@ -349,12 +387,16 @@ mod tests {
             mentee_rsvp: None,
             bouncing: Vec::new(),
             attention,
+            retrying: 0,
+            unsubscribed: Vec::new(),
+            cancelled: Vec::new(),
         }
     }
 
     fn report(pairs: usize) -> Report {
         Report {
             daily_budget: None,
+            program_error: None,
             program: "Mentoring <2027>".into(),
             now: "Mon 2027-01-11 09:00".into(),
             pairs: (0..pairs)
@@ -390,6 +432,9 @@ mod tests {
             bounces: Vec::new(),
             set_aside: Vec::new(),
             set_aside_total: 0,
+            kept: Vec::new(),
+            kept_total: 0,
+            delivery: None,
             daemon_cannot_write: false,
         }
     }

@@ -22,10 +22,15 @@ pub enum InboundKind {
     /// A `mailto:` unsubscribe (`List-Unsubscribe`).
     Unsubscribe,
     SetAside,
+    /// A proven reply of a pair's person that is no agenda or action items: it goes on
+    /// to the other person of the pair (SPEC §5 "No dead ends").
+    Forwarded,
+    /// From outside the pairs: kept whole for the coordinator (`kept_mail`).
+    Kept,
 }
 
 impl InboundKind {
-    pub const ALL: [InboundKind; 7] = [
+    pub const ALL: [InboundKind; 9] = [
         InboundKind::Agenda,
         InboundKind::ActionItems,
         InboundKind::Rsvp,
@@ -33,6 +38,8 @@ impl InboundKind {
         InboundKind::AutoReply,
         InboundKind::Unsubscribe,
         InboundKind::SetAside,
+        InboundKind::Forwarded,
+        InboundKind::Kept,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +51,8 @@ impl InboundKind {
             InboundKind::AutoReply => "auto_reply",
             InboundKind::Unsubscribe => "unsubscribe",
             InboundKind::SetAside => "set_aside",
+            InboundKind::Forwarded => "forwarded",
+            InboundKind::Kept => "kept",
         }
     }
 
@@ -128,6 +137,7 @@ pub struct PendingInbound {
     pub pair: Option<String>,
     pub occurrence: Option<String>,
     pub person: Option<String>,
+    pub subject: String,
 }
 
 /// An agenda received for a meeting, and when it went on to the mentor, if it did.
@@ -331,7 +341,7 @@ impl Store {
     pub async fn pending_inbound(&self) -> anyhow::Result<Vec<PendingInbound>> {
         let rows = on!(self, |pool| {
             sqlx::query(
-            "SELECT message_id, kind, pair, occurrence, person FROM inbound WHERE state = 'pending' \
+            "SELECT message_id, kind, pair, occurrence, person, subject FROM inbound WHERE state = 'pending' \
              ORDER BY received_at LIMIT 500"
         )
         .fetch_all(pool)
@@ -344,6 +354,7 @@ impl Store {
             pair: row.get("pair"),
             occurrence: row.get("occurrence"),
             person: row.get("person"),
+            subject: row.get("subject"),
         })
         .collect::<Vec<_>>()
         });
@@ -389,6 +400,37 @@ impl Store {
         .await?
         .rows_affected());
         Ok(())
+    }
+
+    /// How many replies of `person` in `pair` were taken in to forward since `since`:
+    /// what bounds how often one person can make mentord forward.
+    pub async fn forwards_since(
+        &self,
+        pair: &str,
+        person: &str,
+        since: Timestamp,
+    ) -> anyhow::Result<i64> {
+        Ok(on!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM inbound WHERE pair = $1 AND kind = 'forwarded' \
+             AND person = $2 AND received_at >= $3"
+        )
+        .bind(pair)
+        .bind(person)
+        .bind(seconds(since))
+        .fetch_one(pool)
+        .await?))
+    }
+
+    /// The text a mail taken in brought (an agenda, action items, a reply to forward):
+    /// for the pair's own mail only.
+    pub async fn inbound_body(&self, message_id: &str) -> anyhow::Result<Option<String>> {
+        let body: Option<Option<String>> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT body FROM inbound WHERE message_id = $1"
+        )
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(body.flatten())
     }
 
     /// The agendas received for one meeting, oldest first: what passing one on is

@@ -28,6 +28,7 @@ mod error;
 mod flags;
 mod inbound;
 mod instances;
+mod kept;
 pub mod lock;
 mod metrics;
 mod outbox;
@@ -55,10 +56,11 @@ pub use inbound::{
     SetAside,
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
+pub use kept::{Handled, KeptMail, MAX_KEPT_BYTES};
 pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
-    Queued, Summary,
+    Queued, Retrying, Summary,
 };
 pub use record::Heard;
 

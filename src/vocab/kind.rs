@@ -23,6 +23,9 @@ pub enum MessageKind {
     ReviewNudge,
     ReviewEscalation,
     Digest,
+    /// A proven reply of one person of a pair that is no agenda or action items
+    /// ("thanks, see you tomorrow"), passed on to the other person (SPEC §5 "No dead ends").
+    Forwarded,
 }
 
 impl MessageKind {
@@ -38,7 +41,7 @@ impl MessageKind {
         )
     }
 
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::Invite,
         MessageKind::InviteUpdate,
         MessageKind::InviteCancel,
@@ -50,6 +53,7 @@ impl MessageKind {
         MessageKind::ReviewNudge,
         MessageKind::ReviewEscalation,
         MessageKind::Digest,
+        MessageKind::Forwarded,
     ];
 
     /// The name in the store, in delivery keys, file names and JSON; also the name of
@@ -67,6 +71,7 @@ impl MessageKind {
             MessageKind::ReviewNudge => "review_nudge",
             MessageKind::ReviewEscalation => "review_escalation",
             MessageKind::Digest => "digest",
+            MessageKind::Forwarded => "forwarded",
         }
     }
 
@@ -84,6 +89,7 @@ impl MessageKind {
             MessageKind::ReviewNudge => "review nudge",
             MessageKind::ReviewEscalation => "review escalation",
             MessageKind::Digest => "digest",
+            MessageKind::Forwarded => "forwarded reply",
         }
     }
 

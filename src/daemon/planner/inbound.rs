@@ -78,6 +78,9 @@ impl Planner {
                     }
                 }
             }
+            if reply.kind == InboundKind::Forwarded {
+                tick.queued += self.forward(&reply, now).await?;
+            }
             self.store.finish_inbound(&reply.message_id).await?;
         }
         Ok(())
@@ -167,6 +170,15 @@ impl Planner {
             .into_iter()
             .map(|s| format!("from {}: \"{}\" ({})", s.sender, s.subject, s.reason))
             .collect();
+        // Mail from outside the pairs waits for the coordinator until they mark it handled.
+        history
+            .set_aside
+            .extend(self.store.kept_mail(true, 50).await?.into_iter().map(|k| {
+                format!(
+                    "from {}: \"{}\" (kept for you: mentord inbox show {})",
+                    k.sender, k.subject, k.id
+                )
+            }));
         let week = now
             .checked_sub(SignedDuration::from_hours(24 * 8))
             .unwrap_or(now);
@@ -259,6 +271,47 @@ impl Planner {
     /// Puts cancellations read before a reload on the new program.
     pub(super) fn forget_cancellations(&mut self) {
         self.cancellations_seen = None;
+    }
+
+    /// A reply taken in to forward (app::forward decided it may go) goes to the other
+    /// person of the pair, once: its key is made from the reply's Message-ID.
+    async fn forward(
+        &mut self,
+        reply: &crate::store::PendingInbound,
+        now: Timestamp,
+    ) -> anyhow::Result<usize> {
+        let program = &self.program;
+        let (Some(pair_id), Some(person)) = (&reply.pair, &reply.person) else {
+            return Ok(0);
+        };
+        let Some(index) = program.pairs.iter().position(|p| &p.id == pair_id) else {
+            return Ok(0);
+        };
+        let pair = &program.pairs[index];
+        let Some(from) = [pair.mentor, pair.mentee]
+            .into_iter()
+            .find(|&i| &program.person(i).id == person)
+        else {
+            return Ok(0);
+        };
+        let text = self
+            .store
+            .inbound_body(&reply.message_id)
+            .await?
+            .unwrap_or_default();
+        let composer = self.composer()?;
+        let message = match composer
+            .forwarded(index, from, &reply.message_id, &reply.subject, &text, now)
+            .and_then(|composed| new_message(&composed, now))
+        {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::error!(pair = %pair_id, error = %format!("{e:#}"), "could not forward a reply");
+                return Ok(0);
+            }
+        };
+        let queued = self.store.enqueue_all(&[message], &[], now).await?;
+        Ok(queued.into_iter().filter(|&q| q).count())
     }
 
     /// An agenda whose meeting's reminder is already queued or sent (or that has no

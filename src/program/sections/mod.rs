@@ -12,7 +12,7 @@ pub(crate) use http::http;
 pub(crate) use inbound::inbound;
 pub(crate) use mail::mail;
 pub(crate) use program::{ProgramHead, program_head};
-pub(crate) use store::{DEFAULT_KEEP_SENT, default_store, store};
+pub(crate) use store::{DEFAULT_KEEP_SENT, default_store, store, store_location};
 
 #[cfg(test)]
 mod tests {

@@ -64,7 +64,7 @@ pub(crate) fn default_store(base: &Path) -> Location {
 
 /// A store URL: `postgres://…` as written; `sqlite://FILE` (or `sqlite:FILE`), a
 /// relative path taken from the program file's folder.
-pub(super) fn store_location(url: &str, base: &Path) -> Result<Location, ValueError> {
+pub(crate) fn store_location(url: &str, base: &Path) -> Result<Location, ValueError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Location::Postgres(url.to_string()));
     }

@@ -25,7 +25,7 @@ pub use enqueue::NewMessage;
 pub(crate) use enqueue::Recent;
 pub use marks::Mark;
 pub use prune::PRUNE_BATCH;
-pub use reads::{Failure, PairActivity, Summary};
+pub use reads::{Failure, PairActivity, Retrying, Summary};
 
 /// Where a message stands, as the `messages.state` column names it: `pending` (queued,
 /// or given back), `sending` (claimed, in flight), then for good `sent`, `failed` (the

@@ -17,6 +17,18 @@ pub struct Summary {
     pub last_sent: Option<Timestamp>,
     /// Permanently failed messages, newest first.
     pub failures: Vec<Failure>,
+    /// Messages that could not go and wait to be tried again (a mail server down).
+    pub retrying: Option<Retrying>,
+}
+
+/// Mail that cannot go now: how much, since when, and the last error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retrying {
+    pub waiting: u64,
+    /// When the oldest of them was due: mail has not gone since.
+    pub since: Timestamp,
+    /// The error of the latest attempt.
+    pub error: String,
 }
 
 /// A pair's mail in two figures, for `status`.
@@ -24,6 +36,8 @@ pub struct Summary {
 pub struct PairActivity {
     pub last_sent: Option<Timestamp>,
     pub failed: u64,
+    /// Messages tried and waiting to be tried again.
+    pub retrying: u64,
 }
 
 /// A message that failed for good.
@@ -84,7 +98,33 @@ impl Store {
             failed: failed as u64,
             last_sent: last_sent.map(instant),
             failures: self.failures().await?,
+            retrying: self.retrying().await?,
         })
+    }
+
+    /// Mail tried and waiting to be tried again, if any (see [`Retrying`]).
+    pub async fn retrying(&self) -> anyhow::Result<Option<Retrying>> {
+        let (waiting, since): (i64, Option<i64>) = on!(self, |pool| sqlx::query_as(
+            "SELECT COUNT(*), MIN(due_at) FROM messages \
+             WHERE state = 'pending' AND attempts > 0 AND last_error IS NOT NULL"
+        )
+        .fetch_one(pool)
+        .await?);
+        let Some(since) = since.filter(|_| waiting > 0) else {
+            return Ok(None);
+        };
+        let error: Option<String> = on!(self, |pool| sqlx::query_scalar(
+            "SELECT last_error FROM messages \
+             WHERE state = 'pending' AND attempts > 0 AND last_error IS NOT NULL \
+             ORDER BY next_attempt_at DESC LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await?);
+        Ok(Some(Retrying {
+            waiting: waiting as u64,
+            since: instant(since),
+            error: error.unwrap_or_default(),
+        }))
     }
 
     /// The 20 newest permanently failed messages.
@@ -99,19 +139,22 @@ impl Store {
 
     /// Per pair: when mail last went out, and how many failed for good.
     pub async fn pair_activity(&self) -> anyhow::Result<HashMap<String, PairActivity>> {
-        let rows: Vec<(String, Option<i64>, i64)> = on!(self, |pool| sqlx::query_as(
+        let rows: Vec<(String, Option<i64>, i64, i64)> = on!(self, |pool| sqlx::query_as(
             "SELECT pair, MAX(sent_at) AS last_sent, \
-             COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed \
+             COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
+             COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 \
+               AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS retrying \
              FROM messages WHERE pair IS NOT NULL GROUP BY pair",
         )
         .fetch_all(pool)
         .await?);
         Ok(rows
             .into_iter()
-            .map(|(pair, last, failed)| {
+            .map(|(pair, last, failed, retrying)| {
                 let activity = PairActivity {
                     last_sent: last.map(instant),
                     failed: failed as u64,
+                    retrying: retrying as u64,
                 };
                 (pair, activity)
             })

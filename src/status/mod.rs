@@ -10,6 +10,8 @@
 //! control and bidirectional characters written as `<U+XXXX>`. The store keeps it as
 //! it came.
 
+mod heard;
+
 use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
@@ -21,7 +23,15 @@ use crate::program::{Program, Status as PairStatus};
 use crate::reconcile::Sent;
 use crate::schedule::{self, ReviewStanding};
 use crate::store::Location;
-use crate::store::{Bounce, Failure, Instance, PairActivity, Rsvp, SetAside, Store, Summary};
+use crate::store::{
+    Bounce, Cancellation, Failure, Instance, KeptMail, PairActivity, Rsvp, SetAside, Store, Summary,
+};
+use crate::vocab::MessageKind;
+pub use heard::{DeliveryLine, KeptLine};
+
+/// How much kept mail `status` and the page list (newest first); the count says if there
+/// is more.
+const KEPT_SHOWN: i64 = 50;
 
 /// How much set-aside mail `status` lists (newest first); the count says if there is more.
 const SET_ASIDE_SHOWN: i64 = 50;
@@ -48,6 +58,13 @@ pub struct StoredState {
     pub set_aside_total: i64,
     /// Meetings someone can't make: (pair, date, person).
     pub cancelled: Vec<(String, Date, String)>,
+    /// The same, with when and whether late.
+    pub cancellations: Vec<Cancellation>,
+    /// Who stopped which kind of mail: (person id, kind).
+    pub unsubscribes: Vec<(String, MessageKind)>,
+    /// Mail from outside the pairs waiting for the coordinator (the newest), and how many.
+    pub kept: Vec<KeptMail>,
+    pub kept_total: i64,
     /// The relay's daily budget, with `rate = "…/day"`.
     pub daily_budget: Option<crate::store::DailyBudget>,
 }
@@ -104,18 +121,30 @@ impl StoredState {
             .get("set_aside")
             .copied()
             .unwrap_or(0);
-        let cancelled = store
-            .cancellations()
-            .await?
-            .into_iter()
-            .map(|c| (c.pair, c.date, c.person))
+        let cancellations = store.cancellations().await?;
+        let cancelled = cancellations
+            .iter()
+            .map(|c| (c.pair.clone(), c.date, c.person.clone()))
             .collect();
+        let unsubscribes = store.unsubscribes().await?;
+        // A store a daemon of an older version made has no kept mail yet.
+        let (kept, kept_total) = match store.kept_mail(true, KEPT_SHOWN).await {
+            Ok(kept) => (kept, store.kept_unhandled().await?),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "no kept mail in the store yet");
+                (Vec::new(), 0)
+            }
+        };
         self.agendas = agendas;
         self.rsvps = rsvps;
         self.bounces = bounces;
         self.set_aside = set_aside;
         self.set_aside_total = set_aside_total;
         self.cancelled = cancelled;
+        self.cancellations = cancellations;
+        self.unsubscribes = unsubscribes;
+        self.kept = kept;
+        self.kept_total = kept_total;
         Ok(())
     }
 }
@@ -123,6 +152,10 @@ impl StoredState {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub program: String,
+    /// Set when the program file is invalid: its errors (file:line:column). The report
+    /// then holds only what the store holds (no pairs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program_error: Option<String>,
     /// Times are shown in the program's zone.
     pub now: String,
     pub pairs: Vec<PairLine>,
@@ -138,6 +171,12 @@ pub struct Report {
     /// there are in all.
     pub set_aside: Vec<SetAside>,
     pub set_aside_total: i64,
+    /// Mail from outside the pairs kept for the coordinator and not yet handled (the
+    /// newest), and how many (`mentord inbox`).
+    pub kept: Vec<KeptLine>,
+    pub kept_total: i64,
+    /// Set while mail cannot go (tried, waiting to be tried again): since when, why.
+    pub delivery: Option<DeliveryLine>,
     /// The relay's daily budget (`rate = "…/day"`): its size, what the last 24 hours
     /// used, how many due messages wait, and when the next may go if it holds them.
     pub daily_budget: Option<BudgetLine>,
@@ -177,6 +216,12 @@ pub struct PairLine {
     pub mentee_rsvp: Option<String>,
     /// The pair's addresses that bounce.
     pub bouncing: Vec<String>,
+    /// Messages of the pair tried and waiting to be tried again (the mail server down).
+    pub retrying: u64,
+    /// Who of the pair stopped which kinds of mail, in words.
+    pub unsubscribed: Vec<String>,
+    /// Meetings someone can't make, newest first, in words (date, who, late or not).
+    pub cancelled: Vec<String>,
     /// Why the coordinator should look at this pair (empty when nothing is wrong):
     /// `review overdue`, `review nudged`, `failed mail`, `bouncing`, `declined`, `no
     /// agenda` (a meeting within 48 hours without one).
@@ -250,6 +295,8 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         rsvps.entry(r.pair.as_str()).or_default().push(r);
     }
     let bounces: HashSet<&str> = state.bounces.iter().map(|b| b.address.as_str()).collect();
+    let unsubscribed = heard::unsubscribed_by_person(&state.unsubscribes);
+    let cancellations = heard::cancellations_by_pair(&state.cancellations);
     let pairs = program
         .pairs
         .iter()
@@ -331,9 +378,39 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                 agenda_in,
                 bouncing,
                 attention,
+                retrying: activity.retrying,
+                unsubscribed: heard::unsubscribed(program, pair, &unsubscribed),
+                cancelled: cancellations
+                    .get(pair.id.as_str())
+                    .map(|list| heard::cancelled(program, list))
+                    .unwrap_or_default(),
             }
         })
         .collect();
+    // A bounce stays until the address changes in the file (docs/listening.md): an address
+    // nobody in the program has any more is not shown.
+    let mut report = assemble(state, now, local, |address| program.has_address(address));
+    report.program = shown(&program.name);
+    report.pairs = pairs;
+    report
+}
+
+/// What the store holds, without a program: for `status` while the program file is
+/// invalid (`error`, with its file:line:column). Times in UTC.
+pub fn store_report(state: StoredState, now: Timestamp, error: String) -> Report {
+    let local = |t: Timestamp| t.strftime("%a %Y-%m-%d %H:%M UTC").to_string();
+    let mut report = assemble(state, now, local, |_| true);
+    report.program_error = Some(error);
+    report
+}
+
+/// The report but for the program's name and its pairs.
+fn assemble(
+    state: StoredState,
+    now: Timestamp,
+    local: impl Fn(Timestamp) -> String + Copy,
+    bounce_shown_for: impl Fn(&str) -> bool,
+) -> Report {
     let summary = state.summary;
     let daemon_cannot_write = state.held && !state.instances.iter().any(|i| i.alive);
     let daily_budget = state.daily_budget.map(|b| BudgetLine {
@@ -343,22 +420,24 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
         held_until: b.holds().then(|| b.frees_at.map(local)).flatten(),
     });
     Report {
+        program_error: None,
+        delivery: heard::delivery(summary.retrying.as_ref(), local),
+        kept: state.kept.iter().map(|m| heard::kept(m, local)).collect(),
+        kept_total: state.kept_total,
         daily_budget,
         daemon_cannot_write,
-        program: shown(&program.name),
+        program: String::new(),
         now: local(now),
-        pairs,
+        pairs: Vec::new(),
         pending: summary.pending,
         sent: summary.sent,
         failed: summary.failed,
         last_sent: summary.last_sent.map(local),
         failures: summary.failures.iter().map(failure_shown).collect(),
-        // A bounce stays until the address changes in the file (docs/listening.md): an address
-        // nobody in the program has any more is not shown.
         bounces: state
             .bounces
             .iter()
-            .filter(|b| program.has_address(&b.address))
+            .filter(|b| bounce_shown_for(&b.address))
             .map(bounce_shown)
             .collect(),
         set_aside: state.set_aside.iter().map(set_aside_shown).collect(),
