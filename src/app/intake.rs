@@ -5,10 +5,12 @@
 //! The rules (docs/listening.md): a mail answers the message named by the token in the address it
 //! was sent to, else by its `In-Reply-To`/`References`, else (a calendar reply) by the
 //! invite's UID; its sender must be the pair's mentor or mentee. A reply to an agenda
-//! prompt is the agenda for that meeting, a reply to a follow-up the action items; a
-//! calendar reply records each answer, and a declined meeting is cancelled; any other
-//! proven reply goes on to the other person ([`super::forward`]). Mail from outside the
-//! pairs is kept whole for the coordinator (`kept_mail`, `mentord inbox`). Reports and
+//! prompt is the agenda for that meeting, a reply to a follow-up the action items, a
+//! reply to a check-in its answer (`super::checkin`: for the coordinator alone, never
+//! forwarded); a calendar reply records each answer, and a declined meeting is
+//! cancelled; any other proven reply goes on to the other person ([`super::forward`]).
+//! Mail from outside the pairs is kept whole for the coordinator (`kept_mail`, `mentord
+//! inbox`). Reports and
 //! automatic replies are recorded; anything else is set aside with the reason.
 
 use jiff::Timestamp;
@@ -162,6 +164,25 @@ pub async fn take_in(
             });
             Verdict::Used(InboundKind::Bounce)
         }
+        Meaning::Checkin {
+            pair,
+            person,
+            on,
+            score,
+            comment,
+        } => {
+            record.kind = InboundKind::Checkin;
+            record.person = Some(program.person(person).id.clone());
+            record.occurrence = Some(on.to_string());
+            let via = crate::store::CheckinVia::Reply;
+            let comment = comment.as_deref();
+            if let Some(pair) = program.pair_by_id(&pair) {
+                super::checkin::answer(store, program, pair, person, on, score, comment, via, now)
+                    .await?;
+            }
+            record.pair = Some(pair);
+            Verdict::Used(InboundKind::Checkin)
+        }
         Meaning::Reply(reply) => {
             let kind = reply.kind;
             // An agenda may have to be passed on by the daemon (see `daemon::planner::inbound`).
@@ -231,6 +252,14 @@ enum Meaning {
     },
     Bounce(Vec<dsn::Failed>),
     Reply(Reply),
+    /// An answer to the check-in of `on` (score and comment never leave for the pair).
+    Checkin {
+        pair: String,
+        person: usize,
+        on: jiff::civil::Date,
+        score: Option<u8>,
+        comment: Option<String>,
+    },
     Rsvp {
         pair: String,
         person: String,
@@ -318,6 +347,7 @@ async fn understand(
     let kind = match key.kind {
         MessageKind::AgendaPrompt => InboundKind::Agenda,
         MessageKind::Followup => InboundKind::ActionItems,
+        MessageKind::Checkin => return Ok(checkin(pair, person, key, incoming)),
         other => {
             let Some(text) = incoming.text.clone() else {
                 return Ok(Meaning::SetAside(format!(
@@ -347,6 +377,33 @@ async fn understand(
         person: program.person(person).id.clone(),
         text,
     }))
+}
+
+/// A reply to a check-in: its new text read for a score and a comment (see
+/// `super::checkin`), credited to the person who proved they sent it.
+fn checkin(pair: &Pair, person: usize, key: DeliveryKey, incoming: &Incoming) -> Meaning {
+    let Some(on) = key
+        .occurrence
+        .and_then(|o| o.parse::<jiff::civil::Date>().ok())
+    else {
+        return Meaning::SetAside("it answers a check-in of no date".into());
+    };
+    let Some(text) = incoming.text.as_deref() else {
+        return Meaning::SetAside(
+            "no new text in it (only quoted mail, or nothing mentord can read)".into(),
+        );
+    };
+    let (score, comment) = super::checkin::read_reply(text);
+    if score.is_none() && comment.is_none() {
+        return Meaning::SetAside("an empty answer to a check-in".into());
+    }
+    Meaning::Checkin {
+        pair: pair.id.clone(),
+        person,
+        on,
+        score,
+        comment,
+    }
 }
 
 /// A delivery report marks an address as bouncing only when it names a message mentord

@@ -4,7 +4,8 @@
 //! ```text
 //! mail in (deliver, IMAP) ─▶ inbound (pure reading) ─▶ intake ─┐
 //! action links (HTTP POST) ─────────────────────────────────────┼─▶ meeting, replies,
-//! the command line (review done) ───────────────────────────────┘   review, unsubscribe ─▶ store
+//! the command line (review done) ───────────────────────────────┘   review, checkin,
+//!                                                                   unsubscribe ─▶ store
 //! ```
 //!
 //! - [`intake`]: one mail in — what it answers, whether its sender proves who they are
@@ -14,6 +15,7 @@
 //! - [`forward`]: any other proven reply of a pair's person, passed on to the other
 //!   person (at most a few an hour).
 //! - [`review`]: a pair held its relationship review (the command, the link).
+//! - [`checkin`]: a person answers a check-in (a reply, the links); for the coordinator.
 //! - [`unsubscribe`]: a person stops an optional kind of mail (the mail, the link).
 //! - [`kept`]: the coordinator marks a mail from outside the pairs handled (the
 //!   command, the page).
@@ -23,6 +25,7 @@
 //! How often an agenda may go on to the mentor is the daemon's to apply when it sends
 //! (`daemon::planner::inbound`): every door only records, so none can flood anyone.
 
+pub mod checkin;
 pub mod exceptions;
 pub mod forward;
 pub mod intake;

@@ -111,6 +111,7 @@ fn label(kind: ActionKind) -> &'static str {
         ActionKind::Followup => "follow-up",
         ActionKind::ReviewNudge => "review nudge",
         ActionKind::ReviewEscalation => "review escalation",
+        ActionKind::Checkin => "check-in",
         ActionKind::Digest => "digest",
     }
 }

@@ -354,6 +354,9 @@ fn write_action(
         Subject::Review { due, nudge } => {
             line.extend_from_slice(format!(",\"due\":\"{due}\",\"nudge\":{nudge}").as_bytes());
         }
+        Subject::Checkin { on } => {
+            line.extend_from_slice(format!(",\"on\":\"{on}\"").as_bytes());
+        }
         Subject::Digest => {}
     }
     line.push(b'}');

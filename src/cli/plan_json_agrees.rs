@@ -94,6 +94,9 @@ fn reference_line(program: &Program, action: &Action) -> Value {
             line["due"] = json!(due.to_string());
             line["nudge"] = json!(nudge);
         }
+        Subject::Checkin { on } => {
+            line["on"] = json!(on.to_string());
+        }
         Subject::Digest => {}
     }
     line

@@ -1,5 +1,5 @@
 //! The messages of scheduled actions: agenda prompts, mentor reminders, follow-ups,
-//! review nudges and escalations, and an agenda passed on to the mentor.
+//! review nudges and escalations, check-ins, and an agenda passed on to the mentor.
 
 use jiff::Timestamp;
 
@@ -49,6 +49,7 @@ impl Composer<'_> {
                 context = context.with_review(due, nudge);
                 format!("{due}#{nudge}")
             }
+            Subject::Checkin { on } => on.to_string(),
             Subject::Digest => action.at.to_string(),
         };
         let (id, name, email) = self.role_person(pair, role);
@@ -58,6 +59,7 @@ impl Composer<'_> {
         };
         let subject = match action.subject {
             Subject::Review { due, .. } => due.to_string(),
+            // The check-in's date, as its delivery key's occurrence.
             _ => occurrence.clone(),
         };
         let (links, unsubscribe) =

@@ -86,6 +86,9 @@ pub(crate) fn check_templates(program: &Program, templates: &Templates) -> anyho
         variants.push((ActionKind::ReviewNudge, Recipient::Mentor, review));
         variants.push((ActionKind::ReviewNudge, Recipient::Mentee, review));
     }
+    let checkin = Subject::Checkin { on: first };
+    variants.push((ActionKind::Checkin, Recipient::Mentor, checkin));
+    variants.push((ActionKind::Checkin, Recipient::Mentee, checkin));
     let escalation = Subject::Review {
         due: first,
         nudge: 3,
@@ -125,6 +128,7 @@ pub(crate) fn check_templates(program: &Program, templates: &Templates) -> anyho
                 agenda: link.clone(),
                 action_items: link.clone(),
                 review_done: link.clone(),
+                checkin: vec![link.clone().unwrap_or_default(); 5],
                 unsubscribe: link.clone(),
             },
         ),
@@ -138,6 +142,7 @@ pub(crate) fn check_templates(program: &Program, templates: &Templates) -> anyho
             MessageKind::Followup,
             MessageKind::OccurrenceCancel,
             MessageKind::ReviewNudge,
+            MessageKind::Checkin,
             MessageKind::Digest,
             MessageKind::Forwarded,
         ] {

@@ -1,5 +1,5 @@
 //! The action links of a mail (`[http] public_url`): can't make it, agenda, action
-//! items, review done, and the one-click unsubscribe of optional mail, each signed for
+//! items, review done, the check-in's five scores, and the one-click unsubscribe of optional mail, each signed for
 //! its recipient and subject.
 
 use jiff::Timestamp;
@@ -43,6 +43,12 @@ impl Composer<'_> {
             MessageKind::MentorReminder => out.cant_make_it = link(LinkAction::CantMakeIt, meeting),
             MessageKind::Followup => out.action_items = link(LinkAction::ActionItems, None),
             MessageKind::ReviewNudge => out.review_done = link(LinkAction::ReviewDone, None),
+            // One link per score, 1 (very badly) to 5 (very well), valid 60 days.
+            MessageKind::Checkin => {
+                out.checkin = (1..=5)
+                    .filter_map(|score| link(LinkAction::Checkin(score), None))
+                    .collect();
+            }
             _ => {}
         }
         let unsubscribe = kind.is_optional().then(|| {

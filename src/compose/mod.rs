@@ -44,12 +44,15 @@ pub struct Composer<'p> {
     links: Option<&'p Signer>,
 }
 
-/// Kinds whose replies mentord reads (README, "The program file": prompts, follow-ups and nudges), so they
-/// carry a Reply-To with a token.
+/// Kinds whose replies mentord reads (README, "The program file": prompts, follow-ups,
+/// nudges and check-ins), so they carry a Reply-To with a token.
 fn takes_replies(kind: MessageKind) -> bool {
     matches!(
         kind,
-        MessageKind::AgendaPrompt | MessageKind::Followup | MessageKind::ReviewNudge
+        MessageKind::AgendaPrompt
+            | MessageKind::Followup
+            | MessageKind::ReviewNudge
+            | MessageKind::Checkin
     )
 }
 

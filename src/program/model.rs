@@ -190,6 +190,8 @@ pub struct Timing {
     /// Whole days between relationship reviews.
     pub review_every: Option<i32>,
     pub review_grace: i32,
+    /// Whole days between check-ins, counted from the pair's start; `None` when off.
+    pub checkin_every: Option<i32>,
     pub mentor_quiet_hours: Option<QuietHours>,
     pub mentee_quiet_hours: Option<QuietHours>,
     /// Days on which no prompt, reminder or nudge lands, in the recipient's zone.

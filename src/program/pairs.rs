@@ -370,6 +370,9 @@ fn resolve_one(
                 .unwrap_or(Some(builtin::FOLLOWUP_AFTER)),
             review_every,
             review_grace,
+            checkin_every: merged
+                .checkin_every
+                .unwrap_or(Some(builtin::CHECKIN_EVERY_DAYS)),
             mentor_quiet_hours: person_quiet(mentor),
             mentee_quiet_hours: person_quiet(mentee),
             quiet_days: merged.quiet_days.unwrap_or_default(),

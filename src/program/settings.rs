@@ -37,6 +37,7 @@ pub(crate) const SHARED_KEYS: &[&str] = &[
     "followup_after",
     "review_every",
     "review_grace",
+    "checkin_every",
     "quiet_hours",
     "quiet_days",
     "cancel_notice",
@@ -58,6 +59,7 @@ pub(crate) struct Settings {
     pub(crate) followup_after: Option<Option<SignedDuration>>,
     pub(crate) review_every: Option<Option<i32>>,
     pub(crate) review_grace: Option<i32>,
+    pub(crate) checkin_every: Option<Option<i32>>,
     pub(crate) quiet_hours: Option<Option<QuietHours>>,
     pub(crate) quiet_days: Option<QuietDays>,
     pub(crate) cancel_notice: Option<SignedDuration>,
@@ -76,6 +78,8 @@ pub(crate) mod builtin {
     pub(crate) const FOLLOWUP_AFTER: SignedDuration = SignedDuration::from_hours(2);
     pub(crate) const REVIEW_EVERY_DAYS: i32 = 90;
     pub(crate) const REVIEW_GRACE_DAYS: i32 = 14;
+    /// A check-in every four weeks: often enough to notice drift, rare enough not to nag.
+    pub(crate) const CHECKIN_EVERY_DAYS: i32 = 28;
     pub(crate) const QUIET_HOURS: QuietHours = QuietHours {
         begin: Time::constant(21, 0, 0, 0),
         end: Time::constant(7, 0, 0, 0),
@@ -152,6 +156,12 @@ impl Settings {
         if let Some(v) = table.get("review_grace") {
             s.review_grace = reader::parsed(v, "review_grace", "\"14d\"", diags, parse_days);
         }
+        s.checkin_every = switchable(
+            table.get("checkin_every"),
+            "checkin_every",
+            diags,
+            parse_checkin_days,
+        );
         s.quiet_hours = switchable(
             table.get("quiet_hours"),
             "quiet_hours",
@@ -182,6 +192,7 @@ impl Settings {
             followup_after: self.followup_after.or(fallback.followup_after),
             review_every: self.review_every.or(fallback.review_every),
             review_grace: self.review_grace.or(fallback.review_grace),
+            checkin_every: self.checkin_every.or(fallback.checkin_every),
             quiet_hours: self.quiet_hours.or(fallback.quiet_hours),
             quiet_days: self.quiet_days.or(fallback.quiet_days),
             cancel_notice: self.cancel_notice.or(fallback.cancel_notice),
@@ -405,6 +416,27 @@ fn parse_days(text: &str) -> Result<i32, ValueError> {
         ));
     }
     Ok((seconds / 86_400) as i32)
+}
+
+/// The days between check-ins: whole days, at least a week (a question every few days
+/// would be nagging, MENTORING.md).
+fn parse_checkin_days(text: &str) -> Result<i32, ValueError> {
+    let duration = parse_positive_duration(text)?;
+    let seconds = duration.as_secs();
+    if seconds % 86_400 != 0 {
+        return Err(invalid(
+            format!("\"{text}\" is not a whole number of days"),
+            "check-ins are counted in days: write e.g. \"4 weeks\" or \"30d\"",
+        ));
+    }
+    let days = (seconds / 86_400) as i32;
+    if days < 7 {
+        return Err(invalid(
+            format!("a check-in every {days} days would nag"),
+            "ask at most once a week: write e.g. \"4 weeks\" or \"30d\", or \"off\"",
+        ));
+    }
+    Ok(days)
 }
 
 /// The coordinator digest schedule: a cron expression or `"off"`.

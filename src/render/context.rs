@@ -47,6 +47,9 @@ pub struct LinksContext {
     pub agenda: Option<String>,
     pub action_items: Option<String>,
     pub review_done: Option<String>,
+    /// A check-in's answers, scores 1 (very badly) to 5 (very well) in order; empty
+    /// without links.
+    pub checkin: Vec<String>,
     pub unsubscribe: Option<String>,
 }
 

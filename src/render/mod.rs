@@ -39,6 +39,7 @@ pub(crate) fn built_in(kind: MessageKind) -> &'static str {
         MessageKind::Followup => include_str!("../../templates/followup.md"),
         MessageKind::ReviewNudge => include_str!("../../templates/review_nudge.md"),
         MessageKind::ReviewEscalation => include_str!("../../templates/review_escalation.md"),
+        MessageKind::Checkin => include_str!("../../templates/checkin.md"),
         MessageKind::Digest => include_str!("../../templates/digest.md"),
         MessageKind::Forwarded => include_str!("../../templates/forwarded.md"),
     }

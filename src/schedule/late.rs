@@ -5,8 +5,8 @@
 //! its own lead window. Anything may come late after downtime, or after an edit moved
 //! it into the past ([`super::edits`]). One whose meeting is still ahead goes out at
 //! once (quiet hours still apply); one whose meeting has started is not sent; a
-//! follow-up more than two days late and a digest more than a day late are dropped;
-//! review nudges always go, the review is still due.
+//! follow-up more than two days late, a check-in more than a week late and a digest more
+//! than a day late are dropped; review nudges always go, the review is still due.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -60,6 +60,10 @@ pub fn late_prompts(
 /// meeting nobody remembers well.
 pub const FOLLOWUP_STALE_AFTER: SignedDuration = SignedDuration::from_hours(48);
 
+/// How late a check-in may still go out: a week after, "how is it going" asks about a
+/// time that has passed, and the next one comes.
+pub const CHECKIN_STALE_AFTER: SignedDuration = SignedDuration::from_hours(24 * 7);
+
 /// How late a digest may still go out: a day after its time the next one is near.
 pub const DIGEST_STALE_AFTER: SignedDuration = SignedDuration::from_hours(24);
 
@@ -80,6 +84,9 @@ pub fn stale(action: &Action, now: Timestamp) -> Option<&'static str> {
         }
         (ActionKind::Digest, _) if overdue(DIGEST_STALE_AFTER) => {
             Some("a digest more than a day late")
+        }
+        (ActionKind::Checkin, _) if overdue(CHECKIN_STALE_AFTER) => {
+            Some("a check-in more than a week late")
         }
         _ => None,
     }

@@ -1,6 +1,7 @@
 //! The schedule engine: a pure function of (program, history, time window) to the
 //! time-ordered actions due in that window — meetings, agenda prompts,
-//! mentor reminders, follow-ups, review nudges and escalations, coordinator digests.
+//! mentor reminders, follow-ups, review nudges and escalations, check-ins, coordinator
+//! digests.
 //!
 //! No clock and no I/O: `plan`, `simulate` and the daemon all call [`actions`], which is
 //! what makes the first two trustworthy previews of the third.
@@ -19,15 +20,20 @@
 //! - Reviews fall due every `review_every` days counted from the pair's start, or from
 //!   the last review held; a second nudge follows after `review_grace`, and after a
 //!   second grace the coordinator gets an escalation. Nudges go out at 09:00 local.
+//! - Check-ins fall every `checkin_every` days counted from the pair's start (the first
+//!   one period after it), to the mentor and the mentee, at 09:00 local like nudges
+//!   (see [`checkin`]).
 //!
 //! The window is produced in 28-day batches, each sorted, so a year of 50,000 pairs
 //! streams in tens of megabytes instead of millions of buffered actions.
 
+mod checkin;
 pub mod edits;
 pub mod late;
 pub mod quiet;
 mod review;
 
+use checkin::checkins;
 use review::reviews;
 pub use review::{ReviewDateError, ReviewStanding, record_review_on, review_standing};
 
@@ -50,6 +56,7 @@ pub enum ActionKind {
     Followup,
     ReviewNudge,
     ReviewEscalation,
+    Checkin,
     Digest,
 }
 
@@ -64,17 +71,19 @@ impl ActionKind {
             ActionKind::Followup => MessageKind::Followup,
             ActionKind::ReviewNudge => MessageKind::ReviewNudge,
             ActionKind::ReviewEscalation => MessageKind::ReviewEscalation,
+            ActionKind::Checkin => MessageKind::Checkin,
             ActionKind::Digest => MessageKind::Digest,
         })
     }
 
-    pub const ALL: [ActionKind; 7] = [
+    pub const ALL: [ActionKind; 8] = [
         ActionKind::Meeting,
         ActionKind::AgendaPrompt,
         ActionKind::MentorReminder,
         ActionKind::Followup,
         ActionKind::ReviewNudge,
         ActionKind::ReviewEscalation,
+        ActionKind::Checkin,
         ActionKind::Digest,
     ];
 
@@ -87,6 +96,7 @@ impl ActionKind {
             ActionKind::Followup => "followup",
             ActionKind::ReviewNudge => "review_nudge",
             ActionKind::ReviewEscalation => "review_escalation",
+            ActionKind::Checkin => "checkin",
             ActionKind::Digest => "digest",
         }
     }
@@ -114,6 +124,9 @@ pub enum Subject {
     Meeting { start: Timestamp, first: bool },
     /// A relationship review due on `due`; `nudge` counts 1, 2 and 3 (the escalation).
     Review { due: Date, nudge: u8 },
+    /// A check-in falling on `on` (a civil date, the same for both people of the pair;
+    /// quiet days may send it a day or two before).
+    Checkin { on: Date },
     /// The coordinator's periodic digest.
     Digest,
 }
@@ -204,7 +217,7 @@ impl History {
     }
 }
 
-/// Review nudges and escalations are sent at this local time on their day.
+/// Review nudges, escalations and check-ins are sent at this local time on their day.
 pub const REVIEW_NUDGE_AT: Time = Time::constant(9, 0, 0, 0);
 
 /// How far quiet hours may move a message: they last less than a day.
@@ -322,6 +335,7 @@ impl Iterator for Chunks<'_> {
                 chunk,
                 sink.out,
             );
+            checkins(self.program, index as u32, pair, chunk, sink.out);
         }
         digests(self.program, chunk, sink.out);
         Some(sort_by_time(out, from))

@@ -86,7 +86,7 @@ pub fn record_review_on(
 }
 
 /// `day`, or the Monday after it when it is a Saturday or Sunday.
-fn working_day(day: Date) -> Date {
+pub(super) fn working_day(day: Date) -> Date {
     let ahead = match day.weekday() {
         jiff::civil::Weekday::Saturday => 2,
         jiff::civil::Weekday::Sunday => 1,

@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use super::Shared;
 use super::page_html::{escape, page};
 use crate::app;
+use crate::app::checkin::Answered;
 use crate::app::live::Wake;
 use crate::app::meeting::Cancel;
 use crate::app::replies::Reply;
@@ -239,6 +240,23 @@ pub async fn show(State(shared): State<Arc<Shared>>, Path(token): Path<String>) 
                 button = button("We held our review"),
             ),
         ),
+        (Action::Checkin(score), Some(pair), _) => page(
+            StatusCode::OK,
+            "How is your mentoring going?",
+            &format!(
+                "<p>Hello {name}, this records your answer to the check-in of {on} about your \
+                 mentoring with <strong>{other}</strong>: <strong>{score} — {words}</strong>.</p>\
+                 <p class=\"note\">Only the program's coordinator sees it, never {other}.</p>{button}",
+                name = escape(name),
+                on = escape(&target.claim.subject),
+                other = escape(&other_name(&program, pair, target.person)),
+                words = app::checkin::score_words(score),
+                button = button(&format!(
+                    "Answer {score} — {}",
+                    app::checkin::score_words(score)
+                )),
+            ),
+        ),
         (Action::Unsubscribe(kind), _, _) => page(
             StatusCode::OK,
             "Unsubscribe?",
@@ -277,6 +295,7 @@ pub async fn act(
         Action::CantMakeIt => cant_make_it(&shared, &program, &target, now).await,
         Action::Agenda | Action::ActionItems => write(&shared, &target, &token, &body, now).await,
         Action::ReviewDone => review_done(&shared, &program, &target, now).await,
+        Action::Checkin(score) => checkin(&shared, &program, &target, score, now).await,
         Action::Unsubscribe(kind) => unsubscribe_kind(&shared, &target, kind, now).await,
         Action::Snooze | Action::Handled => coordinators(&shared, &target, now).await,
     };
@@ -520,6 +539,67 @@ async fn coordinators(
                 "<p>{} is not in your digest any more. Nothing was changed.</p>",
                 escape(&pair.id)
             ),
+        ),
+    })
+}
+
+/// A score from the check-in's links (see `app::checkin`): recorded once; the same link
+/// again changes nothing and says so, another score of the same mail replaces it.
+async fn checkin(
+    shared: &Shared,
+    program: &Program,
+    target: &Target<'_>,
+    score: u8,
+    now: Timestamp,
+) -> anyhow::Result<Response> {
+    let (Some(pair), Ok(on)) = (target.pair, target.claim.subject.parse()) else {
+        return Ok(page(
+            StatusCode::GONE,
+            "No such check-in",
+            "<p>Nothing was changed.</p>",
+        ));
+    };
+    let via = crate::store::CheckinVia::Link;
+    let answered = app::checkin::answer(
+        &shared.store,
+        program,
+        pair,
+        target.person,
+        on,
+        Some(score),
+        None,
+        via,
+        now,
+    )
+    .await?;
+    let words = app::checkin::score_words(score);
+    Ok(match answered {
+        Answered::Recorded => page(
+            StatusCode::OK,
+            "Thank you",
+            &format!(
+                "<p>Your answer, {score} — {words}, is recorded for the program's coordinator. \
+                 If you want to say more, reply to the check-in mail.</p>"
+            ),
+        ),
+        Answered::Changed { .. } => page(
+            StatusCode::OK,
+            "Answer changed",
+            &format!(
+                "<p>Your answer to this check-in is now {score} — {words}; the earlier one is replaced.</p>"
+            ),
+        ),
+        Answered::Already => page(
+            StatusCode::OK,
+            "Already recorded",
+            &format!(
+                "<p>Your answer, {score} — {words}, was already recorded. Nothing else changed.</p>"
+            ),
+        ),
+        Answered::NotTheirs => page(
+            StatusCode::GONE,
+            "No longer in the program",
+            "<p>This check-in is for a pair you are no longer part of. Nothing was changed.</p>",
         ),
     })
 }

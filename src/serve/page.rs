@@ -386,6 +386,8 @@ mod tests {
             mentor_rsvp: Some("ACCEPTED (series)".into()),
             mentee_rsvp: None,
             bouncing: Vec::new(),
+            mentor_checkin: None,
+            mentee_checkin: None,
             attention,
             retrying: 0,
             unsubscribed: Vec::new(),

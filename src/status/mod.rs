@@ -67,6 +67,8 @@ pub struct StoredState {
     pub kept_total: i64,
     /// The relay's daily budget, with `rate = "…/day"`.
     pub daily_budget: Option<crate::store::DailyBudget>,
+    /// Each person's latest check-in score, by (pair, person id): for the coordinator.
+    pub checkins: HashMap<(String, String), (Date, u8)>,
 }
 
 /// Whether a daemon holds the store (the SQLite lock; never known for PostgreSQL).
@@ -101,6 +103,10 @@ impl StoredState {
         // until a daemon of this version opens it: nothing came back, then.
         if let Err(e) = state.read_heard(store, now).await {
             tracing::debug!(error = %format!("{e:#}"), "no replies in the store yet");
+        }
+        match store.latest_checkin_scores().await {
+            Ok(checkins) => state.checkins = checkins,
+            Err(e) => tracing::debug!(error = %format!("{e:#}"), "no check-ins in the store yet"),
         }
         Ok(state)
     }
@@ -222,10 +228,23 @@ pub struct PairLine {
     pub unsubscribed: Vec<String>,
     /// Meetings someone can't make, newest first, in words (date, who, late or not).
     pub cancelled: Vec<String>,
+    /// Each person's latest check-in score (SPEC §7), for the coordinator's eyes: the
+    /// page and `status --json` are theirs. Never the comment.
+    pub mentor_checkin: Option<CheckinLine>,
+    pub mentee_checkin: Option<CheckinLine>,
     /// Why the coordinator should look at this pair (empty when nothing is wrong):
     /// `review overdue`, `review nudged`, `failed mail`, `bouncing`, `declined`, `no
     /// agenda` (a meeting within 48 hours without one).
     pub attention: Vec<&'static str>,
+}
+
+/// A person's latest answer to a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckinLine {
+    /// The check-in's date.
+    pub on: String,
+    /// 1 (very badly) to 5 (very well).
+    pub score: u8,
 }
 
 /// The pairs in numbers.
@@ -330,6 +349,13 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                 .filter(|email| bounces.contains(email.as_str()))
                 .map(|email| shown(&email))
                 .collect::<Vec<_>>();
+            let checkin = |person: usize| {
+                let key = (pair.id.clone(), program.person(person).id.clone());
+                state.checkins.get(&key).map(|(on, score)| CheckinLine {
+                    on: on.to_string(),
+                    score: *score,
+                })
+            };
             let held = state.reviews.get(&pair.id).copied();
             let standing = active
                 .then(|| schedule::review_standing(pair, held, today))
@@ -377,6 +403,8 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                 mentee_rsvp,
                 agenda_in,
                 bouncing,
+                mentor_checkin: checkin(pair.mentor),
+                mentee_checkin: checkin(pair.mentee),
                 attention,
                 retrying: activity.retrying,
                 unsubscribed: heard::unsubscribed(program, pair, &unsubscribed),

@@ -33,15 +33,14 @@ type FlagRow = (
 
 impl Store {
     pub async fn flags(&self) -> anyhow::Result<Vec<Flag>> {
-        let rows: Vec<FlagRow> =
-            on!(self, |pool| {
-                sqlx::query_as(
+        let rows: Vec<FlagRow> = on!(self, |pool| {
+            sqlx::query_as(
             "SELECT pair, level, reasons, first_at, snoozed_until, snoozed_level, handled_reasons \
              FROM flags ORDER BY pair"
         )
         .fetch_all(pool)
         .await?
-            });
+        });
         Ok(rows
             .into_iter()
             .map(

@@ -21,6 +21,8 @@ pub enum InboundKind {
     AutoReply,
     /// A `mailto:` unsubscribe (`List-Unsubscribe`).
     Unsubscribe,
+    /// A reply to a check-in (its answer is in `checkins`, never in `body`).
+    Checkin,
     SetAside,
     /// A proven reply of a pair's person that is no agenda or action items: it goes on
     /// to the other person of the pair (SPEC §5 "No dead ends").
@@ -30,13 +32,14 @@ pub enum InboundKind {
 }
 
 impl InboundKind {
-    pub const ALL: [InboundKind; 9] = [
+    pub const ALL: [InboundKind; 10] = [
         InboundKind::Agenda,
         InboundKind::ActionItems,
         InboundKind::Rsvp,
         InboundKind::Bounce,
         InboundKind::AutoReply,
         InboundKind::Unsubscribe,
+        InboundKind::Checkin,
         InboundKind::SetAside,
         InboundKind::Forwarded,
         InboundKind::Kept,
@@ -50,6 +53,7 @@ impl InboundKind {
             InboundKind::Bounce => "bounce",
             InboundKind::AutoReply => "auto_reply",
             InboundKind::Unsubscribe => "unsubscribe",
+            InboundKind::Checkin => "checkin",
             InboundKind::SetAside => "set_aside",
             InboundKind::Forwarded => "forwarded",
             InboundKind::Kept => "kept",

@@ -9,6 +9,7 @@
 //!   marked after; and `cursor`, how far the schedule has been turned into messages.
 //! - [`series`]: each pair's series as last sent (for the reconcile).
 //! - [`reviews`]: relationship reviews held.
+//! - [`checkins`]: the answers to check-ins (private to the coordinator).
 //! - [`instances`]: the daemons at work, their heartbeats and breaker state.
 //! - [`metrics`]: no table of its own: what `/metrics` counts, from indexes.
 //!
@@ -22,6 +23,7 @@
 //! the claim, in one `match` on the pool (`outbox::claim`). [`StoreError`] says whether
 //! a failure may pass by itself.
 
+mod checkins;
 mod decisions;
 mod dialect;
 mod error;
@@ -48,6 +50,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use crate::program::Location;
+pub use checkins::{CheckinRecord, CheckinVia};
 pub use decisions::Cancellation;
 pub use error::StoreError;
 pub use flags::Flag;

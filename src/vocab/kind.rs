@@ -22,6 +22,8 @@ pub enum MessageKind {
     Followup,
     ReviewNudge,
     ReviewEscalation,
+    /// "How is your mentoring going?", to each person of a pair every `checkin_every`.
+    Checkin,
     Digest,
     /// A proven reply of one person of a pair that is no agenda or action items
     /// ("thanks, see you tomorrow"), passed on to the other person (SPEC §5 "No dead ends").
@@ -37,11 +39,12 @@ impl MessageKind {
                 | MessageKind::MentorReminder
                 | MessageKind::Followup
                 | MessageKind::ReviewNudge
+                | MessageKind::Checkin
                 | MessageKind::Digest
         )
     }
 
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::Invite,
         MessageKind::InviteUpdate,
         MessageKind::InviteCancel,
@@ -52,6 +55,7 @@ impl MessageKind {
         MessageKind::Followup,
         MessageKind::ReviewNudge,
         MessageKind::ReviewEscalation,
+        MessageKind::Checkin,
         MessageKind::Digest,
         MessageKind::Forwarded,
     ];
@@ -70,6 +74,7 @@ impl MessageKind {
             MessageKind::Followup => "followup",
             MessageKind::ReviewNudge => "review_nudge",
             MessageKind::ReviewEscalation => "review_escalation",
+            MessageKind::Checkin => "checkin",
             MessageKind::Digest => "digest",
             MessageKind::Forwarded => "forwarded",
         }
@@ -88,6 +93,7 @@ impl MessageKind {
             MessageKind::Followup => "follow-up",
             MessageKind::ReviewNudge => "review nudge",
             MessageKind::ReviewEscalation => "review escalation",
+            MessageKind::Checkin => "check-in",
             MessageKind::Digest => "digest",
             MessageKind::Forwarded => "forwarded reply",
         }

@@ -28,6 +28,8 @@ pub enum Action {
     ActionItems,
     /// Record the relationship review as held (review nudges).
     ReviewDone,
+    /// Answer a check-in with a score, 1 (very badly) to 5 (very well).
+    Checkin(u8),
     /// Stop one kind of optional mail for this person.
     Unsubscribe(MessageKind),
     /// The coordinator: keep a pair out of the digest for two weeks, unless it gets worse.
@@ -51,6 +53,7 @@ impl Action {
             Action::Agenda => "agenda".into(),
             Action::ActionItems => "items".into(),
             Action::ReviewDone => "review".into(),
+            Action::Checkin(score) => format!("checkin:{score}"),
             Action::Unsubscribe(kind) => format!("unsub:{}", kind.name()),
             Action::Snooze => "snooze".into(),
             Action::Handled => "handled".into(),
@@ -65,7 +68,10 @@ impl Action {
             "review" => Action::ReviewDone,
             "snooze" => Action::Snooze,
             "handled" => Action::Handled,
-            _ => Action::Unsubscribe(text.strip_prefix("unsub:")?.parse().ok()?),
+            _ => match text.strip_prefix("checkin:") {
+                Some(score) => Action::Checkin(score.parse().ok().filter(|s| (1..=5).contains(s))?),
+                None => Action::Unsubscribe(text.strip_prefix("unsub:")?.parse().ok()?),
+            },
         })
     }
 }
@@ -78,7 +84,8 @@ pub struct Claim {
     pub person: String,
     /// A pair id; empty for program-wide mail (the digest).
     pub pair: String,
-    /// The meeting's start (as in delivery keys) or the review's due date; empty when
+    /// The meeting's start (as in delivery keys), the review's due date or the check-in's
+    /// date (its delivery key's occurrence); empty when
     /// the action is about no meeting.
     pub subject: String,
     pub expires: Timestamp,
@@ -245,6 +252,20 @@ mod tests {
         assert_eq!(s.verify("garbage", now), Err(Refused::Forged));
         assert_eq!(s.verify("", now), Err(Refused::Forged));
         assert!(Signer::new(b"short", "https://x").is_err());
+    }
+
+    #[test]
+    fn a_checkin_link_names_its_score() {
+        let s = signer();
+        let mut c = claim();
+        c.action = Action::Checkin(4);
+        c.subject = "2027-02-09".into();
+        let now = "2027-01-11T10:00:00Z".parse().unwrap();
+        assert_eq!(s.verify(&s.token(&c), now), Ok(c.clone()));
+        assert!(s.link(&c).contains("/a/"));
+        assert_eq!(Action::decode("checkin:6"), None);
+        assert_eq!(Action::decode("checkin:0"), None);
+        assert_eq!(Action::decode("checkin:x"), None);
     }
 
     #[test]
