@@ -431,3 +431,107 @@ fn store_answers(dir: &Path) -> Vec<(String, Option<u8>, Option<String>, String)
         answers
     })
 }
+
+/// The store the coordinator's report, digest and pair health read, on SQLite and
+/// PostgreSQL alike: one answer per (pair, person, check-in); a later one replaces the
+/// score, keeps a comment it does not bring, and a comment without a score keeps the
+/// score; `checkins` filters by pair and by the check-in's date, oldest first, and
+/// `latest_checkin_scores` gives each person's latest score.
+#[test]
+fn the_store_keeps_one_answer_per_person_and_checkin_on_both_backends() {
+    use jiff::civil::date;
+    use mentord::store::{CheckinRecord, CheckinVia, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (location, _database) in common::postgres::backends(dir.path()) {
+        runtime.block_on(async {
+            let store = Store::open(location.clone()).await.unwrap();
+            let answer =
+                |pair: &str, person: &str, on, score, comment: Option<&str>| CheckinRecord {
+                    pair: pair.into(),
+                    person: person.into(),
+                    occurrence: on,
+                    score,
+                    comment: comment.map(str::to_string),
+                    answered_at: "2030-01-14T10:00:00Z".parse().unwrap(),
+                    via: CheckinVia::Reply,
+                };
+            let (first, second) = (date(2030, 1, 14), date(2030, 2, 11));
+            for record in [
+                answer(
+                    "grace-alan",
+                    "grace",
+                    first,
+                    Some(2),
+                    Some("we keep missing each other"),
+                ),
+                // The same check-in again, by link: the score changes, the comment stays.
+                CheckinRecord {
+                    via: CheckinVia::Link,
+                    ..answer("grace-alan", "grace", first, Some(3), None)
+                },
+                answer("grace-alan", "alan", first, Some(5), None),
+                // A comment without a score keeps the score.
+                answer("grace-alan", "alan", first, None, Some("great")),
+                answer("grace-alan", "grace", second, Some(4), None),
+                answer("margaret-linus", "linus", first, Some(1), None),
+            ] {
+                store.record_checkin(&record).await.unwrap();
+            }
+            let grace = store
+                .checkin("grace-alan", "grace", first)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (grace.score, grace.comment.as_deref(), grace.via),
+                (
+                    Some(3),
+                    Some("we keep missing each other"),
+                    CheckinVia::Link
+                ),
+                "{location:?}"
+            );
+            let alan = store
+                .checkin("grace-alan", "alan", first)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (alan.score, alan.comment.as_deref()),
+                (Some(5), Some("great"))
+            );
+            let january = store
+                .checkins(Some("grace-alan"), date(2030, 1, 1), date(2030, 2, 1))
+                .await
+                .unwrap();
+            let seen: Vec<(&str, Option<u8>)> = january
+                .iter()
+                .map(|r| (r.person.as_str(), r.score))
+                .collect();
+            assert_eq!(
+                seen,
+                [("alan", Some(5)), ("grace", Some(3))],
+                "{location:?}"
+            );
+            let all = store
+                .checkins(None, date(2030, 1, 1), date(2031, 1, 1))
+                .await
+                .unwrap();
+            assert_eq!(all.len(), 4, "{location:?}");
+            assert_eq!(all.last().unwrap().occurrence, second);
+            let latest = store.latest_checkin_scores().await.unwrap();
+            assert_eq!(latest[&("grace-alan".into(), "grace".into())], (second, 4));
+            assert_eq!(
+                latest[&("margaret-linus".into(), "linus".into())],
+                (first, 1)
+            );
+            // No score or comment in what a log line would print.
+            let printed = format!("{grace:?}");
+            assert!(
+                !printed.contains("missing") && !printed.contains("score"),
+                "{printed}"
+            );
+        });
+    }
+}

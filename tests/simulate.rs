@@ -53,6 +53,8 @@ fn counts(index: &[Value]) -> BTreeMap<String, usize> {
 /// follow-up. Each of the five active pairs has one review due (day 90) before its end:
 /// two nudges to two people and one escalation. 26 Monday digests, from the program's
 /// first day (11 Jan) to the first Monday after its end (5 Jul). Two invites a pair.
+/// Check-ins every four weeks from each pair's start (11 Jan; grace-alan 12 Jan): six
+/// before the end on 30 June, to two people of five active pairs: 60.
 #[test]
 fn a_year_of_the_example() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,6 +62,7 @@ fn a_year_of_the_example() {
     let index = simulate(Path::new(example()), &out, &[]);
     let expected: BTreeMap<String, usize> = [
         ("agenda_prompt", 64),
+        ("checkin", 60),
         ("digest", 26),
         ("followup", 64),
         ("invite", 10),

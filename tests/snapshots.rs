@@ -61,7 +61,7 @@ fn one_mail_of_each_kind() {
             insta::assert_snapshot!(name, show(&composed));
         }
     }
-    assert_eq!(seen.len(), 7, "{seen:?}");
+    assert_eq!(seen.len(), 8, "{seen:?}");
 }
 
 trait Nudge {
