@@ -14,7 +14,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::http;
@@ -196,9 +196,10 @@ fn simulate_writes_a_checkin_for_each_person() {
     }
 }
 
-/// `mentord run` at a fixed instant (`MENTORD_NOW`), serving links, its log in `log`.
-fn run_at(config: &Path, now: &str, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mentord"))
+/// `mentord run` at a fixed instant (`MENTORD_NOW`), serving links, its log in `log`;
+/// stopped if the test ends early.
+fn run_at(config: &Path, now: &str, log: &Path) -> common::Daemons {
+    let child = Command::new(env!("CARGO_BIN_EXE_mentord"))
         .arg("-c")
         .arg(config)
         .arg("run")
@@ -209,20 +210,16 @@ fn run_at(config: &Path, now: &str, log: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    common::Daemons(vec![Some(child)])
 }
 
-fn stop(mut child: Child) {
-    common::wait_until_it_handles_sigterm(&child);
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(
-        child.wait().unwrap().success(),
-        "the daemon did not stop cleanly"
-    );
+/// SIGTERM, once the daemon handles it; it must stop cleanly.
+fn stop(mut daemon: common::Daemons) {
+    for child in daemon.0.iter().flatten() {
+        common::wait_until_it_handles_sigterm(child);
+    }
+    daemon.stop();
 }
 
 /// The files in the outbox whose name starts with `kind` and that go to `to`.

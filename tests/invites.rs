@@ -270,5 +270,5 @@ fn every_simulated_message_has_the_layout_clients_read() {
             );
         }
     }
-    assert_eq!(kinds_seen.len(), 6, "{kinds_seen:?}");
+    assert_eq!(kinds_seen.len(), 7, "{kinds_seen:?}");
 }
