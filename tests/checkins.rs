@@ -353,10 +353,10 @@ fn answers_by_link_and_reply_are_recorded_once_for_the_coordinator_only() {
          MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
          2 we keep missing each other\r\n\r\nOn Mon, 14 Jan 2030, Mentoring wrote:\r\n> How is it going?\r\n"
     );
-    let (code, said) = common::deliver(&config, reply.as_bytes());
+    let (code, said) = deliver_at(&config, reply.as_bytes(), "2030-01-14T15:00:00Z");
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("taken in: checkin"), "{said}");
-    let (code, again) = common::deliver(&config, reply.as_bytes());
+    let (code, again) = deliver_at(&config, reply.as_bytes(), "2030-01-14T15:05:00Z");
     assert_eq!(code, 0, "{again}");
     assert!(again.contains("taken in before: checkin"), "{again}");
 
@@ -365,6 +365,39 @@ fn answers_by_link_and_reply_are_recorded_once_for_the_coordinator_only() {
     assert_eq!(line["mentee_checkin"]["score"], 4, "{json}");
     assert_eq!(line["mentee_checkin"]["on"], "2030-01-14", "{json}");
     assert_eq!(line["mentor_checkin"]["score"], 2, "{json}");
+
+    // The coordinator's report counts both answers (mean 3) and names Grace's 2 in the
+    // pair's health, in words; never the comment.
+    let csv = common::mentord()
+        .arg("-c")
+        .arg(&config)
+        .args([
+            "report",
+            "--from",
+            "2030-01-07",
+            "--until",
+            "2030-02-01",
+            "--csv",
+        ])
+        .env("MENTORD_NOW", "2030-01-15T12:00:00Z")
+        .output()
+        .unwrap();
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row = csv.lines().find(|l| l.starts_with("grace-alan,")).unwrap();
+    let cell = |name: &str| {
+        let at = header.iter().position(|h| *h == name).unwrap();
+        row.split(',').nth(at).unwrap().to_string()
+    };
+    assert_eq!(cell("checkins"), "2", "{csv}");
+    assert_eq!(cell("checkin_mean"), "3.00", "{csv}");
+    assert!(row.contains("answered 2 of 5 to the check-in"), "{csv}");
+    assert!(!csv.contains("missing each other"), "{csv}");
 
     // Recorded once, with its comment, in the store the coordinator reads.
     let answers = store_answers(dir.path());
@@ -397,6 +430,23 @@ fn answers_by_link_and_reply_are_recorded_once_for_the_coordinator_only() {
         assert!(!said.contains("score"), "{said}");
         assert!(!said.contains("— well"), "{said}");
     }
+}
+
+/// `mentord deliver` at a fixed instant, as a mail server's pipe hands `mail` over: its
+/// exit code and what it said.
+fn deliver_at(config: &Path, mail: &[u8], now: &str) -> (i32, String) {
+    let output = common::mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("deliver")
+        .env("MENTORD_NOW", now)
+        .write_stdin(mail.to_vec())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn alan_line(status: &Value) -> &Value {

@@ -50,9 +50,22 @@ impl Evidence {
             reviews: store.reviews().await?,
             bounces: store.bounces(now).await?,
             unsubscribes: store.unsubscribes().await?,
-            checkins: Vec::new(),
+            checkins: scored_checkins(store).await?,
         })
     }
+}
+
+/// Every check-in answer with a score, as (pair, person, answered at, score), in the
+/// order they were answered; answers that gave only a comment are left out.
+async fn scored_checkins(store: &Store) -> anyhow::Result<Vec<(String, String, Timestamp, u8)>> {
+    let mut scored: Vec<_> = store
+        .checkins(None, Date::MIN, Date::MAX)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.pair, r.person, r.answered_at, r.score?)))
+        .collect();
+    scored.sort_by_key(|(_, _, at, _)| *at);
+    Ok(scored)
 }
 
 /// One meeting of the record.
