@@ -158,8 +158,10 @@ fn a_bad_checkin_every_names_file_line_and_column() {
     }
 }
 
-/// A year's preview: `simulate` writes each check-in as kind `checkin`, one to the mentor
-/// and one to the mentee, asking the question with five links and the reply rule.
+/// A preview: `simulate` writes each check-in as kind `checkin`, one to the mentor and one
+/// to the mentee, asking the question with five links and the reply rule; with
+/// `--answers`, Grace's "2, we keep missing each other" is a reply to her check-in, and
+/// the period's `report.csv` counts it.
 #[test]
 fn simulate_writes_a_checkin_for_each_person() {
     let dir = tempfile::tempdir().unwrap();
@@ -169,13 +171,38 @@ fn simulate_writes_a_checkin_for_each_person() {
         "[http]\npublic_url = \"https://mentoring.example.org\"\nsecret_env = \"TEST_CHECKIN_SECRET\"",
     );
     let out = dir.path().join("simulated");
+    let answers = dir.path().join("answers.jsonl");
+    std::fs::write(
+        &answers,
+        r#"{"at": "2030-02-05T10:00", "from": "grace", "answer": "checkin", "score": 2, "text": "We keep missing each other."}"#,
+    )
+    .unwrap();
     let until = ["--from", "2030-01-07", "--until", "2030-02-10", "--out"];
     let args: Vec<&str> = ["simulate"]
         .into_iter()
         .chain(until)
-        .chain([out.to_str().unwrap()])
+        .chain([
+            out.to_str().unwrap(),
+            "--answers",
+            answers.to_str().unwrap(),
+        ])
         .collect();
-    succeed(&config, &args);
+    let said = succeed(&config, &args);
+    assert!(!said.contains("missing each other"), "{said}");
+    let report = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    let header: Vec<&str> = report.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = report
+        .lines()
+        .find(|l| l.starts_with("grace-alan,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(
+        (cell("checkins"), cell("checkin_mean")),
+        ("1", "2.00"),
+        "{report}"
+    );
     let index: Vec<Value> =
         serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     let checkins: Vec<&Value> = index.iter().filter(|e| e["kind"] == "checkin").collect();

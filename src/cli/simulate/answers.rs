@@ -465,21 +465,26 @@ pub async fn answer(
     };
     let now = answer.at;
     let mail = match answer.kind {
-        Kind::Agenda | Kind::ActionItems | Kind::Checkin => {
+        Kind::Agenda | Kind::ActionItems => {
             let (kind, what) = match answer.kind {
                 Kind::Agenda => (MessageKind::AgendaPrompt, "agenda prompt"),
-                Kind::ActionItems => (MessageKind::Followup, "follow-up"),
-                _ => {
-                    return Err(anyhow::anyhow!(
-                        "{} answers a check-in with {:?}, but no check-in was sent",
-                        answer.person,
-                        answer.score
-                    ));
-                }
+                _ => (MessageKind::Followup, "follow-up"),
             };
             let sent = latest(program, log, person, &[kind], answer.meeting)
                 .ok_or_else(|| missing(what))?;
             reply(program, answer, person, &original(sent)?)
+        }
+        Kind::Checkin => {
+            // A reply to their latest check-in whose first word is the score, the rest
+            // the comment, as a person answers by mail.
+            let sent = latest(program, log, person, &[MessageKind::Checkin], None)
+                .ok_or_else(|| missing("check-in"))?;
+            let score = answer.score.context("a check-in answer has a score")?;
+            let scored = Answer {
+                text: format!("{score} {}", answer.text).trim_end().to_string(),
+                ..answer.clone()
+            };
+            reply(program, &scored, person, &original(sent)?)
         }
         Kind::Decline => {
             let date = answer.meeting.context("a decline names its meeting")?;
