@@ -407,12 +407,19 @@ fn switchable<T>(
 
 /// Whole days, written as a duration: `"90d"`, `"12w"`.
 fn parse_days(text: &str) -> Result<i32, ValueError> {
-    let duration = parse_positive_duration(text)?;
-    let seconds = duration.as_secs();
+    whole_days(
+        text,
+        "reviews are counted in days: write e.g. \"90d\" or \"12w\"",
+    )
+}
+
+/// `text` as whole days; `help` says how to write them where they are not.
+fn whole_days(text: &str, help: &str) -> Result<i32, ValueError> {
+    let seconds = parse_positive_duration(text)?.as_secs();
     if seconds % 86_400 != 0 {
         return Err(invalid(
             format!("\"{text}\" is not a whole number of days"),
-            "reviews are counted in days: write e.g. \"90d\" or \"12w\"",
+            help,
         ));
     }
     Ok((seconds / 86_400) as i32)
@@ -421,15 +428,10 @@ fn parse_days(text: &str) -> Result<i32, ValueError> {
 /// The days between check-ins: whole days, at least a week (a question every few days
 /// would be nagging, MENTORING.md).
 fn parse_checkin_days(text: &str) -> Result<i32, ValueError> {
-    let duration = parse_positive_duration(text)?;
-    let seconds = duration.as_secs();
-    if seconds % 86_400 != 0 {
-        return Err(invalid(
-            format!("\"{text}\" is not a whole number of days"),
-            "check-ins are counted in days: write e.g. \"4 weeks\" or \"30d\"",
-        ));
-    }
-    let days = (seconds / 86_400) as i32;
+    let days = whole_days(
+        text,
+        "check-ins are counted in days: write e.g. \"4 weeks\" or \"30d\"",
+    )?;
     if days < 7 {
         return Err(invalid(
             format!("a check-in every {days} days would nag"),
