@@ -339,26 +339,38 @@ mod tests {
     /// program with every review overdue.
     #[test]
     fn the_largest_digest_fits_the_bounds() {
+        // Pairs are capped at DIGEST_ITEMS; what concerns the program is not: 50,000
+        // failed mails and bouncing addresses still render within the fuel.
         let program = crate::program::example();
         let templates = Templates::load(None).unwrap();
-        let overdue = (0..50_000)
-            .map(|i| OverdueReview {
+        let exceptions = (0..DIGEST_ITEMS)
+            .map(|i| ExceptionItem {
                 pair: format!("mentor{i}-mentee{i}"),
                 mentor: format!("Mentor Number {i}"),
                 mentee: format!("Mentee Number {i}"),
-                due: "2027-04-12".into(),
+                level: "at risk".into(),
+                reasons: vec!["mail to Mentor bounces".into(); 8],
+                new: true,
+                snooze: Some("https://mentoring.example.org/a/x".into()),
+                handled: Some("https://mentoring.example.org/a/y".into()),
+                review_held: None,
             })
             .collect();
         let context = Context::for_coordinator(&program).with_digest(DigestContext {
             date: "Mon 3 May 2027".into(),
             active: 50_000,
             paused: 0,
-            overdue,
-            failures: (0..20).map(|i| format!("failure {i}")).collect(),
+            exceptions,
+            more: 49_990,
+            failures: (0..50_000).map(|i| format!("failure {i}")).collect(),
+            bounces: (0..50_000).map(|i| format!("m{i}@example.org")).collect(),
             ..DigestContext::default()
         });
         let rendered = templates.render(MessageKind::Digest, &context).unwrap();
-        assert!(rendered.text.contains("mentor49999-mentee49999"));
+        assert!(rendered.text.contains("failure 49999"));
+        assert!(rendered.text.contains("m49999@example.org"));
+        assert!(rendered.text.contains("mentor9-mentee9"));
+        assert!(rendered.text.contains("And 49990 more"));
     }
 
     /// A subject line that opens a block closed further down cannot be rendered on its
