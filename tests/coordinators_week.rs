@@ -478,3 +478,86 @@ fn the_html_report_has_charts_no_script_and_inert_names() {
         "{csv}"
     );
 }
+
+/// `mentord status` tells the coordinator each pair's health with its reasons — in the
+/// table, `--json` and `--csv` — from the live store: Linus's address bounces after the
+/// daemon's first week, so margaret-linus is at risk and says why; grace-alan is good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_each_pairs_health_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let meeting: jiff::Timestamp = "2030-01-08T10:00:00Z".parse().unwrap();
+    let config = common::program_meeting_at(dir.path(), "Health", meeting, "", "");
+    let location = mentord::store::Location::Sqlite(dir.path().join("mentord.db"));
+    let from: jiff::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    let (mut daemon, store) =
+        common::virtual_daemon::file_daemon(&config, &location, &dir.path().join("outbox"), from)
+            .await;
+    common::virtual_daemon::run(&mut daemon, from, meeting).await;
+    store.deregister().await.unwrap();
+    drop(daemon);
+    drop(store);
+
+    // A hard bounce of a mail mentord sent to Linus, as his server returns it.
+    let sent = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|mail| {
+            mail.lines()
+                .any(|l| l.starts_with("To:") && l.contains("<linus@example.org>"))
+        })
+        .unwrap();
+    let id = sent
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap()
+        .to_string();
+    let bounce = format!(
+        "From: MAILER-DAEMON@example.org\r\nTo: mentoring@example.org\r\nSubject: Undelivered\r\n\
+         Message-ID: <bounce-1@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+         Final-Recipient: rfc822; linus@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {id}\r\nTo: linus@example.org\r\n\r\n--r--\r\n"
+    );
+    let (code, said) = common::deliver(&config, bounce.as_bytes());
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("taken in: bounce"), "{said}");
+
+    let status = |format: &[&str]| {
+        let output = mentord()
+            .env("MENTORD_NOW", "2030-01-09T12:00:00Z")
+            .arg("-c")
+            .arg(&config)
+            .arg("status")
+            .args(format)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&status(&["--json"])).unwrap();
+    let pairs = json["pairs"].as_array().unwrap();
+    let pair = |id: &str| pairs.iter().find(|p| p["pair"] == id).unwrap().clone();
+    assert_eq!(pair("margaret-linus")["health"], "at risk", "{json}");
+    assert!(
+        pair("margaret-linus")["health_reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("mail to Linus bounces"),
+        "{json}"
+    );
+    assert_eq!(pair("grace-alan")["health"], "good", "{json}");
+    let table = status(&[]);
+    assert!(table.contains("health: 1 at risk, 0 to watch"), "{table}");
+    assert!(table.contains("AT RISK: margaret-linus"), "{table}");
+    let csv = status(&["--csv"]);
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",health,health_reasons"),
+        "{csv}"
+    );
+    assert!(csv.contains(",at risk,mail to Linus bounces"), "{csv}");
+}

@@ -96,6 +96,8 @@ fn write_csv(out: impl Write, report: &Report) -> io::Result<()> {
         "mentor",
         "mentee",
         "attention",
+        "health",
+        "health_reasons",
     ])
     .map_err(kept)?;
     for line in &report.pairs {
@@ -114,6 +116,8 @@ fn write_csv(out: impl Write, report: &Report) -> io::Result<()> {
             line.mentor.as_str(),
             line.mentee.as_str(),
             &line.attention.join("; "),
+            line.health,
+            &line.health_reasons.join("; "),
         ];
         out.write_record(cells.iter().map(|cell| inert::csv_cell(cell).into_owned()))
             .map_err(kept)?;
@@ -141,6 +145,26 @@ fn write_table(out: &mut impl Write, zone: &str, report: &Report) -> io::Result<
         "pairs: {} active, {} paused, {} ended; {} review(s) overdue; {} need attention",
         tally.active, tally.paused, tally.ended, tally.reviews_overdue, tally.attention
     )?;
+    let (watch, at_risk) = report
+        .pairs
+        .iter()
+        .fold((0, 0), |(w, r), l| match l.health {
+            "watch" => (w + 1, r),
+            "at risk" => (w, r + 1),
+            _ => (w, r),
+        });
+    writeln!(out, "health: {at_risk} at risk, {watch} to watch")?;
+    for line in report.pairs.iter().filter(|l| l.health != "good") {
+        writeln!(
+            out,
+            "  {}: {} ({} / {}): {}",
+            line.health.to_uppercase(),
+            line.pair,
+            line.mentor,
+            line.mentee,
+            line.health_reasons.join("; ")
+        )?;
+    }
     for line in report.pairs.iter().filter(|l| !l.attention.is_empty()) {
         writeln!(
             out,

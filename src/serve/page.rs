@@ -388,6 +388,8 @@ mod tests {
             bouncing: Vec::new(),
             mentor_checkin: None,
             mentee_checkin: None,
+            health: "good",
+            health_reasons: Vec::new(),
             attention,
             retrying: 0,
             unsubscribed: Vec::new(),

@@ -69,6 +69,8 @@ pub struct StoredState {
     pub daily_budget: Option<crate::store::DailyBudget>,
     /// Each person's latest check-in score, by (pair, person id): for the coordinator.
     pub checkins: HashMap<(String, String), (Date, u8)>,
+    /// What pair health is judged from ([`crate::report`]), over its window before now.
+    pub evidence: crate::report::Evidence,
 }
 
 /// Whether a daemon holds the store (the SQLite lock; never known for PostgreSQL).
@@ -107,6 +109,11 @@ impl StoredState {
         match store.latest_checkin_scores().await {
             Ok(checkins) => state.checkins = checkins,
             Err(e) => tracing::debug!(error = %format!("{e:#}"), "no check-ins in the store yet"),
+        }
+        let since = now.checked_sub(crate::report::HEALTH_WINDOW).unwrap_or(now);
+        match crate::report::Evidence::read(store, since, now).await {
+            Ok(evidence) => state.evidence = evidence,
+            Err(e) => tracing::debug!(error = %format!("{e:#}"), "nothing to judge health by yet"),
         }
         Ok(state)
     }
@@ -232,6 +239,9 @@ pub struct PairLine {
     /// page and `status --json` are theirs. Never the comment.
     pub mentor_checkin: Option<CheckinLine>,
     pub mentee_checkin: Option<CheckinLine>,
+    /// `good`, `watch` or `at risk` (SPEC §7), and why, in words.
+    pub health: &'static str,
+    pub health_reasons: Vec<String>,
     /// Why the coordinator should look at this pair (empty when nothing is wrong):
     /// `review overdue`, `review nudged`, `failed mail`, `bouncing`, `declined`, `no
     /// agenda` (a meeting within 48 hours without one).
@@ -295,6 +305,13 @@ pub struct DaemonLine {
 /// ([`Program::set_cancellations`]), so the daemon's page, which shares the program as
 /// loaded from the file, shows what `mentord status` shows.
 pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
+    let since = now.checked_sub(crate::report::HEALTH_WINDOW).unwrap_or(now);
+    let record = crate::report::build(program, &state.evidence, since, now, now);
+    let health: HashMap<&str, &crate::report::Health> = record
+        .pairs
+        .iter()
+        .map(|p| (p.pair.as_str(), &p.health))
+        .collect();
     let zone = &program.zone.tz;
     let today = zone.to_datetime(now).date();
     let local = |t: Timestamp| {
@@ -405,6 +422,13 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
                 bouncing,
                 mentor_checkin: checkin(pair.mentor),
                 mentee_checkin: checkin(pair.mentee),
+                health: health
+                    .get(pair.id.as_str())
+                    .map_or("good", |h| h.level.as_str()),
+                health_reasons: health
+                    .get(pair.id.as_str())
+                    .map(|h| h.reasons.iter().map(|r| shown(r)).collect())
+                    .unwrap_or_default(),
                 attention,
                 retrying: activity.retrying,
                 unsubscribed: heard::unsubscribed(program, pair, &unsubscribed),
