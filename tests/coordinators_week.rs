@@ -561,3 +561,131 @@ async fn status_shows_each_pairs_health_and_why() {
     );
     assert!(csv.contains(",at risk,mail to Linus bounces"), "{csv}");
 }
+
+/// The digest's one-click answers, through a live `mentord run` over HTTP: Ada nudges
+/// grace-alan (both get a check-in within seconds; a second nudge in the fortnight sends
+/// nothing and says so), snoozes and handles it (the store remembers both); a GET changes
+/// nothing, and the same link signed for Grace, who is no coordinator, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinators_answers_nudge_snooze_and_handle() {
+    use common::http;
+    use mentord::vocab::links::{Action, Claim, Signer};
+    const SECRET: &str = "a test secret that is long enough to sign links with";
+    let dir = tempfile::tempdir().unwrap();
+    let port = http::free_port();
+    let meeting: jiff::Timestamp = "2030-01-08T10:00:00Z".parse().unwrap();
+    let config = common::program_meeting_at(
+        dir.path(),
+        "Answers",
+        meeting,
+        "",
+        &format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nsecret_env = \"TEST_LINK_SECRET\"\n"
+        ),
+    );
+    let location = mentord::store::Location::Sqlite(dir.path().join("mentord.db"));
+    #[allow(clippy::disallowed_methods)] // the daemon under test runs on the real clock
+    let now = jiff::Timestamp::now();
+    {
+        let store = mentord::store::Store::open(&location).await.unwrap();
+        store
+            .note_flags(
+                now,
+                &[(
+                    "grace-alan".into(),
+                    "at risk".into(),
+                    "mail to Grace bounces".into(),
+                )],
+            )
+            .await
+            .unwrap();
+    }
+    let log = dir.path().join("daemon.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env("TEST_LINK_SECRET", SECRET)
+        .env_remove("MENTORD_NOW")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut daemons = common::Daemons(vec![Some(child)]);
+    let signer = Signer::new(SECRET.as_bytes(), &format!("http://127.0.0.1:{port}")).unwrap();
+    let path = |action, person: &str| {
+        let link = signer.link(&Claim {
+            action,
+            person: person.into(),
+            pair: "grace-alan".into(),
+            subject: String::new(),
+            expires: now
+                .checked_add(jiff::SignedDuration::from_hours(24))
+                .unwrap(),
+        });
+        link[link.find("/a/").unwrap()..].to_string()
+    };
+    // Wait for the server.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "no server");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let checkins = || {
+        std::fs::read_dir(dir.path().join("outbox"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("checkin-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+
+    let nudge = path(Action::Nudge, "ada");
+    let shown = http::get(port, &nudge);
+    assert_eq!(shown.status, 200, "{shown:?}");
+    assert!(shown.body.contains("Nudge the pair"), "{}", shown.body);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(checkins(), 0, "a GET sends nothing");
+
+    let nudged = http::post_form(port, &nudge, "");
+    assert!(nudged.body.contains("get a check-in"), "{}", nudged.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while checkins() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no check-ins after the nudge"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let again = http::post_form(port, &nudge, "");
+    assert!(
+        again.body.contains("nudged in the last two weeks"),
+        "{}",
+        again.body
+    );
+
+    let refused = http::post_form(port, &path(Action::Snooze, "grace"), "");
+    assert_eq!(refused.status, 410, "{refused:?}");
+
+    let snoozed = http::post_form(port, &path(Action::Snooze, "ada"), "");
+    assert!(snoozed.body.contains("for two weeks"), "{}", snoozed.body);
+    let handled = http::post_form(port, &path(Action::Handled, "ada"), "");
+    assert!(
+        handled.body.contains("until something new"),
+        "{}",
+        handled.body
+    );
+    daemons.stop();
+
+    let store = mentord::store::Store::open(&location).await.unwrap();
+    let flags = store.flags().await.unwrap();
+    assert_eq!(flags.len(), 1);
+    assert!(flags[0].snoozed_until.is_some_and(|until| until > now));
+    assert_eq!(flags[0].snoozed_level.as_deref(), Some("at risk"));
+    assert_eq!(
+        flags[0].handled_reasons.as_deref(),
+        Some("mail to Grace bounces")
+    );
+    assert_eq!(checkins(), 2, "one nudge, one check-in each");
+}

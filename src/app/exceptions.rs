@@ -1,6 +1,7 @@
-//! The coordinator's answers to the digest (SPEC §7): **snooze 2 weeks** keeps a pair
-//! out of the digest until then unless it gets worse; **handled** keeps it out until its
-//! reasons change. (**Review held** is [`super::review::held`].) Called by the digest's
+//! The coordinator's answers to the digest (SPEC §7): **nudge the pair** sends both a
+//! friendly check-in now (the daemon composes and queues it, once; at most one nudge a
+//! pair a fortnight); **snooze 2 weeks** keeps a pair out of the digest until then
+//! unless it gets worse; **handled** keeps it out until its reasons change. (**Review held** is [`super::review::held`].) Called by the digest's
 //! signed links.
 
 use jiff::{SignedDuration, Timestamp};
@@ -33,6 +34,16 @@ pub async fn snooze(store: &Store, pair: &str, now: Timestamp) -> anyhow::Result
 pub async fn handled(store: &Store, pair: &str) -> anyhow::Result<Done> {
     Ok(if store.handle_flag(pair).await? {
         tracing::info!(%pair, "the coordinator handled a pair");
+        Done::Recorded
+    } else {
+        Done::NotFlagged
+    })
+}
+
+/// Asks the daemon to send `pair` a check-in now, to both.
+pub async fn nudge(store: &Store, pair: &str, now: Timestamp) -> anyhow::Result<Done> {
+    Ok(if store.ask_nudge(pair, now).await? {
+        tracing::info!(%pair, "the coordinator nudged a pair");
         Done::Recorded
     } else {
         Done::NotFlagged

@@ -53,6 +53,7 @@ impl Composer<'_> {
                     level: e.level.clone(),
                     reasons: e.reasons.clone(),
                     new: e.new,
+                    nudge: link(LinkAction::Nudge),
                     snooze: link(LinkAction::Snooze),
                     handled: link(LinkAction::Handled),
                     review_held: review.then(|| link(LinkAction::ReviewDone)).flatten(),

@@ -156,6 +156,7 @@ pub struct ExceptionItem {
     pub level: String,
     pub reasons: Vec<String>,
     pub new: bool,
+    pub nudge: Option<String>,
     pub snooze: Option<String>,
     pub handled: Option<String>,
     /// Where the review is what is wrong.

@@ -351,6 +351,7 @@ mod tests {
                 level: "at risk".into(),
                 reasons: vec!["mail to Mentor bounces".into(); 8],
                 new: true,
+                nudge: Some("https://mentoring.example.org/a/n".into()),
                 snooze: Some("https://mentoring.example.org/a/x".into()),
                 handled: Some("https://mentoring.example.org/a/y".into()),
                 review_held: None,

@@ -87,6 +87,10 @@ fn check<'p>(
         ))
     };
     let person = program.person_by_id(&claim.person).ok_or_else(gone)?;
+    // What only the coordinator may do, only the coordinator's link does.
+    if claim.action.is_coordinators() && person != program.coordinator {
+        return Err(gone());
+    }
     let pair = if claim.pair.is_empty() {
         None
     } else {
@@ -189,10 +193,13 @@ pub async fn show(State(shared): State<Arc<Shared>>, Path(token): Path<String>) 
                 ),
             )
         }
-        (action @ (Action::Snooze | Action::Handled | Action::ReviewDone), Some(pair), _)
-            if target.person == program.coordinator
-                && pair.mentor != target.person
-                && pair.mentee != target.person =>
+        (
+            action @ (Action::Nudge | Action::Snooze | Action::Handled | Action::ReviewDone),
+            Some(pair),
+            _,
+        ) if target.person == program.coordinator
+            && pair.mentor != target.person
+            && pair.mentee != target.person =>
         {
             let pair_names = format!(
                 "{} and {}",
@@ -200,6 +207,11 @@ pub async fn show(State(shared): State<Arc<Shared>>, Path(token): Path<String>) 
                 program.person(pair.mentee).name
             );
             let (title, what, label) = match action {
+                Action::Nudge => (
+                    "Nudge this pair?",
+                    "sends both a friendly check-in now, asking how their mentoring is going",
+                    "Nudge the pair",
+                ),
                 Action::Snooze => (
                     "Snooze this pair?",
                     "keeps them out of your digest for two weeks, unless things get worse",
@@ -297,7 +309,9 @@ pub async fn act(
         Action::ReviewDone => review_done(&shared, &program, &target, now).await,
         Action::Checkin(score) => checkin(&shared, &program, &target, score, now).await,
         Action::Unsubscribe(kind) => unsubscribe_kind(&shared, &target, kind, now).await,
-        Action::Snooze | Action::Handled => coordinators(&shared, &target, now).await,
+        Action::Nudge | Action::Snooze | Action::Handled => {
+            coordinators(&shared, &target, now).await
+        }
     };
     done.unwrap_or_else(|e| {
         tracing::error!(error = %format!("{e:#}"), "an action link failed");
@@ -513,31 +527,46 @@ async fn coordinators(
             "<p>Nothing was changed.</p>",
         ));
     };
-    let done = if target.claim.action == Action::Snooze {
-        app::exceptions::snooze(&shared.store, &pair.id, now).await?
-    } else {
-        app::exceptions::handled(&shared.store, &pair.id).await?
+    let done = match target.claim.action {
+        Action::Nudge => app::exceptions::nudge(&shared.store, &pair.id, now).await?,
+        Action::Snooze => app::exceptions::snooze(&shared.store, &pair.id, now).await?,
+        _ => app::exceptions::handled(&shared.store, &pair.id).await?,
     };
+    if done == app::exceptions::Done::Recorded && target.claim.action == Action::Nudge {
+        // The daemon sends the check-ins now, not at its next planned wake-up.
+        let _ = shared.wake.try_send(Wake::Inbound);
+    }
     Ok(match done {
         app::exceptions::Done::Recorded => page(
             StatusCode::OK,
             "Done",
-            &format!(
-                "<p>{} is out of your digest {}.</p>",
-                escape(&pair.id),
-                if target.claim.action == Action::Snooze {
-                    "for two weeks, unless things get worse"
-                } else {
-                    "until something new comes up"
-                }
-            ),
+            &match target.claim.action {
+                Action::Nudge => format!(
+                    "<p>{} and {} get a check-in from the program in a minute.</p>",
+                    escape(&program_name(shared, pair.mentor)),
+                    escape(&program_name(shared, pair.mentee)),
+                ),
+                Action::Snooze => format!(
+                    "<p>{} is out of your digest for two weeks, unless things get worse.</p>",
+                    escape(&pair.id)
+                ),
+                _ => format!(
+                    "<p>{} is out of your digest until something new comes up.</p>",
+                    escape(&pair.id)
+                ),
+            },
         ),
         app::exceptions::Done::NotFlagged => page(
             StatusCode::OK,
             "Nothing to do",
             &format!(
-                "<p>{} is not in your digest any more. Nothing was changed.</p>",
-                escape(&pair.id)
+                "<p>{} is not in your digest any more{}. Nothing was changed.</p>",
+                escape(&pair.id),
+                if target.claim.action == Action::Nudge {
+                    ", or was nudged in the last two weeks"
+                } else {
+                    ""
+                }
             ),
         ),
     })
@@ -602,6 +631,10 @@ async fn checkin(
             "<p>This check-in is for a pair you are no longer part of. Nothing was changed.</p>",
         ),
     })
+}
+
+fn program_name(shared: &Shared, person: crate::program::PersonIndex) -> String {
+    shared.program().person(person).name.clone()
 }
 
 async fn unsubscribe_kind(

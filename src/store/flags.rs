@@ -129,4 +129,47 @@ impl Store {
         .rows_affected());
         Ok(changed == 1)
     }
+
+    /// The coordinator asked to nudge `pair`: the daemon sends both a check-in. False
+    /// when the pair is not flagged, or a nudge was asked for in the last two weeks.
+    pub async fn ask_nudge(&self, pair: &str, now: Timestamp) -> anyhow::Result<bool> {
+        let fortnight = now
+            .checked_sub(jiff::SignedDuration::from_hours(14 * 24))
+            .unwrap_or(now);
+        let changed = on!(self, |pool| sqlx::query(
+            "UPDATE flags SET nudge_asked_at = $1, nudged_at = NULL \
+             WHERE pair = $2 AND (nudge_asked_at IS NULL OR nudge_asked_at < $3)"
+        )
+        .bind(seconds(now))
+        .bind(pair)
+        .bind(seconds(fortnight))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(changed == 1)
+    }
+
+    /// The pairs whose nudge the daemon has still to send.
+    pub async fn nudges_asked(&self) -> anyhow::Result<Vec<String>> {
+        Ok(on!(self, |pool| {
+            sqlx::query_scalar(
+            "SELECT pair FROM flags WHERE nudge_asked_at IS NOT NULL AND nudged_at IS NULL ORDER BY pair"
+        )
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    /// The nudge of `pair` is queued.
+    pub async fn nudge_sent(&self, pair: &str, now: Timestamp) -> anyhow::Result<()> {
+        on_writer!(self, |pool| sqlx::query(
+            "UPDATE flags SET nudged_at = $1 WHERE pair = $2"
+        )
+        .bind(seconds(now))
+        .bind(pair)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
 }

@@ -32,6 +32,8 @@ pub enum Action {
     Checkin(u8),
     /// Stop one kind of optional mail for this person.
     Unsubscribe(MessageKind),
+    /// The coordinator: send the pair a friendly check-in, to both.
+    Nudge,
     /// The coordinator: keep a pair out of the digest for two weeks, unless it gets worse.
     Snooze,
     /// The coordinator: the pair's trouble is dealt with; out of the digest until its
@@ -42,7 +44,7 @@ pub enum Action {
 impl Action {
     /// Whether the coordinator takes it (from the digest), not a person of the pair.
     pub fn is_coordinators(self) -> bool {
-        matches!(self, Action::Snooze | Action::Handled)
+        matches!(self, Action::Nudge | Action::Snooze | Action::Handled)
     }
 }
 
@@ -55,6 +57,7 @@ impl Action {
             Action::ReviewDone => "review".into(),
             Action::Checkin(score) => format!("checkin:{score}"),
             Action::Unsubscribe(kind) => format!("unsub:{}", kind.name()),
+            Action::Nudge => "nudge".into(),
             Action::Snooze => "snooze".into(),
             Action::Handled => "handled".into(),
         }
@@ -66,6 +69,7 @@ impl Action {
             "agenda" => Action::Agenda,
             "items" => Action::ActionItems,
             "review" => Action::ReviewDone,
+            "nudge" => Action::Nudge,
             "snooze" => Action::Snooze,
             "handled" => Action::Handled,
             _ => match text.strip_prefix("checkin:") {
@@ -116,6 +120,12 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// The signer of a simulation: links shown as they would look, signed with a key of
+    /// its own, never served.
+    pub fn preview(public_url: &str) -> anyhow::Result<Signer> {
+        Signer::new(&[0x5a; MIN_SECRET_BYTES], public_url)
+    }
+
     /// `secret` must be at least [`MIN_SECRET_BYTES`] long.
     pub fn new(secret: &[u8], public_url: &str) -> anyhow::Result<Signer> {
         if secret.len() < MIN_SECRET_BYTES {

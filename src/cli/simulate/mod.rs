@@ -171,11 +171,15 @@ async fn simulate(
         }
         store.set_scheduled_until(from).await?;
     }
-    let signer = if answers.is_empty() {
-        None
-    } else {
-        program.link_signer()?
-    };
+    // The daemon of a simulation signs its links with the preview key: the answers
+    // follow them with the same.
+    let signer = program
+        .http
+        .as_ref()
+        .and_then(|h| h.public_url.as_deref())
+        .filter(|_| !answers.is_empty())
+        .map(crate::vocab::links::Signer::preview)
+        .transpose()?;
     let out_dir = recorder.dir().to_path_buf();
     let mut recorder = recorder;
     let log = (!answers.is_empty()).then(|| recorder.keep_log());

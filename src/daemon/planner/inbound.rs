@@ -57,7 +57,7 @@ impl Planner {
                     .http
                     .as_ref()
                     .and_then(|h| h.public_url.as_deref());
-                url.map(|url| Signer::new(&[0x5a; 32], url)).transpose()?
+                url.map(Signer::preview).transpose()?
             } else {
                 self.program.link_signer()?
             };
@@ -83,6 +83,7 @@ impl Planner {
             }
             self.store.finish_inbound(&reply.message_id).await?;
         }
+        self.send_nudges(now, tick).await?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 mod calendars;
 mod catch_up;
 pub(super) mod inbound;
+mod nudges;
 
 use std::collections::VecDeque;
 
