@@ -33,15 +33,14 @@ type FlagRow = (
 
 impl Store {
     pub async fn flags(&self) -> anyhow::Result<Vec<Flag>> {
-        let rows: Vec<FlagRow> =
-            on!(self, |pool| {
-                sqlx::query_as(
+        let rows: Vec<FlagRow> = on!(self, |pool| {
+            sqlx::query_as(
             "SELECT pair, level, reasons, first_at, snoozed_until, snoozed_level, handled_reasons \
              FROM flags ORDER BY pair"
         )
         .fetch_all(pool)
         .await?
-            });
+        });
         Ok(rows
             .into_iter()
             .map(
@@ -101,6 +100,30 @@ impl Store {
             }
             tx.commit().await?;
         });
+        Ok(())
+    }
+
+    /// Flags `pair` as the coordinator sees it on the page (`level`, reasons one per
+    /// line), unless it is flagged already: the coordinator may then snooze it or mark
+    /// it handled before a digest listed it. A pair flagged already keeps its row.
+    pub async fn note_flag(
+        &self,
+        pair: &str,
+        level: &str,
+        reasons: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        on!(self, |pool| sqlx::query(
+            "INSERT INTO flags (pair, level, reasons, first_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (pair) DO NOTHING"
+        )
+        .bind(pair)
+        .bind(level)
+        .bind(reasons)
+        .bind(seconds(now))
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 

@@ -26,6 +26,7 @@ mod decisions;
 mod dialect;
 mod error;
 mod flags;
+mod history;
 mod inbound;
 mod instances;
 mod kept;
@@ -51,6 +52,7 @@ pub use crate::program::Location;
 pub use decisions::Cancellation;
 pub use error::StoreError;
 pub use flags::Flag;
+pub use history::{HISTORY_ROWS, HeardLine, PairHistory, SentLine};
 pub use inbound::{
     Bounce, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp, SentMessage,
     SetAside,
