@@ -3,7 +3,7 @@
 //! SVG charts, the pairs; no script) with a line on top to go back, change the period
 //! and download it; `GET /report.csv` the same period as `mentord report --csv`, as a
 //! download. Dates are days in the program's zone, both included; by default the
-//! program's start to today. One report is computed at a time (the page's turn to
+//! program's start to today (or its first day, before it starts). One report is computed at a time (the page's turn to
 //! render): a year of 50,000 pairs takes about a second.
 
 use std::net::SocketAddr;
@@ -64,7 +64,9 @@ fn days(period: &Period, start: Date, today: Date) -> Result<(Date, Date), Strin
             )
         }),
     };
-    let (first, last) = (day(&period.from, start)?, day(&period.until, today)?);
+    let first = day(&period.from, start)?;
+    // Before the program starts, its first day.
+    let last = day(&period.until, today.max(first))?;
     if last < first {
         return Err(format!(
             "The period ends ({last}) before it starts ({first})."
@@ -201,5 +203,8 @@ mod tests {
                 .contains("not a date")
         );
         assert!(days(&period("2000-01-01", "2027-01-01"), start, today).is_err());
+        // Before the program starts.
+        let early = Date::constant(2026, 12, 1);
+        assert_eq!(days(&Period::default(), start, early), Ok((start, start)));
     }
 }
