@@ -22,6 +22,7 @@ pub mod health;
 mod kept;
 pub mod metrics;
 pub mod page;
+mod page_cache;
 mod page_html;
 mod page_index;
 mod pair_page;
@@ -64,7 +65,7 @@ pub struct Shared {
     /// Wakes the daemon after an action that has mail to send (a cancel).
     pub wake: mpsc::Sender<Wake>,
     /// The coordinator's page's last report, reused for a few seconds.
-    pub report_cache: page::ReportCache,
+    pub report_cache: page_cache::ReportCache,
     /// `/metrics` as last rendered.
     pub metrics: metrics::Cache,
     /// The store's last answer for `/readyz`.

@@ -1,5 +1,5 @@
 //! What the coordinator's page looks pairs up by, made once per computed report and
-//! shared by every request until the next ([`super::page::ReportCache`]): each pair's
+//! shared by every request until the next ([`super::page_cache`]): each pair's
 //! health (from [`crate::report::build`]), its text for search folded once (ids, names,
 //! email addresses: case and accents dropped), what the coordinator said of it in the
 //! digest (snoozed, handled), and the pairs in every order the table sorts by. A request

@@ -118,7 +118,7 @@ fn heard_kind(name: &str) -> &'static str {
 
 fn render(
     program: &Program,
-    snapshot: &super::page::Snapshot,
+    snapshot: &super::page_cache::Snapshot,
     history: &PairHistory,
     id: &str,
 ) -> anyhow::Result<String> {
