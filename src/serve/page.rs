@@ -156,7 +156,8 @@ struct Row<'r> {
     health: Option<&'static str>,
     /// `good`, `watch`, `risk`: the CSS class.
     health_class: &'static str,
-    reasons: &'r [String],
+    /// In words, names made inert.
+    reasons: Vec<String>,
     /// The link to the pair's own page.
     href: String,
     /// The digest's snooze and handled buttons: the pair needs the coordinator and they
@@ -292,7 +293,9 @@ fn render(snapshot: &Snapshot, zone: &str, query: &PageQuery) -> anyhow::Result<
                     Some(crate::report::Level::Watch) => "watch",
                     _ => "good",
                 },
-                reasons: health.map(|h| h.reasons.as_slice()).unwrap_or_default(),
+                reasons: health
+                    .map(|h| h.reasons.iter().map(|r| crate::inert::shown(r)).collect())
+                    .unwrap_or_default(),
                 href: format!("/pairs/{}", encode(&line.pair)),
                 buttons: entry.said.is_none()
                     && health.is_some_and(|h| h.level != crate::report::Level::Good),
@@ -566,6 +569,42 @@ mod tests {
         let html = render(&snapshot, "UTC", &by_next).unwrap();
         let at = |id: &str| html.find(&format!("id=\"pair-{id}\"")).unwrap();
         assert!(at("mentor0-mentee0") < at("mentor1-mentee1"));
+    }
+
+    #[test]
+    fn health_is_shown_with_its_reasons_inert() {
+        let status = status_report(3);
+        let health = crate::report::Health {
+            level: crate::report::Level::AtRisk,
+            reasons: vec!["mail to Eve\u{202E}gnp.exe bounces <b>".to_string()],
+        };
+        let sources = crate::serve::page_index::Sources {
+            health: [("mentor2-mentee2", &health)].into_iter().collect(),
+            ..Default::default()
+        };
+        let index = crate::serve::page_index::Index::new(
+            &status.pairs,
+            &sources,
+            jiff::Timestamp::UNIX_EPOCH,
+            |t| t.to_string(),
+        );
+        let snapshot = Snapshot {
+            report: status,
+            index,
+            records: Default::default(),
+        };
+        let html = render(&snapshot, "UTC", &PageQuery::default()).unwrap();
+        // Worst first, with its buttons.
+        let first = html.find("<tr class=\"pair").unwrap();
+        assert!(html[first..].starts_with("<tr class=\"pair\" id=\"pair-mentor2-mentee2\""));
+        assert!(html.contains("at risk"));
+        assert!(
+            html.contains("Eve&lt;U+202E&gt;gnp.exe bounces &lt;b&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains('\u{202E}'));
+        assert!(html.contains("&#x2f;pairs&#x2f;mentor2-mentee2/snooze"));
+        assert_eq!(html.matches("Snooze 2 weeks").count(), 1);
     }
 
     #[test]

@@ -35,7 +35,8 @@ struct View<'v> {
     status: &'static str,
     health: Option<&'static str>,
     health_class: &'static str,
-    reasons: &'v [String],
+    /// In words, names made inert.
+    reasons: Vec<String>,
     buttons: bool,
     said: Option<&'v super::page_index::Said>,
     next_meeting: Option<&'v str>,
@@ -153,7 +154,9 @@ fn render(
             Some(crate::report::Level::Watch) => "watch",
             _ => "good",
         },
-        reasons: health.map(|h| h.reasons.as_slice()).unwrap_or_default(),
+        reasons: health
+            .map(|h| h.reasons.iter().map(|r| crate::inert::shown(r)).collect())
+            .unwrap_or_default(),
         buttons: level.is_some_and(|l| l != crate::report::Level::Good)
             && entry.is_some_and(|e| e.said.is_none()),
         said: entry.and_then(|e| e.said.as_ref()),
