@@ -482,3 +482,64 @@ async fn claims_of_a_daemon_whose_row_is_gone_are_not_stranded() {
     assert!(mine.is_subset(&all), "{mine:?} not in {all:?}");
     assert_eq!(all.len(), 10);
 }
+
+/// Story: the coordinator opens one pair's page among 50,000 (`GET /pairs/ID`). Its
+/// history is read by the pair, on either backend: only that pair's mail, cancellations
+/// and reviews, newest first, and never a body. Pressing "snooze" on a pair no digest
+/// listed yet flags it first, so the snooze holds; a pair the digest flagged keeps what
+/// the digest recorded.
+#[tokio::test]
+async fn a_pairs_history_is_its_own_and_the_page_may_flag_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let store = Store::open(&location).await.unwrap();
+        let now = at("2027-01-10T00:00:00Z");
+        let batch: Vec<NewMessage> = (0..3).map(message).collect();
+        store.enqueue_all(&batch, &[], now).await.unwrap();
+        store
+            .record_review("pair-1", "2027-01-05".parse().unwrap(), now)
+            .await
+            .unwrap();
+        store
+            .record_cancellation(&mentord::store::Cancellation {
+                pair: "pair-1".into(),
+                date: "2027-01-11".parse().unwrap(),
+                occurrence: "2027-01-11T09:00:00Z".into(),
+                person: "p1".into(),
+                at: now,
+                late: true,
+            })
+            .await
+            .unwrap();
+        let history = store.pair_history("pair-1").await.unwrap();
+        assert_eq!(history.sent.len(), 1, "{location:?}");
+        assert_eq!(history.sent[0].kind, "followup");
+        assert_eq!(history.sent[0].recipient, "p1@example.org");
+        assert_eq!(history.sent[0].state, "pending");
+        assert_eq!(history.reviews, ["2027-01-05"]);
+        assert_eq!(history.cancelled.len(), 1);
+        assert!(history.cancelled[0].3, "late");
+        assert!(history.heard.is_empty());
+        let other = store.pair_history("pair-2").await.unwrap();
+        assert_eq!(other.sent.len(), 1);
+        assert!(other.reviews.is_empty() && other.cancelled.is_empty());
+        assert_eq!(store.pair_history("nobody").await.unwrap().sent.len(), 0);
+
+        // From the page: flagged, then snoozed.
+        assert!(!store.snooze_flag("pair-1", now).await.unwrap());
+        store
+            .note_flag("pair-1", "at risk", "mail to P bounces", now)
+            .await
+            .unwrap();
+        assert!(store.snooze_flag("pair-1", now).await.unwrap());
+        // Noted again: the row stays as it was.
+        store
+            .note_flag("pair-1", "watch", "other", now)
+            .await
+            .unwrap();
+        let flags = store.flags().await.unwrap();
+        assert_eq!(flags.len(), 1, "{location:?}");
+        assert_eq!(flags[0].level, "at risk");
+        assert_eq!(flags[0].snoozed_until, Some(now));
+    }
+}

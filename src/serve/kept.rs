@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
+use super::page::admit;
 use super::page_html::{guarded, page};
-use super::signin;
 use crate::store::Handled;
 
 /// POST `/kept/{id}/handled`.
@@ -23,24 +23,8 @@ pub async fn handled(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(password) = &shared.password else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "No coordinator's page",
-            "<p>Not here.</p>",
-        );
-    };
-    if let Some(refused) = signin::refusal(&shared.guesses, peer, &headers, password) {
+    if let Some(refused) = admit(&shared, peer, &headers).or_else(|| foreign(peer, &headers)) {
         return refused;
-    }
-    if !same_origin(&headers) {
-        tracing::warn!(%peer, "a kept-mail form posted from another site was refused");
-        return page(
-            StatusCode::FORBIDDEN,
-            "Not from this page",
-            "<p>This button works only on the coordinator's page itself. Open the page and \
-             press it there.</p>",
-        );
     }
     let Ok(id) = id.parse::<i64>() else {
         return page(
@@ -76,6 +60,21 @@ pub async fn handled(
             )
         }
     }
+}
+
+/// The refusal of a form posted from another site than this one (CSRF): the
+/// coordinator's buttons work from the page itself only.
+pub(super) fn foreign(peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    if same_origin(headers) {
+        return None;
+    }
+    tracing::warn!(%peer, "a coordinator's form posted from another site was refused");
+    Some(page(
+        StatusCode::FORBIDDEN,
+        "Not from this page",
+        "<p>This button works only on the coordinator's page itself. Open the page and \
+         press it there.</p>",
+    ))
 }
 
 /// Whether the browser says the request came from a page of this server: `Origin`'s

@@ -8,17 +8,25 @@
 //! - [`metrics`]: `/metrics`, counted from the store and cached for a few seconds.
 //! - [`links`]: signing and checking the tokens in action links (pure).
 //! - [`actions`]: `/a/TOKEN` and `/u/TOKEN`: a page with one button; only its POST acts.
-//! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows;
-//!   [`signin`]: its password's least length and the wait after wrong guesses.
+//! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows,
+//!   with each pair's health, searched and sorted ([`page_index`]); `/pairs/ID`, a pair's
+//!   history ([`pair_page`]); `/report` and `/report.csv` ([`report_tab`]); the digest's
+//!   snooze and handled as buttons ([`coordinator`]); [`signin`]: its password's least
+//!   length and the wait after wrong guesses.
 //! - [`client`]: who a connection comes from, and at most 64 connections per client.
 
 pub mod actions;
 pub mod client;
+mod coordinator;
 pub mod health;
 mod kept;
 pub mod metrics;
 pub mod page;
+mod page_cache;
 mod page_html;
+mod page_index;
+mod pair_page;
+mod report_tab;
 pub mod signin;
 
 use std::net::SocketAddr;
@@ -57,7 +65,7 @@ pub struct Shared {
     /// Wakes the daemon after an action that has mail to send (a cancel).
     pub wake: mpsc::Sender<Wake>,
     /// The coordinator's page's last report, reused for a few seconds.
-    pub report_cache: page::ReportCache,
+    pub report_cache: page_cache::ReportCache,
     /// `/metrics` as last rendered.
     pub metrics: metrics::Cache,
     /// The store's last answer for `/readyz`.
@@ -91,6 +99,17 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/a/{token}", get(actions::show).post(actions::act))
         .route("/u/{token}", get(actions::show).post(actions::unsubscribe))
         .route("/kept/{id}/handled", axum::routing::post(kept::handled))
+        .route("/pairs/{id}", get(pair_page::show))
+        .route(
+            "/pairs/{id}/snooze",
+            axum::routing::post(coordinator::snooze),
+        )
+        .route(
+            "/pairs/{id}/handled",
+            axum::routing::post(coordinator::handled),
+        )
+        .route("/report", get(report_tab::html))
+        .route("/report.csv", get(report_tab::csv))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

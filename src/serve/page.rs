@@ -7,14 +7,18 @@
 //! or `password_file`; without one there is no page. Guessing it is slow: after five
 //! wrong passwords a client waits, longer after each ([`super::signin`]). The report
 //! reads every series in the store (seconds for 50,000 pairs), so one is kept for a few
-//! seconds and shared by every request; a page lists 100 pairs, found with `q` (pair id
-//! or name) and `attention=1` (only pairs that need the coordinator), so no page is a
-//! megabyte table.
+//! seconds and shared by every request, with each pair's health and what search and the
+//! sorted columns look up ([`super::page_index`]); a page lists 100 pairs, found with `q`
+//! (pair id, name or email address; case and accents ignored) and `attention=1` (only
+//! pairs that need the coordinator), sorted with `sort` and `dir` (worst health first
+//! by default), so no page is a megabyte table. Each pair links to its own page
+//! ([`super::pair_page`]); pairs the digest flagged have its snooze and handled buttons
+//! ([`super::coordinator`]).
 //! Rendered from `templates/page/index.html` (compiled in, HTML auto-escaped).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -23,15 +27,11 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::{Deserialize, Serialize};
 
 use super::Shared;
+pub(super) use super::page_cache::{Snapshot, current};
 use super::page_html::{guarded, page};
+use super::page_index::{self, Said, Sort};
 use super::signin;
-use crate::program::Program;
-use crate::status::{self, PairLine, Report, StoredState, Tally};
-
-/// How long a computed report is shown before it is computed again, at least; a report
-/// that took long is kept ten times as long as it took, so a browser refreshing the page
-/// never keeps the daemon computing more than a tenth of the time.
-const FRESH_FOR: Duration = Duration::from_secs(5);
+use crate::status::{self, PairLine, Tally};
 
 /// Pairs on one page.
 pub const PER_PAGE: usize = 100;
@@ -47,45 +47,41 @@ const NEEDING_SHOWN: usize = 20;
 /// How long a request waits for its turn to render.
 const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The last report computed, for the program it was computed for.
-/// With it, the turn to render a page: one at a time.
-pub struct ReportCache(tokio::sync::Mutex<Option<Cached>>, tokio::sync::Semaphore);
-
-impl Default for ReportCache {
-    fn default() -> Self {
-        ReportCache(
-            tokio::sync::Mutex::default(),
-            tokio::sync::Semaphore::new(1),
-        )
-    }
-}
-
-impl ReportCache {
-    /// Drops the report kept, so the next page shows what just changed.
-    pub async fn forget(&self) {
-        *self.0.lock().await = None;
-    }
-}
-
-struct Cached {
-    /// Until when it is shown.
-    until: Instant,
-    program: Arc<Program>,
-    report: Arc<Report>,
-}
-
-impl std::fmt::Debug for ReportCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReportCache").finish_non_exhaustive()
-    }
-}
-
-/// `?page=N&q=TEXT&attention=1`; anything unreadable counts as absent.
+/// `?page=N&q=TEXT&attention=1&sort=COLUMN&dir=asc|desc`; anything unreadable counts as
+/// absent.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     page: Option<String>,
     q: Option<String>,
     attention: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+}
+
+/// The response that refuses a request that is not the coordinator's: no page without a password, and
+/// a wrong or missing one is refused ([`signin::refusal`]). Every coordinator's route
+/// starts here.
+pub(super) fn admit(shared: &Shared, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    let Some(password) = &shared.password else {
+        return Some(page(
+            StatusCode::NOT_FOUND,
+            "No coordinator's page",
+            "<p>This mentoring program has no password for its coordinator's page. Set \
+             <code>password_env</code> or <code>password_file</code> in <code>[http]</code> \
+             and restart mentord; until then, <code>mentord status</code> shows the same.</p>",
+        ));
+    };
+    signin::refusal(&shared.guesses, peer, headers, password)
+}
+
+/// The page that says the store did not answer.
+pub(super) fn unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Please try again",
+        "<p>The store did not answer just now; try again in a minute. <code>mentord \
+         status</code> and the daemon's log say more.</p>",
+    )
 }
 
 /// GET `/`.
@@ -96,36 +92,21 @@ pub async fn index(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let started = Instant::now();
-    let Some(password) = &shared.password else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "No coordinator's page",
-            "<p>This mentoring program has no password for its coordinator's page. Set \
-             <code>password_env</code> or <code>password_file</code> in <code>[http]</code> \
-             and restart mentord; until then, <code>mentord status</code> shows the same.</p>",
-        );
-    };
-    if let Some(refused) = signin::refusal(&shared.guesses, peer, &headers, password) {
+    if let Some(refused) = admit(&shared, peer, &headers) {
         return refused;
     }
     let program = shared.program();
-    let report = match current_report(&shared, &program).await {
+    let report = match current(&shared, &program).await {
         Ok(report) => report,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "the coordinator's page could not read the store");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "<p>The store did not answer just now; try again in a minute. <code>mentord \
-                 status</code> and the daemon's log say more.</p>",
-            );
+            return unavailable();
         }
     };
     // One page is rendered at a time: a flood of page requests (the load check sent
     // 2,000 a second) then takes at most one core, and the daemon keeps the other for
     // sending. A request that cannot get its turn within two seconds is told to retry.
-    let Ok(Ok(_turn)) = tokio::time::timeout(RENDER_WAIT, shared.report_cache.1.acquire()).await
-    else {
+    let Ok(Ok(_turn)) = tokio::time::timeout(RENDER_WAIT, shared.report_cache.turn()).await else {
         let mut busy = page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Busy",
@@ -166,38 +147,31 @@ pub async fn index(
     response
 }
 
-/// The report for `program`, at most [`FRESH_FOR`] old (longer when it is slow to
-/// compute); computed by one request at a time (the others wait for it rather than each reading the store).
-async fn current_report(shared: &Shared, program: &Arc<Program>) -> anyhow::Result<Arc<Report>> {
-    let mut cached = shared.report_cache.0.lock().await;
-    if let Some(c) = cached.as_ref()
-        && Instant::now() < c.until
-        && Arc::ptr_eq(&c.program, program)
-    {
-        return Ok(c.report.clone());
-    }
-    let started = Instant::now();
-    let now = crate::clock::now()?;
-    let state = StoredState::read(&shared.store, program.mail.daily_budget(), now).await?;
-    // This process is the daemon: it holds the SQLite store's lock for its life. Never
-    // ask the file (`store::lock::is_held`): opening and closing a descriptor of the
-    // database here would drop every POSIX lock the process holds on it, SQLite's own
-    // included, and the next client to close cleanly would then delete the WAL under us.
-    let state = StoredState {
-        held: matches!(program.store.location, crate::store::Location::Sqlite(_)),
-        ..state
-    };
-    let for_report = program.clone();
-    let report = Arc::new(
-        tokio::task::spawn_blocking(move || status::report(&for_report, state, now)).await?,
-    );
-    let took = started.elapsed();
-    *cached = Some(Cached {
-        until: Instant::now() + FRESH_FOR.max(took * 10),
-        program: program.clone(),
-        report: report.clone(),
-    });
-    Ok(report)
+/// A pair's line on the page: its status line, its health and the coordinator's say.
+#[derive(Debug, Serialize)]
+struct Row<'r> {
+    #[serde(flatten)]
+    line: &'r PairLine,
+    /// `good`, `watch`, `at risk`; none for a pair the report does not know.
+    health: Option<&'static str>,
+    /// `good`, `watch`, `risk`: the CSS class.
+    health_class: &'static str,
+    /// In words, names made inert.
+    reasons: Vec<String>,
+    /// The link to the pair's own page.
+    href: String,
+    /// The digest's snooze and handled buttons: the pair needs the coordinator and they
+    /// have not answered yet.
+    buttons: bool,
+    said: Option<&'r Said>,
+}
+
+/// A column's header link: sorts by it, the other way when it is the sort already.
+#[derive(Debug, Serialize)]
+struct Header {
+    href: String,
+    /// `▲` or `▼` on the column sorted by.
+    mark: &'static str,
 }
 
 /// What the template shows: the report's lists cut to a page.
@@ -215,7 +189,9 @@ struct View<'r> {
     bouncing: usize,
     set_aside_total: i64,
     /// The pairs of this page, and where they are among those that match.
-    pairs: &'r [&'r PairLine],
+    pairs: Vec<Row<'r>>,
+    /// Header links by column: health, pair, next, review, last.
+    sort: std::collections::HashMap<&'static str, Header>,
     matched: usize,
     first: usize,
     last: usize,
@@ -246,16 +222,53 @@ struct Needing<'r> {
     link: String,
 }
 
+/// Where the page's links keep the reader: search, filter, sort.
+#[derive(Debug, Clone, Copy)]
+struct Place<'q> {
+    q: &'q str,
+    attention: bool,
+    sort: Sort,
+    descending: bool,
+}
+
+impl Place<'_> {
+    /// `?page=N`, keeping the filter and the sort (the default sort is left out).
+    fn link(&self, page: usize) -> String {
+        let mut link = page_link(self.q, self.attention, page);
+        if self.sort != Sort::default() || self.descending {
+            link.push_str("&sort=");
+            link.push_str(self.sort.as_str());
+            if self.descending {
+                link.push_str("&dir=desc");
+            }
+        }
+        link
+    }
+}
+
 /// The page for `query`.
-fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<String> {
-    let q = query.q.as_deref().unwrap_or_default().trim();
+fn render(snapshot: &Snapshot, zone: &str, query: &PageQuery) -> anyhow::Result<String> {
+    let report = &snapshot.report;
+    let index = &snapshot.index;
+    let q = page_index::bounded(query.q.as_deref().unwrap_or_default());
     let attention = query.attention.as_deref() == Some("1");
-    let needle = q.to_lowercase();
-    let matching: Vec<&PairLine> = report
-        .pairs
-        .iter()
-        .filter(|line| !attention || !line.attention.is_empty())
-        .filter(|line| needle.is_empty() || matches(line, &needle))
+    let sort = query
+        .sort
+        .as_deref()
+        .and_then(Sort::parse)
+        .unwrap_or_default();
+    let descending = query.dir.as_deref() == Some("desc");
+    let place = Place {
+        q,
+        attention,
+        sort,
+        descending,
+    };
+    let needle = page_index::fold(q);
+    let matching: Vec<usize> = index
+        .ordered(sort, descending)
+        .filter(|&i| !attention || !report.pairs[i].attention.is_empty())
+        .filter(|&i| index.matches(i, &needle))
         .collect();
     let pages = matching.len().div_ceil(PER_PAGE).max(1);
     let page = query
@@ -266,7 +279,53 @@ fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<Stri
         .clamp(1, pages);
     let from = (page - 1) * PER_PAGE;
     let shown = &matching[from..matching.len().min(from + PER_PAGE)];
-    let link = |to: usize| page_link(q, attention, to);
+    let rows = shown
+        .iter()
+        .map(|&i| {
+            let line = &report.pairs[i];
+            let entry = &index.entries[i];
+            let health = entry.health.as_ref();
+            Row {
+                line,
+                health: health.map(|h| h.level.as_str()),
+                health_class: match health.map(|h| h.level) {
+                    Some(crate::report::Level::AtRisk) => "risk",
+                    Some(crate::report::Level::Watch) => "watch",
+                    _ => "good",
+                },
+                reasons: health
+                    .map(|h| h.reasons.iter().map(|r| crate::inert::shown(r)).collect())
+                    .unwrap_or_default(),
+                href: format!("/pairs/{}", encode(&line.pair)),
+                buttons: entry.said.is_none()
+                    && health.is_some_and(|h| h.level != crate::report::Level::Good),
+                said: entry.said.as_ref(),
+            }
+        })
+        .collect();
+    let headers = Sort::ALL
+        .into_iter()
+        .map(|column| {
+            let current = column == sort;
+            let header = Place {
+                sort: column,
+                descending: current && !descending,
+                ..place
+            };
+            let mark = match (current, descending) {
+                (false, _) => "",
+                (true, false) => " ▲",
+                (true, true) => " ▼",
+            };
+            (
+                column.as_str(),
+                Header {
+                    href: header.link(1),
+                    mark,
+                },
+            )
+        })
+        .collect();
     let view = View {
         program: &report.program,
         now: &report.now,
@@ -279,14 +338,15 @@ fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<Stri
         last_sent: report.last_sent.as_deref(),
         bouncing: report.bounces.len(),
         set_aside_total: report.set_aside_total,
-        pairs: shown,
+        pairs: rows,
+        sort: headers,
         matched: matching.len(),
         first: if shown.is_empty() { 0 } else { from + 1 },
         last: from + shown.len(),
         page,
         pages,
-        previous: (page > 1).then(|| link(page - 1)),
-        next: (page < pages).then(|| link(page + 1)),
+        previous: (page > 1).then(|| place.link(page - 1)),
+        next: (page < pages).then(|| place.link(page + 1)),
         q,
         attention,
         failures: &report.failures,
@@ -315,11 +375,17 @@ fn render(report: &Report, zone: &str, query: &PageQuery) -> anyhow::Result<Stri
     Ok(template.render(Value::from(minijinja::value::Serde(&view)))?)
 }
 
-/// Whether `needle` (lower case) is in the pair's id or one of its people's names.
-fn matches(line: &PairLine, needle: &str) -> bool {
-    [&line.pair, &line.mentor, &line.mentee]
-        .into_iter()
-        .any(|text| text.to_lowercase().contains(needle))
+/// `text` percent-encoded for a URL's query or path segment.
+pub(super) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// `?page=N`, keeping the filter.
@@ -327,13 +393,7 @@ fn page_link(q: &str, attention: bool, page: usize) -> String {
     let mut link = format!("?page={page}");
     if !q.is_empty() {
         link.push_str("&q=");
-        for byte in q.bytes() {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                link.push(char::from(byte));
-            } else {
-                link.push_str(&format!("%{byte:02X}"));
-            }
-        }
+        link.push_str(&encode(q));
     }
     if attention {
         link.push_str("&attention=1");
@@ -341,8 +401,8 @@ fn page_link(q: &str, attention: bool, page: usize) -> String {
     link
 }
 
-/// The page's template, compiled in, every value HTML-escaped.
-fn templates() -> &'static Environment<'static> {
+/// The page's templates, compiled in, every value HTML-escaped.
+pub(super) fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
@@ -356,9 +416,16 @@ fn templates() -> &'static Environment<'static> {
         });
         // A broken built-in template fails the unit tests below; at run time the
         // lookup then says which template is missing.
-        if let Err(e) = env.add_template(TEMPLATE, include_str!("../../templates/page/index.html"))
-        {
-            tracing::error!(error = %e, "the coordinator's page template does not compile");
+        for (name, source) in [
+            (TEMPLATE, include_str!("../../templates/page/index.html")),
+            (
+                super::pair_page::TEMPLATE,
+                include_str!("../../templates/page/pair.html"),
+            ),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(error = %e, template = name, "a coordinator's page template does not compile");
+            }
         }
         env
     })
@@ -369,7 +436,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::status::DaemonLine;
+    use crate::status::{DaemonLine, Report};
 
     fn line(i: usize, attention: Vec<&'static str>) -> PairLine {
         PairLine {
@@ -397,7 +464,7 @@ mod tests {
         }
     }
 
-    fn report(pairs: usize) -> Report {
+    fn status_report(pairs: usize) -> Report {
         Report {
             daily_budget: None,
             program_error: None,
@@ -448,7 +515,13 @@ mod tests {
             page: Some(page.into()),
             q: Some(q.into()),
             attention: attention.then(|| "1".into()),
+            sort: None,
+            dir: None,
         }
+    }
+
+    fn report(pairs: usize) -> Snapshot {
+        Snapshot::bare(status_report(pairs))
     }
 
     #[test]
@@ -479,9 +552,73 @@ mod tests {
     }
 
     #[test]
+    fn columns_sort_both_ways_and_links_keep_the_sort() {
+        let mut by_next = query("1", "", false);
+        by_next.sort = Some("next".into());
+        let mut snapshot = status_report(3);
+        snapshot.pairs[0].next_meeting = Some("Fri 2027-01-15 10:00".into());
+        snapshot.pairs[2].next_meeting = None;
+        let snapshot = Snapshot::bare(snapshot);
+        let html = render(&snapshot, "UTC", &by_next).unwrap();
+        let at = |id: &str| html.find(&format!("id=\"pair-{id}\"")).unwrap();
+        assert!(at("mentor1-mentee1") < at("mentor0-mentee0"));
+        assert!(at("mentor0-mentee0") < at("mentor2-mentee2"));
+        // The header of the column sorted by turns it around; the others sort upwards.
+        assert!(
+            html.contains("href=\"?page=1&amp;sort=next&amp;dir=desc\""),
+            "{html}"
+        );
+        assert!(html.contains("href=\"?page=1&amp;sort=pair\""), "{html}");
+        by_next.dir = Some("desc".into());
+        let html = render(&snapshot, "UTC", &by_next).unwrap();
+        let at = |id: &str| html.find(&format!("id=\"pair-{id}\"")).unwrap();
+        assert!(at("mentor0-mentee0") < at("mentor1-mentee1"));
+    }
+
+    #[test]
+    fn health_is_shown_with_its_reasons_inert() {
+        let status = status_report(3);
+        let health = crate::report::Health {
+            level: crate::report::Level::AtRisk,
+            reasons: vec!["mail to Eve\u{202E}gnp.exe bounces <b>".to_string()],
+        };
+        let sources = crate::serve::page_index::Sources {
+            health: [("mentor2-mentee2", &health)].into_iter().collect(),
+            ..Default::default()
+        };
+        let index = crate::serve::page_index::Index::new(
+            &status.pairs,
+            &sources,
+            jiff::Timestamp::UNIX_EPOCH,
+            |t| t.to_string(),
+        );
+        let snapshot = Snapshot {
+            report: status,
+            index,
+            records: Default::default(),
+        };
+        let html = render(&snapshot, "UTC", &PageQuery::default()).unwrap();
+        // Worst first, with its buttons.
+        let first = html.find("<tr class=\"pair").unwrap();
+        assert!(html[first..].starts_with("<tr class=\"pair\" id=\"pair-mentor2-mentee2\""));
+        assert!(html.contains("at risk"));
+        assert!(
+            html.contains("Eve&lt;U+202E&gt;gnp.exe bounces &lt;b&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains('\u{202E}'));
+        assert!(html.contains("&#x2f;pairs&#x2f;mentor2-mentee2/snooze"));
+        assert_eq!(html.matches("Snooze 2 weeks").count(), 1);
+    }
+
+    #[test]
     fn values_are_escaped() {
         let html = render(&report(3), "UTC", &PageQuery::default()).unwrap();
         assert!(html.contains("Mentoring &lt;2027&gt;"));
+        assert!(
+            html.contains("href=\"&#x2f;pairs&#x2f;mentor1-mentee1\""),
+            "{html}"
+        );
         assert!(html.contains("Mentee &lt;1&gt;"));
         assert!(!html.contains("<2027>"));
         assert!(html.contains("connection refused"));

@@ -103,6 +103,30 @@ impl Store {
         Ok(())
     }
 
+    /// Flags `pair` as the coordinator sees it on the page (`level`, reasons one per
+    /// line), unless it is flagged already: the coordinator may then snooze it or mark
+    /// it handled before a digest listed it. A pair flagged already keeps its row.
+    pub async fn note_flag(
+        &self,
+        pair: &str,
+        level: &str,
+        reasons: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        on!(self, |pool| sqlx::query(
+            "INSERT INTO flags (pair, level, reasons, first_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (pair) DO NOTHING"
+        )
+        .bind(pair)
+        .bind(level)
+        .bind(reasons)
+        .bind(seconds(now))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
     /// Keeps `pair` out of the digest until `until` unless it gets worse than it is now.
     /// False when the pair is not flagged.
     pub async fn snooze_flag(&self, pair: &str, until: Timestamp) -> anyhow::Result<bool> {

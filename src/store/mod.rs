@@ -28,6 +28,7 @@ mod decisions;
 mod dialect;
 mod error;
 mod flags;
+mod history;
 mod inbound;
 mod instances;
 mod kept;
@@ -54,6 +55,7 @@ pub use checkins::{CheckinRecord, CheckinVia};
 pub use decisions::Cancellation;
 pub use error::StoreError;
 pub use flags::Flag;
+pub use history::{HISTORY_ROWS, HeardLine, PairHistory, SentLine};
 pub use inbound::{
     Bounce, InboundKind, InboundRecord, MeetingAgenda, PendingInbound, Reply, Rsvp, SentMessage,
     SetAside,
