@@ -109,13 +109,11 @@ pub(super) async fn current(
         held: matches!(program.store.location, crate::store::Location::Sqlite(_)),
         ..state
     };
-    let since = now.checked_sub(crate::report::HEALTH_WINDOW).unwrap_or(now);
-    let evidence = crate::report::Evidence::read(&shared.store, since, now).await?;
+    // The state holds what health is judged from (`Evidence`), read once.
     let flags = shared.store.flags().await?;
     let for_report = program.clone();
     let report = Arc::new(
-        tokio::task::spawn_blocking(move || snapshot(&for_report, state, &evidence, &flags, now))
-            .await?,
+        tokio::task::spawn_blocking(move || snapshot(&for_report, state, &flags, now)).await?,
     );
     let took = started.elapsed();
     *cached = Some(Cached {
@@ -131,13 +129,10 @@ pub(super) async fn current(
 fn snapshot(
     program: &Program,
     state: StoredState,
-    evidence: &crate::report::Evidence,
     flags: &[crate::store::Flag],
     now: jiff::Timestamp,
 ) -> Snapshot {
-    let report = status::report(program, state, now);
-    let since = now.checked_sub(crate::report::HEALTH_WINDOW).unwrap_or(now);
-    let record = crate::report::build(program, evidence, since, now, now);
+    let (report, record) = status::report_and_record(program, state, now);
     let sources = Sources {
         health: record
             .pairs

@@ -305,8 +305,19 @@ pub struct DaemonLine {
 /// ([`Program::set_cancellations`]), so the daemon's page, which shares the program as
 /// loaded from the file, shows what `mentord status` shows.
 pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
+    report_and_record(program, state, now).0
+}
+
+/// [`report`], and the record each pair's health came from (over
+/// [`crate::report::HEALTH_WINDOW`] before `now`), for the page that shows both.
+pub fn report_and_record(
+    program: &Program,
+    mut state: StoredState,
+    now: Timestamp,
+) -> (Report, crate::report::Report) {
     let since = now.checked_sub(crate::report::HEALTH_WINDOW).unwrap_or(now);
-    let record = crate::report::build(program, &state.evidence, since, now, now);
+    let evidence = std::mem::take(&mut state.evidence);
+    let record = crate::report::build(program, &evidence, since, now, now);
     let health: HashMap<&str, &crate::report::Health> = record
         .pairs
         .iter()
@@ -444,7 +455,8 @@ pub fn report(program: &Program, state: StoredState, now: Timestamp) -> Report {
     let mut report = assemble(state, now, local, |address| program.has_address(address));
     report.program = shown(&program.name);
     report.pairs = pairs;
-    report
+    drop(health);
+    (report, record)
 }
 
 /// What the store holds, without a program: for `status` while the program file is
