@@ -99,7 +99,7 @@ fn read(
         .build()?;
     let evidence = runtime.block_on(async {
         match crate::store::Store::open_read_only(&program.store.location).await? {
-            Some(store) => Evidence::read(&store, from, now).await,
+            Some(store) => Evidence::read(&store, from, until, now).await,
             None => Ok(Evidence::default()),
         }
     })?;

@@ -86,7 +86,8 @@ impl Hearing {
             .filter(|p| {
                 evidences
                     .get(p.id.as_str())
-                    .is_some_and(|e| e.heard.iter().any(|h| h.at >= recent))
+                    .and_then(|e| e.last_heard)
+                    .is_some_and(|at| at >= recent)
             })
             .count();
         Hearing {
@@ -219,11 +220,12 @@ pub(crate) fn assess(
     }
 
     // What mentord would hear, where it hears.
-    let heard_before = !ev.heard.is_empty();
+    let heard_before = ev.last_heard.is_some();
     if hearing.can_hear && (heard_before || hearing.most_answer) {
         let held: Vec<_> = past.iter().filter(|m| !m.cancelled).collect();
         if held.len() >= 3 {
-            let no_agenda = held.iter().filter(|m| !m.agenda).count();
+            let answered = |n: u32| (n as usize).min(held.len());
+            let no_agenda = held.len() - answered(ev.replied_recently.agendas);
             if pair.timing.agenda_before.is_some() && no_agenda * 3 >= held.len() * 2 {
                 signals.push((
                     2,
@@ -233,7 +235,7 @@ pub(crate) fn assess(
                     ),
                 ));
             }
-            let no_items = held.iter().filter(|m| !m.action_items).count();
+            let no_items = held.len() - answered(ev.replied_recently.action_items);
             if pair.timing.followup_after.is_some() && no_items * 3 >= held.len() * 2 {
                 signals.push((
                     1,
@@ -248,7 +250,7 @@ pub(crate) fn assess(
             && now
                 .checked_sub(SILENCE)
                 .is_ok_and(|t| pair.meeting.zone.tz.to_datetime(t).date() >= pair.start);
-        let last_heard = ev.heard.iter().map(|h| h.at).max();
+        let last_heard = ev.last_heard;
         let silent = last_heard.is_none_or(|at| now.duration_since(at) >= SILENCE);
         if started && silent {
             signals.push((

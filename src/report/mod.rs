@@ -17,7 +17,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::program::{Pair, Program, Status};
-use crate::store::{Bounce, Cancellation, Heard, InboundKind, Rsvp, Store};
+use crate::store::{Bounce, Cancellation, Replied, Rsvp, Store};
 use crate::vocab::MessageKind;
 
 pub use health::{Health, Level};
@@ -30,7 +30,12 @@ pub const HEALTH_WINDOW: SignedDuration = SignedDuration::from_hours(12 * 7 * 24
 pub struct Evidence {
     pub cancellations: Vec<Cancellation>,
     pub rsvps: Vec<Rsvp>,
-    pub heard: Vec<Heard>,
+    /// Per pair, the meetings of the report's period answered (agenda, action items).
+    pub replied: HashMap<String, Replied>,
+    /// The same over the health window before now.
+    pub replied_recently: HashMap<String, Replied>,
+    /// When each pair was last heard from.
+    pub last_heard: HashMap<String, Timestamp>,
     pub reviews: Vec<(String, Date)>,
     pub bounces: Vec<Bounce>,
     /// (person id, kind) each person stopped.
@@ -40,13 +45,22 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// Reads what a report from `since` and health at `now` need.
-    pub async fn read(store: &Store, since: Timestamp, now: Timestamp) -> anyhow::Result<Evidence> {
-        let health_since = now.checked_sub(HEALTH_WINDOW).unwrap_or(now).min(since);
+    /// Reads what a report of meetings in `[from, until)` and health at `now` need.
+    pub async fn read(
+        store: &Store,
+        from: Timestamp,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> anyhow::Result<Evidence> {
+        let health_since = now.checked_sub(HEALTH_WINDOW).unwrap_or(now);
+        // Only meetings that have taken place can have been answered.
+        let period_end = until.min(now).max(from);
         Ok(Evidence {
             cancellations: store.cancellations().await?,
             rsvps: store.rsvps().await?,
-            heard: store.heard(health_since).await?,
+            replied: store.replied(from, period_end).await?,
+            replied_recently: store.replied(health_since, now).await?,
+            last_heard: store.last_heard().await?,
             reviews: store.reviews().await?,
             bounces: store.bounces(now).await?,
             unsubscribes: store.unsubscribes().await?,
@@ -75,8 +89,6 @@ pub struct Meeting {
     pub start: Timestamp,
     pub cancelled: bool,
     pub late: bool,
-    pub agenda: bool,
-    pub action_items: bool,
 }
 
 impl Meeting {
@@ -143,7 +155,6 @@ pub struct Month {
     pub planned: u32,
     pub held: u32,
     pub cancelled: u32,
-    pub agendas: u32,
     pub checkins: u32,
     pub checkin_sum: u32,
 }
@@ -226,9 +237,10 @@ pub(crate) struct PairEvidence<'e> {
     pub(crate) cancelled: HashMap<Date, bool>,
     /// Declined meetings, by start as in delivery keys.
     pub(crate) declined: HashSet<&'e str>,
-    pub(crate) agendas: HashSet<&'e str>,
-    pub(crate) action_items: HashSet<&'e str>,
-    pub(crate) heard: Vec<&'e Heard>,
+    /// Meetings of the report's period answered, and of the health window.
+    pub(crate) replied: Replied,
+    pub(crate) replied_recently: Replied,
+    pub(crate) last_heard: Option<Timestamp>,
     pub(crate) reviews: Vec<Date>,
     /// (person, at, score), oldest first.
     pub(crate) checkins: Vec<(&'e str, Timestamp, u8)>,
@@ -253,18 +265,14 @@ fn by_pair(evidence: &Evidence) -> HashMap<&str, PairEvidence<'_>> {
                 .insert(&r.occurrence);
         }
     }
-    for h in &evidence.heard {
-        let entry = out.entry(&h.pair).or_default();
-        match (h.kind, &h.occurrence) {
-            (InboundKind::Agenda, Some(o)) => {
-                entry.agendas.insert(o);
-            }
-            (InboundKind::ActionItems, Some(o)) => {
-                entry.action_items.insert(o);
-            }
-            _ => {}
-        }
-        entry.heard.push(h);
+    for (pair, replied) in &evidence.replied {
+        out.entry(pair).or_default().replied = *replied;
+    }
+    for (pair, replied) in &evidence.replied_recently {
+        out.entry(pair).or_default().replied_recently = *replied;
+    }
+    for (pair, at) in &evidence.last_heard {
+        out.entry(pair).or_default().last_heard = Some(*at);
     }
     for (pair, held) in &evidence.reviews {
         out.entry(pair).or_default().reviews.push(*held);
@@ -299,8 +307,6 @@ pub(crate) fn meetings(
                 start,
                 cancelled: declined || cancelled.is_some(),
                 late: cancelled.copied().unwrap_or(false),
-                agenda: evidence.agendas.contains(key.as_str()),
-                action_items: evidence.action_items.contains(key.as_str()),
             }
         })
         .collect()
@@ -388,7 +394,6 @@ pub fn build(
                 month.planned += 1;
                 month.held += u32::from(m.held(now));
                 month.cancelled += u32::from(m.cancelled);
-                month.agendas += u32::from(m.held(now) && m.agenda);
             }
             let answered: Vec<&(&str, Timestamp, u8)> = ev
                 .checkins
@@ -413,8 +418,10 @@ pub fn build(
                 held: held.len() as u32,
                 cancelled: list.iter().filter(|m| m.cancelled).count() as u32,
                 cancelled_late: list.iter().filter(|m| m.cancelled && m.late).count() as u32,
-                agendas: held.iter().filter(|m| m.agenda).count() as u32,
-                action_items: held.iter().filter(|m| m.action_items).count() as u32,
+                // Answers come only for meetings that took place (intake matches each
+                // to a prompt or follow-up of one): at most one a meeting held.
+                agendas: ev.replied.agendas.min(held.len() as u32),
+                action_items: ev.replied.action_items.min(held.len() as u32),
                 checkins: scores.len() as u32,
                 checkin_mean,
                 checkin_trend,

@@ -111,7 +111,7 @@ impl StoredState {
             Err(e) => tracing::debug!(error = %format!("{e:#}"), "no check-ins in the store yet"),
         }
         let since = now.checked_sub(crate::report::HEALTH_WINDOW).unwrap_or(now);
-        match crate::report::Evidence::read(store, since, now).await {
+        match crate::report::Evidence::read(store, since, now, now).await {
             Ok(evidence) => state.evidence = evidence,
             Err(e) => tracing::debug!(error = %format!("{e:#}"), "nothing to judge health by yet"),
         }

@@ -67,7 +67,7 @@ pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
     Queued, Retrying, Summary,
 };
-pub use record::Heard;
+pub use record::Replied;
 
 #[derive(Debug, Clone)]
 enum Pool {

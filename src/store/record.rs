@@ -1,50 +1,74 @@
-//! The program's record, read for the report, pair health and the digest: what was heard
-//! from each pair (kinds and times, never the text) and the reviews held. Read in one
-//! query each, for every pair at once: a year of 50,000 pairs is a few hundred thousand
-//! small rows.
+//! The program's record, read for the report, pair health and the digest: what came back
+//! from each pair, counted in the database (never the text), and the reviews held. A
+//! year of 50,000 pairs is over a million replies: they are counted per pair by SQL, not
+//! carried into the process one by one.
+
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::inbound::InboundKind;
-use super::{Store, instant, on, seconds};
+use super::{Store, instant, on};
 
-/// One mail of a pair's person taken in, without what it said.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Heard {
-    pub pair: String,
-    /// The sender's person id, when known.
-    pub person: Option<String>,
-    pub kind: InboundKind,
-    /// The meeting it is about (its start, as in delivery keys), when it is about one.
-    pub occurrence: Option<String>,
-    pub at: Timestamp,
+/// How many meetings of a pair were answered in a period: an agenda before, action items
+/// after (each meeting once, however many replies; cancelled meetings left out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replied {
+    pub agendas: u32,
+    pub action_items: u32,
+}
+
+/// The text a delivery key gives a meeting's start, to compare with: whole seconds.
+fn occurrence(at: Timestamp) -> String {
+    Timestamp::from_second(at.as_second())
+        .unwrap_or(at)
+        .to_string()
 }
 
 impl Store {
-    /// Every mail of a pair taken in from `since` on, oldest first, set-aside mail
-    /// left out (it proved nothing).
-    pub async fn heard(&self, since: Timestamp) -> anyhow::Result<Vec<Heard>> {
-        type Row = (String, Option<String>, String, Option<String>, i64);
-        let rows: Vec<Row> = on!(self, |pool| sqlx::query_as(
-            "SELECT pair, person, kind, occurrence, received_at FROM inbound \
-                 WHERE pair IS NOT NULL AND kind <> 'set_aside' AND received_at >= $1 \
-                 ORDER BY received_at"
+    /// Per pair, the meetings starting in `[from, until)` that got an agenda and that got
+    /// action items, cancelled meetings left out.
+    pub async fn replied(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> anyhow::Result<HashMap<String, Replied>> {
+        let rows: Vec<(String, String, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT i.pair, i.kind, COUNT(DISTINCT i.occurrence) FROM inbound i \
+             WHERE i.kind IN ('agenda', 'action_items') AND i.pair IS NOT NULL \
+               AND i.occurrence >= $1 AND i.occurrence < $2 \
+               AND NOT EXISTS (SELECT 1 FROM cancellations c \
+                               WHERE c.pair = i.pair AND c.occurrence = i.occurrence) \
+             GROUP BY i.pair, i.kind"
         )
-        .bind(seconds(since))
+        .bind(occurrence(from))
+        .bind(occurrence(until))
+        .fetch_all(pool)
+        .await?);
+        let mut out: HashMap<String, Replied> = HashMap::new();
+        for (pair, kind, count) in rows {
+            let entry = out.entry(pair).or_default();
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            match kind.as_str() {
+                "agenda" => entry.agendas = count,
+                _ => entry.action_items = count,
+            }
+        }
+        Ok(out)
+    }
+
+    /// When each pair was last heard from: any mail of its people taken in but mail set
+    /// aside (it proved nothing).
+    pub async fn last_heard(&self) -> anyhow::Result<HashMap<String, Timestamp>> {
+        let rows: Vec<(String, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, MAX(received_at) FROM inbound \
+             WHERE pair IS NOT NULL AND kind <> 'set_aside' GROUP BY pair"
+        )
         .fetch_all(pool)
         .await?);
         Ok(rows
             .into_iter()
-            .filter_map(|(pair, person, kind, occurrence, at)| {
-                Some(Heard {
-                    pair,
-                    person,
-                    kind: InboundKind::parse(&kind)?,
-                    occurrence,
-                    at: instant(at),
-                })
-            })
+            .map(|(pair, at)| (pair, instant(at)))
             .collect())
     }
 

@@ -203,7 +203,7 @@ impl Planner {
         use crate::report::{self, Evidence, Level};
         let program = &self.program;
         let since = now.checked_sub(report::HEALTH_WINDOW).unwrap_or(now);
-        let evidence = Evidence::read(&self.store, since, now).await?;
+        let evidence = Evidence::read(&self.store, since, now, now).await?;
         let record = report::build(program, &evidence, since, now, now);
         let known: HashMap<String, crate::store::Flag> = self
             .store
