@@ -11,9 +11,12 @@
 //! - [`page`]: `/`, the coordinator's page (basic auth): what `mentord status` shows;
 //!   [`signin`]: its password's least length and the wait after wrong guesses.
 //! - [`client`]: who a connection comes from, and at most 64 connections per client.
+//! - [`feeds`]: `/ics/TOKEN.ics` (a person's secret calendar feed) and
+//!   `/ics/program.ics` (every pair's, behind the page's password).
 
 pub mod actions;
 pub mod client;
+pub mod feeds;
 pub mod health;
 mod kept;
 pub mod metrics;
@@ -91,13 +94,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/a/{token}", get(actions::show).post(actions::act))
         .route("/u/{token}", get(actions::show).post(actions::unsubscribe))
         .route("/kept/{id}/handled", axum::routing::post(kept::handled))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .route("/ics/{file}", get(feeds::feed))
+        .fallback(|| async { not_found() })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
         .with_state(shared)
+}
+
+/// The answer to a path that names nothing: the same for every such path, so a guess
+/// (a feed token, say) learns nothing.
+pub fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
 /// Binds `listen` now (so a port in use stops the start with a clear error), then
