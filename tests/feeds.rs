@@ -412,3 +412,26 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
 
     daemon.stop();
 }
+
+/// A coordinator who mistypes a name when replacing a leaked feed address is told who
+/// they may have meant, and nothing is changed (exit 2, like any usage error).
+#[test]
+fn resetting_an_unknown_persons_feed_suggests_the_right_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mentord.toml");
+    let today = jiff::civil::date(2030, 1, 7);
+    std::fs::write(&config, program(dir.path(), 8025, today, "", "")).unwrap();
+    let output = mentord(&config)
+        .args(["feed", "reset", "gracee"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("no person \"gracee\""), "{said}");
+    assert!(said.contains("did you mean \"grace\"?"), "{said}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        !dir.path().join("mentord.db").exists(),
+        "nothing was opened"
+    );
+}
