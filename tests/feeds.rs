@@ -10,7 +10,8 @@
 //! plan --json --days 112` gives for her, under the invites' own UIDs and SEQUENCEs, or
 //! her calendar and the invites disagree (or show meetings twice). Polled hourly by
 //! thousands, it answers 304 to a client that has it; an edit (a pair paused, a new
-//! time) changes it and its ETag. A leaked address is replaced with `mentord feed
+//! time) changes it and its ETag, and a new skip date leaves that meeting out under the
+//! cancel's SEQUENCE. A leaked address is replaced with `mentord feed
 //! reset`: the old one answers the same 404 as any unknown path. The program's feed is
 //! the coordinator's, behind the page's password.
 
@@ -370,6 +371,40 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
     agrees_with_plan(&config, today, &changed.body, &invite_identities(&updates));
     let stale = http::request(port, "GET", &path, &[("If-None-Match", &etag)], b"");
     assert_eq!(stale.status, 200, "an old ETag gets the new feed");
+
+    // One more skip date: a cancel of that one meeting (SEQUENCE + 1) goes out, and the
+    // feed leaves that meeting out under the cancel's SEQUENCE.
+    let second = skipped + jiff::Span::new().days(7);
+    let skipping = program(
+        dir.path(),
+        port,
+        today,
+        "at = \"17:00\"\n",
+        "status = \"paused\"\n",
+    )
+    .replace(
+        &format!("skip = [{skipped}]"),
+        &format!("skip = [{skipped}, {second}]"),
+    );
+    std::fs::write(&config, skipping).unwrap();
+    let cancels = wait_for(&outbox, "occurrence_cancel", 2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let changed = loop {
+        let now = http::get(port, &path);
+        if now
+            .body
+            .contains(&format!("{}T170000", second.strftime("%Y%m%d")))
+        {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the feed kept the meeting: {}",
+            now.body
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    agrees_with_plan(&config, today, &changed.body, &invite_identities(&cancels));
 
     // A reset: the old address answers what any unknown path answers; the new one works.
     let unknown = http::get(port, "/ics/not-a-token.ics");
