@@ -168,6 +168,25 @@ fn invite_identities(files: &[PathBuf]) -> BTreeSet<(String, u32)> {
         .collect()
 }
 
+/// The feed at `path` once `ready` says it is (within 30 seconds; `late` says what
+/// did not happen otherwise).
+fn feed_once(
+    port: u16,
+    path: &str,
+    late: &str,
+    ready: impl Fn(&http::Response) -> bool,
+) -> http::Response {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = http::get(port, path);
+        if ready(&now) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{late}: {}", now.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// `plan --json --days 112`: Grace's meetings' starts, and the window they span.
 fn planned(config: &Path, today: jiff::civil::Date) -> BTreeSet<Timestamp> {
     let from = jiff::tz::TimeZone::get("America/New_York")
@@ -354,19 +373,9 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
     std::fs::write(&config, edited).unwrap();
     let updates = wait_for(&outbox, "invite_update", 2);
     wait_for(&outbox, "invite_cancel", 2);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let changed = loop {
-        let now = http::get(port, &path);
-        if now.header("etag") != Some(etag.as_str()) && !now.body.contains("Linus") {
-            break now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the feed did not change: {}",
-            now.body
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let changed = feed_once(port, &path, "the feed did not change", |now| {
+        now.header("etag") != Some(etag.as_str()) && !now.body.contains("Linus")
+    });
     assert_eq!(changed.status, 200);
     agrees_with_plan(&config, today, &changed.body, &invite_identities(&updates));
     let stale = http::request(port, "GET", &path, &[("If-None-Match", &etag)], b"");
@@ -388,22 +397,10 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
     );
     std::fs::write(&config, skipping).unwrap();
     let cancels = wait_for(&outbox, "occurrence_cancel", 2);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let changed = loop {
-        let now = http::get(port, &path);
-        if now
-            .body
-            .contains(&format!("{}T170000", second.strftime("%Y%m%d")))
-        {
-            break now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the feed kept the meeting: {}",
-            now.body
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let exdate = format!("{}T170000", second.strftime("%Y%m%d"));
+    let changed = feed_once(port, &path, "the feed kept the meeting", |now| {
+        now.body.contains(&exdate)
+    });
     agrees_with_plan(&config, today, &changed.body, &invite_identities(&cancels));
 
     // A reset: the old address answers what any unknown path answers; the new one works.
