@@ -543,3 +543,37 @@ async fn a_pairs_history_is_its_own_and_the_page_may_flag_it() {
         assert_eq!(flags[0].snoozed_until, Some(now));
     }
 }
+
+/// Feed tokens (SPEC §9) on both dialects: Grace's token is made once and found by
+/// itself only; two daemons asking at once for a new person's token get the same one;
+/// a reset gives a new one and the old one names nobody from then on.
+#[tokio::test]
+async fn feed_tokens_are_kept_until_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let store = Store::open(&location).await.unwrap();
+        let now = at("2027-01-10T00:00:00Z");
+        let grace = store.feed_token("grace", now).await.unwrap();
+        assert!(grace.len() >= 32, "{location:?}: {grace}");
+        assert_eq!(store.feed_token("grace", now).await.unwrap(), grace);
+        let (a, b) = tokio::join!(store.feed_token("alan", now), store.feed_token("alan", now));
+        assert_eq!(a.unwrap(), b.unwrap(), "{location:?}");
+        assert_eq!(
+            store.person_of_feed(&grace).await.unwrap().as_deref(),
+            Some("grace")
+        );
+        assert_eq!(store.person_of_feed(&grace[1..]).await.unwrap(), None);
+        let fresh = store.reset_feed("grace", now).await.unwrap();
+        assert_ne!(fresh, grace);
+        assert_eq!(
+            store.person_of_feed(&grace).await.unwrap(),
+            None,
+            "{location:?}"
+        );
+        assert_eq!(
+            store.person_of_feed(&fresh).await.unwrap().as_deref(),
+            Some("grace")
+        );
+        assert_eq!(store.feed_token("grace", now).await.unwrap(), fresh);
+    }
+}

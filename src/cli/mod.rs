@@ -4,6 +4,7 @@
 mod check;
 mod completions;
 mod deliver;
+mod feed;
 mod import;
 mod inbox;
 mod plan;
@@ -79,6 +80,8 @@ enum Command {
     Deliver(deliver::Deliver),
     /// Mail from outside the pairs kept for the coordinator: list, show ID, done ID.
     Inbox(inbox::Inbox),
+    /// Calendar feeds: `feed reset PERSON` gives PERSON a new secret feed address.
+    Feed(feed::Feed),
     /// Turn spreadsheet exports (CSV) into [people.*] and [[pairs]] TOML, checked like the file.
     Import(import::Import),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
         Command::Retry(cmd) => cmd.execute(&cli.config),
         Command::Deliver(cmd) => cmd.execute(&cli.config),
         Command::Inbox(cmd) => cmd.execute(&cli.config),
+        Command::Feed(cmd) => cmd.execute(&cli.config),
         Command::Import(cmd) => cmd.execute(&cli.config),
         Command::Completions(cmd) => cmd.execute(),
         Command::Man(cmd) => cmd.execute(),

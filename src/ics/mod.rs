@@ -216,11 +216,7 @@ pub fn render(
     occurrence: Option<Date>,
 ) -> String {
     let mut lines = Lines::default();
-    lines.raw("BEGIN", "VCALENDAR");
-    lines.raw("PRODID", PRODID);
-    lines.raw("VERSION", "2.0");
-    lines.raw("CALSCALE", "GREGORIAN");
-    lines.raw("METHOD", method.as_str());
+    begin(&mut lines, method.as_str());
     let (from_year, to_year) = series.years();
     vtimezone::write(
         &mut lines,
@@ -229,6 +225,88 @@ pub fn render(
         from_year,
         to_year,
     );
+    let status = match method {
+        Method::Cancel => "CANCELLED",
+        Method::Request => "CONFIRMED",
+    };
+    event(
+        &mut lines, series, sequence, dtstamp, occurrence, true, status,
+    );
+    lines.raw("END", "VCALENDAR");
+    lines.finish()
+}
+
+/// One series in a published calendar: its `SEQUENCE` and `DTSTAMP` as last sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Published<'a> {
+    pub series: &'a Series,
+    pub sequence: u32,
+    pub dtstamp: Timestamp,
+}
+
+/// A calendar feed (`METHOD:PUBLISH`, RFC 5546 §3.2.1): every series in `events` as its
+/// invites describe it (the same `UID`, `SEQUENCE`, times, `RRULE` and `EXDATE`s), with
+/// one `VTIMEZONE` per zone. A publication names no `ATTENDEE`s, so no client offers
+/// to answer it. `name` is the calendar's name in clients (`X-WR-CALNAME`); clients are
+/// asked to fetch it again hourly. Same input, same bytes (no clock is read).
+pub fn publish(name: &str, events: &[Published<'_>]) -> String {
+    let mut lines = Lines::default();
+    begin(&mut lines, "PUBLISH");
+    lines.text("X-WR-CALNAME", name);
+    lines.raw("REFRESH-INTERVAL;VALUE=DURATION", "PT1H");
+    lines.raw("X-PUBLISHED-TTL", "PT1H");
+    let mut zones: Vec<(&Zone, i16, i16)> = Vec::new();
+    for event in events {
+        let (from, to) = event.series.years();
+        match zones
+            .iter_mut()
+            .find(|(z, ..)| z.name == event.series.zone.name)
+        {
+            Some((_, first, last)) => {
+                *first = (*first).min(from);
+                *last = (*last).max(to);
+            }
+            None => zones.push((&event.series.zone, from, to)),
+        }
+    }
+    zones.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    for (zone, from, to) in zones {
+        vtimezone::write(&mut lines, &zone.name, &zone.tz, from, to);
+    }
+    for e in events {
+        event(
+            &mut lines,
+            e.series,
+            e.sequence,
+            e.dtstamp,
+            None,
+            false,
+            "CONFIRMED",
+        );
+    }
+    lines.raw("END", "VCALENDAR");
+    lines.finish()
+}
+
+fn begin(lines: &mut Lines, method: &str) {
+    lines.raw("BEGIN", "VCALENDAR");
+    lines.raw("PRODID", PRODID);
+    lines.raw("VERSION", "2.0");
+    lines.raw("CALSCALE", "GREGORIAN");
+    lines.raw("METHOD", method);
+}
+
+/// One `VEVENT`: the series, or with `occurrence` that one meeting; `attendees` lists
+/// mentor and mentee (an invite asks them to answer; a publication does not).
+fn event(
+    lines: &mut Lines,
+    series: &Series,
+    sequence: u32,
+    dtstamp: Timestamp,
+    occurrence: Option<Date>,
+    attendees: bool,
+    status: &str,
+) {
     lines.raw("BEGIN", "VEVENT");
     lines.raw("UID", &series.uid);
     lines.raw("DTSTAMP", &utc(dtstamp));
@@ -264,25 +342,21 @@ pub fn render(
         &format!("ORGANIZER;CN={}", quote_param(&series.organizer.name)),
         &format!("mailto:{}", series.organizer.email),
     );
-    let roles = ["REQ-PARTICIPANT", "REQ-PARTICIPANT"];
-    for (person, role) in series.attendees.iter().zip(roles) {
-        lines.raw(
-            &format!(
-                "ATTENDEE;CN={};ROLE={role};PARTSTAT=NEEDS-ACTION;RSVP=TRUE",
-                quote_param(&person.name)
-            ),
-            &format!("mailto:{}", person.email),
-        );
+    if attendees {
+        let roles = ["REQ-PARTICIPANT", "REQ-PARTICIPANT"];
+        for (person, role) in series.attendees.iter().zip(roles) {
+            lines.raw(
+                &format!(
+                    "ATTENDEE;CN={};ROLE={role};PARTSTAT=NEEDS-ACTION;RSVP=TRUE",
+                    quote_param(&person.name)
+                ),
+                &format!("mailto:{}", person.email),
+            );
+        }
     }
-    let status = match method {
-        Method::Cancel => "CANCELLED",
-        Method::Request => "CONFIRMED",
-    };
     lines.raw("STATUS", status);
     lines.raw("TRANSP", "OPAQUE");
     lines.raw("END", "VEVENT");
-    lines.raw("END", "VCALENDAR");
-    lines.finish()
 }
 
 #[cfg(test)]
@@ -370,6 +444,43 @@ mod tests {
         let series = Series::of(&p, &p.pairs[0]).unwrap();
         assert_eq!(series.start.to_string(), "2027-03-28T02:30:00");
         assert_eq!(series.end.to_string(), "2027-03-28T04:15:00");
+    }
+
+    /// A feed carries each series once with its invite's UID and SEQUENCE, one
+    /// VTIMEZONE per zone, and no attendees to answer.
+    #[test]
+    fn a_publication_is_the_invites_without_attendees() {
+        let program = example();
+        let all: Vec<Series> = program
+            .pairs
+            .iter()
+            .filter_map(|p| Series::of(&program, p))
+            .collect();
+        let stamp: Timestamp = "2027-01-04T08:00:00Z".parse().unwrap();
+        let events: Vec<Published> = all
+            .iter()
+            .map(|series| Published {
+                series,
+                sequence: 3,
+                dtstamp: stamp,
+            })
+            .collect();
+        let ics = publish("Mentoring", &events);
+        assert!(ics.contains("METHOD:PUBLISH\r\n"));
+        assert!(!ics.contains("ATTENDEE"));
+        assert_eq!(ics.matches("BEGIN:VEVENT").count(), all.len());
+        assert_eq!(ics.matches("SEQUENCE:3\r\n").count(), all.len());
+        for series in &all {
+            assert!(ics.contains(&format!("UID:{}\r\n", series.uid)));
+        }
+        let zones = program.pairs.iter().map(|p| p.meeting.zone.name.clone());
+        let distinct: std::collections::BTreeSet<_> = zones.collect();
+        assert_eq!(ics.matches("BEGIN:VTIMEZONE").count(), distinct.len());
+        assert_eq!(
+            ics,
+            publish("Mentoring", &events),
+            "the same bytes each time"
+        );
     }
 
     #[test]

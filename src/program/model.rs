@@ -81,6 +81,8 @@ pub(crate) struct Ids {
     addresses: std::collections::HashSet<String>,
     /// The addresses of every pair's mentor and mentee, lower case.
     pair_addresses: std::collections::HashSet<String>,
+    /// Each person's pairs (as mentor or mentee), by index.
+    pairs_of: Vec<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,6 +346,12 @@ impl Program {
         self.ids().people.get(id).copied()
     }
 
+    /// The pairs `person` is in (as mentor or mentee), whatever their status, by index:
+    /// found without walking every pair.
+    pub fn pairs_of(&self, person: PersonIndex) -> &[usize] {
+        self.ids().pairs_of.get(person).map_or(&[], Vec::as_slice)
+    }
+
     /// Ids are fixed once the program is loaded: only cancellations change its pairs.
     /// An id twice (the loader refuses that) would name its first.
     fn ids(&self) -> &Ids {
@@ -364,6 +372,16 @@ impl Program {
                 .flat_map(|p| [p.mentor, p.mentee])
                 .map(|i| self.person(i).email.to_lowercase())
                 .collect(),
+            pairs_of: {
+                let mut of = vec![Vec::new(); self.people.len()];
+                for (i, pair) in self.pairs.iter().enumerate() {
+                    of[pair.mentor].push(i);
+                    if pair.mentee != pair.mentor {
+                        of[pair.mentee].push(i);
+                    }
+                }
+                of
+            },
         })
     }
 

@@ -14,10 +14,13 @@
 //!   snooze and handled as buttons ([`coordinator`]); [`signin`]: its password's least
 //!   length and the wait after wrong guesses.
 //! - [`client`]: who a connection comes from, and at most 64 connections per client.
+//! - [`feeds`]: `/ics/TOKEN.ics` (a person's secret calendar feed) and
+//!   `/ics/program.ics` (every pair's, behind the page's password).
 
 pub mod actions;
 pub mod client;
 mod coordinator;
+pub mod feeds;
 pub mod health;
 mod kept;
 pub mod metrics;
@@ -110,13 +113,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/report", get(report_tab::html))
         .route("/report.csv", get(report_tab::csv))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .route("/ics/{file}", get(feeds::feed))
+        .fallback(|| async { not_found() })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
         .with_state(shared)
+}
+
+/// The answer to a path that names nothing: the same for every such path, so a guess
+/// (a feed token, say) learns nothing.
+pub fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
 /// Binds `listen` now (so a port in use stops the start with a clear error), then

@@ -27,6 +27,7 @@ mod checkins;
 mod decisions;
 mod dialect;
 mod error;
+mod feeds;
 mod flags;
 mod history;
 mod inbound;

@@ -132,6 +132,43 @@ impl super::Store {
         Ok(out)
     }
 
+    /// The series of `pairs` (every pair's with `None`) as last sent, still active (not
+    /// cancelled as a whole), with when each was last sent: what a calendar feed of
+    /// those pairs shows. A person's few pairs are one indexed lookup.
+    pub async fn active_series_of(
+        &self,
+        pairs: Option<&[&str]>,
+    ) -> anyhow::Result<Vec<(String, Sent, Timestamp)>> {
+        if pairs.is_some_and(<[&str]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, i64, String, i64)> = on!(self, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT pair, sequence, series, updated_at FROM series WHERE active <> 0",
+            );
+            if let Some(pairs) = pairs {
+                query.push(" AND pair IN (");
+                let mut list = query.separated(", ");
+                for pair in pairs {
+                    list.push_bind(*pair);
+                }
+                query.push(")");
+            }
+            query.push(" ORDER BY pair");
+            query.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(pair, sequence, text, updated_at)| {
+                let sent = Sent {
+                    series: from_json(&text)?,
+                    sequence: sequence as u32,
+                    active: true,
+                };
+                Ok((pair, sent, super::instant(updated_at)))
+            })
+            .collect()
+    }
+
     pub async fn save_series(&self, pair: &str, sent: &Sent, now: Timestamp) -> anyhow::Result<()> {
         self.enqueue_all(&[], &[(pair.to_string(), sent.clone())], now)
             .await?;
