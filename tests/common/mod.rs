@@ -208,6 +208,23 @@ pub fn example_with(edits: &[Edit]) -> String {
     text
 }
 
+/// The example's invites, simulated from 4 to 5 January 2027 into `dir/sim` (the
+/// program written to `dir/mentord.toml`); the folder of the mail.
+pub fn example_first_invites(dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, example_with(&[])).unwrap();
+    let out = dir.join("sim");
+    mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["simulate", "--from", "2027-01-04", "--until", "2027-01-05"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
 /// Writes the example, with `templates = "mine"`, to `dir`, and the given overrides.
 pub fn example_with_templates(dir: &Path, overrides: &[(&str, &str)]) -> std::path::PathBuf {
     let text = example_with(&[(
