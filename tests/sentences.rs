@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{example_first_invites, read_eml};
+use common::{check, example_first_invites, example_with, read_eml};
 
 // Vint lives in Kolkata, where clocks never change; his meetings are at 11:30 in Berlin.
 // His invite told him "for a few weeks a year it is an hour earlier or later", when in
@@ -38,4 +38,31 @@ fn the_invite_says_what_the_clocks_do_in_your_zone() {
         ),
         "{text}"
     );
+}
+
+// Frances, in Berlin, meets Dennis at 09:00 Sydney time: 23:00 on a Sunday for her, and
+// 01:00 on Monday once the clocks change. `check` said nothing. It now warns (the file
+// still loads: some pairs agree to such hours), at the pair's `at`, with the line and
+// column an editor jumps to.
+#[test]
+fn check_warns_of_a_meeting_outside_the_waking_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = example_with(&[]);
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, &text).unwrap();
+    let at = text
+        .find("at = \"09:00\"                        # Sunday")
+        .unwrap();
+    let line = text[..at].lines().count() + 1;
+    let (code, stderr) = check(&config);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "mentord.toml:{line}:6: warning: pair \"frances-dennis\" meets at 23:00 to 23:45 \
+             on Sunday 10 January 2027 for Frances Allen (Europe/Berlin), outside 07:00–22:00"
+        )),
+        "{stderr}"
+    );
+    // Dennis's 09:00 in Sydney, and every other pair, are within the day.
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
 }

@@ -153,6 +153,20 @@ pub fn mentord() -> assert_cmd::Command {
     cmd
 }
 
+/// `mentord -c CONFIG check`: its exit code and what it said on stderr.
+pub fn check(config: &Path) -> (i32, String) {
+    let output = mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("check")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// `mentord -c CONFIG deliver` with `mail` on stdin, as a mail server's pipe hands it
 /// over: its exit code and what it said (stderr).
 pub fn deliver(config: &Path, mail: &[u8]) -> (i32, String) {
