@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{check, example_first_invites, example_with, read_eml};
+use std::path::Path;
+
+use common::{check, example_first_invites, example_with, mentord, read_eml};
 
 // Vint lives in Kolkata, where clocks never change; his meetings are at 11:30 in Berlin.
 // His invite told him "for a few weeks a year it is an hour earlier or later", when in
@@ -65,4 +67,114 @@ fn check_warns_of_a_meeting_outside_the_waking_day() {
     );
     // Dennis's 09:00 in Sydney, and every other pair, are within the day.
     assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+}
+
+/// The first mail of `kind` for `pair` that `simulate` wrote to `out`, as Python's
+/// `email` reads it.
+fn mail_of(out: &Path, kind: &str, pair: &str) -> serde_json::Value {
+    let index: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let entry = index
+        .iter()
+        .find(|e| e["kind"] == kind && e["pair"] == pair)
+        .unwrap_or_else(|| panic!("no {kind} for {pair}"));
+    read_eml(&out.join(entry["file"].as_str().unwrap()))
+}
+
+/// Its text.
+fn text_of(out: &Path, kind: &str, pair: &str) -> String {
+    mail_of(out, kind, pair)["text"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The example's mail from 4 to 12 January 2027 (its first meetings), simulated in
+/// `dir`; the folder of the mail.
+fn example_first_week(dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, example_with(&[])).unwrap();
+    let out = dir.join("sim");
+    simulate(&config, "2027-01-04", "2027-01-12", &out, &[]);
+    out
+}
+
+fn simulate(config: &Path, from: &str, until: &str, out: &Path, extra: &[&str]) {
+    let output = mentord()
+        .arg("-c")
+        .arg(config)
+        .args(["simulate", "--from", from, "--until", until, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+// The example reads no replies (no `reply_to`, no `[inbound]`): Alan sends his agenda to
+// Grace himself. The day before their first meeting Grace's reminder said "Alan Turing
+// has not sent an agenda yet", which mentord cannot know. It now says where the agenda
+// comes from.
+#[test]
+fn without_reply_handling_the_reminder_claims_nothing_about_the_agenda() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = example_first_week(dir.path());
+    let text = text_of(&out, "mentor_reminder", "grace-alan");
+    assert!(!text.contains("has not sent an agenda"), "{text}");
+    assert!(
+        text.contains("Alan Turing sends you the agenda directly: look for it in your inbox."),
+        "{text}"
+    );
+}
+
+// With replies read, the first agenda prompt ended with "— reply above this line —"
+// but never asked for a reply. It now asks (the mentee's lines reach the mentor before
+// they meet) above the line.
+#[test]
+fn the_first_agenda_prompt_asks_for_the_reply_its_line_is_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::program_in_2030(dir.path(), common::TWO_PAIRS);
+    let out = dir.path().join("sim");
+    simulate(&config, "2030-01-01", "2030-01-08", &out, &[]);
+    let text = text_of(&out, "agenda_prompt", "grace-alan");
+    let ask = text
+        .find("Reply to this mail with a few lines")
+        .unwrap_or_else(|| panic!("{text}"));
+    let line = text.find("— reply above this line —").unwrap();
+    assert!(ask < line, "{text}");
+}
+
+// Radia and Ken are paused the day their invites went out, before they ever met. Their
+// cancel thanked them "for the time you gave each other"; it now says they had not met.
+#[test]
+fn a_pair_paused_before_meeting_is_not_thanked_for_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.toml");
+    std::fs::write(&first, example_with(&[])).unwrap();
+    let paused = dir.path().join("mentord.toml");
+    std::fs::write(&paused, example_with(&[common::PAUSE_RADIA_KEN])).unwrap();
+    let out = dir.path().join("sim");
+    simulate(
+        &paused,
+        "2027-01-04",
+        "2027-01-05",
+        &out,
+        &["--previous", first.to_str().unwrap()],
+    );
+    let text = text_of(&out, "invite_cancel", "radia-ken");
+    assert!(!text.contains("the time you gave each other"), "{text}");
+    assert!(text.contains("You had not met yet"), "{text}");
+}
+
+// Vint's prompt said "16:00 IST": Indian, Israel or Irish Standard Time? Subjects now name
+// the zone as the rest of the mail does.
+#[test]
+fn subjects_name_the_zone_not_an_ambiguous_abbreviation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = example_first_week(dir.path());
+    let mail = mail_of(&out, "agenda_prompt", "barbara-vint");
+    assert_eq!(
+        mail["subject"],
+        "Your first meeting with Barbara Liskov: Tue 12 Jan, 16:00 (Asia/Kolkata)"
+    );
 }

@@ -36,6 +36,9 @@ pub struct Context {
     /// Whether mentord reads replies (`[mail] reply_to` or `[inbound]`): prompts then say
     /// to reply above a line.
     pub replies: bool,
+    /// Whether the pair's first meeting was due before this mail (a series cancel thanks
+    /// for the time given only then).
+    pub met: bool,
     /// Action links (with `[http] public_url`), each signed for this recipient.
     pub links: LinksContext,
 }
@@ -269,7 +272,7 @@ impl Context {
         let minutes = pair.meeting.duration.as_mins();
         self.meeting = Some(MeetingContext {
             when: local.strftime("%a %-d %b %Y, %H:%M").to_string(),
-            when_short: local.strftime("%a %-d %b, %H:%M %Z").to_string(),
+            when_short: local.strftime("%a %-d %b, %H:%M (%Q)").to_string(),
             date: local.strftime("%a %-d %b %Y").to_string(),
             time: local.strftime("%H:%M").to_string(),
             zone: zone.name.to_string(),

@@ -44,7 +44,7 @@ impl DailyBudget {
                 format!(
                     "the next goes at {}",
                     at.to_zoned_datetime(zone.clone())
-                        .strftime("%a %-d %b %H:%M %Z")
+                        .strftime("%a %-d %b %H:%M %Q")
                 )
             },
         );
