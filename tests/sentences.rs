@@ -178,3 +178,27 @@ fn subjects_name_the_zone_not_an_ambiguous_abbreviation() {
         "Your first meeting with Barbara Liskov: Tue 12 Jan, 16:00 (Asia/Kolkata)"
     );
 }
+
+// A mail server's admin reads `man mentord` to learn what `deliver`'s exit codes mean (75:
+// try again later) and which environment variables it reads; the page had neither,
+// nor one example.
+#[test]
+fn the_man_page_has_exit_codes_environment_and_examples() {
+    let output = mentord().arg("man").output().unwrap();
+    assert!(output.status.success());
+    let page = String::from_utf8(output.stdout).unwrap();
+    for wanted in [
+        ".SH \"EXIT STATUS\"",
+        "\\fB75\\fR",
+        "EX_TEMPFAIL",
+        ".SH ENVIRONMENT",
+        "\\fBMENTORD_CONFIG\\fR",
+        "\\fBMENTORD_NOW\\fR",
+        "\\fBRUST_LOG\\fR",
+        "MENTORD_SMTP_PASSWORD",
+        ".SH EXAMPLES",
+        "deliver\"\\fR",
+    ] {
+        assert!(page.contains(wanted), "{wanted} missing:\n{page}");
+    }
+}
