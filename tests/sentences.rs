@@ -202,3 +202,44 @@ fn the_man_page_has_exit_codes_environment_and_examples() {
         assert!(page.contains(wanted), "{wanted} missing:\n{page}");
     }
 }
+
+// The mail server is down. The daemon's log said its next step was "a retry of mail that
+// could not go" (also when nothing had failed) and ended in `next=Some(…)`, Rust's
+// notation. It now says how many messages, since when and why, and writes the instant
+// itself.
+#[test]
+fn the_log_says_which_mail_is_retried_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = format!(
+        "{}\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n",
+        example_with(&[])
+    );
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("log");
+    let mut daemon = common::start_daemon_logging(&config, log.clone(), "info");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !read().contains(" delivered, ") {
+        assert!(std::time::Instant::now() < deadline, "{}", read());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(daemon.wait().unwrap().success());
+    let log = read();
+    let tick = log.lines().find(|l| l.contains(" delivered, ")).unwrap();
+    assert!(tick.contains("next: retrying "), "{tick}");
+    assert!(tick.contains(" that could not go since "), "{tick}");
+    assert!(tick.contains("(Europe/Berlin): cannot connect"), "{tick}");
+    assert!(!log.contains("a retry of mail"), "{log}");
+    assert!(!log.contains("Some("), "{log}");
+}

@@ -161,7 +161,7 @@ impl Observer for Service {
                 dropped = tick.dropped,
                 failed = tick.failed,
                 retried = tick.retried,
-                next = ?tick.next,
+                next = tick.next.map(tracing::field::display),
                 "{}{next}",
                 done.join(", ")
             );

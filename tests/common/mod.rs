@@ -309,11 +309,20 @@ pub fn python() -> &'static Path {
 
 /// `mentord -c CONFIG run` as a child process, its log in `log`.
 pub fn start_daemon(config: &Path, log: std::path::PathBuf) -> std::process::Child {
+    start_daemon_logging(config, log, "warn")
+}
+
+/// [`start_daemon`], its log at `level` (`RUST_LOG`).
+pub fn start_daemon_logging(
+    config: &Path,
+    log: std::path::PathBuf,
+    level: &str,
+) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
         .arg("-c")
         .arg(config)
         .arg("run")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .env_remove("MENTORD_NOW")
         .env_remove("MENTORD_CONFIG")
         .stdout(std::process::Stdio::null())
