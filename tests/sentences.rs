@@ -222,24 +222,63 @@ fn the_log_says_which_mail_is_retried_and_why() {
     );
     let config = dir.path().join("mentord.toml");
     std::fs::write(&config, text).unwrap();
-    let log = dir.path().join("log");
-    let mut daemon = common::start_daemon_logging(&config, log.clone(), "info");
-    let read = || std::fs::read_to_string(&log).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !read().contains(" delivered, ") {
-        assert!(std::time::Instant::now() < deadline, "{}", read());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    std::process::Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(daemon.wait().unwrap().success());
-    let log = read();
+    let log = run_until(&config, " delivered, ");
     let tick = log.lines().find(|l| l.contains(" delivered, ")).unwrap();
     assert!(tick.contains("next: retrying "), "{tick}");
     assert!(tick.contains(" that could not go since "), "{tick}");
     assert!(tick.contains("(Europe/Berlin): cannot connect"), "{tick}");
     assert!(!log.contains("a retry of mail"), "{log}");
     assert!(!log.contains("Some("), "{log}");
+}
+
+// Ada's invites went out; then Barbara and Vint agreed to meet every week, at 12:00, for
+// an hour. `plan --from` a day in January listed "update (version 2)" at the start of
+// that window: neither what changed nor when it goes (the daemon sends it at once, at
+// its next reconcile). It now says both.
+#[test]
+fn plan_says_what_an_update_changes_and_that_it_goes_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, example_with(&[])).unwrap();
+    run_until(&config, "10 delivered");
+    std::fs::write(
+        &config,
+        example_with(&[(
+            "at = \"11:30\"",
+            "at = \"12:00\"\nevery = \"week\"\nduration = \"1h\"",
+        )]),
+    )
+    .unwrap();
+    let output = mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["plan", "--from", "2027-01-11", "--days", "3"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    let update = table
+        .lines()
+        .find(|l| l.contains("series update"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(update.starts_with("now (reconcile)"), "{table}");
+    assert!(
+        update.ends_with("update: every 2 weeks → every week, 11:30 → 12:00, 45 min → 1 h"),
+        "{table}"
+    );
+    assert!(!table.contains("version"), "{table}");
+}
+
+/// Runs the daemon on `config`, its log at info, until the log says `text`; stops it
+/// (it must exit cleanly) and returns the log.
+fn run_until(config: &Path, text: &str) -> String {
+    let log = config.with_file_name("daemon.log");
+    let daemon = common::start_daemon_logging(config, log.clone(), "info");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !read().contains(text) {
+        assert!(std::time::Instant::now() < deadline, "{}", read());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    common::Daemons(vec![Some(daemon)]).stop();
+    read()
 }
