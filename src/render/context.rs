@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Weekday;
 use serde::Serialize;
 
+use super::shifts::weekday_name;
 pub use crate::program::Role;
 use crate::program::{Pair, PersonIndex, Program, Zone};
 use crate::recurrence::{Freq, Rule};
@@ -312,18 +313,6 @@ fn recipient_zone<'p>(program: &'p Program, pair: &Pair, recipient: &PersonConte
         .chain(&program.people)
         .find(|p| p.id == recipient.id)
         .map_or(&program.zone, |p| &p.zone)
-}
-
-pub(super) fn weekday_name(day: Weekday) -> &'static str {
-    match day {
-        Weekday::Monday => "Monday",
-        Weekday::Tuesday => "Tuesday",
-        Weekday::Wednesday => "Wednesday",
-        Weekday::Thursday => "Thursday",
-        Weekday::Friday => "Friday",
-        Weekday::Saturday => "Saturday",
-        Weekday::Sunday => "Sunday",
-    }
 }
 
 fn ordinal(n: i8) -> String {

@@ -5,12 +5,23 @@
 //! later" was wrong for a Kolkata mentee (India keeps its clocks: seven months an hour
 //! earlier) and for a Berlin mentor of a Sydney meeting (two hours, and another day).
 
-use jiff::civil::{Date, DateTime};
+use jiff::civil::{Date, DateTime, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde::Serialize;
 
-use super::context::weekday_name;
+/// A weekday in words.
+pub(super) fn weekday_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Monday => "Monday",
+        Weekday::Tuesday => "Tuesday",
+        Weekday::Wednesday => "Wednesday",
+        Weekday::Thursday => "Thursday",
+        Weekday::Friday => "Friday",
+        Weekday::Saturday => "Saturday",
+        Weekday::Sunday => "Sunday",
+    }
+}
 
 /// The meeting's zone and the recipient's.
 pub(super) struct Zones<'a> {
