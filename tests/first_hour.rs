@@ -17,7 +17,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{example_with, mentord, read_eml};
+use common::{example_first_invites, example_with, mentord, read_eml};
 
 fn write(dir: &Path, text: &str) -> PathBuf {
     let config = dir.join("mentord.toml");
@@ -28,27 +28,12 @@ fn write(dir: &Path, text: &str) -> PathBuf {
 #[test]
 fn the_invite_says_when_your_time_shifts_with_the_clocks() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write(dir.path(), &example_with(&[]));
-    let out = dir.path().join("sim");
-    mentord()
-        .arg("-c")
-        .arg(&config)
-        .args([
-            "simulate",
-            "--from",
-            "2027-01-04",
-            "--until",
-            "2027-01-05",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    let out = example_first_invites(dir.path());
     // Grace (New York) mentors Alan; their meetings are in Berlin's zone.
     let mail = read_eml(&out.join("00001-invite-grace-alan.eml"));
     let text = mail["text"].as_str().unwrap();
     assert!(
-        text.contains("your time (America/New_York); for a few weeks a year it is an hour"),
+        text.contains("From 14 March to 27 March it is 11:00 your time instead of 10:00"),
         "{text}"
     );
     assert!(

@@ -144,17 +144,15 @@ fn write_table(
         "{:<20} {:<18} {:<24} {:<28} {}",
         header[0], header[1], header[2], header[3], header[4]
     )?;
-    let start = window
-        .from
-        .to_zoned_datetime(zone.tz.clone())
-        .strftime("%a %Y-%m-%d %H:%M")
-        .to_string();
+    // Calendar changes go out when the daemon next reconciles the file with the store
+    // (at once when it runs), not at the window's start.
+    let start = "now (reconcile)";
     for row in rows {
         let label = row.kind.label();
         // In words; the iTIP method and sequence are in `plan --json`.
         let mut detail = match row.kind {
             MessageKind::Invite => "new invite".to_string(),
-            MessageKind::InviteUpdate => format!("update (version {})", row.sequence + 1),
+            MessageKind::InviteUpdate => format!("update: {}", row.what.join(", ")),
             _ => "cancel".to_string(),
         };
         if let Some(date) = row.date {

@@ -367,6 +367,7 @@ fn odd_row() -> impl Strategy<Value = ChangeRow> {
                     .checked_add(jiff::Span::new().days(d))
                     .unwrap()
             }),
+            what: Vec::new(),
         })
 }
 

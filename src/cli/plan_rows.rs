@@ -2,8 +2,10 @@
 //! METHOD, SEQUENCE): what the table ([`super::plan`]) and the JSON
 //! ([`super::plan_json`]) both print, so it stands below both.
 
+use crate::ics::Series;
 use crate::program::Program;
 use crate::reconcile::Change;
+use crate::recurrence::{Freq, Rule, Until};
 use crate::vocab::MessageKind;
 
 /// A calendar change the plan opens with.
@@ -18,6 +20,8 @@ pub(super) struct ChangeRow {
     pub(super) sequence: u32,
     /// The cancelled meeting's date, for `occurrence_cancel`.
     pub(super) date: Option<jiff::civil::Date>,
+    /// What an update changes, in words: "10:00 → 11:00", "every 2 weeks → every week".
+    pub(super) what: Vec<String>,
 }
 
 /// The rows of `changes`, recipients named by person id where the address is someone's.
@@ -53,6 +57,7 @@ pub(super) fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRo
             method,
             sequence,
             date,
+            what: Vec::new(),
         };
         match change {
             Change::Invite { pair, sequence, .. } => {
@@ -72,17 +77,19 @@ pub(super) fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRo
                 series,
                 sequence,
                 removed,
-                ..
+                previous,
             } => {
                 let id = &program.pairs[*pair].id;
-                rows.push(row(
+                let mut update = row(
                     MessageKind::InviteUpdate,
                     id,
                     both(series),
                     "REQUEST",
                     *sequence,
                     None,
-                ));
+                );
+                update.what = what_changed(previous, series);
+                rows.push(update);
                 for (_, person) in removed {
                     rows.push(row(
                         MessageKind::InviteCancel,
@@ -127,4 +134,91 @@ pub(super) fn change_rows(program: &Program, changes: &[Change]) -> Vec<ChangeRo
         }
     }
     rows
+}
+
+/// What changed between two versions of a series, in words, the old before the new.
+fn what_changed(old: &Series, new: &Series) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differs = |what: &str, a: String, b: String| {
+        if a != b {
+            out.push(if what.is_empty() {
+                format!("{a} → {b}")
+            } else {
+                format!("{what} {a} → {b}")
+            });
+        }
+    };
+    differs("", every(&old.rule), every(&new.rule));
+    differs(
+        "",
+        weekday(old.start.weekday()).to_string(),
+        weekday(new.start.weekday()).to_string(),
+    );
+    differs(
+        "",
+        old.start.strftime("%H:%M").to_string(),
+        new.start.strftime("%H:%M").to_string(),
+    );
+    differs("", length(old.start, old.end), length(new.start, new.end));
+    differs("", old.zone.name.to_string(), new.zone.name.to_string());
+    differs(
+        "location",
+        old.location.clone().unwrap_or_else(|| "none".into()),
+        new.location.clone().unwrap_or_else(|| "none".into()),
+    );
+    differs(
+        "first",
+        old.start.date().to_string(),
+        new.start.date().to_string(),
+    );
+    let until = |s: &Series| match s.rule.until {
+        Some(Until::Date(d)) => d.to_string(),
+        Some(Until::Instant(t)) => t.to_zoned_datetime(s.zone.tz.clone()).date().to_string(),
+        None => "open".into(),
+    };
+    differs("until", until(old), until(new));
+    if out.is_empty() && old.exdates != new.exdates {
+        out.push("skip dates".into());
+    }
+    if out.is_empty() {
+        out.push("attendees or organizer".into());
+    }
+    out
+}
+
+/// "every week", "every 2 weeks", "every month".
+fn every(rule: &Rule) -> String {
+    let unit = match rule.freq {
+        Freq::Daily => "day",
+        Freq::Weekly => "week",
+        Freq::Monthly => "month",
+        Freq::Yearly => "year",
+    };
+    match rule.interval {
+        1 => format!("every {unit}"),
+        n => format!("every {n} {unit}s"),
+    }
+}
+
+/// "45 min", "1 h", "1 h 30 min".
+fn length(start: jiff::civil::DateTime, end: jiff::civil::DateTime) -> String {
+    let minutes = start.duration_until(end).as_mins();
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+fn weekday(day: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match day {
+        Monday => "Monday",
+        Tuesday => "Tuesday",
+        Wednesday => "Wednesday",
+        Thursday => "Thursday",
+        Friday => "Friday",
+        Saturday => "Saturday",
+        Sunday => "Sunday",
+    }
 }

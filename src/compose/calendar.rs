@@ -225,6 +225,12 @@ impl Composer<'_> {
     ) -> anyhow::Result<Composed> {
         context.recipient.name = person.name.clone();
         context.recipient.email = person.email.clone();
+        context.met = series
+            .zone
+            .tz
+            .to_ambiguous_timestamp(series.start)
+            .compatible()
+            .is_ok_and(|first| first < at);
         let key = DeliveryKey {
             kind: MessageKind::InviteCancel,
             pair: Some(pair_id.to_string()),

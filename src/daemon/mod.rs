@@ -112,6 +112,36 @@ impl Daemon {
         self.planner.continue_from(previous);
     }
 
+    /// What the next attempt at pending mail is, for the log: "retrying 3 messages that
+    /// could not go since Tue 12 Jan 10:02 (Europe/Berlin): connection refused", or mail
+    /// queued for later that never failed.
+    async fn retry_what(&self) -> anyhow::Result<String> {
+        let Some(retrying) = self.store.retrying().await? else {
+            return Ok("sending mail queued for then".to_string());
+        };
+        let since = retrying
+            .since
+            .to_zoned_datetime(self.program().zone.tz.clone())
+            .strftime("%a %-d %b %H:%M (%Q)");
+        // The server's words, on one line and bounded.
+        let error: String = retrying
+            .error
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(120)
+            .collect();
+        Ok(format!(
+            "retrying {} that could not go since {since}: {error}",
+            if retrying.waiting == 1 {
+                "1 message".to_string()
+            } else {
+                format!("{} messages", retrying.waiting)
+            }
+        ))
+    }
+
     /// Does everything due at `now`; `stop` is checked between sends.
     pub async fn tick(&mut self, now: Timestamp, stop: Stop<'_>) -> anyhow::Result<Tick> {
         self.store.verify()?;
@@ -162,7 +192,7 @@ impl Daemon {
                 Some(if held.is_some() {
                     "mail the relay's daily budget held back".to_string()
                 } else {
-                    "a retry of mail that could not go".to_string()
+                    self.retry_what().await?
                 }),
             ),
             // Nothing sooner: the schedule is looked at again then.

@@ -147,7 +147,7 @@ impl Observer for Service {
             }
             let when = |at: jiff::Timestamp| {
                 at.to_zoned_datetime(self.zone.clone())
-                    .strftime("%a %-d %b %H:%M %Z")
+                    .strftime("%a %-d %b %H:%M %Q")
                     .to_string()
             };
             let next = match (tick.next, &tick.next_what) {
@@ -161,7 +161,7 @@ impl Observer for Service {
                 dropped = tick.dropped,
                 failed = tick.failed,
                 retried = tick.retried,
-                next = ?tick.next,
+                next = tick.next.map(tracing::field::display),
                 "{}{next}",
                 done.join(", ")
             );

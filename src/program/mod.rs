@@ -24,6 +24,7 @@ mod segments_agree;
 mod settings;
 mod store_only;
 pub(crate) mod values;
+mod waking;
 mod zones;
 
 pub(crate) use file::MAX_PROGRAM_BYTES;

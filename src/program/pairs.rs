@@ -326,6 +326,18 @@ fn resolve_one(
         }
         return None;
     }
+    if status == Status::Active {
+        super::waking::warn_outside_waking_hours(
+            &id,
+            &meeting,
+            pair_start,
+            &head.skip,
+            [mentor, mentee],
+            cx.people,
+            own.at_span.clone().unwrap_or_else(|| pair.span.clone()),
+            diags,
+        );
+    }
     let review_every = merged
         .review_every
         .unwrap_or(Some(builtin::REVIEW_EVERY_DAYS));

@@ -51,6 +51,8 @@ pub(crate) struct Settings {
     pub(crate) on: Option<Located<Vec<OnDay>>>,
     pub(crate) rrule: Option<Located<Rule>>,
     pub(crate) at: Option<Time>,
+    /// Where `at` is written, for warnings about the hour it gives.
+    pub(crate) at_span: Option<Span>,
     pub(crate) timezone: Option<Zone>,
     pub(crate) duration: Option<SignedDuration>,
     pub(crate) location: Option<String>,
@@ -107,6 +109,7 @@ impl Settings {
         }
         if let Some(v) = table.get("at") {
             s.at = reader::parsed(v, "at", "\"10:00\"", diags, parse_time_of_day);
+            s.at_span = Some(diags.absolute(v.span()));
         }
         if let Some(v) = table.get("timezone") {
             s.timezone = zones.read(v, "timezone", diags);
@@ -184,6 +187,7 @@ impl Settings {
             on: self.on.clone().or_else(|| fallback.on.clone()),
             rrule: self.rrule.clone().or_else(|| fallback.rrule.clone()),
             at: self.at.or(fallback.at),
+            at_span: self.at_span.clone().or(fallback.at_span.clone()),
             timezone: self.timezone.clone().or_else(|| fallback.timezone.clone()),
             duration: self.duration.or(fallback.duration),
             location: self.location.clone().or_else(|| fallback.location.clone()),

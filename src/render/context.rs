@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Weekday;
 use serde::Serialize;
 
+use super::shifts::weekday_name;
 pub use crate::program::Role;
 use crate::program::{Pair, PersonIndex, Program, Zone};
 use crate::recurrence::{Freq, Rule};
@@ -36,6 +37,9 @@ pub struct Context {
     /// Whether mentord reads replies (`[mail] reply_to` or `[inbound]`): prompts then say
     /// to reply above a line.
     pub replies: bool,
+    /// Whether the pair's first meeting was due before this mail (a series cancel thanks
+    /// for the time given only then).
+    pub met: bool,
     /// Action links (with `[http] public_url`), each signed for this recipient.
     pub links: LinksContext,
 }
@@ -94,6 +98,9 @@ pub struct SeriesContext {
     /// When the recipient lives in another zone: "Tuesday 10:00 your time
     /// (America/New_York)", from the meeting in the mail.
     pub local: Option<String>,
+    /// What the clocks do to `local` over the series (at most a year), from the two
+    /// zones' rules.
+    pub changes: Option<super::shifts::ClockChanges>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -220,6 +227,7 @@ impl Context {
                     pair.meeting.first.map(|d| d.weekday()),
                 ),
                 local: None,
+                changes: None,
             }),
             replies: program.reply_to.is_some() || program.inbound.is_some(),
             ..Context::default()
@@ -248,26 +256,25 @@ impl Context {
         if let Some(series) = &mut self.series
             && zone.name != pair.meeting.zone.name
         {
-            // Said of the meeting in this mail: where the two zones change their clocks
-            // on different dates, the time is an hour off for some weeks of the year.
-            let shifts = offsets_differ(&pair.meeting.zone.tz, &zone.tz, start);
+            // Said of the meeting in this mail, and what the two zones' clocks do to it
+            // over the series (at most a year).
+            let zones = super::shifts::Zones {
+                meeting: &pair.meeting.zone.tz,
+                meeting_name: &pair.meeting.zone.name,
+                recipient: &zone.tz,
+            };
             series.local = Some(format!(
-                "{} {} your time ({}){}",
+                "{} {} your time ({})",
                 weekday_name(local.weekday()),
                 local.strftime("%H:%M"),
                 zone.name,
-                if shifts {
-                    "; for a few weeks a year it is an hour earlier or later, as your clocks \
-                     and the meeting's change on different dates"
-                } else {
-                    ""
-                }
             ));
+            series.changes = super::shifts::changes(&zones, start, pair.meeting.until);
         }
         let minutes = pair.meeting.duration.as_mins();
         self.meeting = Some(MeetingContext {
             when: local.strftime("%a %-d %b %Y, %H:%M").to_string(),
-            when_short: local.strftime("%a %-d %b, %H:%M %Z").to_string(),
+            when_short: local.strftime("%a %-d %b, %H:%M (%Q)").to_string(),
             date: local.strftime("%a %-d %b %Y").to_string(),
             time: local.strftime("%H:%M").to_string(),
             zone: zone.name.to_string(),
@@ -309,18 +316,6 @@ fn recipient_zone<'p>(program: &'p Program, pair: &Pair, recipient: &PersonConte
         .map_or(&program.zone, |p| &p.zone)
 }
 
-fn weekday_name(day: Weekday) -> &'static str {
-    match day {
-        Weekday::Monday => "Monday",
-        Weekday::Tuesday => "Tuesday",
-        Weekday::Wednesday => "Wednesday",
-        Weekday::Thursday => "Thursday",
-        Weekday::Friday => "Friday",
-        Weekday::Saturday => "Saturday",
-        Weekday::Sunday => "Sunday",
-    }
-}
-
 fn ordinal(n: i8) -> String {
     match n {
         -1 => "last".into(),
@@ -330,16 +325,6 @@ fn ordinal(n: i8) -> String {
         3 => "3rd".into(),
         n => format!("{n}th"),
     }
-}
-
-/// Whether the difference between two zones' clocks changes within a year of `from`.
-fn offsets_differ(a: &jiff::tz::TimeZone, b: &jiff::tz::TimeZone, from: Timestamp) -> bool {
-    let difference = |t: Timestamp| a.to_offset(t).seconds() - b.to_offset(t).seconds();
-    let first = difference(from);
-    (1..=53).any(|week| {
-        from.checked_add(jiff::SignedDuration::from_hours(24 * 7 * week))
-            .is_ok_and(|t| difference(t) != first)
-    })
 }
 
 /// A cadence in words, with the meeting's time and zone: "every 2 weeks on Tuesday at

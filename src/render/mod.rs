@@ -13,6 +13,7 @@
 
 mod context;
 mod plain;
+mod shifts;
 
 use std::path::Path;
 

@@ -153,6 +153,20 @@ pub fn mentord() -> assert_cmd::Command {
     cmd
 }
 
+/// `mentord -c CONFIG check`: its exit code and what it said on stderr.
+pub fn check(config: &Path) -> (i32, String) {
+    let output = mentord()
+        .arg("-c")
+        .arg(config)
+        .arg("check")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// `mentord -c CONFIG deliver` with `mail` on stdin, as a mail server's pipe hands it
 /// over: its exit code and what it said (stderr).
 pub fn deliver(config: &Path, mail: &[u8]) -> (i32, String) {
@@ -206,6 +220,23 @@ pub fn example_with(edits: &[Edit]) -> String {
         text = text.replace(from, to);
     }
     text
+}
+
+/// The example's invites, simulated from 4 to 5 January 2027 into `dir/sim` (the
+/// program written to `dir/mentord.toml`); the folder of the mail.
+pub fn example_first_invites(dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("mentord.toml");
+    std::fs::write(&config, example_with(&[])).unwrap();
+    let out = dir.join("sim");
+    mentord()
+        .arg("-c")
+        .arg(&config)
+        .args(["simulate", "--from", "2027-01-04", "--until", "2027-01-05"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    out
 }
 
 /// Writes the example, with `templates = "mine"`, to `dir`, and the given overrides.
@@ -278,11 +309,20 @@ pub fn python() -> &'static Path {
 
 /// `mentord -c CONFIG run` as a child process, its log in `log`.
 pub fn start_daemon(config: &Path, log: std::path::PathBuf) -> std::process::Child {
+    start_daemon_logging(config, log, "warn")
+}
+
+/// [`start_daemon`], its log at `level` (`RUST_LOG`).
+pub fn start_daemon_logging(
+    config: &Path,
+    log: std::path::PathBuf,
+    level: &str,
+) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
         .arg("-c")
         .arg(config)
         .arg("run")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .env_remove("MENTORD_NOW")
         .env_remove("MENTORD_CONFIG")
         .stdout(std::process::Stdio::null())

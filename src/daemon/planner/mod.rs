@@ -361,7 +361,7 @@ impl Planner {
                         "until {} ({})",
                         until
                             .to_zoned_datetime(zone.clone())
-                            .strftime("%a %-d %b %H:%M %Z"),
+                            .strftime("%a %-d %b %H:%M %Q"),
                         i.pause_reason.unwrap_or_default()
                     ))
                 });

@@ -33,7 +33,7 @@ impl DailyBudget {
         self.used >= u64::from(self.daily) && self.waiting > 0
     }
 
-    /// "350 messages wait; the next goes at Tue 2 Dec 09:14 CET", when it holds mail.
+    /// "350 messages wait; the next goes at Tue 2 Dec 09:14 Europe/Berlin", when it holds mail.
     pub fn held_words(&self, zone: &jiff::tz::TimeZone) -> Option<String> {
         if !self.holds() {
             return None;
@@ -44,7 +44,7 @@ impl DailyBudget {
                 format!(
                     "the next goes at {}",
                     at.to_zoned_datetime(zone.clone())
-                        .strftime("%a %-d %b %H:%M %Z")
+                        .strftime("%a %-d %b %H:%M %Q")
                 )
             },
         );
