@@ -82,6 +82,10 @@ fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir).expect("create target/bench");
     let program = dir.join(format!("program-{pairs}.toml"));
+    // No store from an earlier run: `check` and `plan` measure the file alone.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dir.join("mentord.db").display()));
+    }
     let text = generate(pairs);
     std::fs::write(&program, &text).expect("write program");
     let config = program.to_str().expect("utf-8 path");
@@ -125,9 +129,6 @@ fn main() {
 /// of it as the digest does (`report::build`).
 fn report_for_a_year(binary: &Path, dir: &Path, config: &str, pairs: usize) {
     let db = dir.join("mentord.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
     // The store, made by mentord itself.
     let made = Command::new(binary)
         .args([
