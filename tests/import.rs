@@ -418,7 +418,9 @@ fn status_csv_has_the_pair_table_rows() {
             "bouncing",
             "mentor",
             "mentee",
-            "attention"
+            "attention",
+            "health",
+            "health_reasons"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

@@ -160,7 +160,7 @@ async fn a_daily_budget_holds_mail_to_the_next_day_calendar_first() {
         .unwrap();
     assert!(
         text.contains(
-            "Sending is held by the relay's daily budget: 2 a day, all used in the last 24 hours; 1 message(s) wait, the next goes at Mon 11 Jan 11:30 CET."
+            "Sending is held by the relay's daily budget: 2 a day, all used in the last 24 hours; 1 message(s) wait, the next goes at Mon 11 Jan 11:30 Europe/Berlin."
         ),
         "{text}"
     );

@@ -40,6 +40,8 @@ pub const PER_PAGE: usize = 100;
 const BOUNCES_SHOWN: usize = 100;
 
 const TEMPLATE: &str = "page/index.html";
+/// The page of one pair ([`super::pair_page`]), in the same environment.
+pub(super) const PAIR_TEMPLATE: &str = "page/pair.html";
 
 /// Pairs listed by name under "need attention" (the tile says how many in all).
 const NEEDING_SHOWN: usize = 20;
@@ -419,7 +421,7 @@ pub(super) fn templates() -> &'static Environment<'static> {
         for (name, source) in [
             (TEMPLATE, include_str!("../../templates/page/index.html")),
             (
-                super::pair_page::TEMPLATE,
+                PAIR_TEMPLATE,
                 include_str!("../../templates/page/pair.html"),
             ),
         ] {

@@ -23,7 +23,7 @@ use crate::program::Program;
 use crate::store::PairHistory;
 use crate::vocab::MessageKind;
 
-pub const TEMPLATE: &str = "page/pair.html";
+use super::page::PAIR_TEMPLATE as TEMPLATE;
 
 #[derive(Debug, Serialize)]
 struct View<'v> {
