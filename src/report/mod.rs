@@ -72,12 +72,7 @@ impl Evidence {
 /// Every check-in answer with a score, as (pair, person, answered at, score), in the
 /// order they were answered; answers that gave only a comment are left out.
 async fn scored_checkins(store: &Store) -> anyhow::Result<Vec<(String, String, Timestamp, u8)>> {
-    let mut scored: Vec<_> = store
-        .checkins(None, Date::MIN, Date::MAX)
-        .await?
-        .into_iter()
-        .filter_map(|r| Some((r.pair, r.person, r.answered_at, r.score?)))
-        .collect();
+    let mut scored = store.checkin_scores().await?;
     scored.sort_by_key(|(_, _, at, _)| *at);
     Ok(scored)
 }

@@ -33,25 +33,44 @@ impl Store {
         from: Timestamp,
         until: Timestamp,
     ) -> anyhow::Result<HashMap<String, Replied>> {
-        let rows: Vec<(String, String, i64)> = on!(self, |pool| sqlx::query_as(
-            "SELECT i.pair, i.kind, COUNT(DISTINCT i.occurrence) FROM inbound i \
-             WHERE i.kind IN ('agenda', 'action_items') AND i.pair IS NOT NULL \
-               AND i.occurrence >= $1 AND i.occurrence < $2 \
-               AND NOT EXISTS (SELECT 1 FROM cancellations c \
-                               WHERE c.pair = i.pair AND c.occurrence = i.occurrence) \
-             GROUP BY i.pair, i.kind"
+        // Every meeting answered, then the few of them cancelled since (a join from the
+        // small table): one pass over the replies' index, no lookup per reply.
+        let (from, until) = (occurrence(from), occurrence(until));
+        let answered: Vec<(String, String, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, kind, COUNT(DISTINCT occurrence) FROM inbound \
+             WHERE kind IN ('agenda', 'action_items') AND pair IS NOT NULL \
+               AND occurrence >= $1 AND occurrence < $2 \
+             GROUP BY pair, kind"
         )
-        .bind(occurrence(from))
-        .bind(occurrence(until))
+        .bind(&from)
+        .bind(&until)
+        .fetch_all(pool)
+        .await?);
+        let cancelled: Vec<(String, String, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT c.pair, i.kind, COUNT(DISTINCT c.occurrence) FROM cancellations c \
+             JOIN inbound i ON i.kind IN ('agenda', 'action_items') \
+               AND i.occurrence = c.occurrence AND i.pair = c.pair \
+             WHERE c.occurrence >= $1 AND c.occurrence < $2 \
+             GROUP BY c.pair, i.kind"
+        )
+        .bind(&from)
+        .bind(&until)
         .fetch_all(pool)
         .await?);
         let mut out: HashMap<String, Replied> = HashMap::new();
-        for (pair, kind, count) in rows {
+        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        for (pair, kind, n) in answered {
             let entry = out.entry(pair).or_default();
-            let count = u32::try_from(count).unwrap_or(u32::MAX);
             match kind.as_str() {
-                "agenda" => entry.agendas = count,
-                _ => entry.action_items = count,
+                "agenda" => entry.agendas = count(n),
+                _ => entry.action_items = count(n),
+            }
+        }
+        for (pair, kind, n) in cancelled {
+            let entry = out.entry(pair).or_default();
+            match kind.as_str() {
+                "agenda" => entry.agendas = entry.agendas.saturating_sub(count(n)),
+                _ => entry.action_items = entry.action_items.saturating_sub(count(n)),
             }
         }
         Ok(out)
@@ -69,6 +88,22 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(pair, at)| (pair, instant(at)))
+            .collect())
+    }
+
+    /// Every check-in answer that gave a score, as (pair, person, answered at, score),
+    /// in no order: the report's, lighter than [`Store::checkins`] (no comments).
+    pub async fn checkin_scores(&self) -> anyhow::Result<Vec<(String, String, Timestamp, u8)>> {
+        let rows: Vec<(String, String, i64, i64)> = on!(self, |pool| sqlx::query_as(
+            "SELECT pair, person, answered_at, score FROM checkins WHERE score IS NOT NULL"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(pair, person, at, score)| {
+                Some((pair, person, instant(at), u8::try_from(score).ok()?))
+            })
             .collect())
     }
 
