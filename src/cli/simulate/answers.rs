@@ -201,15 +201,19 @@ pub enum Outcome {
     NotUsed(String),
 }
 
-/// The pairs `person` is in, with the person's role in each.
+/// The pairs `person` is in, from the program's index ([`Program::pairs_of`]): an
+/// answer does not walk every pair.
 fn pairs_of<'p>(program: &'p Program, person: &Person) -> Vec<&'p Pair> {
     program
-        .pairs
-        .iter()
-        .filter(|p| {
-            program.person(p.mentor).id == person.id || program.person(p.mentee).id == person.id
+        .person_by_id(&person.id)
+        .map(|index| {
+            program
+                .pairs_of(index)
+                .iter()
+                .map(|&p| &program.pairs[p])
+                .collect()
         })
-        .collect()
+        .unwrap_or_default()
 }
 
 /// The latest message of one of `kinds` sent to `person` by now, about `meeting` (a
