@@ -1,7 +1,15 @@
-//! Corpus test: every `corpus/NAME.eml` must yield exactly `corpus/NAME.txt`
+//! Corpus test: every `tests/inbound/replies/NAME.eml` must yield exactly `NAME.txt`
 //! (the file's trailing newline is not part of the expectation). A second
 //! test runs the HTML alternative of each mail through the HTML path and
 //! expects the same text, so both paths are checked against real layouts.
+//!
+//! One folder per built-in language (`de/`, `fr/`, `es/`, `pt/`, `ja/`; issue 25 item
+//! 4): a reply to the agenda prompt as Gmail, Outlook (desktop, web, the classic
+//! "-----Original Message-----"), Apple Mail, iPhone Mail and Thunderbird write it in
+//! that language — quote headers, header blocks, signatures, charsets (Japanese
+//! ISO-2022-JP) — and `genuine_text_kept`: an agenda whose own lines look like headers,
+//! quote headers or signatures ("De: nada", "Am Montag um 10:00 schrieb mir …:",
+//! "iPhoneから送信するテスト…") and must come through whole.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -11,15 +19,32 @@ use std::path::{Path, PathBuf};
 use mail_parser::{MessageParser, PartType};
 use mentord::inbound::{body, html, trim};
 
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inbound/replies");
-    let mut emls: Vec<PathBuf> = fs::read_dir(&dir)
+/// The built-in languages besides English (the English mails sit at the top).
+const LANGUAGES: &[&str] = &["de", "fr", "es", "pt", "ja"];
+
+/// The `.eml` files of one folder.
+fn emls_in(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
         .expect("corpus dir")
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    emls.sort();
+        .collect()
+}
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inbound/replies");
+    let mut emls = emls_in(&dir);
     assert!(emls.len() >= 14, "corpus has only {} mails", emls.len());
+    for language in LANGUAGES {
+        let theirs = emls_in(&dir.join(language));
+        assert!(
+            theirs.len() >= 8,
+            "{language}: only {} mails in its corpus",
+            theirs.len()
+        );
+        emls.extend(theirs);
+    }
+    emls.sort();
     emls
 }
 
@@ -44,10 +69,18 @@ fn diff(expected: &str, got: &str) -> String {
     out
 }
 
+/// The file's name, with its language folder.
 fn name(p: &Path) -> String {
-    p.file_name()
+    let folder = p
+        .parent()
+        .and_then(Path::file_name)
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+        .filter(|n| LANGUAGES.contains(&n.as_str()));
+    let file = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    folder.map_or(file.clone(), |f| format!("{f}/{file}"))
 }
 
 #[test]
@@ -96,6 +129,6 @@ fn corpus_html_alternative_agrees() {
             ));
         }
     }
-    assert!(checked >= 8, "only {checked} mails with HTML");
+    assert!(checked >= 33, "only {checked} mails with HTML");
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
