@@ -5,6 +5,9 @@
 //! meeting's reminder is never sent. Before this, the reminder said "has not sent an
 //! agenda yet" forever and a declined meeting still got its prompt and reminder.
 //!
+//! A reply in another language (here Portuguese, from Gmail) reaches the reminder as the
+//! new text only.
+//!
 //! Also the exit codes a mail server acts on: 0 for mail used or set aside, 75 when the
 //! store cannot take it now (the server keeps the mail and tries again).
 
@@ -15,6 +18,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use mail_parser::MessageParser;
@@ -333,4 +337,125 @@ fn deliver_exits_75_when_the_store_cannot_take_the_mail() {
         "{out}"
     );
     assert!(!out.contains("Who are you"), "{out}");
+}
+
+/// `mentord run` at a fixed instant (`MENTORD_NOW`): it sends what is due then and waits.
+fn run_at(config: &Path, now: &str, log: PathBuf) -> common::Daemons {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentord"))
+        .arg("-c")
+        .arg(config)
+        .arg("run")
+        .env("MENTORD_NOW", now)
+        .env("RUST_LOG", "warn")
+        .env_remove("MENTORD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    common::wait_until_it_handles_sigterm(&child);
+    common::Daemons(vec![Some(child)])
+}
+
+/// Alan answers his agenda prompt from Gmail set to Portuguese. Gmail writes its quote
+/// header in the reader's language and wraps it: "Em dom., 13 de jan. de 2030 às
+/// 12:00, Mentoring <mentoring+…@example.org>" and, on the next line, "escreveu:". Only
+/// "On … wrote:" and a few languages were known, so the header became part of the agenda
+/// Grace read in her reminder (issue 25). Now her reminder carries Alan's two points and
+/// nothing of the quote header, the quoted prompt or his phone's signature.
+#[test]
+fn a_portuguese_reply_reaches_the_reminder_without_its_quote() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::program_in_2030(dir.path(), common::TWO_PAIRS);
+    let outbox = dir.path().join("outbox");
+
+    // Sunday 13 January 2030, noon: the invites go, and the prompt for Tuesday's meeting,
+    // late, is queued for the next second, which a fixed clock never reaches; a minute
+    // later it goes.
+    let mut daemon = run_at(&config, "2030-01-13T12:00:00Z", dir.path().join("run1.log"));
+    wait_for(
+        &outbox,
+        "invite",
+        "alan@example.org",
+        1,
+        Duration::from_secs(30),
+    );
+    daemon.stop();
+    let mut daemon = run_at(&config, "2030-01-13T12:01:00Z", dir.path().join("run2.log"));
+    let prompt = wait_for(
+        &outbox,
+        "agenda_prompt",
+        "alan@example.org",
+        1,
+        Duration::from_secs(30),
+    );
+    daemon.stop();
+    let (_, prompt_text, raw) = &prompt[0];
+    let reply_to = header(raw, "Reply-To");
+    let reply_to =
+        reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()].to_string();
+    let message_id = header(raw, "Message-ID").to_string();
+    let quoted: String = prompt_text
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">\r\n".to_string()
+            } else {
+                format!("> {l}\r\n")
+            }
+        })
+        .collect();
+    let body = format!(
+        "Oi, Grace,\r\n\r\n- Revisão do capítulo 3\r\n- Escola de verão: sim ou não?\r\n\r\n\
+         Abraços,\r\nAlan\r\n\r\nEnviado do meu iPhone\r\n\r\n\
+         Em dom., 13 de jan. de 2030 às 12:00, Mentoring <{reply_to}>\r\nescreveu:\r\n\r\n{quoted}"
+    );
+    let reply = format!(
+        "From: Alan Turing <alan@example.org>\r\nTo: <{reply_to}>\r\n\
+         Subject: Re: Agenda\r\nMessage-ID: <pt-reply-1@mail.example.org>\r\n\
+         In-Reply-To: {message_id}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        base64::engine::general_purpose::STANDARD.encode(body.as_bytes())
+    );
+    let output = common::mentord()
+        .arg("-c")
+        .arg(&config)
+        .arg("deliver")
+        .env("MENTORD_NOW", "2030-01-13T13:00:00Z")
+        .write_stdin(reply.into_bytes())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(said.contains("taken in: agenda"), "{said}");
+
+    // Monday 10:00, when it is due: Grace's reminder carries the agenda, only the agenda.
+    let mut daemon = run_at(&config, "2030-01-14T10:00:00Z", dir.path().join("run3.log"));
+    let reminder = wait_for(
+        &outbox,
+        "mentor_reminder",
+        "grace@example.org",
+        1,
+        Duration::from_secs(30),
+    );
+    daemon.stop();
+    let text = &reminder[0].1;
+    assert!(
+        text.contains("Oi, Grace,\n\n- Revisão do capítulo 3\n- Escola de verão: sim ou não?\n\nAbraços,\nAlan"),
+        "{text}"
+    );
+    for quoted in [
+        "escreveu",
+        "Em dom.",
+        "Enviado do meu iPhone",
+        "reply above this line",
+        prompt_text
+            .lines()
+            .find(|l| l.starts_with("Hello "))
+            .unwrap(),
+    ] {
+        assert!(
+            !text.contains(quoted),
+            "{quoted:?} in the reminder:\n{text}"
+        );
+    }
 }
