@@ -70,6 +70,23 @@ fn five_megabytes_of_text_lines() {
     assert!(start.elapsed() < BUDGET, "took {:?}", start.elapsed());
 }
 
+/// Every line could open a quote header or a header block in one of the built-in
+/// languages (a year-first date, "Em …", "Von:", a dated "送信日時:") and none closes as
+/// one: each line is joined with at most two more, so this stays linear. The lines are
+/// all text, so all of it comes back.
+#[test]
+fn five_megabytes_of_almost_quote_headers_in_every_language() {
+    let lines = "2027年1月26日(火) 10:00 Mentoring <mentoring+abc@example.org\n\
+                 Em ter., 26 de jan. de 2027 às 10:00, Mentoring escreveu\n\
+                 差出人: Mentoring\n送信日時: 2027年1月26日 10:00\n\
+                 -----Mensagem original da Grace-----\nEnviado do meu iPhone, que está quebrado: sim\n";
+    let text = lines.repeat(5_000_000 / lines.len());
+    let start = Instant::now();
+    let kept = trim::trim_reply(&text);
+    assert!(start.elapsed() < BUDGET, "took {:?}", start.elapsed());
+    assert_eq!(kept, text.trim_end());
+}
+
 #[test]
 fn truncated_multipart() {
     let raw = format!(
