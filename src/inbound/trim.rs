@@ -58,6 +58,9 @@ use words::{
 /// Lines longer than this are text: no marker, header or signature is this long.
 const MAX_SPECIAL_LINE: usize = 1_000;
 
+/// Longest line that may be a marker, our hint line or a signature (bytes).
+const MAX_MARKER_LINE: usize = 200;
+
 /// Mobile signatures are short; a longer line starting with "Sent from my"
 /// is probably a sentence the person wrote.
 const MAX_MOBILE_SIGNATURE_CHARS: usize = 60;
@@ -127,16 +130,19 @@ fn single_line_kind(line: &str) -> u8 {
     if trimmed.len() > MAX_SPECIAL_LINE {
         return if trimmed.starts_with('>') { b'q' } else { b't' };
     }
-    if is_hint(trimmed) {
+    // Folded once for the word lists; markers, hints and signatures are short.
+    let folded = (trimmed.len() < MAX_MARKER_LINE).then(|| fold(trimmed));
+    let folded = folded.as_deref();
+    if folded.is_some_and(is_hint) {
         return b'c';
     }
     if trimmed.starts_with('>') {
         return b'q';
     }
-    if is_signature(line) {
+    if is_signature(line, folded) {
         return b's';
     }
-    if is_original_marker(trimmed) {
+    if folded.is_some_and(is_original_marker) {
         return b'o';
     }
     if is_rule(trimmed) {
@@ -219,30 +225,28 @@ fn join_normalised<'a>(lines: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Our own prompt carries "— reply above this line —" (translated in the other
-/// built-in languages, on a line that starts with a dash).
-fn is_hint(trimmed: &str) -> bool {
-    if trimmed.len() >= 200 {
-        return false;
-    }
-    let text = fold(trimmed);
-    let text = text.trim_start_matches(['>', ' ']);
+/// built-in languages, on a line that starts with a dash). `folded`: the line, folded.
+fn is_hint(folded: &str) -> bool {
+    let text = folded.trim_start_matches(['>', ' ']);
     text.contains(HINT_ENGLISH)
         || (text.starts_with(['—', '–', '―', '-'])
             && HINT_TRANSLATED.iter().any(|h| text.contains(h)))
 }
 
 /// `-- ` (RFC 3676 signature separator; also without the space, as some
-/// clients strip trailing blanks) or a short mobile-client signature.
-fn is_signature(line: &str) -> bool {
+/// clients strip trailing blanks) or a short mobile-client signature (`folded`: the
+/// line folded, if it is short enough to be one).
+fn is_signature(line: &str, folded: Option<&str>) -> bool {
     let line = line.trim_end_matches(['\r', '\n']);
     if line == "-- " || line == "--" {
         return true;
     }
-    let trimmed = line.trim();
-    if trimmed.chars().count() > MAX_MOBILE_SIGNATURE_CHARS {
+    let Some(text) = folded else {
+        return false;
+    };
+    if text.chars().count() > MAX_MOBILE_SIGNATURE_CHARS {
         return false;
     }
-    let text = fold(trimmed);
     let text = text.trim_end_matches(['.', '。']);
     let device_words =
         |rest: &str| !rest.contains(':') && rest.split_whitespace().count() <= MAX_DEVICE_WORDS;
@@ -279,17 +283,14 @@ fn is_device_name(device: &str, latin: bool) -> bool {
 
 /// "-----Original Message-----", "---------- Forwarded message ---------",
 /// "-----Mensagem original-----", Apple Mail's "Begin forwarded message:", …
-fn is_original_marker(trimmed: &str) -> bool {
-    if trimmed.len() > 200 {
-        return false;
-    }
-    let text = fold(trimmed);
-    if FORWARD_LINES.contains(&text.as_str()) {
+/// `folded`: the line, folded.
+fn is_original_marker(folded: &str) -> bool {
+    if FORWARD_LINES.contains(&folded) {
         return true;
     }
-    let inner = text.trim_matches(|c: char| c == '-' || c == '*' || c == ' ');
+    let inner = folded.trim_matches(|c: char| c == '-' || c == '*' || c == ' ');
     let dashes = |s: &str| s.bytes().filter(|b| *b == b'-').count();
-    dashes(&text) - dashes(inner) >= 4 && ORIGINAL_MARKERS.contains(&inner)
+    dashes(folded) - dashes(inner) >= 4 && ORIGINAL_MARKERS.contains(&inner)
 }
 
 /// Outlook's `________________________________` separator.

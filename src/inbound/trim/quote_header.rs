@@ -60,6 +60,10 @@ pub(super) fn quote_header_lines(lines: &[&str], at: usize) -> Option<usize> {
             joined.push(' ');
         }
         joined.push_str(line);
+        // Every quote header ends in a colon; most lines do not, and need no folding.
+        if !line.ends_with([':', '：']) {
+            continue;
+        }
         let text = fold(&joined);
         let found = if opens_in_words {
             is_worded_quote_header(&text)
