@@ -123,8 +123,9 @@ fn main() {
 }
 
 /// The coordinator's week (SPEC §7) for a year: a store holding a year of what came back
-/// (an agenda and action items for every other meeting of every pair, a tenth of the
-/// pairs with a late cancellation, two check-ins a person, a review a pair), written
+/// (an agenda and action items for 13 meetings of every pair, a tenth of the pairs with
+/// a late cancellation, two of every three four-weekly check-ins answered by each
+/// person — 870,000 answers — and a review a pair), written
 /// with `sqlite3`; then `report` for the year as CSV and HTML, which read and judge all
 /// of it as the digest does (`report::build`).
 fn report_for_a_year(binary: &Path, dir: &Path, config: &str, pairs: usize) {
@@ -162,10 +163,19 @@ INSERT INTO cancellations (pair, date, occurrence, person, cancelled_at, late)
 SELECT 'p' || (2 * i) || '-p' || (2 * i + 1), '2027-11-1' || (i % 10), '2027-11-1' || (i % 10) || 'T10:00:00Z',
        'p' || (2 * i + 1), 1825000000, 1 FROM n;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2 * {last} + 1),
-c(k) AS (SELECT 0 UNION ALL SELECT 1)
+c(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM c WHERE k < 12)
 INSERT INTO checkins (pair, person, occurrence, score, answered_at, via)
-SELECT 'p' || (i - i % 2) || '-p' || (i - i % 2 + 1), 'p' || i, '2027-0' || (5 + 4 * k) || '-01',
-       1 + (i * 7 + k) % 5, 1808000000 + k * 10000000 + i, 'link' FROM n, c;
+SELECT 'p' || (i - i % 2) || '-p' || (i - i % 2 + 1), 'p' || i,
+       date(1799100000 + k * 2419200, 'unixepoch'),
+       1 + (i * 7 + k) % 5, 1799100000 + k * 2419200 + 3600 + i, 'link'
+FROM n, c WHERE (i + k) % 3 <> 0;
+INSERT INTO checkin_latest (pair, person, occurrence, answered_at, score, before)
+SELECT pair, person, occurrence, answered_at, score, before FROM (
+    SELECT pair, person, occurrence, answered_at, score,
+           LEAD(score) OVER latest AS before, ROW_NUMBER() OVER latest AS rn
+    FROM checkins WHERE score IS NOT NULL
+    WINDOW latest AS (PARTITION BY pair, person ORDER BY occurrence DESC, answered_at DESC)
+) t WHERE rn = 1;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
 INSERT OR IGNORE INTO reviews (pair, held_on, recorded_at)
 SELECT 'p' || (2 * i) || '-p' || (2 * i + 1), '2027-04-1' || (i % 10), 1808000000 FROM n;

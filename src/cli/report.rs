@@ -99,7 +99,12 @@ fn read(
         .build()?;
     let evidence = runtime.block_on(async {
         match crate::store::Store::open_read_only(&program.store.location).await? {
-            Some(store) => Evidence::read(&store, from, until, now).await,
+            Some(store) => {
+                Evidence::read(&store, from, until, now)
+                    .await?
+                    .with_checkin_months(&store, &program.zone.tz, from, until)
+                    .await
+            }
             None => Ok(Evidence::default()),
         }
     })?;

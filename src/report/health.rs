@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Evidence, HEALTH_WINDOW, PairEvidence, meetings};
+use super::{Evidence, HEALTH_WINDOW, Meeting, PairEvidence};
 use crate::program::{Pair, Program, Status};
 use crate::schedule::{ReviewStanding, review_standing};
 use crate::vocab::MessageKind;
@@ -97,10 +97,12 @@ impl Hearing {
     }
 }
 
-/// `pair`'s health at `now`.
+/// `pair`'s health at `now`, from its meetings of the health window (`recent`, in
+/// order, as [`super::meetings`] gives them).
 pub(crate) fn assess(
     program: &Program,
     pair: &Pair,
+    recent: &[Meeting],
     ev: &PairEvidence<'_>,
     evidence: &Evidence,
     hearing: &Hearing,
@@ -113,8 +115,6 @@ pub(crate) fn assess(
         };
     }
     let mut signals: Vec<(u8, String)> = Vec::new();
-    let since = now.checked_sub(HEALTH_WINDOW).unwrap_or(now);
-    let recent = meetings(program, pair, ev, since, now);
     let past: Vec<_> = recent.iter().filter(|m| m.start < now).collect();
     let mentor = program.person(pair.mentor);
     let mentee = program.person(pair.mentee);
@@ -141,33 +141,28 @@ pub(crate) fn assess(
 
     // Check-ins: a low score, or a fall.
     for person in [mentor, mentee] {
-        let scores: Vec<(Timestamp, u8)> = ev
-            .checkins
-            .iter()
-            .filter(|(who, _, _)| *who == person.id)
-            .map(|(_, at, s)| (*at, *s))
-            .collect();
-        if let Some(&(at, score)) = scores.last() {
-            let day = program.zone.tz.to_datetime(at).date();
-            if score <= 2 {
-                signals.push((
-                    3,
-                    format!(
-                        "{} answered {score} of 5 to the check-in on {day}",
-                        first(person)
-                    ),
-                ));
-            } else if let Some(&(_, before)) = scores.iter().rev().nth(1)
-                && before >= score + 2
-            {
-                signals.push((
-                    2,
-                    format!(
-                        "{}'s check-in fell from {before} to {score} on {day}",
-                        first(person)
-                    ),
-                ));
-            }
+        let Some(latest) = ev.troubled.iter().find(|t| t.person == person.id) else {
+            continue;
+        };
+        let (score, day) = (latest.score, program.zone.tz.to_datetime(latest.at).date());
+        if score <= 2 {
+            signals.push((
+                3,
+                format!(
+                    "{} answered {score} of 5 to the check-in on {day}",
+                    first(person)
+                ),
+            ));
+        } else if let Some(before) = latest.before
+            && before >= score + 2
+        {
+            signals.push((
+                2,
+                format!(
+                    "{}'s check-in fell from {before} to {score} on {day}",
+                    first(person)
+                ),
+            ));
         }
     }
 

@@ -17,7 +17,9 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::program::{Pair, Program, Status};
-use crate::store::{Bounce, Cancellation, Replied, Rsvp, Store};
+use crate::store::{
+    Bounce, Cancellation, CheckinStats, PairRecord, Replied, Rsvp, Store, TroubledCheckin,
+};
 use crate::vocab::MessageKind;
 
 pub use health::{Health, Level};
@@ -30,18 +32,20 @@ pub const HEALTH_WINDOW: SignedDuration = SignedDuration::from_hours(12 * 7 * 24
 pub struct Evidence {
     pub cancellations: Vec<Cancellation>,
     pub rsvps: Vec<Rsvp>,
-    /// Per pair, the meetings of the report's period answered (agenda, action items).
-    pub replied: HashMap<String, Replied>,
-    /// The same over the health window before now.
-    pub replied_recently: HashMap<String, Replied>,
-    /// When each pair was last heard from.
-    pub last_heard: HashMap<String, Timestamp>,
+    /// Per pair, the meetings of the report's period answered (agenda, action items),
+    /// the same over the health window before now, and when it was last heard from.
+    pub records: HashMap<String, PairRecord>,
     pub reviews: Vec<(String, Date)>,
     pub bounces: Vec<Bounce>,
     /// (person id, kind) each person stopped.
     pub unsubscribes: Vec<(String, MessageKind)>,
-    /// Check-in answers: (pair, person, answered at, score 1–5), oldest first.
-    pub checkins: Vec<(String, String, Timestamp, u8)>,
+    /// Per pair, the check-in scores of the report's period.
+    pub checkin_stats: HashMap<String, CheckinStats>,
+    /// The period's check-in scores month by month (`2027-02`, how many, their sum),
+    /// once read ([`Evidence::with_checkin_months`]).
+    pub checkin_months: Vec<(String, u32, u32)>,
+    /// The people whose latest check-in is low or fell.
+    pub troubled_checkins: Vec<TroubledCheckin>,
 }
 
 impl Evidence {
@@ -58,23 +62,53 @@ impl Evidence {
         Ok(Evidence {
             cancellations: store.cancellations().await?,
             rsvps: store.rsvps().await?,
-            replied: store.replied(from, period_end).await?,
-            replied_recently: store.replied(health_since, now).await?,
-            last_heard: store.last_heard().await?,
+            records: store
+                .pair_records((from, period_end), (health_since, now))
+                .await?,
             reviews: store.reviews().await?,
             bounces: store.bounces(now).await?,
             unsubscribes: store.unsubscribes().await?,
-            checkins: scored_checkins(store).await?,
+            checkin_stats: store.checkin_stats(from, until).await?,
+            checkin_months: Vec::new(),
+            troubled_checkins: store.troubled_checkins().await?,
         })
     }
-}
 
-/// Every check-in answer with a score, as (pair, person, answered at, score), in the
-/// order they were answered; answers that gave only a comment are left out.
-async fn scored_checkins(store: &Store) -> anyhow::Result<Vec<(String, String, Timestamp, u8)>> {
-    let mut scored = store.checkin_scores().await?;
-    scored.sort_by_key(|(_, _, at, _)| *at);
-    Ok(scored)
+    /// Reads the check-in scores of each month of `[from, until)` in `zone` too (the
+    /// report's chart; health and the digest need none).
+    pub async fn with_checkin_months(
+        mut self,
+        store: &Store,
+        zone: &jiff::tz::TimeZone,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> anyhow::Result<Evidence> {
+        let mut months = Vec::new();
+        let mut start = zone.to_datetime(from).date().first_of_month();
+        while let Ok(begins) = zone.to_timestamp(start.to_datetime(jiff::civil::Time::midnight())) {
+            if begins >= until {
+                break;
+            }
+            let Ok(next) = start.checked_add(1.month()) else {
+                break;
+            };
+            let ends = zone
+                .to_timestamp(next.to_datetime(jiff::civil::Time::midnight()))
+                .unwrap_or(until);
+            let name = format!("{:04}-{:02}", start.year(), start.month());
+            months.push((name, begins.max(from), ends.min(until)));
+            start = next;
+        }
+        let ranges: Vec<(Timestamp, Timestamp)> = months.iter().map(|m| (m.1, m.2)).collect();
+        let counts = store.checkin_ranges(&ranges).await?;
+        self.checkin_months = months
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|((name, _, _), (n, sum))| (name, n, sum))
+            .collect();
+        Ok(self)
+    }
 }
 
 /// One meeting of the record.
@@ -108,7 +142,7 @@ pub struct PairReport {
     pub action_items: u32,
     pub checkins: u32,
     pub checkin_mean: Option<f64>,
-    /// The later half's mean minus the earlier half's, of the period's scores.
+    /// The mean of the scores of the period's later half minus its earlier half's.
     pub checkin_trend: Option<f64>,
     /// Reviews that fell due in the period (their grace over by now), and how many of
     /// those were held by the end of their grace.
@@ -237,8 +271,10 @@ pub(crate) struct PairEvidence<'e> {
     pub(crate) replied_recently: Replied,
     pub(crate) last_heard: Option<Timestamp>,
     pub(crate) reviews: Vec<Date>,
-    /// (person, at, score), oldest first.
-    pub(crate) checkins: Vec<(&'e str, Timestamp, u8)>,
+    /// The period's check-in scores.
+    pub(crate) checkin_stats: CheckinStats,
+    /// Its people whose latest check-in is low or fell.
+    pub(crate) troubled: Vec<&'e TroubledCheckin>,
 }
 
 fn by_pair(evidence: &Evidence) -> HashMap<&str, PairEvidence<'_>> {
@@ -260,23 +296,23 @@ fn by_pair(evidence: &Evidence) -> HashMap<&str, PairEvidence<'_>> {
                 .insert(&r.occurrence);
         }
     }
-    for (pair, replied) in &evidence.replied {
-        out.entry(pair).or_default().replied = *replied;
-    }
-    for (pair, replied) in &evidence.replied_recently {
-        out.entry(pair).or_default().replied_recently = *replied;
-    }
-    for (pair, at) in &evidence.last_heard {
-        out.entry(pair).or_default().last_heard = Some(*at);
+    for (pair, record) in &evidence.records {
+        let entry = out.entry(pair).or_default();
+        entry.replied = record.replied;
+        entry.replied_recently = record.replied_recently;
+        entry.last_heard = record.last_heard;
     }
     for (pair, held) in &evidence.reviews {
         out.entry(pair).or_default().reviews.push(*held);
     }
-    for (pair, person, at, score) in &evidence.checkins {
-        out.entry(pair)
+    for (pair, stats) in &evidence.checkin_stats {
+        out.entry(pair).or_default().checkin_stats = *stats;
+    }
+    for troubled in &evidence.troubled_checkins {
+        out.entry(&troubled.pair)
             .or_default()
-            .checkins
-            .push((person, *at, *score));
+            .troubled
+            .push(troubled);
     }
     out
 }
@@ -294,8 +330,9 @@ pub(crate) fn meetings(
     }
     crate::schedule::planned_meetings(program, pair, from, until)
         .map(|(date, start)| {
-            let key = start.to_string();
-            let declined = evidence.declined.contains(key.as_str());
+            // Few pairs decline anything: no key text for the others.
+            let declined = !evidence.declined.is_empty()
+                && evidence.declined.contains(start.to_string().as_str());
             let cancelled = evidence.cancelled.get(&date);
             Meeting {
                 date,
@@ -348,19 +385,17 @@ fn reviews(pair: &Pair, held: &[Date], from: Date, until: Date, now: Date) -> (u
     (due_count, on_time)
 }
 
-/// Mean of the scores, and the later half's mean less the earlier half's (with at least
-/// two scores).
-fn checkin_stats(scores: &[u8]) -> (Option<f64>, Option<f64>) {
-    let mean = |s: &[u8]| {
-        (!s.is_empty()).then(|| s.iter().map(|&x| f64::from(x)).sum::<f64>() / s.len() as f64)
-    };
-    let trend = if scores.len() >= 2 {
-        let (early, late) = scores.split_at(scores.len() / 2);
-        Some(mean(late).unwrap_or(0.0) - mean(early).unwrap_or(0.0))
-    } else {
-        None
-    };
-    (mean(scores), trend)
+/// Mean of the scores, and the mean of the period's later half less its earlier half's
+/// (with scores in both halves).
+fn checkin_means(stats: CheckinStats) -> (Option<f64>, Option<f64>) {
+    let mean = |sum: u32, n: u32| (n > 0).then(|| f64::from(sum) / f64::from(n));
+    let early = mean(stats.early_sum, stats.early);
+    let late = mean(
+        stats.sum.saturating_sub(stats.early_sum),
+        stats.count.saturating_sub(stats.early),
+    );
+    let trend = early.zip(late).map(|(early, late)| late - early);
+    (mean(stats.sum, stats.count), trend)
 }
 
 /// The record of every pair for meetings in `[from, until)`, health as of `now`.
@@ -377,31 +412,29 @@ pub fn build(
     let date = |t: Timestamp| zone.to_datetime(t).date();
     let hears = health::Hearing::of(program, &evidences, now);
     let mut months = std::collections::BTreeMap::new();
+    // One expansion of each pair's meetings serves the period and the health window.
+    let since = now.checked_sub(HEALTH_WINDOW).unwrap_or(now);
+    let (first, last) = (from.min(since), until.max(now));
+    let between = |all: &[Meeting], from: Timestamp, until: Timestamp| -> std::ops::Range<usize> {
+        let start = all.partition_point(|m| m.start < from);
+        start..all.partition_point(|m| m.start < until).max(start)
+    };
     let pairs = program
         .pairs
         .iter()
         .map(|pair| {
             let ev = evidences.get(pair.id.as_str()).unwrap_or(&empty);
-            let list = meetings(program, pair, ev, from, until);
+            let all = meetings(program, pair, ev, first, last);
+            let list = &all[between(&all, from, until)];
+            let recent = &all[between(&all, since, now)];
             let held: Vec<&Meeting> = list.iter().filter(|m| m.held(now)).collect();
-            for m in &list {
+            for m in list {
                 let month = month_of(&mut months, m.date);
                 month.planned += 1;
                 month.held += u32::from(m.held(now));
                 month.cancelled += u32::from(m.cancelled);
             }
-            let answered: Vec<&(&str, Timestamp, u8)> = ev
-                .checkins
-                .iter()
-                .filter(|(_, at, _)| *at >= from && *at < until)
-                .collect();
-            for (_, at, score) in &answered {
-                let month = month_of(&mut months, date(*at));
-                month.checkins += 1;
-                month.checkin_sum += u32::from(*score);
-            }
-            let scores: Vec<u8> = answered.iter().map(|(_, _, s)| *s).collect();
-            let (checkin_mean, checkin_trend) = checkin_stats(&scores);
+            let (checkin_mean, checkin_trend) = checkin_means(ev.checkin_stats);
             let (reviews_due, reviews_on_time) =
                 reviews(pair, &ev.reviews, date(from), date(until), date(now));
             PairReport {
@@ -417,15 +450,23 @@ pub fn build(
                 // to a prompt or follow-up of one): at most one a meeting held.
                 agendas: ev.replied.agendas.min(held.len() as u32),
                 action_items: ev.replied.action_items.min(held.len() as u32),
-                checkins: scores.len() as u32,
+                checkins: ev.checkin_stats.count,
                 checkin_mean,
                 checkin_trend,
                 reviews_due,
                 reviews_on_time,
-                health: health::assess(program, pair, ev, evidence, &hears, now),
+                health: health::assess(program, pair, recent, ev, evidence, &hears, now),
             }
         })
         .collect();
+    for (name, count, sum) in &evidence.checkin_months {
+        let month = months.entry(name.clone()).or_insert_with(|| Month {
+            month: name.clone(),
+            ..Month::default()
+        });
+        month.checkins += count;
+        month.checkin_sum += sum;
+    }
     Report {
         from,
         until,
@@ -441,8 +482,19 @@ mod tests {
 
     #[test]
     fn checkin_trend_compares_halves() {
-        assert_eq!(checkin_stats(&[]), (None, None));
-        assert_eq!(checkin_stats(&[4]), (Some(4.0), None));
-        assert_eq!(checkin_stats(&[5, 5, 3, 2]), (Some(3.75), Some(-2.5)));
+        let stats = |count, sum, early, early_sum| CheckinStats {
+            count,
+            sum,
+            early,
+            early_sum,
+        };
+        assert_eq!(checkin_means(stats(0, 0, 0, 0)), (None, None));
+        assert_eq!(checkin_means(stats(1, 4, 0, 0)), (Some(4.0), None));
+        // 5, 5 | 3, 2
+        assert_eq!(checkin_means(stats(4, 15, 2, 10)), (Some(3.75), Some(-2.5)));
+        // 4 | 2, 3
+        assert_eq!(checkin_means(stats(3, 9, 1, 4)), (Some(3.0), Some(-1.5)));
+        // All in the later half: no trend to tell.
+        assert_eq!(checkin_means(stats(2, 8, 0, 0)), (Some(4.0), None));
     }
 }

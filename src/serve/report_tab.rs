@@ -120,7 +120,10 @@ async fn respond(
     let read = async {
         let from = crate::clock::start_of(first, &zone)?;
         let until = crate::clock::start_of(last.tomorrow()?, &zone)?;
-        let evidence = Evidence::read(&shared.store, from, until, now).await?;
+        let evidence = Evidence::read(&shared.store, from, until, now)
+            .await?
+            .with_checkin_months(&shared.store, &program.zone.tz, from, until)
+            .await?;
         let program = program.clone();
         let made = tokio::task::spawn_blocking(move || {
             let record = report::build(&program, &evidence, from, until, now);

@@ -92,6 +92,7 @@ impl Store {
     /// score before it, one without a comment the comment before it.
     pub async fn record_checkin(&self, answer: &CheckinRecord) -> anyhow::Result<()> {
         on!(self, |pool| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO checkins (pair, person, occurrence, score, comment, answered_at, via) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -107,9 +108,30 @@ impl Store {
             .bind(&answer.comment)
             .bind(seconds(answer.answered_at))
             .bind(answer.via.name())
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .execute(&mut *tx)
+            .await?;
+            // The person's latest score and the one before, from their few answers
+            // (migration `report_reads`).
+            sqlx::query("DELETE FROM checkin_latest WHERE pair = $1 AND person = $2")
+                .bind(&answer.pair)
+                .bind(&answer.person)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO checkin_latest (pair, person, occurrence, answered_at, score, before) \
+                 SELECT pair, person, occurrence, answered_at, score, before FROM ( \
+                   SELECT pair, person, occurrence, answered_at, score, \
+                          LEAD(score) OVER latest AS before, ROW_NUMBER() OVER latest AS rn \
+                   FROM checkins WHERE pair = $1 AND person = $2 AND score IS NOT NULL \
+                   WINDOW latest AS (PARTITION BY pair, person \
+                                     ORDER BY occurrence DESC, answered_at DESC) \
+                 ) t WHERE rn = 1",
+            )
+            .bind(&answer.pair)
+            .bind(&answer.person)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -165,12 +187,9 @@ impl Store {
         &self,
     ) -> anyhow::Result<std::collections::HashMap<(String, String), (Date, u8)>> {
         let rows: Vec<(String, String, String, i32)> = on!(self, |pool| {
-            sqlx::query_as(
-                "SELECT pair, person, occurrence, score FROM checkins \
-                 WHERE score IS NOT NULL ORDER BY occurrence",
-            )
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as("SELECT pair, person, occurrence, score FROM checkin_latest")
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows
             .into_iter()

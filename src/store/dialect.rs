@@ -36,6 +36,17 @@ pub(crate) struct Dialect {
     /// Takes or renews the lease `$1` for `$2` for `$3` seconds; no row changes while
     /// another holder's lease runs.
     pub(crate) try_lease: &'static str,
+    /// Per pair: the meetings starting in `[$1, $2)` that got an agenda, that got
+    /// action items, the same for `[$3, $4)`, and when the pair was last heard from
+    /// (any mail but mail set aside): one pass over the pair record's index (migration
+    /// `report_reads`) in pair order. SQLite names the index: without statistics its
+    /// planner takes the index by kind and sorts a year's 1.3 million replies instead.
+    pub(crate) pair_record: &'static str,
+    /// Per pair, the check-in scores answered in `[$1, $2)`: how many, their sum, and
+    /// the same of those before `$3`. SQLite names the index by pair (migration
+    /// `report_reads`), which gives the rows in pair order; its planner would take the
+    /// index by time and sort them.
+    pub(crate) checkin_stats: &'static str,
 }
 
 /// A claimed row as both dialects return it (every column but the body). `queued` is

@@ -68,7 +68,7 @@ pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
     Queued, Retrying, Summary,
 };
-pub use record::Replied;
+pub use record::{CheckinStats, PairRecord, Replied, TroubledCheckin};
 
 #[derive(Debug, Clone)]
 enum Pool {
@@ -315,7 +315,8 @@ impl Store {
                 let options =
                     SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
                         .read_only(true)
-                        .busy_timeout(std::time::Duration::from_secs(5));
+                        .busy_timeout(std::time::Duration::from_secs(5))
+                        .row_buffer_size(sqlite::ROW_BUFFER);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .connect_with(options)

@@ -242,7 +242,10 @@ async fn simulate(
     };
     ran?;
     if bad_line.is_none() {
-        let evidence = Evidence::read(&store, from, until, until).await?;
+        let evidence = Evidence::read(&store, from, until, until)
+            .await?
+            .with_checkin_months(&store, &daemon.program().zone.tz, from, until)
+            .await?;
         let report = crate::report::build(daemon.program(), &evidence, from, until, until);
         let path = out_dir.join("report.csv");
         let file = std::fs::File::create(&path)

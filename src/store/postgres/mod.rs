@@ -79,6 +79,23 @@ VALUES ($1, $2, CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) + $3)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 WHERE leases.holder = excluded.holder
    OR leases.expires_at < CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+    pair_record: "
+SELECT pair,
+  COUNT(DISTINCT CASE WHEN kind = 'agenda' AND occurrence >= $1 AND occurrence < $2 THEN occurrence END),
+  COUNT(DISTINCT CASE WHEN kind = 'action_items' AND occurrence >= $1 AND occurrence < $2 THEN occurrence END),
+  COUNT(DISTINCT CASE WHEN kind = 'agenda' AND occurrence >= $3 AND occurrence < $4 THEN occurrence END),
+  COUNT(DISTINCT CASE WHEN kind = 'action_items' AND occurrence >= $3 AND occurrence < $4 THEN occurrence END),
+  MAX(CASE WHEN kind <> 'set_aside' THEN received_at END)
+FROM inbound
+WHERE pair IS NOT NULL
+GROUP BY pair",
+    checkin_stats: "
+SELECT pair, COUNT(*), SUM(score),
+  SUM(CASE WHEN answered_at < $3 THEN 1 ELSE 0 END),
+  SUM(CASE WHEN answered_at < $3 THEN score ELSE 0 END)
+FROM checkins
+WHERE score IS NOT NULL AND answered_at >= $1 AND answered_at < $2
+GROUP BY pair",
 };
 
 /// Seconds until the oldest heartbeat among the daemons holding claims (other than
