@@ -6,7 +6,8 @@
 //! they cross the March DST change whatever the day the test runs, and a skip date in
 //! them drops one of Alan's meetings. She
 //! subscribes to her feed instead of keeping every invite: parsed by Python's
-//! `icalendar` + `recurring-ical-events`, it must give exactly the meetings `mentord
+//! `icalendar` + `recurring-ical-events` and, independently, by ical.js (what web
+//! calendar clients use), it must give exactly the meetings `mentord
 //! plan --json --days 112` gives for her, under the invites' own UIDs and SEQUENCEs, or
 //! her calendar and the invites disagree (or show meetings twice). Polled hourly by
 //! thousands, it answers 304 to a client that has it; an edit (a pair paused, a new
@@ -209,43 +210,6 @@ fn planned(config: &Path, today: jiff::civil::Date) -> BTreeSet<Timestamp> {
         .collect()
 }
 
-/// The feed's meetings from `from` to `until` (inclusive), as `icalendar` +
-/// `recurring-ical-events` expand them: (start, UID, SEQUENCE).
-fn expanded(feed: &str, from: Timestamp, until: Timestamp) -> Vec<(Timestamp, String, u32)> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("feed.ics");
-    std::fs::write(&file, feed).unwrap();
-    let script = r#"
-import datetime, json, sys
-import icalendar, recurring_ical_events
-cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
-assert str(cal.get("METHOD", "PUBLISH")) == "PUBLISH"
-lo = datetime.datetime.fromisoformat(sys.argv[2])
-hi = datetime.datetime.fromisoformat(sys.argv[3])
-out = []
-for e in recurring_ical_events.of(cal).between(lo, hi + datetime.timedelta(seconds=1)):
-    start = e["DTSTART"].dt.astimezone(datetime.timezone.utc)
-    out.append([start.strftime("%Y-%m-%dT%H:%M:%SZ"), str(e["UID"]), int(e.get("SEQUENCE", 0))])
-print(json.dumps(out))
-"#;
-    let output = std::process::Command::new(common::python())
-        .args(["-c", script])
-        .arg(&file)
-        .arg(from.to_string())
-        .arg(until.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let rows: Vec<(String, String, u32)> = serde_json::from_slice(&output.stdout).unwrap();
-    rows.into_iter()
-        .map(|(at, uid, seq)| (at.parse().unwrap(), uid, seq))
-        .collect()
-}
-
 /// The new feed path `feed reset grace` prints (`/ics/TOKEN.ics`), checking its
 /// webcal:// twin.
 fn reset(config: &Path, port: u16) -> String {
@@ -282,16 +246,20 @@ fn agrees_with_plan(
 ) {
     let plan = planned(config, today);
     let (first, last) = (*plan.first().unwrap(), *plan.last().unwrap());
-    let meetings = expanded(feed, first, last);
-    let starts: BTreeSet<Timestamp> = meetings.iter().map(|m| m.0).collect();
-    assert_eq!(
-        starts.len(),
-        meetings.len(),
-        "a meeting twice: {meetings:?}"
-    );
-    assert_eq!(starts, plan);
-    let identities: BTreeSet<(String, u32)> = meetings.iter().map(|m| (m.1.clone(), m.2)).collect();
-    assert_eq!(&identities, invites);
+    let [python, icaljs] = common::feeds::expanded_by_both(feed, first, last);
+    for (parser, meetings) in [("python", &python), ("ical.js", &icaljs)] {
+        let starts: BTreeSet<Timestamp> = meetings.iter().map(|m| m.0).collect();
+        assert_eq!(
+            starts.len(),
+            meetings.len(),
+            "{parser}: a meeting twice: {meetings:?}"
+        );
+        assert_eq!(starts, plan, "{parser}");
+        let identities: BTreeSet<(String, u32)> =
+            meetings.iter().map(|m| (m.1.clone(), m.2)).collect();
+        assert_eq!(&identities, invites, "{parser}");
+    }
+    assert_eq!(python, icaljs, "the two parsers disagree");
 }
 
 #[test]
