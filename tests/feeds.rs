@@ -322,6 +322,25 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
         .unwrap();
     assert!(!plan.contains(&skipped_at) && plan.first() < Some(&skipped_at));
 
+    // The coordinator's feed, read now: what it shows after the edits below is not
+    // what was computed (and kept) now.
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("coordinator:{PASSWORD}")
+        )
+    );
+    let before = http::request(
+        port,
+        "GET",
+        "/ics/program.ics",
+        &[("Authorization", &basic)],
+        b"",
+    );
+    assert_eq!(before.status, 200);
+    assert_eq!(before.body.matches("BEGIN:VEVENT").count(), 2);
+
     // A client that has it gets 304, with the same validator.
     let etag = feed.header("etag").unwrap().to_string();
     let again = http::request(port, "GET", &path, &[("If-None-Match", &etag)], b"");
@@ -388,13 +407,6 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
     let refused = http::get(port, "/ics/program.ics");
     assert_eq!(refused.status, 401);
     assert!(!refused.body.contains("BEGIN:VCALENDAR"));
-    let basic = format!(
-        "Basic {}",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("coordinator:{PASSWORD}")
-        )
-    );
     let all = http::request(
         port,
         "GET",
