@@ -104,15 +104,17 @@ fn addresses(text: &str, prefix: &str) -> Vec<String> {
     out
 }
 
-/// The feed a mail links: its path (`/ics/TOKEN.ics`), checked to be there in both
-/// forms, in the text part and as links of the HTML part.
-fn feed_of(mail: &serde_json::Value, port: u16) -> String {
+/// The feed a mail links under `base` (`http://host:port`): its path
+/// (`/ics/TOKEN.ics`), checked to be there in both forms, in the text part and as links
+/// of the HTML part.
+fn feed_of(mail: &serde_json::Value, base: &str) -> String {
     let text = mail["text"].as_str().unwrap();
     let html = mail["html"].as_str().unwrap();
-    let https: Vec<String> = addresses(text, &format!("http://127.0.0.1:{port}/ics/"));
-    let webcal: Vec<String> = addresses(text, &format!("webcal://127.0.0.1:{port}/ics/"));
+    let host = base.split_once("://").unwrap().1;
+    let https: Vec<String> = addresses(text, &format!("{base}/ics/"));
+    let webcal: Vec<String> = addresses(text, &format!("webcal://{host}/ics/"));
     assert!(!https.is_empty() && !webcal.is_empty(), "{text}");
-    let path = https[0][format!("http://127.0.0.1:{port}").len()..].to_string();
+    let path = https[0][base.len()..].to_string();
     assert!(
         path.ends_with(".ics") && path.len() > "/ics/.ics".len() + 30,
         "{path}"
@@ -127,13 +129,10 @@ fn feed_of(mail: &serde_json::Value, port: u16) -> String {
         "{text}"
     );
     assert!(
-        html.contains(&format!("href=\"webcal://127.0.0.1:{port}{path}\"")),
+        html.contains(&format!("href=\"webcal://{host}{path}\"")),
         "{html}"
     );
-    assert!(
-        html.contains(&format!("href=\"http://127.0.0.1:{port}{path}\"")),
-        "{html}"
-    );
+    assert!(html.contains(&format!("href=\"{base}{path}\"")), "{html}");
     path
 }
 
@@ -182,9 +181,10 @@ fn invites_and_prompts_link_the_persons_feed_which_follows_cant_make_it() {
     // Linus's invite and prompt link his feed; Alan's link another.
     let invite = mail(&outbox, "invite", "linus@example.org");
     let prompt = mail(&outbox, "agenda_prompt", "linus@example.org");
-    let path = feed_of(&invite, port);
-    assert_eq!(feed_of(&prompt, port), path, "the same feed in both");
-    let alans = feed_of(&mail(&outbox, "agenda_prompt", "alan@example.org"), port);
+    let base = format!("http://127.0.0.1:{port}");
+    let path = feed_of(&invite, &base);
+    assert_eq!(feed_of(&prompt, &base), path, "the same feed in both");
+    let alans = feed_of(&mail(&outbox, "agenda_prompt", "alan@example.org"), &base);
     assert_ne!(alans, path);
 
     // The address answers his feed: named for him, his meeting under his invite's UID.
@@ -245,4 +245,69 @@ fn invites_and_prompts_link_the_persons_feed_which_follows_cant_make_it() {
     assert_eq!(stale.status, 200, "the old ETag gets the new feed");
 
     daemons.stop();
+}
+
+/// A coordinator previews a term with `simulate`: the invites and prompts show the feed
+/// links people will get, each person's own, the same in every run (made with the
+/// simulation's key, never stored or served), so two previews can be compared.
+#[test]
+fn a_simulation_shows_the_same_feed_links_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let meeting: Timestamp = "2030-01-07T10:00:00Z".parse().unwrap();
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, program(meeting, dir.path(), 8025)).unwrap();
+    let run = |out: &str| {
+        let out = dir.path().join(out);
+        let status = common::mentord()
+            .arg("-c")
+            .arg(&config)
+            .args([
+                "simulate",
+                "--from",
+                "2030-01-01",
+                "--until",
+                "2030-01-15",
+                "--out",
+            ])
+            .arg(&out)
+            .env("TEST_FEED_SECRET", SECRET)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+    };
+    let (first, second) = (run("first"), run("second"));
+    // Each mail of `kind` about `pair`, as Python's email reads it.
+    let named = |kind: &str, pair: &str| -> Vec<serde_json::Value> {
+        (first.iter())
+            .filter(|f| {
+                let name = f.file_name().unwrap().to_string_lossy().to_string();
+                name.contains(&format!("-{kind}-{pair}"))
+            })
+            .map(|f| common::read_eml(f))
+            .collect()
+    };
+    let base = "http://127.0.0.1:8025";
+    let prompt = named("agenda_prompt", "margaret-linus").remove(0);
+    let invite = (named("invite", "margaret-linus").into_iter())
+        .find(|m| m["to"] == prompt["to"])
+        .unwrap();
+    let linus = feed_of(&prompt, base);
+    assert_eq!(feed_of(&invite, base), linus);
+    let alan = named("agenda_prompt", "grace-alan").remove(0);
+    assert_ne!(feed_of(&alan, base), linus);
+    assert_eq!(first.len(), second.len());
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(
+            std::fs::read(a).unwrap(),
+            std::fs::read(b).unwrap(),
+            "{a:?}"
+        );
+    }
 }
