@@ -21,82 +21,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use common::client::{
+    PASSWORD, ask, ms, once, percentile, read_answer, run_daemon, sending_during, write_program,
+};
 use common::{counts, free_port, generate, start_sink};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 const REQUESTS: usize = 10_000;
 const CLIENTS: usize = 50;
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Messages sent per second while `work` runs, and what it returned.
-async fn sending_during<T>(store: &str, work: impl Future<Output = T>) -> (f64, T) {
-    let (_, before) = counts(store).await;
-    let start = Instant::now();
-    let out = work.await;
-    let elapsed = start.elapsed().as_secs_f64();
-    let (_, after) = counts(store).await;
-    ((after - before) as f64 / elapsed, out)
-}
-
-/// One answer read off a keep-alive connection: its status.
-async fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<u16> {
-    buffer.clear();
-    let mut chunk = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buffer.len() < head_end + length {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    Ok(status)
-}
-
-/// A one-off request on a connection of its own: status and latency.
-async fn once(port: u16, raw: &[u8]) -> std::io::Result<(u16, Duration)> {
-    let start = Instant::now();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    stream.write_all(raw).await?;
-    let status = read_answer(&mut stream, &mut Vec::new()).await?;
-    Ok((status, start.elapsed()))
-}
-
-/// The coordinator's page password the bench runs the daemon with.
-const PASSWORD: &str = "bench-page-password";
 
 /// A GET of `path`; the coordinator's page (`/`, `/?…`) with its basic auth.
 fn get(path: &str) -> Vec<u8> {
@@ -133,24 +68,12 @@ async fn burst(port: u16, path: &str) -> Burst {
             let mut stream = None;
             for _ in 0..per_client {
                 let sent = Instant::now();
-                let answer = async {
-                    if stream.is_none() {
-                        stream = Some(TcpStream::connect(("127.0.0.1", port)).await?);
-                    }
-                    let s = stream.as_mut().expect("connected above");
-                    s.write_all(&request).await?;
-                    read_answer(s, &mut buffer).await
-                }
-                .await;
-                match answer {
+                match ask(&mut stream, port, &request, &mut buffer).await {
                     Ok(status) => {
                         latencies.push(sent.elapsed());
                         not_ok += usize::from(status != 200);
                     }
-                    Err(_) => {
-                        errors += 1;
-                        stream = None;
-                    }
+                    Err(_) => errors += 1,
                 }
             }
             (latencies, not_ok, errors)
@@ -201,17 +124,6 @@ async fn sustained(port: u16, path: &str, length: Duration) -> usize {
         answered += done.expect("a client");
     }
     answered
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 /// Slow clients: each opens a connection and sends a request's headers a byte every
@@ -308,18 +220,6 @@ async fn huge_body(port: u16, chunked: bool) -> String {
     outcome.unwrap_or_else(|e: std::io::Error| format!("connection {}", e.kind()))
 }
 
-fn write_program(dir: &Path, base: &str, smtp: u16, http: u16, store: &str) -> PathBuf {
-    let config = dir.join("http.toml");
-    let text = format!(
-        "{base}\n[mail]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{smtp}\"\ntls = \"none\"\n\n\
-         [store]\nurl = \"{store}\"\n\n\
-         [http]\nlisten = \"127.0.0.1:{http}\"\npublic_url = \"http://127.0.0.1:{http}\"\n\
-         secret_env = \"MENTORD_BENCH_SECRET\"\npassword_env = \"MENTORD_BENCH_PASSWORD\"\n"
-    );
-    std::fs::write(&config, text).expect("write program");
-    config
-}
-
 fn report(path: &str, b: &Burst, sending: f64) {
     println!(
         "{path:<9} {} requests, {CLIENTS} clients: p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.1} ms  \
@@ -352,24 +252,13 @@ async fn main() {
     let (smtp, http) = (free_port(), free_port());
     let _sink = start_sink(smtp);
     let store = format!("sqlite://{}", dir.join("http.db").display());
-    let config = write_program(&dir, &base, smtp, http, &store);
+    let config = write_program(&dir, "http.toml", &base, smtp, http, &store);
     println!(
         "program: {pairs} pairs ({paused} paused): {expected} invites on first start, over SMTP to smtp-sink"
     );
 
     let started = Instant::now();
-    let daemon = Killed(
-        Command::new(&binary)
-            .arg("-c")
-            .arg(&config)
-            .arg("run")
-            .env("RUST_LOG", "warn")
-            .env("MENTORD_BENCH_SECRET", "b".repeat(48))
-            .env("MENTORD_BENCH_PASSWORD", PASSWORD)
-            .env_remove("MENTORD_NOW")
-            .spawn()
-            .expect("start mentord"),
-    );
+    let daemon = run_daemon(&binary, &config);
     // Serving starts before the first-start reconcile; the burst waits for sending.
     while once(http, &get("/livez")).await.is_err() {
         assert!(started.elapsed() < Duration::from_secs(120), "never served");

@@ -6,9 +6,12 @@
 //! they cross the March DST change whatever the day the test runs, and a skip date in
 //! them drops one of Alan's meetings. She
 //! subscribes to her feed instead of keeping every invite: parsed by Python's
-//! `icalendar` + `recurring-ical-events`, it must give exactly the meetings `mentord
+//! `icalendar` + `recurring-ical-events` and, independently, by ical.js (what web
+//! calendar clients use), it must give exactly the meetings `mentord
 //! plan --json --days 112` gives for her, under the invites' own UIDs and SEQUENCEs, or
-//! her calendar and the invites disagree (or show meetings twice). Polled hourly by
+//! her calendar and the invites disagree (or show meetings twice); so must Alan's and
+//! Linus's, reached by the link in their invites (Linus's is empty once his pair is
+//! paused). Polled hourly by
 //! thousands, it answers 304 to a client that has it; an edit (a pair paused, a new
 //! time) changes it and its ETag, and a new skip date leaves that meeting out under the
 //! cancel's SEQUENCE. A leaked address is replaced with `mentord feed
@@ -168,6 +171,29 @@ fn invite_identities(files: &[PathBuf]) -> BTreeSet<(String, u32)> {
         .collect()
 }
 
+/// The mails among `files` to `email`.
+fn to(files: &[PathBuf], email: &str) -> Vec<PathBuf> {
+    (files.iter())
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|l| l.starts_with("To:") && l.contains(&format!("<{email}>")))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The feed a mail links (its text part's `http://127.0.0.1:PORT/ics/TOKEN.ics`): the path.
+fn linked_feed(file: &Path, port: u16) -> String {
+    let mail = common::read_eml(file);
+    let text = mail["text"].as_str().unwrap();
+    let prefix = format!("http://127.0.0.1:{port}");
+    let start = text.find(&format!("{prefix}/ics/")).unwrap() + prefix.len();
+    let end = start + text[start..].find(".ics").unwrap() + ".ics".len();
+    text[start..end].to_string()
+}
+
 /// The feed at `path` once `ready` says it is (within 30 seconds; `late` says what
 /// did not happen otherwise).
 fn feed_once(
@@ -187,8 +213,8 @@ fn feed_once(
     }
 }
 
-/// `plan --json --days 112`: Grace's meetings' starts, and the window they span.
-fn planned(config: &Path, today: jiff::civil::Date) -> BTreeSet<Timestamp> {
+/// `plan --json --days 112`: `person`'s meetings' starts.
+fn planned(config: &Path, today: jiff::civil::Date, person: &str) -> BTreeSet<Timestamp> {
     let from = jiff::tz::TimeZone::get("America/New_York")
         .unwrap()
         .to_ambiguous_timestamp(window_start(today).at(0, 0, 0, 0))
@@ -204,45 +230,8 @@ fn planned(config: &Path, today: jiff::civil::Date) -> BTreeSet<Timestamp> {
     lines
         .iter()
         .filter(|l| l["kind"] == "meeting")
-        .filter(|l| l["to"].as_array().unwrap().iter().any(|p| p == "grace"))
+        .filter(|l| l["to"].as_array().unwrap().iter().any(|p| p == person))
         .map(|l| l["at"].as_str().unwrap().parse().unwrap())
-        .collect()
-}
-
-/// The feed's meetings from `from` to `until` (inclusive), as `icalendar` +
-/// `recurring-ical-events` expand them: (start, UID, SEQUENCE).
-fn expanded(feed: &str, from: Timestamp, until: Timestamp) -> Vec<(Timestamp, String, u32)> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("feed.ics");
-    std::fs::write(&file, feed).unwrap();
-    let script = r#"
-import datetime, json, sys
-import icalendar, recurring_ical_events
-cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
-assert str(cal.get("METHOD", "PUBLISH")) == "PUBLISH"
-lo = datetime.datetime.fromisoformat(sys.argv[2])
-hi = datetime.datetime.fromisoformat(sys.argv[3])
-out = []
-for e in recurring_ical_events.of(cal).between(lo, hi + datetime.timedelta(seconds=1)):
-    start = e["DTSTART"].dt.astimezone(datetime.timezone.utc)
-    out.append([start.strftime("%Y-%m-%dT%H:%M:%SZ"), str(e["UID"]), int(e.get("SEQUENCE", 0))])
-print(json.dumps(out))
-"#;
-    let output = std::process::Command::new(common::python())
-        .args(["-c", script])
-        .arg(&file)
-        .arg(from.to_string())
-        .arg(until.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let rows: Vec<(String, String, u32)> = serde_json::from_slice(&output.stdout).unwrap();
-    rows.into_iter()
-        .map(|(at, uid, seq)| (at.parse().unwrap(), uid, seq))
         .collect()
 }
 
@@ -277,21 +266,30 @@ fn reset(config: &Path, port: u16) -> String {
 fn agrees_with_plan(
     config: &Path,
     today: jiff::civil::Date,
+    person: &str,
     feed: &str,
     invites: &BTreeSet<(String, u32)>,
 ) {
-    let plan = planned(config, today);
+    let plan = planned(config, today, person);
+    if plan.is_empty() {
+        assert!(!feed.contains("BEGIN:VEVENT"), "{person}: {feed}");
+        return;
+    }
     let (first, last) = (*plan.first().unwrap(), *plan.last().unwrap());
-    let meetings = expanded(feed, first, last);
-    let starts: BTreeSet<Timestamp> = meetings.iter().map(|m| m.0).collect();
-    assert_eq!(
-        starts.len(),
-        meetings.len(),
-        "a meeting twice: {meetings:?}"
-    );
-    assert_eq!(starts, plan);
-    let identities: BTreeSet<(String, u32)> = meetings.iter().map(|m| (m.1.clone(), m.2)).collect();
-    assert_eq!(&identities, invites);
+    let [python, icaljs] = common::feeds::expanded_by_both(feed, first, last);
+    for (parser, meetings) in [("python", &python), ("ical.js", &icaljs)] {
+        let starts: BTreeSet<Timestamp> = meetings.iter().map(|m| m.0).collect();
+        assert_eq!(
+            starts.len(),
+            meetings.len(),
+            "{parser}: a meeting twice: {meetings:?}"
+        );
+        assert_eq!(starts, plan, "{parser}");
+        let identities: BTreeSet<(String, u32)> =
+            meetings.iter().map(|m| (m.1.clone(), m.2)).collect();
+        assert_eq!(&identities, invites, "{parser}");
+    }
+    assert_eq!(python, icaljs, "the two parsers disagree");
 }
 
 #[test]
@@ -334,11 +332,22 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
         feed.body
             .contains("BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\n")
     );
-    let plan = planned(&config, today);
+    let plan = planned(&config, today, "grace");
     assert!(plan.len() >= 30, "sixteen weeks of two pairs: {plan:?}");
     let offsets: BTreeSet<_> = plan.iter().map(|t| new_york.to_offset(*t)).collect();
     assert_eq!(offsets.len(), 2, "the window crosses a DST change");
-    agrees_with_plan(&config, today, &feed.body, &sent);
+    agrees_with_plan(&config, today, "grace", &feed.body, &sent);
+    // Alan and Linus follow the link in their invites: each feed is exactly their plan.
+    let mut theirs = Vec::new();
+    for (person, email) in [("alan", "alan@example.org"), ("linus", "linus@example.org")] {
+        let invite = to(&invites, email);
+        let own = linked_feed(&invite[0], port);
+        let feed = http::get(port, &own);
+        assert_eq!(feed.status, 200, "{person}: {}", feed.body);
+        let identities = invite_identities(&invite);
+        agrees_with_plan(&config, today, person, &feed.body, &identities);
+        theirs.push((person, email, own));
+    }
     let skipped = skip_date(today);
     assert!(
         feed.body.contains(&format!(
@@ -353,6 +362,25 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
         .compatible()
         .unwrap();
     assert!(!plan.contains(&skipped_at) && plan.first() < Some(&skipped_at));
+
+    // The coordinator's feed, read now: what it shows after the edits below is not
+    // what was computed (and kept) now.
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("coordinator:{PASSWORD}")
+        )
+    );
+    let before = http::request(
+        port,
+        "GET",
+        "/ics/program.ics",
+        &[("Authorization", &basic)],
+        b"",
+    );
+    assert_eq!(before.status, 200);
+    assert_eq!(before.body.matches("BEGIN:VEVENT").count(), 2);
 
     // A client that has it gets 304, with the same validator.
     let etag = feed.header("etag").unwrap().to_string();
@@ -377,9 +405,23 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
         now.header("etag") != Some(etag.as_str()) && !now.body.contains("Linus")
     });
     assert_eq!(changed.status, 200);
-    agrees_with_plan(&config, today, &changed.body, &invite_identities(&updates));
+    agrees_with_plan(
+        &config,
+        today,
+        "grace",
+        &changed.body,
+        &invite_identities(&updates),
+    );
     let stale = http::request(port, "GET", &path, &[("If-None-Match", &etag)], b"");
     assert_eq!(stale.status, 200, "an old ETag gets the new feed");
+    // Alan's at the new time, under his update's SEQUENCE; Linus's (paused) empty.
+    for (person, email, own) in &theirs {
+        let now = feed_once(port, own, "their feed did not change", |now| {
+            now.body.contains("T170000") || !now.body.contains("BEGIN:VEVENT")
+        });
+        let identities = invite_identities(&to(&updates, email));
+        agrees_with_plan(&config, today, person, &now.body, &identities);
+    }
 
     // One more skip date: a cancel of that one meeting (SEQUENCE + 1) goes out, and the
     // feed leaves that meeting out under the cancel's SEQUENCE.
@@ -401,7 +443,13 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
     let changed = feed_once(port, &path, "the feed kept the meeting", |now| {
         now.body.contains(&exdate)
     });
-    agrees_with_plan(&config, today, &changed.body, &invite_identities(&cancels));
+    agrees_with_plan(
+        &config,
+        today,
+        "grace",
+        &changed.body,
+        &invite_identities(&cancels),
+    );
 
     // A reset: the old address answers what any unknown path answers; the new one works.
     let unknown = http::get(port, "/ics/not-a-token.ics");
@@ -420,13 +468,6 @@ fn a_persons_feed_is_their_plan_under_the_invites_identities() {
     let refused = http::get(port, "/ics/program.ics");
     assert_eq!(refused.status, 401);
     assert!(!refused.body.contains("BEGIN:VCALENDAR"));
-    let basic = format!(
-        "Basic {}",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("coordinator:{PASSWORD}")
-        )
-    );
     let all = http::request(
         port,
         "GET",

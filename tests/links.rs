@@ -103,7 +103,8 @@ fn wait_for(outbox: &Path, kind: &str, to: &str, limit: Duration) -> PathBuf {
     }
 }
 
-/// The paths (`/a/…`, `/u/…`) of the links in a mail's text part, in order.
+/// The paths of the action links (`/a/…`, `/u/…`) in a mail's text part, in order: not
+/// the person's calendar feed (`/ics/…`, tests/feed_links.rs).
 fn link_paths(mail: &serde_json::Value, port: u16) -> Vec<String> {
     let text = mail["text"].as_str().unwrap();
     let prefix = format!("http://127.0.0.1:{port}");
@@ -114,7 +115,9 @@ fn link_paths(mail: &serde_json::Value, port: u16) -> Vec<String> {
         let end = after
             .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_.".contains(c)))
             .unwrap_or(after.len());
-        out.push(after[..end].to_string());
+        if !after.starts_with("/ics/") {
+            out.push(after[..end].to_string());
+        }
         rest = &after[end..];
     }
     out

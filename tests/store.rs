@@ -577,3 +577,57 @@ async fn feed_tokens_are_kept_until_reset() {
         assert_eq!(store.feed_token("grace", now).await.unwrap(), fresh);
     }
 }
+
+/// Story: a first start invites 100,000 people and every invite links its person's feed.
+/// On both dialects the tokens of a whole batch come in a few statements: those who had
+/// one keep it, the others get one, more people than one statement names are all
+/// answered; and the count the feeds' ETags are remembered for moves with every batch
+/// of series recorded, and only then (a 304 from memory is right only while it stays).
+#[tokio::test]
+async fn a_batch_of_feed_tokens_and_the_series_change_count() {
+    let program = mentord::program::load(std::path::Path::new(common::example())).unwrap();
+    let now = at("2027-01-04T09:00:00Z");
+    let changes = mentord::reconcile::reconcile(&program, &Default::default(), now);
+    let series = changes
+        .first()
+        .unwrap()
+        .series(&program)
+        .unwrap()
+        .into_owned();
+    let sent = mentord::reconcile::Sent {
+        series,
+        sequence: 0,
+        active: true,
+    };
+    let names: Vec<String> = (0..1_100).map(|i| format!("p{i}")).collect();
+    let people: Vec<&str> = names.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for (location, _database) in backends(dir.path()) {
+        let store = Store::open(&location).await.unwrap();
+        let kept = store.feed_token("p7", now).await.unwrap();
+        let tokens = store.feed_tokens(&people, now).await.unwrap();
+        assert_eq!(tokens.len(), people.len(), "{location:?}");
+        assert_eq!(tokens["p7"], kept, "{location:?}");
+        assert_eq!(store.feed_tokens(&people, now).await.unwrap(), tokens);
+        assert_eq!(
+            store
+                .person_of_feed(&tokens["p1050"])
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("p1050"),
+            "{location:?}"
+        );
+
+        assert_eq!(store.series_changes().await.unwrap(), 0, "{location:?}");
+        store.enqueue_all(&[], &[], now).await.unwrap();
+        assert_eq!(store.series_changes().await.unwrap(), 0, "{location:?}");
+        let batch = [
+            ("a".to_string(), sent.clone()),
+            ("b".to_string(), sent.clone()),
+        ];
+        store.enqueue_all(&[], &batch, now).await.unwrap();
+        store.save_series("a", &sent, now).await.unwrap();
+        assert_eq!(store.series_changes().await.unwrap(), 2, "{location:?}");
+    }
+}

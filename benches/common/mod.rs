@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each benchmark uses its own part
 
+pub mod client;
+
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

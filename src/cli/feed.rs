@@ -47,14 +47,10 @@ impl Feed {
         let served = program.http.as_ref().is_some_and(|h| h.secret.is_some());
         match public_url {
             Some(base) => {
-                let https = format!("{base}/ics/{token}.ics");
-                let webcal = format!(
-                    "webcal://{}",
-                    https.split_once("://").map_or(&*https, |(_, rest)| rest)
-                );
+                let links = crate::vocab::links::FeedLinks::new(base, &token);
                 println!("{person}'s new calendar feed (the old address answers nothing now):");
-                println!("  {https}");
-                println!("  {webcal}");
+                println!("  {}", links.https);
+                println!("  {}", links.webcal);
             }
             None => println!("{person}'s new calendar feed: /ics/{token}.ics"),
         }

@@ -175,6 +175,9 @@ impl Composer<'_> {
         };
         let mut context =
             Context::for_pair(program, pair, role).with_meeting(program, pair, start, first);
+        if matches!(kind, MessageKind::Invite | MessageKind::InviteUpdate) {
+            self.feed_links(&id, &mut context.links);
+        }
         if kind == MessageKind::OccurrenceCancel {
             context.cancelled_by = occurrence
                 .and_then(|date| pair.cancelled_by(date))

@@ -130,6 +130,8 @@ pub(crate) fn check_templates(program: &Program, templates: &Templates) -> anyho
                 review_done: link.clone(),
                 checkin: vec![link.clone().unwrap_or_default(); 5],
                 unsubscribe: link.clone(),
+                feed: Some("https://mentoring.example.org/ics/x.ics".to_string()),
+                feed_webcal: Some("webcal://mentoring.example.org/ics/x.ics".to_string()),
             },
         ),
     ] {

@@ -1,6 +1,6 @@
 //! The action links of a mail (`[http] public_url`): can't make it, agenda, action
 //! items, review done, the check-in's five scores, and the one-click unsubscribe of optional mail, each signed for
-//! its recipient and subject.
+//! its recipient and subject; and the recipient's calendar feed (SPEC §9).
 
 use jiff::Timestamp;
 
@@ -39,6 +39,7 @@ impl Composer<'_> {
             MessageKind::AgendaPrompt => {
                 out.cant_make_it = link(LinkAction::CantMakeIt, meeting);
                 out.agenda = link(LinkAction::Agenda, meeting);
+                self.feed_links(person, &mut out);
             }
             MessageKind::MentorReminder => out.cant_make_it = link(LinkAction::CantMakeIt, meeting),
             MessageKind::Followup => out.action_items = link(LinkAction::ActionItems, None),
@@ -63,6 +64,17 @@ impl Composer<'_> {
             }
         });
         (out, unsubscribe)
+    }
+
+    /// `person`'s calendar feed in `out`, when links are signed and they have a token.
+    pub(super) fn feed_links(&self, person: &str, out: &mut LinksContext) {
+        let (Some(signer), Some(token)) = (self.links, self.feeds.and_then(|f| f.get(person)))
+        else {
+            return;
+        };
+        let feed = signer.feed(token);
+        out.feed = Some(feed.https);
+        out.feed_webcal = Some(feed.webcal);
     }
 
     /// A coordinator's one-click answer about `pair` in the digest sent at `at`: valid

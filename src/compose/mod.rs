@@ -42,7 +42,13 @@ pub struct Composer<'p> {
     tokens: &'p TokenKey,
     /// Signs action links, with `[http] public_url`.
     links: Option<&'p Signer>,
+    /// People's calendar-feed tokens by person id, read from the store a batch at a
+    /// time ([`FeedTokens`]); a person without one gets no feed link.
+    feeds: Option<&'p FeedTokens>,
 }
+
+/// Calendar-feed tokens by person id (see [`crate::store::Store::feed_tokens`]).
+pub type FeedTokens = std::collections::HashMap<String, String>;
 
 /// Kinds whose replies mentord reads (README, "The program file": prompts, follow-ups,
 /// nudges and check-ins), so they carry a Reply-To with a token.
@@ -70,7 +76,14 @@ impl<'p> Composer<'p> {
             templates,
             tokens: TokenKey::preview(),
             links: None,
+            feeds: None,
         }
+    }
+
+    /// Feed links (with action links) for the people `feeds` has a token for.
+    pub(crate) fn with_feeds(mut self, feeds: Option<&'p FeedTokens>) -> Self {
+        self.feeds = feeds;
+        self
     }
 
     /// Action links (with `[http] public_url`) signed with `links`.

@@ -82,6 +82,7 @@ pub(crate) async fn launch(
                 guesses: Default::default(),
                 wake: wake.clone(),
                 report_cache: Default::default(),
+                feed_cache: Default::default(),
                 metrics: crate::serve::metrics::Cache::default(),
                 readiness: Default::default(),
             };

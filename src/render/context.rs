@@ -55,6 +55,10 @@ pub struct LinksContext {
     /// without links.
     pub checkin: Vec<String>,
     pub unsubscribe: Option<String>,
+    /// The recipient's calendar feed (SPEC §9), in invites and agenda prompts: its
+    /// `https://` address, and its `webcal://` form that calendar apps subscribe to.
+    pub feed: Option<String>,
+    pub feed_webcal: Option<String>,
 }
 
 /// A reply passed on to the other person of the pair (SPEC §5 "No dead ends").

@@ -11,19 +11,22 @@
 //! `ETag` (a hash of the body); `If-None-Match` with it gets 304.
 //!
 //! A person's request costs one lookup of the token's hash and one of their pairs'
-//! series: nothing walks the program. An unknown or reset token gets the same 404 as
-//! any unknown path.
+//! series: nothing walks the program. A poll with the ETag this daemon last computed for
+//! them, while no series changed, costs the token's lookup alone: the 304 comes from
+//! [`super::feed_cache`], which also keeps the program's whole feed. An unknown or reset
+//! token gets the same 404 as any unknown path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{Shared, not_found, signin};
 use crate::ics::{self, Published};
-use crate::program::Status;
+use crate::program::{Program, Status};
 
 /// GET `/ics/{file}`: `TOKEN.ics` or `program.ics`.
 pub async fn feed(
@@ -57,8 +60,24 @@ pub async fn feed(
         .filter(|pair| pair.status == Status::Active)
         .map(|pair| pair.id.as_str())
         .collect();
+    let generation = match shared.feed_cache.generation(&shared.store, &program).await {
+        Ok(generation) => generation,
+        Err(e) => return unavailable(&e),
+    };
+    // A poll of a feed unchanged since this daemon last computed it: 304 from memory.
+    if let Some(etag) = shared.feed_cache.etag(&generation, &person)
+        && matches(&headers, &etag)
+    {
+        return answer(&headers, &etag, None);
+    }
     let name = format!("{} ({})", program.name, program.person(index).name);
-    respond(&shared, &headers, &name, Some(&pairs)).await
+    let body = match calendar(&shared, &program, &name, Some(&pairs)).await {
+        Ok(body) => body,
+        Err(e) => return unavailable(&e),
+    };
+    let etag = etag(&body);
+    shared.feed_cache.keep_etag(&generation, &person, &etag);
+    answer(&headers, &etag, Some(body.into()))
 }
 
 /// `program.ics`: every active pair's meetings, for the coordinator.
@@ -70,22 +89,33 @@ async fn program_feed(shared: &Shared, peer: SocketAddr, headers: &HeaderMap) ->
         return refused;
     }
     let program = shared.program();
-    let name = program.name.clone();
-    respond(shared, headers, &name, None).await
-}
-
-/// The feed of `pairs` (every pair's with `None`) that are active in the program now.
-async fn respond(
-    shared: &Shared,
-    headers: &HeaderMap,
-    name: &str,
-    pairs: Option<&[&str]>,
-) -> Response {
-    let program = shared.program();
-    let sent = match shared.store.active_series_of(pairs).await {
-        Ok(sent) => sent,
+    let generation = match shared.feed_cache.generation(&shared.store, &program).await {
+        Ok(generation) => generation,
         Err(e) => return unavailable(&e),
     };
+    // Every pair's series, read and written once per change, not once per request.
+    if let Some((etag, body)) = shared.feed_cache.program_feed(&generation) {
+        return answer(headers, &etag, Some(body));
+    }
+    let body = match calendar(shared, &program, &program.name, None).await {
+        Ok(body) => Bytes::from(body),
+        Err(e) => return unavailable(&e),
+    };
+    let etag = etag(&body);
+    shared
+        .feed_cache
+        .keep_program_feed(&generation, &etag, body.clone());
+    answer(headers, &etag, Some(body))
+}
+
+/// The calendar of `pairs` (every pair's with `None`) that are active in `program`.
+async fn calendar(
+    shared: &Shared,
+    program: &Program,
+    name: &str,
+    pairs: Option<&[&str]>,
+) -> anyhow::Result<String> {
+    let sent = shared.store.active_series_of(pairs).await?;
     let active = |pair: &str| {
         program
             .pair_by_id(pair)
@@ -99,20 +129,25 @@ async fn respond(
             dtstamp: *at,
         })
         .collect();
-    let body = ics::publish(name, &events);
-    let etag = etag(&body);
-    let mut response = if matches(headers, &etag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut response = body.into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/calendar; charset=utf-8"),
-        );
-        response
+    Ok(ics::publish(name, &events))
+}
+
+/// The answer for a feed whose ETag is `etag`: 304 when `If-None-Match` names it,
+/// `body` otherwise.
+fn answer(headers: &HeaderMap, etag: &str, body: Option<Bytes>) -> Response {
+    let mut response = match body {
+        Some(body) if !matches(headers, etag) => {
+            let mut response = body.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/calendar; charset=utf-8"),
+            );
+            response
+        }
+        _ => StatusCode::NOT_MODIFIED.into_response(),
     };
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
@@ -124,8 +159,8 @@ async fn respond(
 }
 
 /// A strong validator: the body's SHA-256, shortened.
-fn etag(body: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+fn etag(body: impl AsRef<[u8]>) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, body.as_ref());
     let hex: String = digest.as_ref()[..16]
         .iter()
         .map(|b| format!("{b:02x}"))

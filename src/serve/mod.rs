@@ -15,11 +15,13 @@
 //!   length and the wait after wrong guesses.
 //! - [`client`]: who a connection comes from, and at most 64 connections per client.
 //! - [`feeds`]: `/ics/TOKEN.ics` (a person's secret calendar feed) and
-//!   `/ics/program.ics` (every pair's, behind the page's password).
+//!   `/ics/program.ics` (every pair's, behind the page's password); [`feed_cache`]
+//!   what they remember while no series changes.
 
 pub mod actions;
 pub mod client;
 mod coordinator;
+mod feed_cache;
 pub mod feeds;
 pub mod health;
 mod kept;
@@ -69,6 +71,8 @@ pub struct Shared {
     pub wake: mpsc::Sender<Wake>,
     /// The coordinator's page's last report, reused for a few seconds.
     pub report_cache: page_cache::ReportCache,
+    /// The calendar feeds' ETags and the program's feed, while no series changes.
+    pub feed_cache: feed_cache::FeedCache,
     /// `/metrics` as last rendered.
     pub metrics: metrics::Cache,
     /// The store's last answer for `/readyz`.

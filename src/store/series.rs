@@ -102,6 +102,10 @@ pub fn from_json(text: &str) -> anyhow::Result<Series> {
     })
 }
 
+/// Counts a change of the series table, in the transaction that records it.
+pub(super) const COUNT_CHANGE: &str =
+    "UPDATE series_changes SET changes = changes + 1 WHERE id = 1";
+
 /// Records series as sent, many rows to a statement: `SAVE_SERIES`, the values, then
 /// `SAVE_SERIES_CONFLICT`. A pair may be in one statement once only.
 pub(super) const SAVE_SERIES: &str =
@@ -167,6 +171,18 @@ impl super::Store {
                 Ok((pair, sent, super::instant(updated_at)))
             })
             .collect()
+    }
+
+    /// How many times series were recorded as sent: it changes with every change of
+    /// any series, so what a calendar feed computed for one count stays right until the
+    /// count changes. One row, one read.
+    pub async fn series_changes(&self) -> anyhow::Result<i64> {
+        let changes: Option<i64> = on!(self, |pool| {
+            sqlx::query_scalar("SELECT changes FROM series_changes WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(changes.unwrap_or(0))
     }
 
     pub async fn save_series(&self, pair: &str, sent: &Sent, now: Timestamp) -> anyhow::Result<()> {

@@ -104,6 +104,25 @@ pub enum Refused {
     Expired,
 }
 
+/// A calendar feed's two addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedLinks {
+    pub https: String,
+    pub webcal: String,
+}
+
+impl FeedLinks {
+    /// The feed with `token` under `public_url` (`https://host/path`, no trailing slash).
+    pub fn new(public_url: &str, token: &str) -> FeedLinks {
+        let https = format!("{}/ics/{token}.ics", public_url.trim_end_matches('/'));
+        let webcal = format!(
+            "webcal://{}",
+            https.split_once("://").map_or(&*https, |(_, rest)| rest)
+        );
+        FeedLinks { https, webcal }
+    }
+}
+
 /// Makes and checks tokens, and the links around them.
 #[derive(Clone)]
 pub struct Signer {
@@ -166,6 +185,19 @@ impl Signer {
             _ => "a",
         };
         format!("{}/{path}/{}", self.public_url, self.token(claim))
+    }
+
+    /// A person's calendar feed (SPEC §9) with `token`: its `https://` address and the
+    /// `webcal://` form calendar apps open as a subscription.
+    pub fn feed(&self, token: &str) -> FeedLinks {
+        FeedLinks::new(&self.public_url, token)
+    }
+
+    /// A simulation's feed token for `person`: the same every run, made with this
+    /// (preview) key, never stored or served.
+    pub fn preview_feed_token(&self, person: &str) -> String {
+        let tag = hmac::sign(&self.key, format!("feed\n{person}").as_bytes());
+        URL_SAFE_NO_PAD.encode(&tag.as_ref()[..24])
     }
 
     /// The claim of a token made by this key and not expired at `now`.

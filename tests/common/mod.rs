@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test crate uses its own part
 
+pub mod feeds;
 pub mod http;
 pub mod imap;
 pub mod intake;
@@ -305,6 +306,17 @@ pub fn python() -> &'static Path {
         );
         std::path::PathBuf::from(format!("{root}/target/test-venv/bin/python3"))
     })
+}
+
+/// `node` with ical.js ready (tests/ical/setup.sh installs it into target/test-node):
+/// the command, and the package's folder for `ICALJS_PATH`.
+pub fn icaljs() -> (&'static str, std::path::PathBuf) {
+    python();
+    let root = env!("CARGO_MANIFEST_DIR");
+    (
+        "node",
+        std::path::PathBuf::from(format!("{root}/target/test-node/node_modules/ical.js")),
+    )
 }
 
 /// `mentord -c CONFIG run` as a child process, its log in `log`.

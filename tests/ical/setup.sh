@@ -5,7 +5,7 @@
 #   bash tests/ical/setup.sh        (from anywhere; as root on Debian 12)
 #
 # Python packages go into a virtual environment of the project's own,
-# target/test-venv, never into the machine's Python. Idempotent and quick when
+# target/test-venv, never into the machine's Python; ical.js into target/test-node. Idempotent and quick when
 # everything is there: it installs Debian packages only if missing (apt-get
 # update first, once), pip packages only if the pins in requirements.txt are
 # not already satisfied in the venv, and recompiles target/ical/libical_check
@@ -89,6 +89,25 @@ else
         "$venv/bin/python3" -m pip install -q -r "$req" >&2
 fi
 
+# --- ical.js, in the project's node folder -----------------------------------
+# The second independent parser of calendar feeds (tests/ical/icaljs_check.mjs),
+# installed into target/test-node, never globally. Needs node and npm (Debian's
+# nodejs and npm packages).
+node_dir="$repo/target/test-node"
+icaljs_version="2.2.1"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "node and npm are needed for ical.js (apt-get install nodejs npm)"
+    exit 1
+fi
+have_icaljs="$(node -p "require('$node_dir/node_modules/ical.js/package.json').version" 2>/dev/null || true)"
+if [ "$have_icaljs" = "$icaljs_version" ]; then
+    say "ical.js $icaljs_version present in $node_dir"
+else
+    say "npm install --prefix $node_dir ical.js@$icaljs_version"
+    mkdir -p "$node_dir"
+    npm install --prefix "$node_dir" --no-audit --no-fund --silent "ical.js@$icaljs_version" >&2
+fi
+
 # --- libical_check ----------------------------------------------------------
 mkdir -p "$out_dir"
 if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/setup.sh" ]; then
@@ -99,4 +118,4 @@ else
     cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" "$src" $(pkg-config --cflags --libs libical)
     mv -f "$bin.tmp" "$bin"
 fi
-say "ready: $bin FILE.ics ; $venv/bin/python3 $here/check.py FILE.ics --from ... --until ..."
+say "ready: $bin FILE.ics ; $venv/bin/python3 $here/check.py FILE.ics --from ... --until ... ; node $here/icaljs_check.mjs FILE.ics FROM UNTIL"

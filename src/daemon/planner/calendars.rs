@@ -39,6 +39,9 @@ impl Planner {
     ) -> anyhow::Result<(usize, bool)> {
         let sent = self.store.sent_series().await?;
         let changes = reconcile::reconcile(&self.program, &sent, now);
+        // Everyone invited links their feed: their tokens read (or made) at once, before
+        // the batches, so no batch waits for the store in between.
+        let feeds = self.feed_tokens(self.invited(&changes), now).await?;
         let mut queued = 0;
         let mut writing: Option<Writing> = None;
         let mut complete = true;
@@ -47,7 +50,7 @@ impl Planner {
                 complete = false;
                 break;
             }
-            let composed = self.compose_changes(batch, now)?;
+            let composed = self.compose_changes(batch, feeds.as_ref(), now)?;
             if let Some(written) = writing.take() {
                 queued += self.written(written).await?;
             }
@@ -78,8 +81,13 @@ impl Planner {
     }
 
     /// A batch of changes as the messages to queue and the series states to record.
-    fn compose_changes(&self, changes: &[Change], now: Timestamp) -> anyhow::Result<ChangeBatch> {
-        let composer = self.composer()?;
+    fn compose_changes(
+        &self,
+        changes: &[Change],
+        feeds: Option<&crate::compose::FeedTokens>,
+        now: Timestamp,
+    ) -> anyhow::Result<ChangeBatch> {
+        let composer = self.composer()?.with_feeds(feeds);
         let mut catch_up = Vec::new();
         let mut messages = Vec::new();
         let mut states = Vec::with_capacity(changes.len());

@@ -90,7 +90,9 @@ impl Planner {
         let mut seen = HashSet::with_capacity(late.len());
         late.retain(|(a, _)| seen.insert((a.kind, a.pair, a.to, a.subject)));
 
-        let composer = self.composer()?;
+        let prompted = self.prompted(late.iter().map(|(a, _)| a));
+        let feeds = self.feed_tokens(prompted, now).await?;
+        let composer = self.composer()?.with_feeds(feeds.as_ref());
         let mut batch = Vec::with_capacity(late.len());
         let mut causes = Vec::with_capacity(late.len());
         for (action, cause) in &late {

@@ -6,6 +6,7 @@
 
 mod calendars;
 mod catch_up;
+mod feed_links;
 pub(super) mod inbound;
 mod nudges;
 
@@ -229,12 +230,16 @@ impl Planner {
         } else {
             self.history(digest_due, now).await?
         };
+        // The feed tokens of everyone prompted in this tick: one read for them all.
+        let prompted = self.prompted(self.upcoming.iter().take_while(|a| a.at < until));
+        let feeds = self.feed_tokens(prompted, now).await?;
         let composer = composer(
             &self.program,
             &self.templates,
             self.tokens.as_ref(),
             self.signer.as_ref(),
-        )?;
+        )?
+        .with_feeds(feeds.as_ref());
         let mut batch = Vec::new();
         while let Some(action) = self.upcoming.front().copied() {
             if action.at >= until {

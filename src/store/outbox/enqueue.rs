@@ -176,6 +176,10 @@ impl Store {
                 save.push(series::SAVE_SERIES_CONFLICT);
                 save.build().execute(&mut *tx).await?;
             }
+            if !standing.is_empty() {
+                // The calendar feeds' change count (see `Store::series_changes`).
+                sqlx::query(series::COUNT_CHANGE).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             anyhow::Ok(queued)
         })?;
