@@ -11,6 +11,7 @@
 //! - [`reviews`]: relationship reviews held.
 //! - [`checkins`]: the answers to check-ins (private to the coordinator).
 //! - [`instances`]: the daemons at work, their heartbeats and breaker state.
+//! - [`mail_queue`]: mail `deliver` handed off, waiting for the daemon to take it in.
 //! - [`metrics`]: no table of its own: what `/metrics` counts, from indexes.
 //!
 //! The loader reads `[store] url` into a [`Location`]; this file opens the store and
@@ -34,6 +35,8 @@ mod inbound;
 mod instances;
 mod kept;
 pub mod lock;
+mod mail_queue;
+mod mail_signal;
 mod metrics;
 mod outbox;
 mod postgres;
@@ -63,6 +66,8 @@ pub use inbound::{
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use kept::{Handled, KeptMail, MAX_KEPT_BYTES};
+pub use mail_queue::{HandedOff, MAIL_CHANNEL, QueuedMail, Waiting};
+pub use mail_signal::MailSignal;
 pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
