@@ -91,7 +91,9 @@ pub async fn take_waiting(
         }
     }
     let marks: Vec<(i64, String)> = taken.iter().map(|t| (t.id, t.said())).collect();
-    store.mark_queued_taken(&marks, crate::clock::now()?).await?;
+    store
+        .mark_queued_taken(&marks, crate::clock::now()?)
+        .await?;
     for t in &taken {
         tracing::info!(
             message_id = %crate::inert::visible(&t.message_id),

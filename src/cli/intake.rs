@@ -60,7 +60,10 @@ impl Intake {
             }
             let waiting = store.mail_waiting().await?;
             if waiting.count > 0 {
-                eprintln!("mentord intake: {} mails wait (claimed by a daemon)", waiting.count);
+                eprintln!(
+                    "mentord intake: {} mails wait (claimed by a daemon)",
+                    waiting.count
+                );
             }
             Ok(exit::OK)
         })

@@ -75,9 +75,9 @@ impl MailSignal {
                 while listener.next_buffered().is_some() {}
                 if let Ok(Err(e)) = received {
                     tracing::debug!(error = %e, "the store's notifications were interrupted");
-                    tokio::time::sleep_until(deadline.min(
-                        tokio::time::Instant::now() + Duration::from_secs(1),
-                    ))
+                    tokio::time::sleep_until(
+                        deadline.min(tokio::time::Instant::now() + Duration::from_secs(1)),
+                    )
                     .await;
                 }
             }
