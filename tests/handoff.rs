@@ -406,11 +406,15 @@ fn a_daemon_killed_while_it_takes_a_burst_in_takes_each_mail_in_once() {
     }
     assert_eq!(store_counts(&db), (MAILS as i64, 0, 0, MAILS as i64));
 
-    let mut child = common::start_daemon(&config, dir.path().join("killed.log"));
+    let mut killed = common::Daemons(vec![Some(common::start_daemon(
+        &config,
+        dir.path().join("killed.log"),
+    ))]);
     let deadline = Instant::now() + Duration::from_secs(120);
     let at_kill = loop {
         let counts = store_counts(&db);
         if counts.1 >= 100 {
+            let mut child = killed.0[0].take().unwrap();
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
             break store_counts(&db);
