@@ -8,7 +8,9 @@
 //!
 //! - *take_in*: the library call both ways share, in one process, one mail after another;
 //! - *deliver*: the real release binary, `mentord deliver` once per mail as a mail
-//!   server's pipe runs it (a process start, the program file read, the store opened);
+//!   server's pipe runs it (a process start, the store opened, the mail stored for the
+//!   daemon: since issue 27 `deliver` no longer takes it in; `benches/handoff.rs`
+//!   measures the hand-off and the daemon's take-in);
 //! - *IMAP*: every mail appended to a Dovecot the bench starts, then `mentord run` with
 //!   `[inbound]` started: from its start until the last mail is in the done folder.
 //!

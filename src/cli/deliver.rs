@@ -71,7 +71,7 @@ fn hand_off(config: &Path, raw: &[u8], size: usize) -> anyhow::Result<crate::sto
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Store::open(&location).await?;
+        let store = Store::open_for_one_write(&location).await?;
         crate::app::handoff::hand_off(&store, raw, size, now).await
     })
 }

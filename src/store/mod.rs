@@ -38,6 +38,7 @@ pub mod lock;
 mod mail_queue;
 mod mail_signal;
 mod metrics;
+mod one_write;
 mod outbox;
 mod postgres;
 mod record;
@@ -238,15 +239,7 @@ impl Store {
     }
 
     async fn open_sqlite(path: &Path) -> anyhow::Result<Store> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("while creating {}", dir.display()))?;
-        }
-        if !path.exists() {
-            sqlite::create_private(path)?;
-        }
+        sqlite::create_with_folder(path)?;
         sqlite::make_private(path)?;
         let identity = sqlite::file_identity(path)?;
         let (pool, writer) = sqlite::pools(path).await?;
@@ -321,11 +314,7 @@ impl Store {
                     SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
                         .read_only(true)
                         .busy_timeout(std::time::Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(options)
-                    .await
-                    .with_context(|| format!("while opening the store {}", path.display()))?;
+                let pool = sqlite::one_connection(path, options).await?;
                 let writer = pool.clone();
                 Ok(Some(Store::new(Pool::Sqlite { pool, writer }, None, false)))
             }
