@@ -8,7 +8,9 @@
 //!
 //! - *take_in*: the library call both ways share, in one process, one mail after another;
 //! - *deliver*: the real release binary, `mentord deliver` once per mail as a mail
-//!   server's pipe runs it (a process start, the program file read, the store opened);
+//!   server's pipe runs it (a process start, the store opened, the mail stored for the
+//!   daemon: since issue 27 `deliver` no longer takes it in; `benches/handoff.rs`
+//!   measures the hand-off and the daemon's take-in);
 //! - *IMAP*: every mail appended to a Dovecot the bench starts, then `mentord run` with
 //!   `[inbound]` started: from its start until the last mail is in the done folder.
 //!
@@ -18,108 +20,19 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod replies;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::imap::{ImapServer, PASSWORD, USER};
+use common::imap::{ImapServer, PASSWORD};
 use mentord::app::{Source, take_in};
-use mentord::clock::VirtualClock;
-use mentord::daemon::{self, Control, Daemon, Silent, Transport};
 use mentord::program;
-use mentord::render::Templates;
 use mentord::store::{Location, Store};
 
-const FROM: &str = "2027-01-10T00:00:00Z";
-const UNTIL: &str = "2027-01-10T12:00:00Z";
-const DONE: &str = "mentord";
-
-fn program_text(pairs: usize, db: &Path, outbox: &Path, imap_port: u16) -> String {
-    let mut text = format!(
-        "[program]\nname = \"Inbound bench\"\ntimezone = \"UTC\"\nstart = 2027-01-11\ncoordinator = \"coord\"\n\
-         organizer = {{ name = \"Mentoring\", email = \"mentoring@example.org\" }}\n\n\
-         [defaults]\nevery = \"week\"\non = \"tue\"\nat = \"10:00\"\nquiet_hours = \"off\"\ndigest = \"off\"\n\n\
-         [store]\nurl = \"sqlite://{db}\"\n\n\
-         [mail]\ntransport = \"file\"\ndir = \"{outbox}\"\nreply_to = \"mentoring+{{token}}@example.org\"\n\n\
-         [inbound]\nimap = \"imap://{USER}@127.0.0.1:{imap_port}\"\ntls = \"none\"\n\
-         password_env = \"BENCH_IMAP_PASSWORD\"\ndone_folder = \"{DONE}\"\n\n\
-         [people.coord]\nname = \"Coordinator\"\nemail = \"coord@example.org\"\n",
-        db = db.display(),
-        outbox = outbox.display(),
-    );
-    for i in 0..pairs {
-        text += &format!(
-            "\n[people.mentor{i}]\nname = \"Mentor {i}\"\nemail = \"mentor{i}@example.org\"\n\
-             \n[people.mentee{i}]\nname = \"Mentee {i}\"\nemail = \"mentee{i}@example.org\"\n\
-             \n[[pairs]]\nmentor = \"mentor{i}\"\nmentee = \"mentee{i}\"\n"
-        );
-    }
-    text
-}
-
-/// A store in `dir` whose daemon has sent every agenda prompt; the replies to them.
-async fn prepared(dir: &Path, pairs: usize, imap_port: u16) -> (PathBuf, Vec<Vec<u8>>) {
-    let config = dir.join("mentord.toml");
-    let outbox = dir.join("outbox");
-    std::fs::write(
-        &config,
-        program_text(pairs, &dir.join("mentord.db"), &outbox, imap_port),
-    )
-    .unwrap();
-    let program = program::load(&config).unwrap();
-    let store = Store::open(Location::Sqlite(dir.join("mentord.db")))
-        .await
-        .unwrap();
-    let mut daemon = Daemon::new(
-        program,
-        Templates::load(None).unwrap(),
-        store,
-        Transport::File {
-            dir: outbox.clone(),
-            connections: mentord::program::DEFAULT_CONNECTIONS,
-        },
-    );
-    let clock = VirtualClock::new(FROM.parse().unwrap(), UNTIL.parse().unwrap());
-    let (mut control, _wake) = Control::unattended();
-    daemon::run(&mut daemon, &clock, &mut control, &mut Silent)
-        .await
-        .unwrap();
-    let mut replies = Vec::new();
-    for entry in std::fs::read_dir(&outbox).unwrap() {
-        let path = entry.unwrap().path();
-        if !path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("agenda_prompt-")
-        {
-            continue;
-        }
-        let raw = std::fs::read_to_string(&path).unwrap();
-        let field = |name: &str| {
-            let line = raw
-                .lines()
-                .find(|l| l.starts_with(&format!("{name}:")))
-                .unwrap();
-            line[line.find('<').unwrap() + 1..line.find('>').unwrap()].to_string()
-        };
-        let (to, reply_to, id) = (field("To"), field("Reply-To"), field("Message-ID"));
-        replies.push(
-            format!(
-                "From: <{to}>\r\nTo: <{reply_to}>\r\nSubject: Re: Agenda\r\n\
-                 Message-ID: <reply-{id}>\r\nIn-Reply-To: <{id}>\r\nDate: Sun, 10 Jan 2027 12:00:00 +0000\r\n\
-                 MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-                 1. Progress on the runbook\r\n2. The design review\r\n\r\n\
-                 On Sun, 10 Jan 2027 at 10:00, Mentoring <mentoring@example.org> wrote:\r\n\
-                 > Hello,\r\n> you meet your mentor on Tuesday.\r\n> \u{2014} reply above this line \u{2014}\r\n"
-            )
-            .into_bytes(),
-        );
-    }
-    (config, replies)
-}
+use replies::{DONE, prepared};
 
 fn release_binary() -> PathBuf {
     let status = Command::new(env!("CARGO"))
@@ -149,7 +62,7 @@ async fn main() {
 
     // take_in, in process.
     let dir = tempfile::tempdir().unwrap();
-    let (config, replies) = prepared(dir.path(), mails, server.port).await;
+    let (config, replies) = prepared(dir.path(), mails, Some(server.port)).await;
     assert_eq!(replies.len(), mails);
     let program = program::load(&config).unwrap();
     let store = Store::open(Location::Sqlite(dir.path().join("mentord.db")))
@@ -167,7 +80,7 @@ async fn main() {
 
     // mentord deliver, a process per mail.
     let dir = tempfile::tempdir().unwrap();
-    let (config, replies) = prepared(dir.path(), mails, server.port).await;
+    let (config, replies) = prepared(dir.path(), mails, Some(server.port)).await;
     let started = Instant::now();
     for raw in &replies {
         let mut child = Command::new(&binary)
@@ -188,7 +101,7 @@ async fn main() {
 
     // IMAP: the mailbox filled first, then the daemon started.
     let dir = tempfile::tempdir().unwrap();
-    let (config, replies) = prepared(dir.path(), mails, server.port).await;
+    let (config, replies) = prepared(dir.path(), mails, Some(server.port)).await;
     for raw in &replies {
         server.append("INBOX", raw).await.unwrap();
     }

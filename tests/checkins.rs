@@ -459,21 +459,10 @@ fn answers_by_link_and_reply_are_recorded_once_for_the_coordinator_only() {
     }
 }
 
-/// `mentord deliver` at a fixed instant, as a mail server's pipe hands `mail` over: its
-/// exit code and what it said.
+/// `mentord deliver` at a fixed instant, as a mail server's pipe hands `mail` over, and
+/// its verdict (taken in at that instant): the exit code and what was said.
 fn deliver_at(config: &Path, mail: &[u8], now: &str) -> (i32, String) {
-    let output = common::mentord()
-        .arg("-c")
-        .arg(config)
-        .arg("deliver")
-        .env("MENTORD_NOW", now)
-        .write_stdin(mail.to_vec())
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::deliver_with(config, mail, &[("MENTORD_NOW", now)])
 }
 
 fn alan_line(status: &Value) -> &Value {

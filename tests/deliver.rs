@@ -8,8 +8,9 @@
 //! A reply in another language (here Portuguese, from Gmail) reaches the reminder as the
 //! new text only.
 //!
-//! Also the exit codes a mail server acts on: 0 for mail used or set aside, 75 when the
-//! store cannot take it now (the server keeps the mail and tries again).
+//! `deliver` only stores the mail; the running daemon takes it in (`common::deliver`
+//! waits for the verdict). The exit codes a mail server acts on, and the hand-off
+//! without a daemon, are in tests/handoff.rs.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -297,46 +298,6 @@ fn an_agenda_by_reply_reaches_the_reminder_and_a_declined_meeting_is_not_reminde
         "a reminder for a declined meeting went out"
     );
     daemons.stop();
-}
-
-/// A mail server keeps mail that `deliver` cannot store now (exit 75) and retries; mail
-/// from outside the pairs is kept (exit 0) and listed for the coordinator.
-#[test]
-fn deliver_exits_75_when_the_store_cannot_take_the_mail() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("mentord.toml");
-    let text = program("2030-01-08T10:00:00Z".parse().unwrap(), dir.path());
-    let mail = "From: stranger@example.net\r\nTo: mentoring@example.org\r\nSubject: Hello there\r\n\
-                Message-ID: <s1@example.net>\r\n\r\nWho are you?\r\n";
-    // A PostgreSQL store nobody listens at.
-    let unreachable = text.replace(
-        &format!("sqlite://{}", dir.path().join("mentord.db").display()),
-        "postgres://postgres@127.0.0.1:1/none",
-    );
-    std::fs::write(&config, &unreachable).unwrap();
-    let (code, said) = deliver(&config, mail);
-    assert_eq!(code, 75, "{said}");
-    // An invalid program file: the mail waits at the server until it is fixed.
-    std::fs::write(&config, "[program]\nname = 1\n").unwrap();
-    let (code, said) = deliver(&config, mail);
-    assert_eq!(code, 75, "{said}");
-    // Fixed: the mail is kept, and `status` lists its sender and subject.
-    std::fs::write(&config, &text).unwrap();
-    let (code, said) = deliver(&config, mail);
-    assert_eq!(code, 0, "{said}");
-    assert!(said.contains("kept for the coordinator"), "{said}");
-    let status = common::mentord()
-        .arg("-c")
-        .arg(&config)
-        .arg("status")
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&status.stdout);
-    assert!(
-        out.contains("stranger@example.net") && out.contains("Hello there"),
-        "{out}"
-    );
-    assert!(!out.contains("Who are you"), "{out}");
 }
 
 /// `mentord run` at a fixed instant (`MENTORD_NOW`): it sends what is due then and waits.

@@ -286,22 +286,16 @@ fn the_page_shows_outside_text_inert() {
         mut daemons,
     } = serving();
     let subject = base64::engine::general_purpose::STANDARD.encode("invoice \u{202E}fdp.exe");
-    let mut deliver = common::mentord();
-    let delivered = deliver
-        .arg("-c")
-        .arg(&config)
-        .arg("deliver")
-        .write_stdin(format!(
+    // The daemon takes the handed-off mail in; `intake --wait` waits for its verdict.
+    let (code, said) = common::deliver(
+        &config,
+        format!(
             "From: stranger@example.net\r\nTo: mentoring@example.org\r\n\
              Subject: =?UTF-8?B?{subject}?=\r\nMessage-ID: <rlo@example.net>\r\n\r\nhello\r\n"
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        delivered.status.success(),
-        "{}",
-        String::from_utf8_lossy(&delivered.stderr)
+        )
+        .as_bytes(),
     );
+    assert_eq!(code, 0, "{said}");
 
     let shown = page(port, PASSWORD);
     assert_eq!(shown.status, 200, "{}", shown.body);

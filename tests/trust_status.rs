@@ -61,9 +61,10 @@ fn mentord(config: &Path, args: &[&str], stdin: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// `mentord deliver` with `mail` on stdin; it must take it.
+/// `mentord deliver` with `mail` on stdin; it must store it, and it is taken in.
 fn deliver(config: &Path, mail: &str) {
-    mentord(config, &["deliver"], mail);
+    let (code, said) = common::deliver(config, mail.as_bytes());
+    assert_eq!(code, 0, "{said}");
 }
 
 /// `mentord status ARGS`.

@@ -10,6 +10,8 @@
 //!
 //! - [`intake`]: one mail in — what it answers, whether its sender proves who they are
 //!   (docs/security.md), what it means — recorded once per Message-ID.
+//! - [`handoff`]: mail `deliver` stored in the store's queue, taken in by the daemon
+//!   (or `mentord intake`) through [`intake`], its verdict written down and logged.
 //! - [`meeting`]: someone can't make a meeting (a calendar decline, the link).
 //! - [`replies`]: an agenda or action items (a reply, the form).
 //! - [`forward`]: any other proven reply of a pair's person, passed on to the other
@@ -28,6 +30,7 @@
 pub mod checkin;
 pub mod exceptions;
 pub mod forward;
+pub mod handoff;
 pub mod intake;
 pub mod kept;
 pub mod live;

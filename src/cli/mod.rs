@@ -7,6 +7,7 @@ mod deliver;
 mod feed;
 mod import;
 mod inbox;
+mod intake;
 mod plan;
 mod plan_json;
 #[cfg(test)]
@@ -76,8 +77,10 @@ enum Command {
     Review(review::Review),
     /// Queue failed messages again once their cause is fixed (same Message-ID).
     Retry(retry::Retry),
-    /// Take in one mail on stdin (a reply, a calendar answer, a bounce), as a mail server's pipe.
+    /// Store one mail on stdin (a reply, a calendar answer, a bounce) for the daemon, as a mail server's pipe.
     Deliver(deliver::Deliver),
+    /// Take in the mail `deliver` left waiting, now and once, printing each verdict (the daemon does this).
+    Intake(intake::Intake),
     /// Mail from outside the pairs kept for the coordinator: list, show ID, done ID.
     Inbox(inbox::Inbox),
     /// Calendar feeds: `feed reset PERSON` gives PERSON a new secret feed address.
@@ -118,6 +121,7 @@ pub fn main() -> ExitCode {
         Command::Review(cmd) => cmd.execute(&cli.config),
         Command::Retry(cmd) => cmd.execute(&cli.config),
         Command::Deliver(cmd) => cmd.execute(&cli.config),
+        Command::Intake(cmd) => cmd.execute(&cli.config),
         Command::Inbox(cmd) => cmd.execute(&cli.config),
         Command::Feed(cmd) => cmd.execute(&cli.config),
         Command::Import(cmd) => cmd.execute(&cli.config),

@@ -275,6 +275,19 @@ fn write_store(out: &mut impl Write, report: &Report) -> io::Result<()> {
             )?;
         }
     }
+    if let Some(waiting) = &report.mail_waiting {
+        writeln!(
+            out,
+            "mail handed off: {} wait(s) to be taken in, the oldest since {}{}",
+            waiting.count,
+            waiting.since.as_deref().unwrap_or("-"),
+            if waiting.daemon {
+                ""
+            } else {
+                "; no daemon runs to take them in (`mentord run`, or once: `mentord intake`)"
+            }
+        )?;
+    }
     writeln!(
         out,
         "outbox: {} pending, {} sent, {} failed; last sent {}",

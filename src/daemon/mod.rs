@@ -19,6 +19,7 @@
 //! past) is queued by the planner's catch-up.
 
 mod courier;
+mod handoff;
 mod mailbox;
 mod planner;
 pub(crate) mod record;

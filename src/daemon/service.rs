@@ -57,17 +57,19 @@ pub(crate) async fn launch(
     let shutdown = CancellationToken::new();
     let (wake, wakes) = mpsc::channel::<Wake>(16);
     let listening = tokio::spawn(notice_inbound(store.clone(), wake.clone()));
-    // The IMAP watcher and the HTTP server read the program beside the daemon, which
-    // owns (and changes) its own copy: a second copy only when one of them runs.
+    // The intake of handed-off mail, the IMAP watcher and the HTTP server read the
+    // program beside the daemon, which owns (and changes) its own copy.
     let listen = program.http.as_ref().and_then(|h| h.listen);
-    let shared: Option<super::mailbox::SharedProgram> =
-        if program.inbound.is_some() || listen.is_some() {
-            Some(crate::app::live::live(std::sync::Arc::new(program::load(
-                config,
-            )?)))
-        } else {
-            None
-        };
+    let shared: super::mailbox::SharedProgram =
+        crate::app::live::live(std::sync::Arc::new(program::load(config)?));
+    let handoff = super::handoff::spawn(
+        shared.clone(),
+        store.clone(),
+        location.clone(),
+        wake.clone(),
+        shutdown.clone(),
+    );
+    let shared = Some(shared);
     let watcher = match &shared {
         Some(shared) => super::mailbox::spawn(shared, &store, wake.clone(), shutdown.clone())?,
         None => None,
@@ -113,6 +115,7 @@ pub(crate) async fn launch(
     notify("STOPPING=1");
     heartbeat.abort();
     listening.abort();
+    handoff.abort();
     if let Err(e) = store.deregister().await {
         tracing::warn!(error = %format!("{e:#}"), "could not give back this daemon's claims; they pass to another after the lease");
     }

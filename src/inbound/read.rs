@@ -82,6 +82,25 @@ pub fn read(raw: &[u8]) -> Incoming {
     incoming
 }
 
+/// The Message-ID [`read`] gives `raw`, from its headers alone (the hand-off keys its
+/// queue by it without reading the body): the mail's own, else one from its bytes.
+pub fn message_id_of(raw: &[u8]) -> String {
+    let head = &raw[..header_end(raw)];
+    let found = MessageParser::default()
+        .parse_headers(head)
+        .and_then(|message| {
+            message
+                .message_id()
+                .map(|id| format!("<{}>", id.trim().trim_matches(['<', '>'])))
+        })
+        .unwrap_or_default();
+    if found.is_empty() {
+        digest_id(raw)
+    } else {
+        found
+    }
+}
+
 fn read_parsed(raw: &[u8], with_body: bool) -> Incoming {
     let Some(message) = MessageParser::default().parse(raw) else {
         return Incoming {

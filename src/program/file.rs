@@ -11,6 +11,12 @@ pub(crate) const MAX_PROGRAM_BYTES: u64 = 64 * 1024 * 1024;
 /// refused before it is opened: opening a FIFO waits for a writer, and a device such
 /// as `/dev/zero` never ends.
 pub(crate) fn read_program_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_program_prefix(path, MAX_PROGRAM_BYTES).map(|(bytes, _)| bytes)
+}
+
+/// The first `most` bytes of the program file (checked as [`read_program_file`] checks
+/// it), and whether that is the whole file.
+pub(crate) fn read_program_prefix(path: &Path, most: u64) -> std::io::Result<(Vec<u8>, bool)> {
     use std::io::Read as _;
     let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
     let usable = |meta: &std::fs::Metadata| {
@@ -32,15 +38,18 @@ pub(crate) fn read_program_file(path: &Path) -> std::io::Result<Vec<u8>> {
     // more than the bound (a file may also grow while it is read).
     let meta = file.metadata()?;
     usable(&meta)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_PROGRAM_BYTES + 1).read_to_end(&mut bytes)?;
+    let most = most.min(MAX_PROGRAM_BYTES);
+    let mut bytes = Vec::with_capacity(meta.len().min(most) as usize);
+    file.take(most + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_PROGRAM_BYTES {
         return Err(refuse(format!(
             "it grew past the {} MB a program file may be while it was read",
             MAX_PROGRAM_BYTES / (1024 * 1024)
         )));
     }
-    Ok(bytes)
+    let whole = bytes.len() as u64 <= most;
+    bytes.truncate(most as usize);
+    Ok((bytes, whole))
 }
 
 /// What a path that is not a regular file is, for the error.

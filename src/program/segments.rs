@@ -22,24 +22,35 @@ use toml_parser::lexer::TokenKind;
 pub(crate) fn segments(text: &str, target: usize) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut segment_start = 0;
+    for start in header_starts(text) {
+        if start - segment_start >= target {
+            out.push(segment_start..start);
+            segment_start = start;
+        }
+    }
+    out.push(segment_start..text.len());
+    out
+}
+
+/// Where each top-level table header (`[x]` or `[[x]]`) starts in `text`, in order, as
+/// the lexer sees them (lazily: a caller may stop early).
+pub(crate) fn header_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
     let mut depth = 0usize;
     let mut line_start = true;
     let mut in_header = false;
-    for token in Source::new(text).lex() {
+    Source::new(text).lex().filter_map(move |token| {
         let span = token.span();
+        let mut found = None;
         match token.kind() {
             TokenKind::Newline => {
                 line_start = true;
                 in_header = false;
-                continue;
+                return None;
             }
-            TokenKind::Whitespace | TokenKind::Comment => continue,
+            TokenKind::Whitespace | TokenKind::Comment => return None,
             TokenKind::LeftSquareBracket if depth == 0 && line_start && !in_header => {
                 in_header = true;
-                if span.start() - segment_start >= target {
-                    out.push(segment_start..span.start());
-                    segment_start = span.start();
-                }
+                found = Some(span.start());
             }
             _ if in_header => {}
             TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
@@ -49,9 +60,8 @@ pub(crate) fn segments(text: &str, target: usize) -> Vec<Range<usize>> {
             _ => {}
         }
         line_start = false;
-    }
-    out.push(segment_start..text.len());
-    out
+        found
+    })
 }
 
 /// Whether `people` or `pairs` as one segment wrote them can simply be joined to

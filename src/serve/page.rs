@@ -214,6 +214,8 @@ struct View<'r> {
     daemons: &'r [status::DaemonLine],
     daemon_cannot_write: bool,
     no_daemon: bool,
+    /// Mail `deliver` handed off that waits to be taken in.
+    mail_waiting: Option<&'r status::WaitingLine>,
 }
 
 /// A pair that needs attention, with the link that finds it.
@@ -372,6 +374,7 @@ fn render(snapshot: &Snapshot, zone: &str, query: &PageQuery) -> anyhow::Result<
         daemons: &report.daemons,
         daemon_cannot_write: report.daemon_cannot_write,
         no_daemon: !report.daemons.iter().any(|d| d.alive),
+        mail_waiting: report.mail_waiting.as_ref(),
     };
     let template = templates().get_template(TEMPLATE)?;
     Ok(template.render(Value::from(minijinja::value::Serde(&view)))?)
@@ -509,6 +512,7 @@ mod tests {
             kept_total: 0,
             delivery: None,
             daemon_cannot_write: false,
+            mail_waiting: None,
         }
     }
 

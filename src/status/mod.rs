@@ -71,6 +71,8 @@ pub struct StoredState {
     pub checkins: HashMap<(String, String), (Date, u8)>,
     /// What pair health is judged from ([`crate::report`]), over its window before now.
     pub evidence: crate::report::Evidence,
+    /// Mail `deliver` handed off that no daemon has taken in yet.
+    pub waiting: crate::store::Waiting,
 }
 
 /// Whether a daemon holds the store (the SQLite lock; never known for PostgreSQL).
@@ -105,6 +107,10 @@ impl StoredState {
         // until a daemon of this version opens it: nothing came back, then.
         if let Err(e) = state.read_heard(store, now).await {
             tracing::debug!(error = %format!("{e:#}"), "no replies in the store yet");
+        }
+        match store.mail_waiting().await {
+            Ok(waiting) => state.waiting = waiting,
+            Err(e) => tracing::debug!(error = %format!("{e:#}"), "no mail queue in the store yet"),
         }
         match store.latest_checkin_scores().await {
             Ok(checkins) => state.checkins = checkins,
@@ -197,6 +203,16 @@ pub struct Report {
     /// it cannot write to the store (a full disk, a read-only file) and sends nothing
     /// until it can. Its log says why.
     pub daemon_cannot_write: bool,
+    /// Mail `deliver` handed off and not taken in yet: how many, since when, and
+    /// whether a daemon runs to take it in.
+    pub mail_waiting: Option<WaitingLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingLine {
+    pub count: i64,
+    pub since: Option<String>,
+    pub daemon: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -483,7 +499,14 @@ fn assemble(
         waiting: b.waiting,
         held_until: b.holds().then(|| b.frees_at.map(local)).flatten(),
     });
+    let daemon = state.held || state.instances.iter().any(|i| i.alive);
+    let mail_waiting = (state.waiting.count > 0).then(|| WaitingLine {
+        count: state.waiting.count,
+        since: state.waiting.since.map(local),
+        daemon,
+    });
     Report {
+        mail_waiting,
         program_error: None,
         delivery: heard::delivery(summary.retrying.as_ref(), local),
         kept: state.kept.iter().map(|m| heard::kept(m, local)).collect(),

@@ -11,6 +11,7 @@
 //! - [`reviews`]: relationship reviews held.
 //! - [`checkins`]: the answers to check-ins (private to the coordinator).
 //! - [`instances`]: the daemons at work, their heartbeats and breaker state.
+//! - [`mail_queue`]: mail `deliver` handed off, waiting for the daemon to take it in.
 //! - [`metrics`]: no table of its own: what `/metrics` counts, from indexes.
 //!
 //! The loader reads `[store] url` into a [`Location`]; this file opens the store and
@@ -34,7 +35,10 @@ mod inbound;
 mod instances;
 mod kept;
 pub mod lock;
+mod mail_queue;
+mod mail_signal;
 mod metrics;
+mod one_write;
 mod outbox;
 mod postgres;
 mod record;
@@ -63,6 +67,8 @@ pub use inbound::{
 };
 pub use instances::{HEARTBEAT, Instance, InstanceInfo, LEASE};
 pub use kept::{Handled, KeptMail, MAX_KEPT_BYTES};
+pub use mail_queue::{HandedOff, MAIL_CHANNEL, QueuedMail, Waiting};
+pub use mail_signal::MailSignal;
 pub use metrics::{OutboxCount, StoreCounts};
 pub use outbox::{
     Claimed, DailyBudget, Failure, Held, Mark, MessageState, NewMessage, PRUNE_BATCH, PairActivity,
@@ -233,15 +239,7 @@ impl Store {
     }
 
     async fn open_sqlite(path: &Path) -> anyhow::Result<Store> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("while creating {}", dir.display()))?;
-        }
-        if !path.exists() {
-            sqlite::create_private(path)?;
-        }
+        sqlite::create_with_folder(path)?;
         sqlite::make_private(path)?;
         let identity = sqlite::file_identity(path)?;
         let (pool, writer) = sqlite::pools(path).await?;
@@ -317,11 +315,7 @@ impl Store {
                         .read_only(true)
                         .busy_timeout(std::time::Duration::from_secs(5))
                         .row_buffer_size(sqlite::ROW_BUFFER);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(options)
-                    .await
-                    .with_context(|| format!("while opening the store {}", path.display()))?;
+                let pool = sqlite::one_connection(path, options).await?;
                 let writer = pool.clone();
                 Ok(Some(Store::new(Pool::Sqlite { pool, writer }, None, false)))
             }

@@ -169,19 +169,46 @@ pub fn check(config: &Path) -> (i32, String) {
 }
 
 /// `mentord -c CONFIG deliver` with `mail` on stdin, as a mail server's pipe hands it
-/// over: its exit code and what it said (stderr).
+/// over, and then what became of it: `deliver` only stores the mail, and `mentord
+/// intake --wait ID` takes in what waits (or waits for a running daemon to) and says
+/// the verdict. Its exit code (`deliver`'s, or `intake`'s when that failed) and what
+/// both said (stderr).
 pub fn deliver(config: &Path, mail: &[u8]) -> (i32, String) {
+    deliver_with(config, mail, &[])
+}
+
+/// [`deliver`] with `envs` set for both commands (`MENTORD_NOW`).
+pub fn deliver_with(config: &Path, mail: &[u8], envs: &[(&str, &str)]) -> (i32, String) {
     let output = mentord()
         .arg("-c")
         .arg(config)
         .arg("deliver")
+        .envs(envs.iter().copied())
         .write_stdin(mail.to_vec())
         .output()
         .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let code = output.status.code().unwrap_or(-1);
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    let Some(id) = queued_id(&said) else {
+        return (code, said);
+    };
+    let intake = mentord()
+        .arg("-c")
+        .arg(config)
+        .args(["intake", "--wait", &id])
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let taken = intake.status.code().unwrap_or(-1);
+    let said = format!("{said}{}", String::from_utf8_lossy(&intake.stderr));
+    (if code == 0 { taken } else { code }, said)
+}
+
+/// The `#ID` `deliver` said it stored the mail as.
+pub fn queued_id(said: &str) -> Option<String> {
+    let start = said.find("(#")? + 2;
+    let end = start + said[start..].find(')')?;
+    Some(said[start..end].to_string())
 }
 
 /// A text replacement in the example program.

@@ -139,6 +139,32 @@ pub(super) fn make_private(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A pool of one connection to the file at `path` with `options`.
+pub(super) async fn one_connection(
+    path: &Path,
+    options: SqliteConnectOptions,
+) -> anyhow::Result<SqlitePool> {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("while opening the store {}", path.display()))
+}
+
+/// Makes the store's folder and its file (owner-only) when they do not exist yet.
+pub(super) fn create_with_folder(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("while creating {}", dir.display()))?;
+    }
+    if !path.exists() {
+        create_private(path)?;
+    }
+    Ok(())
+}
+
 /// Creates the database file readable by its owner only: it holds names and addresses.
 pub(super) fn create_private(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
