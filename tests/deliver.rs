@@ -377,16 +377,12 @@ fn a_portuguese_reply_reaches_the_reminder_without_its_quote() {
          Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
         base64::engine::general_purpose::STANDARD.encode(body.as_bytes())
     );
-    let output = common::mentord()
-        .arg("-c")
-        .arg(&config)
-        .arg("deliver")
-        .env("MENTORD_NOW", "2030-01-13T13:00:00Z")
-        .write_stdin(reply.into_bytes())
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{said}");
+    let (code, said) = common::deliver_with(
+        &config,
+        reply.as_bytes(),
+        &[("MENTORD_NOW", "2030-01-13T13:00:00Z")],
+    );
+    assert_eq!(code, 0, "{said}");
     assert!(said.contains("taken in: agenda"), "{said}");
 
     // Monday 10:00, when it is due: Grace's reminder carries the agenda, only the agenda.

@@ -69,6 +69,46 @@ fn check_warns_of_a_meeting_outside_the_waking_day() {
     assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
 }
 
+// A coordinator of a program spread over the world ran `check` on 50,000 generated
+// pairs: 23,000 of them meet outside 07:00–22:00 for someone, and `check` printed
+// 184,000 lines of warnings, burying everything else it had to say (and taking over a
+// second to print). The first ten pairs are shown in full; the others are counted in
+// one warning at the first of them.
+#[test]
+fn check_counts_the_night_meetings_beyond_the_first_ten() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = example_with(&[]);
+    for i in 0..14 {
+        text.push_str(&format!(
+            "\n[people.owl{i}]\nname = \"Owl {i}\"\nemail = \"owl{i}@example.org\"\n\
+             \n[people.lark{i}]\nname = \"Lark {i}\"\nemail = \"lark{i}@example.org\"\n\
+             \n[[pairs]]\nid = \"night-{i}\"\nmentor = \"owl{i}\"\nmentee = \"lark{i}\"\n\
+             at = \"23:30\"\n"
+        ));
+    }
+    let config = dir.path().join("mentord.toml");
+    std::fs::write(&config, &text).unwrap();
+    let (code, stderr) = check(&config);
+    assert_eq!(code, 0, "{stderr}");
+    // frances-dennis and night-0 … night-8 in full (each of the night pairs for both
+    // of its people), the other five in one line, at the first of them.
+    let full = stderr.matches("outside 07:00–22:00\n").count();
+    assert_eq!(full, 1 + 9 * 2, "{stderr}");
+    let line = text[..text.find("id = \"night-9\"").unwrap()]
+        .lines()
+        .count()
+        + 1;
+    assert!(
+        stderr.contains(&format!(
+            "mentord.toml:{}:6: warning: 5 more pairs meet outside 07:00–22:00 for one of \
+             their people, the first of them \"night-9\"",
+            line + 3
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("warning:").count(), full + 1, "{stderr}");
+}
+
 /// The first mail of `kind` for `pair` that `simulate` wrote to `out`, as Python's
 /// `email` reads it.
 fn mail_of(out: &Path, kind: &str, pair: &str) -> serde_json::Value {

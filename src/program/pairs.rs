@@ -149,6 +149,7 @@ pub(crate) fn resolve_pairs(
     let mut ids: HashMap<String, Span> = HashMap::default();
     let mut couples: HashMap<(PersonIndex, PersonIndex), Span> = HashMap::default();
     let mut reported_empty_defaults = false;
+    let mut waking = super::waking::Waking::default();
     let mut pairs = Vec::with_capacity(raw.len());
     for pair in raw {
         let mentor = pair
@@ -226,11 +227,13 @@ pub(crate) fn resolve_pairs(
             cx,
             &defaults_rule,
             &mut reported_empty_defaults,
+            &mut waking,
             diags,
         ) {
             pairs.push(resolved);
         }
     }
+    waking.finish(diags);
     pairs
 }
 
@@ -243,6 +246,7 @@ fn resolve_one(
     cx: &Context<'_>,
     defaults_rule: &Option<Rule>,
     reported_empty_defaults: &mut bool,
+    waking: &mut super::waking::Waking,
     diags: &mut Diagnostics,
 ) -> Option<Pair> {
     let own = &pair.settings;
@@ -328,6 +332,7 @@ fn resolve_one(
     }
     if status == Status::Active {
         super::waking::warn_outside_waking_hours(
+            waking,
             &id,
             &meeting,
             pair_start,

@@ -16,10 +16,51 @@ const LATEST: Time = Time::constant(22, 0, 0, 0);
 /// Meetings looked at: the series' first year, at most this many.
 const MEETINGS: usize = 60;
 
+/// Pairs whose waking-hours warnings are shown in full; the others are counted in one
+/// warning (a generated program of 50,000 pairs across the world had 23,000 of them,
+/// 184,000 lines that buried every other message of `check`).
+const SHOWN: usize = 10;
+
+/// The pairs warned about so far, in file order.
+#[derive(Debug, Default)]
+pub(super) struct Waking {
+    shown: usize,
+    more: usize,
+    first_more: Option<(String, Span)>,
+}
+
+impl Waking {
+    /// One warning for the pairs beyond the first [`SHOWN`], at the first of them.
+    pub(super) fn finish(self, diags: &mut Diagnostics) {
+        let Some((id, span)) = self.first_more else {
+            return;
+        };
+        let pairs = if self.more == 1 {
+            "pair meets"
+        } else {
+            "pairs meet"
+        };
+        diags
+            .warning(
+                span,
+                format!(
+                    "{} more {pairs} outside 07:00–22:00 for one of their people, the first of them {id:?}",
+                    self.more
+                ),
+            )
+            .help(
+                "`mentord plan --json` gives each meeting's time; change a pair's `at` or \
+                 `timezone` where its people have not agreed to the hour",
+            );
+    }
+}
+
 /// Warns once per person of the pair whose local time of one of the series' meetings
-/// (its first year) is outside 07:00–22:00.
+/// (its first year) is outside 07:00–22:00; past the first [`SHOWN`] pairs, counts the
+/// pair in `waking` instead.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn warn_outside_waking_hours(
+    waking: &mut Waking,
     id: &str,
     meeting: &Meeting,
     start: Date,
@@ -36,6 +77,7 @@ pub(super) fn warn_outside_waking_hours(
         .checked_add(jiff::Span::new().years(1))
         .unwrap_or(first);
     let mut warned = [false; 2];
+    let counting = waking.shown >= SHOWN;
     let meetings = meeting
         .rule
         .dates(start, start)
@@ -55,6 +97,13 @@ pub(super) fn warn_outside_waking_hours(
                 continue;
             }
             warned[i] = true;
+            if counting {
+                waking.more += 1;
+                if waking.first_more.is_none() {
+                    waking.first_more = Some((id.to_string(), span.clone()));
+                }
+                return;
+            }
             let ends = local
                 .checked_add(meeting.duration)
                 .unwrap_or_else(|_| local.clone());
@@ -78,5 +127,8 @@ pub(super) fn warn_outside_waking_hours(
         if warned.iter().all(|w| *w) {
             break;
         }
+    }
+    if warned.iter().any(|w| *w) {
+        waking.shown += 1;
     }
 }
