@@ -41,7 +41,7 @@ pub async fn handled(
 }
 
 async fn act(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     peer: SocketAddr,
     headers: &HeaderMap,
     id: &str,
@@ -83,7 +83,7 @@ async fn act(
 /// Notes the pair as the page shows it and snoozes it or marks it handled; `None` when
 /// the pair is well.
 async fn record(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     program: &Arc<crate::program::Program>,
     id: &str,
     snooze: bool,

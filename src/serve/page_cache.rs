@@ -6,6 +6,7 @@
 //! With it, the turn to render: one page at a time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::Shared;
@@ -18,15 +19,24 @@ use crate::status::{self, Report, StoredState};
 /// never keeps the daemon computing more than a tenth of the time.
 const FRESH_FOR: Duration = Duration::from_secs(5);
 
-/// The last report computed, for the program it was computed for.
-/// With it, the turn to render a page: one at a time.
-pub struct ReportCache(tokio::sync::Mutex<Option<Cached>>, tokio::sync::Semaphore);
+/// How long past its time a report is still shown while the next one is computed beside
+/// the requests; older than that (a refresh that keeps failing), a request computes.
+const STALE_AT_MOST: Duration = Duration::from_secs(60);
+
+/// The last report computed, for the program it was computed for; the turn to render a
+/// page (one at a time); whether a refresh runs beside the requests.
+pub struct ReportCache(
+    tokio::sync::Mutex<Option<Cached>>,
+    tokio::sync::Semaphore,
+    AtomicBool,
+);
 
 impl Default for ReportCache {
     fn default() -> Self {
         ReportCache(
             tokio::sync::Mutex::default(),
             tokio::sync::Semaphore::new(1),
+            AtomicBool::new(false),
         )
     }
 }
@@ -85,19 +95,70 @@ impl std::fmt::Debug for ReportCache {
     }
 }
 
-/// The report for `program`, at most [`FRESH_FOR`] old (longer when it is slow to
-/// compute); computed by one request at a time (the others wait for it rather than each reading the store).
+/// The report for `program`, computed at most [`FRESH_FOR`] ago (longer when it is slow
+/// to compute). Once that has passed, the report kept is still shown while one refresh
+/// computes the next beside the requests: at 50,000 pairs a computation takes most of
+/// a second, and a coordinator's page (or a burst of them while sending) should not wait
+/// for it. Without a report for this program (the first, a reload, or one dropped by a
+/// coordinator's button so the page shows what just changed), the request computes it,
+/// and the others wait for it rather than each reading the store.
 pub(super) async fn current(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     program: &Arc<Program>,
 ) -> anyhow::Result<Arc<Snapshot>> {
-    let mut cached = shared.report_cache.0.lock().await;
+    let cache = &shared.report_cache;
+    let mut cached = cache.0.lock().await;
     if let Some(c) = cached.as_ref()
-        && Instant::now() < c.until
         && Arc::ptr_eq(&c.program, program)
     {
-        return Ok(c.report.clone());
+        let now = Instant::now();
+        if now < c.until {
+            return Ok(c.report.clone());
+        }
+        if now < c.until + STALE_AT_MOST {
+            if !cache.2.swap(true, Ordering::AcqRel) {
+                refresh(shared.clone(), program.clone());
+            }
+            return Ok(c.report.clone());
+        }
     }
+    let (report, until) = compute(shared, program).await?;
+    *cached = Some(Cached {
+        until,
+        program: program.clone(),
+        report: report.clone(),
+    });
+    Ok(report)
+}
+
+/// Computes the next report beside the requests and keeps it, unless the program
+/// changed or the report was dropped meanwhile (it may predate what changed).
+fn refresh(shared: Arc<Shared>, program: Arc<Program>) {
+    tokio::spawn(async move {
+        match compute(&shared, &program).await {
+            Ok((report, until)) => {
+                let mut cached = shared.report_cache.0.lock().await;
+                if let Some(c) = cached.as_mut()
+                    && Arc::ptr_eq(&c.program, &program)
+                {
+                    c.report = report;
+                    c.until = until;
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = %format!("{e:#}"),
+                "could not bring the coordinator's page up to date; it shows the last report"
+            ),
+        }
+        shared.report_cache.2.store(false, Ordering::Release);
+    });
+}
+
+/// The report now, and until when it is shown.
+async fn compute(
+    shared: &Shared,
+    program: &Arc<Program>,
+) -> anyhow::Result<(Arc<Snapshot>, Instant)> {
     let started = Instant::now();
     let now = crate::clock::now()?;
     let state = StoredState::read(&shared.store, program.mail.daily_budget(), now).await?;
@@ -116,12 +177,7 @@ pub(super) async fn current(
         tokio::task::spawn_blocking(move || snapshot(&for_report, state, &flags, now)).await?,
     );
     let took = started.elapsed();
-    *cached = Some(Cached {
-        until: Instant::now() + FRESH_FOR.max(took * 10),
-        program: program.clone(),
-        report: report.clone(),
-    });
-    Ok(report)
+    Ok((report, Instant::now() + FRESH_FOR.max(took * 10)))
 }
 
 /// The status report, each pair's health over [`crate::report::HEALTH_WINDOW`], and
