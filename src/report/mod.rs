@@ -41,9 +41,9 @@ pub struct Evidence {
     pub unsubscribes: Vec<(String, MessageKind)>,
     /// Per pair, the check-in scores of the report's period.
     pub checkin_stats: HashMap<String, CheckinStats>,
-    /// The period's check-in scores month by month (`2027-02`, how many, their sum),
-    /// once read ([`Evidence::with_checkin_months`]).
-    pub checkin_months: Vec<(String, u32, u32)>,
+    /// The period's check-in scores month by month (the month's first day in the
+    /// program's zone, how many, their sum), once read ([`Evidence::with_checkin_months`]).
+    pub checkin_months: Vec<(Date, u32, u32)>,
     /// The people whose latest check-in is low or fell.
     pub troubled_checkins: Vec<TroubledCheckin>,
 }
@@ -95,8 +95,7 @@ impl Evidence {
             let ends = zone
                 .to_timestamp(next.to_datetime(jiff::civil::Time::midnight()))
                 .unwrap_or(until);
-            let name = format!("{:04}-{:02}", start.year(), start.month());
-            months.push((name, begins.max(from), ends.min(until)));
+            months.push((start, begins.max(from), ends.min(until)));
             start = next;
         }
         let ranges: Vec<(Timestamp, Timestamp)> = months.iter().map(|m| (m.1, m.2)).collect();
@@ -105,7 +104,7 @@ impl Evidence {
             .into_iter()
             .zip(counts)
             .filter(|(_, (n, _))| *n > 0)
-            .map(|((name, _, _), (n, sum))| (name, n, sum))
+            .map(|((month, _, _), (n, sum))| (month, n, sum))
             .collect();
         Ok(self)
     }
@@ -459,11 +458,8 @@ pub fn build(
             }
         })
         .collect();
-    for (name, count, sum) in &evidence.checkin_months {
-        let month = months.entry(name.clone()).or_insert_with(|| Month {
-            month: name.clone(),
-            ..Month::default()
-        });
+    for &(first_day, count, sum) in &evidence.checkin_months {
+        let month = month_of(&mut months, first_day);
         month.checkins += count;
         month.checkin_sum += sum;
     }

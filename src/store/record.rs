@@ -46,6 +46,11 @@ pub struct TroubledCheckin {
     pub before: Option<u8>,
 }
 
+/// A count or sum from SQL (a `BIGINT`), as the record keeps it.
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
 /// The text a delivery key gives a meeting's start, to compare with: whole seconds.
 fn occurrence(at: Timestamp) -> String {
     Timestamp::from_second(at.as_second())
@@ -74,7 +79,6 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         let mut out: HashMap<String, PairRecord> = rows
             .into_iter()
             .map(
@@ -153,7 +157,6 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         Ok(rows
             .into_iter()
             .map(|(pair, n, sum, early, early_sum)| {
@@ -184,7 +187,6 @@ impl Store {
             .bind(seconds(until))
             .fetch_one(pool)
             .await?);
-            let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
             out.push((count(n), count(sum.unwrap_or(0))));
         }
         Ok(out)
